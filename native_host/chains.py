@@ -1,0 +1,165 @@
+"""Turn the three input forms into a :class:`native_host.verdict.Chain`.
+
+- a list of base64 DER strings, leaf first (the protocol's ``chain``; Chromium ``Network.getCertificate``);
+- a Firefox ``SecurityInfo`` object (``webRequest.getSecurityInfo(id, {certificateChain: true, rawDER: true})``;
+  MDN ``webRequest/SecurityInfo`` and ``CertificateInfo``; formats checked in ../docs/protocol.md);
+- PEM or DER bytes from a file (leaf first).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from native_host import der as _der
+from native_host.certfacts import CertFacts, cert_facts, pem_blocks
+from native_host.errors import BadBase64, BadDER, BadInput
+from native_host.schemas import validate
+from native_host.verdict import Chain
+
+MAX_CHAIN = 64
+"""At most this many certificates per chain (a real chain has 2-5)."""
+
+
+def chain_from_base64(items: list[str], *, evidence: str = "chain", url: str | None = None) -> Chain:
+    """Decode base64 DER certificates (leaf first).
+
+    Raises:
+        BadBase64: an item is not valid base64 (the message names its index).
+        BadDER: an item decodes to empty bytes or over the per-certificate cap.
+    """
+    certs = []
+    for i, item in enumerate(items[:MAX_CHAIN]):
+        try:
+            raw = base64.b64decode(item, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise BadBase64(f"chain[{i}] is not valid base64") from exc
+        try:
+            certs.append(cert_facts(raw))
+        except BadDER as exc:
+            raise BadDER(f"chain[{i}]: {exc}") from exc
+    _require_one_certificate(certs, "chain")
+    return Chain(certs=certs, evidence=evidence, url=url)
+
+
+def _require_one_certificate(certs: list[CertFacts], what: str) -> None:
+    """A chain in which not one item is shaped like a certificate is bad input, not a verdict.
+
+    A chain with *some* damaged certificates is still judged: their raw hashes are still matched.
+    """
+    if certs and all(c.spki_sha256 is None for c in certs):
+        raise BadDER(f"{what}[0] is not an X.509 certificate ({certs[0].parse_error})")
+
+
+def _hex_fingerprint(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    text = value.replace(":", "").strip().lower()
+    return text if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else None
+
+
+def _spki_from_digest(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw.hex() if len(raw) == 32 else None
+
+
+def _iso_from_ms(value: Any) -> str | None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    if value > 1e14:  # older Firefox releases passed PRTime microseconds (browser-apis.md 1.2)
+        value /= 1000
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _facts_from_certinfo(i: int, info: dict[str, Any]) -> CertFacts:
+    raw = info.get("rawDER")
+    if isinstance(raw, list) and raw:
+        try:
+            return cert_facts(bytes(raw))
+        except (ValueError, TypeError) as exc:
+            raise BadDER(f"certificates[{i}].rawDER: {exc}") from exc
+    # No DER: build facts from Firefox's own fingerprints and strings.
+    cert_sha256 = _hex_fingerprint((info.get("fingerprint") or {}).get("sha256"))
+    if cert_sha256 is None:
+        raise BadDER(f"certificates[{i}] has neither rawDER nor a SHA-256 fingerprint")
+    subject = info.get("subject") if isinstance(info.get("subject"), str) else ""
+    issuer = info.get("issuer") if isinstance(info.get("issuer"), str) else ""
+    validity = info.get("validity") or {}
+    return CertFacts(
+        der=b"", cert_sha256=cert_sha256,
+        spki_sha256=_spki_from_digest((info.get("subjectPublicKeyInfoDigest") or {}).get("sha256")),
+        subject=subject, issuer=issuer,
+        subject_key=_der.name_key(_der.parse_name_string(subject)),
+        issuer_key=_der.name_key(_der.parse_name_string(issuer)),
+        serial=(info.get("serialNumber") or "").replace(":", "").lower() or None,
+        not_before=_iso_from_ms(validity.get("start")), not_after=_iso_from_ms(validity.get("end")),
+        self_issued=bool(subject) and subject == issuer,
+        parse_errors=["no rawDER: facts taken from the browser's fingerprints"],
+    )
+
+
+def chain_from_security_info(info: dict[str, Any], *, url: str | None = None) -> Chain:
+    """Read a Firefox ``SecurityInfo`` object.
+
+    ``state: "insecure"`` (plain HTTP) gives an ``insecure`` chain; ``isBuiltInRoot`` of the last
+    certificate becomes :attr:`Chain.builtin_root` (Firefox marks only the built chain's root, per
+    ``toolkit/components/extensions/webrequest/SecurityInfo.sys.mjs``); ``fromCache`` is carried along.
+
+    Raises:
+        SchemaError: the object does not match ``securityinfo.schema.json``.
+        BadDER: a certificate has neither usable ``rawDER`` nor a fingerprint.
+    """
+    validate("securityinfo", info)
+    if info["state"] == "insecure":
+        return Chain(certs=[], evidence="securityInfo", url=url, insecure=True)
+    infos = info.get("certificates") or []
+    certs = [_facts_from_certinfo(i, c) for i, c in enumerate(infos[:MAX_CHAIN])]
+    builtin = infos[-1].get("isBuiltInRoot") if infos else None
+    return Chain(certs=certs, evidence="securityInfo", url=url,
+                 builtin_root=builtin if isinstance(builtin, bool) else None,
+                 from_cache=bool(info.get("fromCache")))
+
+
+def chain_from_bytes(data: bytes, *, name: str = "input") -> Chain:
+    """Read a chain file: PEM (any number of ``CERTIFICATE`` blocks), a JSON ``SecurityInfo``, or DER
+    (one certificate or several back to back). Leaf first.
+
+    Raises:
+        BadInput: empty, or none of the three forms.
+        BadDER / SchemaError: as the form's reader.
+    """
+    stripped = data.lstrip()
+    if not stripped:
+        raise BadInput(f"{name} is empty")
+    if stripped.startswith(b"{"):
+        try:
+            obj = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise BadInput(f"{name} looks like JSON but is not valid JSON: {exc}") from exc
+        if not isinstance(obj, dict):
+            raise BadInput(f"{name} is JSON but not a SecurityInfo object")
+        inner = obj.get("securityInfo", obj)
+        return chain_from_security_info(inner, url=obj.get("url"))
+    if b"-----BEGIN" in stripped:
+        blocks = [d for label, d in pem_blocks(data) if label in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE")]
+        if not blocks:
+            raise BadInput(f"{name} has PEM armour but no CERTIFICATE block")
+        return Chain(certs=[cert_facts(d) for d in blocks[:MAX_CHAIN]])
+    try:
+        pieces = _der.split_concatenated(data)
+    except BadDER as exc:
+        raise BadInput(f"{name} is neither PEM, JSON nor DER certificates ({exc})") from exc
+    certs = [cert_facts(p) for p in pieces[:MAX_CHAIN]]
+    _require_one_certificate(certs, name)
+    return Chain(certs=certs)

@@ -1,0 +1,184 @@
+"""The ``rootsentinel`` command line: the host's second face.
+
+Verbs: ``check`` (judge a chain file, a Firefox SecurityInfo JSON, or a live ``https://host[:port]``),
+``host`` (what host manifests launch), and the install, doctor, policy, blocklist, scan verbs registered
+by their own modules. Exit codes of ``check`` follow the monitoring-plugin convention: 0 ok, 1 notice or
+interception, 2 banned, 3 unknown or error (with a one-line reason on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from native_host import __version__
+from native_host.errors import BadInput, RootSentinelError
+
+EXIT = {"ok": 0, "notice": 1, "interception": 1, "banned": 2, "unknown": 3}
+"""``check`` exit code per verdict level."""
+
+_HOSTPORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_text(text: str | None) -> str:
+    """Make attacker-controlled certificate text safe for a terminal: control characters, C1 codes and
+    bidi overrides become ``\\xNN`` / ``\\uNNNN`` escapes, so no escape sequence reaches the terminal."""
+    if not text:
+        return ""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+
+
+def parse_target(target: str) -> tuple[str, int] | Path:
+    """Decide what ``check TARGET`` means: an existing file, or an address to probe.
+
+    Returns:
+        A :class:`Path`, or ``(host, port)`` for ``https://host[:port][/...]`` and ``host:port``.
+
+    Raises:
+        BadInput: neither an existing file nor an address.
+    """
+    path = Path(target)
+    if path.is_file():
+        return path
+    if target.lower().startswith("https://"):
+        try:
+            parts = urlsplit(target)
+            host, port = parts.hostname, parts.port or 443
+        except ValueError as exc:
+            raise BadInput(f"bad URL {target!r}: {exc}") from exc
+        if not host:
+            raise BadInput(f"no host in URL {target!r}")
+        return host, port
+    m = _HOSTPORT.match(target)
+    if m and 0 < int(m.group(2)) < 65536:
+        return m.group(1).strip("[]"), int(m.group(2))
+    if path.exists():
+        raise BadInput(f"{target} is not a regular file")
+    raise BadInput(f"{target}: no such file, and not https://host[:port] or host:port")
+
+
+def render_text(verdict: dict) -> str:
+    """A human summary of a verdict: the level, the explanation, one line per certificate."""
+    lines = [f"{verdict['level'].upper()}" + (f" ({verdict['category']})" if verdict.get("category") else ""),
+             safe_text(verdict["explanation"])]
+    if verdict.get("probe") and verdict["probe"].get("error") is None:
+        p = verdict["probe"]
+        lines.append(f"evidence: probe of {safe_text(p['host'])}:{p['port']} (SNI {safe_text(p['sni']) or '-'}), "
+                     f"{p['elapsed_ms']:.1f} ms; a separate connection from the browser's")
+    else:
+        lines.append(f"evidence: {verdict['evidence']}")
+    for row in verdict["chain"]:
+        mark = "  <- matched" if row["matched"] else ""
+        public = " [public root]" if row["public_root"] else ""
+        lines.append(f"  [{row['index']}] {row['role']}: {safe_text(row['subject']) or '(no subject)'}{public}{mark}")
+        lines.append(f"      issuer {safe_text(row['issuer'])}")
+        lines.append(f"      cert_sha256 {row['cert_sha256']}  spki_sha256 {row['spki_sha256']}")
+        if row["not_before"] or row["not_after"]:
+            lines.append(f"      valid {row['not_before']} .. {row['not_after']}")
+        if row["parse_error"]:
+            lines.append(f"      parse error: {safe_text(row['parse_error'])}")
+    if verdict.get("matched"):
+        entry = verdict["matched"]["entry"]
+        lines.append(f"matched by {verdict['matched']['by']}: {safe_text(entry['name'])} "
+                     f"(list: {entry['list']}; source: {safe_text(entry['source'])[:200]})")
+    return "\n".join(lines)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from native_host.chains import chain_from_bytes
+    from native_host.config import load_system_config
+    from native_host.host import Service
+
+    config = load_system_config()
+    service = Service(policy=config.policy, blocklist=config.blocklist, config_error=config.error)
+    target = parse_target(args.target)
+    if isinstance(target, Path):
+        try:
+            data = target.read_bytes()
+        except OSError as exc:
+            raise BadInput(f"cannot read {target}: {exc.strerror}") from exc
+        verdict = service.judge(chain_from_bytes(data, name=str(target)))
+    else:
+        verdict = service.probe(target[0], target[1], timeout=args.timeout)
+    if args.json:
+        sys.stdout.write(json.dumps(verdict, ensure_ascii=False, indent=1) + "\n")
+    else:
+        sys.stdout.write(render_text(verdict) + "\n")
+    if verdict["reason"] == "probe_failed":
+        print(f"rootsentinel: {safe_text(verdict['probe']['error'])}", file=sys.stderr)
+    return EXIT[verdict["level"]]
+
+
+def cmd_host(args: argparse.Namespace) -> int:
+    from native_host.host import run
+
+    return run(max_frame=args.max_frame)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on exit code 3 (2 means ``banned`` here)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: {message}", file=sys.stderr)
+        raise SystemExit(3)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every verb registered."""
+    parser = _Parser(prog="rootsentinel", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"rootsentinel {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    p = sub.add_parser("check", help="judge a chain file, a SecurityInfo JSON, or https://host[:port]",
+                       description="Exit codes: 0 ok, 1 notice or interception, 2 banned, 3 unknown or error.")
+    p.add_argument("target", help="PEM/DER chain file (leaf first), SecurityInfo JSON file, https://host[:port] or host:port")
+    p.add_argument("--json", action="store_true", help="print the verdict object the host would send")
+    p.add_argument("--timeout", type=float, default=5.0, help="probe timeout in seconds (default 5)")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("host", help="run the native messaging host on stdin/stdout (host manifests launch this)")
+    p.add_argument("--max-frame", type=int, default=8 * 1024 * 1024, help="cap on incoming frames in bytes")
+    p.set_defaults(func=cmd_host)
+    for module in ("native_host.install.cli", "native_host.blocklist_cli", "native_host.scan.cli"):
+        try:
+            mod = __import__(module, fromlist=["add_parsers"])
+        except ImportError:
+            continue
+        mod.add_parsers(sub)
+    return parser
+
+
+def _launched_by_browser(argv: list[str]) -> bool:
+    """True when a browser started us directly (a frozen bundle named in a host manifest): Firefox passes
+    the manifest path and the extension id, Chrome the ``chrome-extension://ID/`` origin and on Windows
+    ``--parent-window=`` (browser-apis.md 3.1)."""
+    if not argv:
+        return False
+    first = argv[0]
+    return first.startswith(("chrome-extension://", "--parent-window=")) or first.lower().endswith(".json")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if _launched_by_browser(argv):
+        argv = ["host"]
+    parser = build_parser()
+    if argv and argv[0] == "host":
+        args, _unknown = parser.parse_known_args(argv)  # browsers append argv we do not use
+    else:
+        args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 3
+    try:
+        return args.func(args)
+    except RootSentinelError as exc:
+        print(f"rootsentinel: {safe_text(str(exc))}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130

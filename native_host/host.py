@@ -1,0 +1,261 @@
+"""The native messaging host (``rootsentinel host``, what host manifests launch).
+
+Protocol: docs/protocol.md; framing: :mod:`native_host.framing`. Guarantees:
+
+- nothing but frames reaches stdout: at start the real stdout fd is duplicated for frames and fd 1 is
+  pointed at stderr, so a stray ``print`` or C-level write cannot corrupt the channel (field report A.1);
+- every bad frame gets an ``error`` frame and the host keeps serving; EOF on stdin exits 0;
+- replies stay under 1 MiB (chain detail is cut and ``truncated`` is set; field report A.2);
+- ``probe`` requests run on worker threads so a slow server does not hold up ``check`` replies;
+- unknown extra argv from browsers (manifest path, extension id, ``--parent-window=``) is ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO
+
+from native_host import __version__
+from native_host.blocklist import Blocklist, bundled
+from native_host.certfacts import cert_facts
+from native_host.chains import chain_from_base64, chain_from_security_info
+from native_host.errors import BadFrame, FrameTooLarge, RootSentinelError, SchemaError, TruncatedFrame
+from native_host.framing import DEFAULT_MAX_FRAME, FrameReader, decode_message, encode_frame, write_all
+from native_host.probe import probe
+from native_host.publicroots import PublicRoots, mozilla
+from native_host.schemas import validate
+from native_host.verdict import Chain, Policy, judge
+
+log = logging.getLogger("rootsentinel.host")
+
+PROTOCOL = 1
+_FIELD_CAP = 2048
+
+
+class Service:
+    """The judging service shared by the host and the CLI.
+
+    Args:
+        blocklist: default the bundled one.
+        public: default Mozilla's store from certifi, loaded on first use (so ``hello`` stays fast).
+        policy: the system policy (enterprise config); a connection's ``hello`` may add to it.
+    """
+
+    def __init__(self, blocklist: Blocklist | None = None, public: PublicRoots | None = None,
+                 policy: Policy | None = None, config_error: str | None = None) -> None:
+        self.blocklist = blocklist or bundled()
+        self._public = public
+        self.system_policy = policy or Policy()
+        self.policy = self.system_policy
+        self.config_error = config_error
+
+    @property
+    def public(self) -> PublicRoots:
+        if self._public is None:
+            self._public = mozilla()
+        return self._public
+
+    def hello(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Answer ``hello``; a ``policy`` in it applies to the rest of the connection."""
+        if "policy" in msg:
+            self.policy = self.system_policy.merged(Policy.from_json(msg["policy"]))
+        return {"type": "hello", "id": msg["id"], "version": __version__, "protocol": PROTOCOL,
+                "blocklist": self.blocklist.summary(), "config_error": self.config_error}
+
+    def judge(self, chain: Chain) -> dict[str, Any]:
+        """Run the verdict engine with this service's blocklist, public roots and policy."""
+        return judge(chain, self.blocklist, self.public, self.policy)
+
+    def check(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Answer ``check`` (``chain`` or ``securityInfo``).
+
+        Raises:
+            BadBase64, BadDER, SchemaError: bad certificates.
+        """
+        url = msg.get("url")
+        if "chain" in msg:
+            chain = chain_from_base64(msg["chain"], url=url)
+        else:
+            chain = chain_from_security_info(msg["securityInfo"], url=url)
+        verdict = self.judge(chain)
+        verdict["id"] = msg["id"]
+        return verdict
+
+    def probe(self, host: str, port: int = 443, url: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        """Probe ``host:port`` and judge the presented chain (evidence ``probe``).
+
+        A failed handshake gives an ``unknown`` verdict with reason ``probe_failed`` and the error in
+        ``probe.error`` (a verdict, not an error frame: "the network presented nothing" is an answer).
+        """
+        try:
+            result = probe(host, port, timeout=timeout)
+        except RootSentinelError as exc:
+            verdict = self.judge(Chain(certs=[], evidence="probe", url=url, host=host.strip("[]")))
+            verdict.update(reason="probe_failed", explanation=f"The probe could not see a certificate: {exc}")
+            verdict["probe"] = {"host": host, "port": port, "sni": None, "elapsed_ms": 0.0, "error": str(exc)}
+            return verdict
+        chain = Chain(certs=[cert_facts(d) for d in result.chain], evidence="probe", url=url,
+                      host=host.strip("[]"))
+        verdict = self.judge(chain)
+        verdict["probe"] = {"host": host, "port": port, "sni": result.sni, "elapsed_ms": result.elapsed_ms,
+                            "error": None}
+        return verdict
+
+
+def fit_reply(reply: dict[str, Any]) -> bytes:
+    """Encode a reply as a frame under 1 MiB, cutting chain detail if needed (``truncated: true``).
+
+    Steps: cap every chain row's text fields at 2,048 characters; then keep only the leaf, the matched
+    row and the top row; then drop the chain rows entirely.
+    """
+    try:
+        return encode_frame(reply)
+    except ValueError:
+        pass
+    reply["truncated"] = True
+    for row in reply.get("chain", ()):
+        for key, value in row.items():
+            if isinstance(value, str) and len(value) > _FIELD_CAP:
+                row[key] = value[:_FIELD_CAP] + "\u2026"
+    for key in ("explanation", "url"):
+        if isinstance(reply.get(key), str) and len(reply[key]) > _FIELD_CAP:
+            reply[key] = reply[key][:_FIELD_CAP] + "\u2026"
+    try:
+        return encode_frame(reply)
+    except ValueError:
+        pass
+    rows = reply.get("chain", [])
+    keep = {0, len(rows) - 1}
+    if reply.get("matched"):
+        keep.add(reply["matched"]["index"])
+    reply["chain"] = [r for r in rows if r["index"] in keep]
+    try:
+        return encode_frame(reply)
+    except ValueError:
+        reply["chain"] = []
+        return encode_frame(reply)
+
+
+def _error(msg_id: Any, exc: RootSentinelError) -> dict[str, Any]:
+    text = " ".join(str(exc).split())[:900]
+    return {"type": "error", "id": msg_id, "code": exc.code, "message": text}
+
+
+def _id_of(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        value = obj.get("id")
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            return value if not isinstance(value, str) else value[:200]
+    return None
+
+
+class Host:
+    """One host process serving one browser connection.
+
+    Args:
+        in_stream: binary stream of frames from the browser.
+        out_fd: file descriptor for frames to the browser.
+        service: the judging service.
+        max_frame: cap on incoming frames in bytes.
+    """
+
+    def __init__(self, in_stream: BinaryIO, out_fd: int, service: Service, max_frame: int = DEFAULT_MAX_FRAME):
+        self.reader = FrameReader(in_stream, max_frame)
+        self.out_fd = out_fd
+        self.service = service
+        self._write_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
+
+    def send(self, reply: dict[str, Any]) -> None:
+        """Write one reply frame (thread-safe)."""
+        frame = fit_reply(reply)
+        with self._write_lock:
+            write_all(self.out_fd, frame)
+
+    def handle(self, msg: dict[str, Any]) -> dict[str, Any] | None:
+        """Answer one decoded message; returns None when the reply will be sent later (probe)."""
+        kind = msg.get("type")
+        if kind not in ("hello", "check", "probe"):
+            raise SchemaError(f"unknown message type {str(kind)[:50]!r}; expected hello, check or probe")
+        validate(f"{kind}.request", msg)
+        if kind == "hello":
+            return self.service.hello(msg)
+        if kind == "check":
+            return self.service.check(msg)
+        self._pool.submit(self._probe_job, msg)
+        return None
+
+    def _probe_job(self, msg: dict[str, Any]) -> None:
+        try:
+            host, port = msg["host"], msg.get("port", 443)
+            verdict = self.service.probe(host, port, msg.get("url"))
+            verdict["id"] = msg["id"]
+            self.send(verdict)
+        except Exception as exc:  # noqa: BLE001 - a worker must always answer
+            log.exception("probe failed")
+            self.send({"type": "error", "id": msg.get("id"), "code": "internal", "message": str(exc)[:900]})
+
+    def serve(self) -> int:
+        """Serve until EOF on stdin. Returns the process exit code (0)."""
+        try:
+            while True:
+                msg = None
+                try:
+                    payload = self.reader.read()
+                    if payload is None:
+                        return 0
+                    msg = decode_message(payload)
+                    reply = self.handle(msg)
+                except FrameTooLarge as exc:
+                    self.send(_error(None, exc))
+                    if not self.reader.skip_pending():
+                        return 0
+                    continue
+                except BadFrame as exc:
+                    self.send(_error(None, exc))
+                    if isinstance(exc, TruncatedFrame):
+                        return 0
+                    continue
+                except RootSentinelError as exc:
+                    reply = _error(_id_of(msg), exc)
+                except Exception as exc:  # noqa: BLE001 - never die on one message
+                    log.exception("internal error")
+                    reply = {"type": "error", "id": _id_of(msg), "code": "internal",
+                             "message": f"internal error: {type(exc).__name__}"}
+                if reply is not None:
+                    self.send(reply)
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def protect_stdout() -> int:
+    """Reserve the real stdout for frames and point fd 1 (and ``sys.stdout``) at stderr.
+
+    Returns:
+        The new file descriptor of the original stdout, for :class:`Host`.
+    """
+    out_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    if os.name == "nt":  # CPython 3 opens fds 0/1/2 in O_BINARY already; make it explicit for the dup
+        import msvcrt
+
+        msvcrt.setmode(out_fd, os.O_BINARY)  # type: ignore[attr-defined]
+    return out_fd
+
+
+def run(max_frame: int = DEFAULT_MAX_FRAME) -> int:
+    """Entry point of ``rootsentinel host``: protect stdout, load the config, serve stdin."""
+    out_fd = protect_stdout()
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="rootsentinel host: %(message)s")
+    from native_host.config import load_system_config
+
+    config = load_system_config()
+    service = Service(blocklist=config.blocklist, policy=config.policy, config_error=config.error)
+    return Host(sys.stdin.buffer, out_fd, service, max_frame).serve()
+
+

@@ -1,0 +1,204 @@
+"""Enterprise policies: force-install the extension, hand it managed settings, allow the host.
+
+Outputs (printed by ``rootsentinel policy``):
+
+- Firefox ``policies.json`` (``<install dir>/distribution/``, ``/etc/firefox/policies/`` on Linux)::
+
+    {"policies": {
+       "ExtensionSettings": {"rootsentinel@rootsentinel.io": {
+           "installation_mode": "force_installed", "install_url": "<xpi url>"}},
+       "3rdparty": {"Extensions": {"rootsentinel@rootsentinel.io": {<managed settings>}}}}}
+
+  Source: mozilla/policy-templates docs (``ExtensionSettings``, ``3rdparty``), https://mozilla.github.io/policy-templates/;
+  ``3rdparty`` values reach ``browser.storage.managed`` (Firefox 68).
+
+- Chrome / Edge JSON policy (Linux ``/etc/opt/chrome/policies/managed/``, ``/etc/opt/edge/policies/managed/``;
+  the same names as registry values or plist keys on Windows/macOS)::
+
+    {"ExtensionInstallForcelist": ["<id>;<update url>"],
+     "NativeMessagingAllowlist": ["io.rootsentinel.host"],
+     "3rdparty": {"extensions": {"<id>": {<managed settings>}}}}
+
+  Source: https://chromeenterprise.google/policies/ (ExtensionInstallForcelist, NativeMessagingAllowlist);
+  Chrome "storage.managed" (https://developer.chrome.com/docs/extensions/reference/manifest/storage);
+  Microsoft Edge policy reference (same policy names).
+
+Managed settings (validated against :data:`MANAGED_SCHEMA`, which ``extension/managed_schema.json`` copies)::
+
+    {"mode": "warn" | "enforce", "allow_spki_sha256": ["<64 hex>", ...],
+     "banned": [{"spki_sha256": "<64 hex>", "reason": "..."} | {"cert_sha256": "<64 hex>", "reason": "..."}],
+     "notifications": bool, "probing": bool, "audit": bool}
+"""
+
+from __future__ import annotations
+
+import re
+
+from native_host import FIREFOX_EXTENSION_ID, HOST_NAME
+from native_host.install.extension_ids import CHROMIUM_STORE_ID_PLACEHOLDER, is_chromium_extension_id
+from native_host.install.model import InstallError
+
+_HEX64 = "^[0-9a-f]{64}$"
+
+MANAGED_SCHEMA: dict = {
+    "type": "object",
+    "title": "RootSentinel managed settings",
+    "description": "Enterprise settings for RootSentinel; they win over the user's options.",
+    "properties": {
+        "mode": {
+            "type": "string",
+            "title": "Mode",
+            "description": "warn: badge and popup only. enforce: a page whose chain is banned is replaced by an explanation page.",
+            "enum": ["warn", "enforce"],
+        },
+        "allow_spki_sha256": {
+            "type": "array",
+            "title": "Company inspection roots",
+            "description": "SHA-256 of the SubjectPublicKeyInfo (lowercase hex) of roots the company uses for TLS inspection; chains anchored in them are shown as notice, not interception.",
+            "items": {"type": "string", "pattern": _HEX64},
+        },
+        "banned": {
+            "type": "array",
+            "title": "Extra banned roots",
+            "description": "Roots to treat as banned in addition to the built-in blocklist; each entry gives spki_sha256 or cert_sha256 (lowercase hex) and a reason.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "spki_sha256": {"type": "string", "pattern": _HEX64},
+                    "cert_sha256": {"type": "string", "pattern": _HEX64},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+        "notifications": {
+            "type": "boolean",
+            "title": "Notifications",
+            "description": "Show a desktop notification when a page's chain is banned.",
+        },
+        "probing": {
+            "type": "boolean",
+            "title": "Probing",
+            "description": "Let the host open its own TLS connection to a site to see the chain the network presents.",
+        },
+        "audit": {
+            "type": "boolean",
+            "title": "Audit log",
+            "description": "Write every non-ok verdict as an audit event (JSON lines / syslog).",
+        },
+    },
+}
+"""The managed-storage schema in Chrome's ``managed_schema`` dialect (components/policy/core/common/schema.cc):
+top-level ``type: object``, only the attributes Chrome knows, no ``additionalProperties``."""
+
+DEFAULT_SETTINGS: dict = {
+    "mode": "warn",
+    "allow_spki_sha256": [],
+    "banned": [],
+    "notifications": True,
+    "probing": True,
+    "audit": True,
+}
+
+XPI_URL_PLACEHOLDER = "https://rootsentinel.example/download/rootsentinel-latest.xpi"
+"""PLACEHOLDER: where the signed XPI will be published; pass ``--xpi-url``."""
+
+UPDATE_URLS = {
+    "chrome": "https://clients2.google.com/service/update2/crx",
+    "edge": "https://edge.microsoft.com/extensionwebstorebase/v1/crx",
+}
+"""The stores' update URLs (Chrome Web Store; Microsoft Edge Add-ons), used for store-hosted ids."""
+
+
+def _hex64(value: str, what: str) -> str:
+    v = value.strip().lower().replace(":", "")
+    if not re.fullmatch(r"[0-9a-f]{64}", v):
+        raise InstallError(f"{what} must be 64 hex digits (SHA-256): {value!r}")
+    return v
+
+
+def managed_settings(
+    *,
+    mode: str = "warn",
+    allow_spki_sha256: list[str] | tuple[str, ...] = (),
+    banned: list[dict] | tuple[dict, ...] = (),
+    notifications: bool = True,
+    probing: bool = True,
+    audit: bool = True,
+) -> dict:
+    """Build the managed settings object, normalising fingerprints to lowercase hex.
+
+    Args:
+        mode: ``warn`` or ``enforce``.
+        allow_spki_sha256: SPKI SHA-256 of company inspection roots (colons allowed, any case).
+        banned: ``[{"spki_sha256" or "cert_sha256": hex, "reason": str}]``.
+
+    Raises:
+        InstallError: bad mode, malformed fingerprint, or a banned entry without exactly one of
+            ``spki_sha256`` / ``cert_sha256``.
+    """
+    if mode not in ("warn", "enforce"):
+        raise InstallError(f"mode must be warn or enforce, not {mode!r}")
+    bans = []
+    for entry in banned:
+        keys = [k for k in ("spki_sha256", "cert_sha256") if entry.get(k)]
+        if len(keys) != 1:
+            raise InstallError("each banned entry needs exactly one of spki_sha256 or cert_sha256")
+        bans.append({keys[0]: _hex64(entry[keys[0]], keys[0]), "reason": str(entry.get("reason") or "banned by policy")})
+    return {
+        "mode": mode,
+        "allow_spki_sha256": [_hex64(v, "allow_spki_sha256") for v in allow_spki_sha256],
+        "banned": bans,
+        "notifications": bool(notifications),
+        "probing": bool(probing),
+        "audit": bool(audit),
+    }
+
+
+def firefox_policies(settings: dict, *, xpi_url: str = XPI_URL_PLACEHOLDER,
+                     extension_id: str = FIREFOX_EXTENSION_ID) -> dict:
+    """A Firefox ``policies.json`` that force-installs the extension and passes ``settings``.
+
+    Raises:
+        InstallError: if ``xpi_url`` is not ``https://`` or ``file://`` (Firefox installs from those).
+    """
+    if not re.match(r"^(https://|file:///)", xpi_url):
+        raise InstallError(f"--xpi-url must start with https:// or file:///: {xpi_url!r}")
+    return {
+        "policies": {
+            "ExtensionSettings": {
+                extension_id: {"installation_mode": "force_installed", "install_url": xpi_url},
+            },
+            "3rdparty": {"Extensions": {extension_id: settings}},
+        }
+    }
+
+
+def chromium_policies(browser: str, settings: dict, *, extension_id: str = CHROMIUM_STORE_ID_PLACEHOLDER,
+                      update_url: str | None = None) -> dict:
+    """A Chrome or Edge JSON policy: force-install, managed settings, allow our native host.
+
+    Raises:
+        InstallError: unknown browser, malformed id, or a non-https update URL.
+    """
+    if browser not in UPDATE_URLS:
+        raise InstallError(f"policies are for firefox, chrome or edge, not {browser!r}")
+    if not is_chromium_extension_id(extension_id):
+        raise InstallError(f"not a Chromium extension id (32 letters a-p): {extension_id!r}")
+    update_url = update_url or UPDATE_URLS[browser]
+    if not update_url.startswith("https://"):
+        raise InstallError(f"--update-url must start with https://: {update_url!r}")
+    return {
+        "ExtensionInstallForcelist": [f"{extension_id};{update_url}"],
+        "NativeMessagingAllowlist": [HOST_NAME],
+        "3rdparty": {"extensions": {extension_id: settings}},
+    }
+
+
+def policy_for(browser: str, settings: dict, *, extension_id: str | None = None, xpi_url: str | None = None,
+               update_url: str | None = None) -> dict:
+    """Dispatch to :func:`firefox_policies` or :func:`chromium_policies` by browser name."""
+    if browser == "firefox":
+        return firefox_policies(settings, xpi_url=xpi_url or XPI_URL_PLACEHOLDER,
+                                extension_id=extension_id or FIREFOX_EXTENSION_ID)
+    return chromium_policies(browser, settings, extension_id=extension_id or CHROMIUM_STORE_ID_PLACEHOLDER,
+                             update_url=update_url)

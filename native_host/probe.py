@@ -1,0 +1,108 @@
+"""The probe: our own TLS handshake to host:port that records the chain the server *presented*.
+
+Nothing is verified: the point is to see what the network presents, including chains that a browser
+refuses (browser-apis.md 2.4). The exact hostname goes in SNI because interception can be SNI-selective
+(IMC 2020 Kazakhstan paper; net4people/bbs#66). Python 3.11's ``ssl`` exposes only the leaf, so the
+handshake is done with pyOpenSSL (``Connection.get_peer_cert_chain``: the certificates the peer sent).
+
+Caveat shown to users: the probe's route can differ from the browser's (proxy settings, DNS over HTTPS,
+HTTP/3), and a local antivirus may intercept the host's connection too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import select
+import socket
+import time
+from dataclasses import dataclass, field
+
+from OpenSSL import SSL, crypto
+
+from native_host.errors import ProbeFailed
+
+DEFAULT_TIMEOUT = 5.0
+"""Seconds for connect + handshake together."""
+
+
+@dataclass
+class ProbeResult:
+    """What a probe saw.
+
+    Attributes:
+        host / port: where it connected. sni: the server name sent (None for an IP address).
+        chain: DER certificates as presented, leaf first.
+        elapsed_ms: connect + handshake time in milliseconds.
+        protocol: the negotiated TLS version, e.g. ``"TLSv1.3"``.
+    """
+
+    host: str
+    port: int
+    sni: str | None
+    chain: list[bytes] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+    protocol: str | None = None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+def probe(host: str, port: int = 443, *, sni: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> ProbeResult:
+    """Handshake with ``host:port`` and return the presented chain.
+
+    Args:
+        host: DNS name or IP address (IPv6 with or without brackets).
+        port: TCP port.
+        sni: server name to send; default ``host`` unless it is an IP address (RFC 6066 section 3 forbids
+            IP literals in SNI).
+        timeout: seconds for the whole connect + handshake.
+
+    Raises:
+        ProbeFailed: DNS failure, refused, timeout, not TLS, or no certificate presented.
+    """
+    address = host.strip("[]")
+    if sni is None and not _is_ip(address):
+        sni = address
+    started = time.monotonic()
+    deadline = started + timeout
+    try:
+        sock = socket.create_connection((address, port), timeout=timeout)
+    except OSError as exc:
+        raise ProbeFailed(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from exc
+    try:
+        sock.setblocking(False)
+        ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
+        ctx.set_verify(SSL.VERIFY_NONE, lambda *a: True)
+        conn = SSL.Connection(ctx, sock)
+        if sni:
+            conn.set_tlsext_host_name(sni.encode("idna"))
+        conn.set_connect_state()
+        while True:
+            try:
+                conn.do_handshake()
+                break
+            except SSL.WantReadError:
+                wait = ([sock], [], [])
+            except SSL.WantWriteError:
+                wait = ([], [sock], [])
+            except SSL.Error as exc:
+                raise ProbeFailed(f"TLS handshake with {host}:{port} failed: {exc}") from exc
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not any(select.select(*wait, remaining)):
+                raise ProbeFailed(f"TLS handshake with {host}:{port} timed out after {timeout:g} s")
+        peer = conn.get_peer_cert_chain() or []
+        chain = [crypto.dump_certificate(crypto.FILETYPE_ASN1, c) for c in peer]
+        if not chain:
+            raise ProbeFailed(f"{host}:{port} presented no certificate")
+        return ProbeResult(host=host, port=port, sni=sni, chain=chain,
+                           elapsed_ms=round((time.monotonic() - started) * 1000, 3),
+                           protocol=conn.get_protocol_version_name())
+    except (OSError, UnicodeError) as exc:
+        raise ProbeFailed(f"probe of {host}:{port} failed: {exc}") from exc
+    finally:
+        sock.close()
