@@ -207,8 +207,15 @@ def apply_plan(plan: Plan, *, dry_run: bool = False) -> list[Change]:
     """
     changes: list[Change] = []
     for item in plan.files:
-        dest = under_root(plan.root, item.path)
         note = ", ".join(item.browsers)
+        try:
+            dest = under_root(plan.root, item.path)
+        except InstallError:
+            if not dry_run:
+                raise
+            # a dry run for another OS without --root: show the target path as that OS spells it
+            changes.append(Change("would write", str(item.path), item.kind, item.content, note))
+            continue
         if dest.is_file() and dest.read_bytes() == item.content and _mode_matches(dest, item.mode):
             changes.append(Change("unchanged", str(dest), item.kind, item.content, note))
             continue

@@ -1,0 +1,216 @@
+"""The ``install``, ``uninstall``, ``doctor`` and ``policy`` verbs of ``rootsentinel``.
+
+``native_host.cli`` calls :func:`add_parsers` with its argparse subparsers object; each verb sets
+``func(args) -> int``: 0 ok, 3 on an error (one line on stderr). These functions are the only place
+in ``native_host.install`` that prints.
+
+Examples::
+
+    rootsentinel install --browser firefox                      # user scope, this OS
+    rootsentinel install --browser all --scope system --host-path /opt/rootsentinel/rootsentinel-host
+    rootsentinel install --browser all --os windows --scope system --root pkgroot \\
+        --host-path 'C:\\Program Files\\RootSentinel\\rootsentinel-host.exe'   # .reg files off Windows
+    rootsentinel uninstall --browser all
+    rootsentinel doctor --browser chrome
+    rootsentinel policy --browser edge --extension-id <id> --mode enforce
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from native_host.install import locations, registry
+from native_host.install.doctor import diagnose
+from native_host.install.installer import Change, install, uninstall
+from native_host.install.model import BROWSERS, OSES, SCOPES, Environment, InstallError
+from native_host.install.policy import XPI_URL_PLACEHOLDER, managed_settings, policy_for
+from native_host.install.extension_ids import CHROMIUM_STORE_ID_PLACEHOLDER
+
+EXIT_OK = 0
+EXIT_ERROR = 3
+
+
+def _abs_env(name: str):
+    value = os.environ.get(name)
+    return PurePosixPath(value) if value and value.startswith("/") else None
+
+
+def detect_environment(target_os: str, root: Path | None = None) -> Environment:
+    """The :class:`Environment` of this machine for ``target_os`` (env vars, home, ``/usr/lib64``).
+
+    Off Windows, Windows folders come from ``%LOCALAPPDATA%`` / ``%ProgramFiles%`` if set, else
+    the defaults ``C:\\Users\\<user>\\AppData\\Local`` and ``C:\\Program Files``.
+    """
+    if target_os == "windows":
+        user = getpass.getuser() or "user"
+        lad = os.environ.get("LOCALAPPDATA") or rf"C:\Users\{user}\AppData\Local"
+        pf = os.environ.get("ProgramFiles") or r"C:\Program Files"
+        return Environment(home=PureWindowsPath(os.path.expanduser("~") if os.name == "nt" else rf"C:\Users\{user}"),
+                           local_app_data=PureWindowsPath(lad), program_files=PureWindowsPath(pf))
+    home = PurePosixPath(os.path.expanduser("~")) if os.name != "nt" else PurePosixPath(f"/home/{getpass.getuser()}")
+    lib64 = False
+    if target_os == "linux":
+        lib64 = (Path(root) / "usr/lib64" if root else Path("/usr/lib64")).is_dir()
+    return Environment(home=home, xdg_config_home=_abs_env("XDG_CONFIG_HOME"),
+                       xdg_data_home=_abs_env("XDG_DATA_HOME"), usr_lib64=lib64)
+
+
+def _print_changes(changes: list[Change], dry_run: bool) -> None:
+    width = max((len(c.action) for c in changes), default=0)
+    for c in changes:
+        note = f"  ({c.note})" if c.note else ""
+        print(f"{c.action:<{width}}  {c.target}{note}")
+        if dry_run and c.content is not None and c.action.startswith("would"):
+            if c.kind == "registry" and c.target.endswith(".reg"):
+                text = registry.decode_reg(c.content).lstrip("\ufeff")
+            else:
+                text = c.content.decode("utf-8", "replace")
+            for line in text.splitlines():
+                print(f"    {line}")
+
+
+def _fail(message: str) -> int:
+    print(f"rootsentinel: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _os_error(exc: OSError, scope: str) -> int:
+    where = f" {exc.filename}" if exc.filename else ""
+    hint = " (system scope needs root / administrator rights)" if scope == "system" else ""
+    return _fail(f"{exc.strerror or exc}:{where}{hint}")
+
+
+def _root(args) -> Path | None:
+    return Path(args.root).resolve() if args.root else None
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    """``rootsentinel install``: write host manifests (and launcher, registry keys or .reg files)."""
+    root = _root(args)
+    try:
+        env = detect_environment(args.os, root)
+        changes = install(args.browser, args.scope, args.os, env, dry_run=args.dry_run, host_path=args.host_path,
+                          extension_ids=args.extension_id or (), root=root)
+    except InstallError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _os_error(exc, args.scope)
+    _print_changes(changes, args.dry_run)
+    return EXIT_OK
+
+
+def cmd_uninstall(args: argparse.Namespace) -> int:
+    """``rootsentinel uninstall``: remove exactly what install wrote."""
+    root = _root(args)
+    try:
+        env = detect_environment(args.os, root)
+        changes = uninstall(args.browser, args.scope, args.os, env, root=root, dry_run=args.dry_run)
+    except InstallError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _os_error(exc, args.scope)
+    _print_changes(changes, args.dry_run)
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """``rootsentinel doctor``: one ✓/✗ line per check; exit 0 when all pass, 3 otherwise."""
+    root = _root(args)
+    scopes = (args.scope,) if args.scope else SCOPES
+    try:
+        env = detect_environment(args.os, root)
+        checks = diagnose(args.browser or ["all"], args.os, env, scopes=scopes, root=root,
+                          extension_ids=args.extension_id or (), spawn=not args.no_spawn, timeout=args.timeout)
+    except InstallError as exc:
+        return _fail(str(exc))
+    for check in checks:
+        print(check.line())
+    return EXIT_OK if checks and all(c.ok is not False for c in checks) else EXIT_ERROR
+
+
+def _ban(kind: str):
+    def parse(value: str) -> dict:
+        fp, _, reason = value.partition("=")
+        return {kind: fp, "reason": reason or "banned by policy"}
+    return parse
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    """``rootsentinel policy``: print a ready policy document (JSON) on stdout."""
+    try:
+        settings = managed_settings(
+            mode=args.mode,
+            allow_spki_sha256=args.allow_spki_sha256 or (),
+            banned=(args.ban_spki_sha256 or []) + (args.ban_cert_sha256 or []),
+            notifications=not args.no_notifications,
+            probing=not args.no_probing,
+            audit=not args.no_audit,
+        )
+        doc = policy_for(args.browser, settings, extension_id=args.extension_id, xpi_url=args.xpi_url,
+                         update_url=args.update_url)
+    except InstallError as exc:
+        return _fail(str(exc))
+    if args.browser == "firefox" and not args.xpi_url:
+        print(f"rootsentinel: note: install_url is the placeholder {XPI_URL_PLACEHOLDER}; pass --xpi-url", file=sys.stderr)
+    if args.browser != "firefox" and not args.extension_id:
+        print(f"rootsentinel: note: {CHROMIUM_STORE_ID_PLACEHOLDER} is a placeholder store id; pass --extension-id",
+              file=sys.stderr)
+    print(json.dumps(doc, indent=2))
+    return EXIT_OK
+
+
+def _common(p: argparse.ArgumentParser, *, browser_required: bool) -> None:
+    p.add_argument("--browser", action="append", choices=[*BROWSERS, "all"], required=browser_required,
+                   help="browser to act on (repeatable; 'all' for every browser)")
+    p.add_argument("--os", choices=OSES, default=locations.current_os(),
+                   help="target OS whose locations to use (default: this one)")
+    p.add_argument("--root", metavar="DIR", help="prefix every path with DIR (like DESTDIR; for packaging and tests)")
+
+
+def add_parsers(subparsers) -> None:
+    """Add the ``install``, ``uninstall``, ``doctor`` and ``policy`` subcommands to an argparse subparsers object."""
+    p = subparsers.add_parser("install", help="write the native messaging host manifests for browsers",
+                              description="Write one host manifest per browser where it looks for it "
+                                          "(and a launcher script; on Windows a registry key, or a .reg file off Windows).")
+    _common(p, browser_required=True)
+    p.add_argument("--scope", choices=SCOPES, default="user", help="user (this account) or system (all accounts)")
+    p.add_argument("--host-path", metavar="PATH", help="absolute path of the host executable (e.g. the bundled host); "
+                                                       "default: write a launcher that runs this Python")
+    p.add_argument("--extension-id", action="append", metavar="ID",
+                   help="extension id to allow (repeatable): 32 letters a-p for Chromium (replaces the store "
+                        "placeholder; the unpacked id stays), name@domain for Firefox (replaces the default)")
+    p.add_argument("--dry-run", action="store_true", help="print what would be written and write nothing")
+    p.set_defaults(func=cmd_install)
+
+    p = subparsers.add_parser("uninstall", help="remove what install wrote")
+    _common(p, browser_required=True)
+    p.add_argument("--scope", choices=SCOPES, default="user")
+    p.add_argument("--dry-run", action="store_true", help="print what would be removed and remove nothing")
+    p.set_defaults(func=cmd_uninstall)
+
+    p = subparsers.add_parser("doctor", help="explain why a browser cannot reach the host")
+    _common(p, browser_required=False)
+    p.add_argument("--scope", choices=SCOPES, help="only look at this scope (default: user, then system)")
+    p.add_argument("--extension-id", action="append", metavar="ID", help="extension id that must be allowed (repeatable)")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the host's hello reply (default 5)")
+    p.add_argument("--no-spawn", action="store_true", help="do not start the host")
+    p.set_defaults(func=cmd_doctor)
+
+    p = subparsers.add_parser("policy", help="print an enterprise policy that force-installs the extension")
+    p.add_argument("--browser", required=True, choices=["firefox", "chrome", "edge"])
+    p.add_argument("--extension-id", metavar="ID", help="extension id (default: Firefox id / Chromium store placeholder)")
+    p.add_argument("--xpi-url", metavar="URL", help="Firefox: where the signed .xpi is served")
+    p.add_argument("--update-url", metavar="URL", help="Chrome/Edge: update manifest URL (default: the store's)")
+    p.add_argument("--mode", choices=["warn", "enforce"], default="warn")
+    p.add_argument("--allow-spki-sha256", action="append", metavar="HEX", help="company inspection root (repeatable)")
+    p.add_argument("--ban-spki-sha256", action="append", type=_ban("spki_sha256"), metavar="HEX[=REASON]")
+    p.add_argument("--ban-cert-sha256", action="append", type=_ban("cert_sha256"), metavar="HEX[=REASON]")
+    p.add_argument("--no-notifications", action="store_true")
+    p.add_argument("--no-probing", action="store_true")
+    p.add_argument("--no-audit", action="store_true")
+    p.set_defaults(func=cmd_policy)
