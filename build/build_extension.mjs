@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+/**
+ * Assembles one browser's extension directory from the shared source tree (uBlock Origin style:
+ * a shared core plus a thin per-browser adapter and manifest; docs/design.md "Components").
+ *
+ *   node build/build_extension.mjs firefox [--out DIR]     (default DIR: dist/firefox)
+ *
+ * Copies extension/{_locales,icons,popup,options,blocked,src/core} and extension/src/<browser>/,
+ * and writes extension/manifests/<browser>.json as manifest.json. Nothing is fetched or generated:
+ * the result is the source, so `web-ext lint` and `webExtension.install` see exactly what ships.
+ */
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const SRC = join(ROOT, "extension");
+const SHARED = ["_locales", "icons", "popup", "options", "blocked", "src/core"];
+
+/**
+ * Builds the extension for `browser` into `out` (emptied first).
+ * @param {string} browser  "firefox" (a "chromium" manifest and adapter can be added beside it)
+ * @param {string} out  output directory
+ * @returns {string} the output directory
+ * @throws {Error} when the browser has no manifest or adapter
+ */
+export function build(browser, out) {
+  const manifestPath = join(SRC, "manifests", `${browser}.json`);
+  const adapter = join(SRC, "src", browser);
+  if (!existsSync(manifestPath)) throw new Error(`no manifest for ${browser}: ${manifestPath}`);
+  if (!existsSync(join(adapter, "background.js"))) throw new Error(`no adapter for ${browser}: ${adapter}`);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  for (const part of SHARED) cpSync(join(SRC, part), join(out, part), { recursive: true });
+  cpSync(adapter, join(out, "src", browser), { recursive: true, filter: (p) => !p.endsWith(".md") });
+  const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
+  writeFileSync(join(out, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  return out;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const browser = args.find((a) => !a.startsWith("--")) ?? "firefox";
+  const i = args.indexOf("--out");
+  const out = i !== -1 ? resolve(args[i + 1]) : join(ROOT, "dist", browser);
+  console.log(build(browser, out));
+}

@@ -1,0 +1,27 @@
+/**
+ * Enforce-mode explanation page: a main frame whose chain is banned was replaced by this page
+ * (sentinel.js blockingResponse). The record of the blocked response is read from storage.session
+ * `blocked:<tabId>`.
+ */
+import { localizeDocument, translator, uiLanguage } from "../src/core/i18n.js";
+import { explainRecord } from "../src/core/explain.js";
+import { renderChain } from "../src/core/render.js";
+
+const t = translator(browser.i18n);
+const lang = uiLanguage(browser.i18n);
+localizeDocument(document, t, lang);
+
+const tab = new URLSearchParams(location.search).get("tab");
+const key = `blocked:${tab}`;
+const data = await browser.storage.session.get(key);
+const rec = data[key]?.record ?? null;
+if (rec) {
+  document.getElementById("explanation").textContent = explainRecord(t, rec);
+  document.getElementById("url").textContent = rec.url ?? "";
+  if (rec.verdict?.chain) {
+    document.getElementById("chain-section").hidden = false;
+    renderChain(document, document.getElementById("chain"), rec.verdict, t, lang);
+  }
+}
+document.getElementById("back").addEventListener("click", () => history.back());
+document.body.dataset.ready = "1";

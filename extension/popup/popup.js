@@ -1,0 +1,32 @@
+/**
+ * The toolbar popup: the verdict of the current tab, its explanation in the user's language, the
+ * intercepted origins and the certificate chain. Reads the tab state that the background keeps in
+ * storage.session. `popup.html?tab=<id>` shows a given tab (used when the popup is opened as a page).
+ */
+import { localizeDocument, translator, uiLanguage } from "../src/core/i18n.js";
+import { renderPopup } from "../src/core/render.js";
+
+const t = translator(browser.i18n);
+const lang = uiLanguage(browser.i18n);
+localizeDocument(document, t, lang);
+
+async function currentTabId() {
+  const param = new URLSearchParams(location.search).get("tab");
+  if (param !== null && /^\d+$/.test(param)) return Number(param);
+  const [tab] = await browser.tabs.query({ active: true, currentWindow: true });
+  return tab?.id ?? null;
+}
+
+async function draw(tabId) {
+  const key = `tab:${tabId}`;
+  const data = await browser.storage.session.get([key, "host"]);
+  renderPopup(document, data[key]?.state ?? null, data.host ?? null, t, lang);
+  document.body.dataset.ready = "1";
+}
+
+const tabId = await currentTabId();
+await draw(tabId);
+browser.storage.onChanged.addListener((changes, area) => {
+  if (area === "session" && (changes[`tab:${tabId}`] || changes.host)) draw(tabId);
+});
+document.getElementById("open-options").addEventListener("click", () => browser.runtime.openOptionsPage());

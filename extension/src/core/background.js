@@ -1,0 +1,73 @@
+/**
+ * Wires the shared core together and registers the browser-independent listeners
+ * (navigation commits, tab updates, settings changes). A browser adapter's background entry calls
+ * {@link startBackground} with its capture registration.
+ *
+ * Firefox clears tab-specific badge data when a tab navigates (ExtensionActions.sys.mjs
+ * handleLocationChange; browser-apis.md 4.3), so the badge is redrawn on webNavigation.onCommitted
+ * (frameId 0) and tabs.onUpdated.
+ */
+import { HostPort } from "./hostport.js";
+import { VerdictCache } from "./cache.js";
+import { TabStates } from "./tabstate.js";
+import { Sentinel } from "./sentinel.js";
+import { translator } from "./i18n.js";
+
+/** Native messaging host name (docs/protocol.md). */
+export const HOST_NAME = "io.rootsentinel.host";
+
+/**
+ * @param {object} browser  the WebExtension API object
+ * @param {(browser: object, sentinel: Sentinel) => void} registerCapture  the adapter's listeners
+ * @returns {Sentinel}
+ */
+export function startBackground(browser, registerCapture) {
+  const t = translator(browser.i18n);
+  let sentinel = null;
+  const tabs = new TabStates({
+    session: browser.storage.session,
+    onChange: (tabId) => sentinel?.applyBadge(tabId),
+  });
+  const host = new HostPort({
+    runtime: browser.runtime,
+    name: HOST_NAME,
+    hello: () => sentinel.helloMessage(),
+    onStatus: (status) => {
+      browser.storage.session.set({ host: { ...status, at: Date.now() } }).catch(() => {});
+    },
+  });
+  sentinel = new Sentinel({ browser, host, cache: new VerdictCache(), tabs, t });
+
+  // All listeners synchronously, at top level of the event page.
+  registerCapture(browser, sentinel);
+  browser.webNavigation.onCommitted.addListener((d) => {
+    if (d.frameId === 0) sentinel.committed(d.tabId, d.url).catch(() => {});
+  });
+  browser.tabs.onUpdated.addListener((tabId, changeInfo) => {
+    if (changeInfo.status || changeInfo.url) sentinel.applyBadge(tabId);
+  });
+  browser.tabs.onRemoved.addListener((tabId) => sentinel.forget(tabId));
+  browser.storage.onChanged.addListener((changes, area) => {
+    if (area !== "local" && area !== "managed") return;
+    const before = JSON.stringify(sentinel.settings?.policy ?? null);
+    sentinel.loadSettings().then((s) => {
+      if (JSON.stringify(s.policy ?? null) !== before) {
+        // A new policy applies per connection (docs/protocol.md "hello"): reconnect, forget verdicts.
+        sentinel.cache.clear();
+        host.disconnect("policy changed");
+        host.connect({ force: true });
+      }
+    });
+  });
+  browser.runtime.onMessage.addListener((msg) => {
+    if (msg?.type === "retry-host") {
+      host.connect({ force: true });
+      return Promise.resolve(host.status());
+    }
+    return undefined;
+  });
+
+  tabs.ready();
+  sentinel.loadSettings().then(() => host.connect());
+  return sentinel;
+}

@@ -1,0 +1,90 @@
+/**
+ * Verdict cache keyed by (leaf certificate SHA-256, hostname).
+ *
+ * A page with a hundred subresources from a few servers presents a few distinct leaf certificates;
+ * answering repeats from here keeps it to a few host calls, and a repeat sends no raw DER at all.
+ * A request that is still in flight is shared, so concurrent subresources of one server wait for the
+ * same host reply instead of each sending the chain.
+ *
+ * Only real host verdicts are stored; failures (host unreachable, timeout, error reply) are not, so
+ * the next request asks again.
+ */
+
+/** Lowercase plain hex of a fingerprint given as `7A:5D:...` (Firefox) or plain hex; null if not hex. */
+export function normalizeHex(value) {
+  if (typeof value !== "string") return null;
+  const hex = value.replace(/:/g, "").toLowerCase();
+  return /^[0-9a-f]+$/.test(hex) && hex.length % 2 === 0 ? hex : null;
+}
+
+/**
+ * The cache key for a Firefox SecurityInfo and a hostname, or null when the leaf has no usable
+ * fingerprint (then the request is not cached). `certificates[0].fingerprint.sha256` is uppercase
+ * colon hex (MDN webRequest.CertificateInfo).
+ */
+export function cacheKey(securityInfo, hostname) {
+  const leaf = securityInfo?.certificates?.[0];
+  const fp = normalizeHex(leaf?.fingerprint?.sha256);
+  if (!fp || typeof hostname !== "string") return null;
+  return `${fp}|${hostname.toLowerCase()}`;
+}
+
+export class VerdictCache {
+  /** @param {number} [maxEntries]  least recently used entries are dropped above this */
+  constructor(maxEntries = 2000) {
+    this.maxEntries = maxEntries;
+    this.entries = new Map();
+    this.inflight = new Map();
+    this.hits = 0;
+    this.misses = 0;
+  }
+
+  /** The stored verdict for `key`, or undefined. Refreshes its recency. */
+  get(key) {
+    if (key == null || !this.entries.has(key)) return undefined;
+    const v = this.entries.get(key);
+    this.entries.delete(key);
+    this.entries.set(key, v);
+    return v;
+  }
+
+  set(key, verdict) {
+    if (key == null) return;
+    this.entries.delete(key);
+    this.entries.set(key, verdict);
+    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value);
+  }
+
+  clear() {
+    this.entries.clear();
+    this.inflight.clear();
+  }
+
+  /**
+   * The verdict for `key`: from the cache, from a request already in flight, or from `ask()`.
+   * Resolves with `{verdict, cached}`; rejects like `ask()` does (the failure is not cached).
+   * @param {string|null} key
+   * @param {() => Promise<object>} ask  asks the host; called at most once per key at a time
+   */
+  async lookup(key, ask) {
+    const hit = this.get(key);
+    if (hit !== undefined) {
+      this.hits += 1;
+      return { verdict: hit, cached: true };
+    }
+    if (key != null && this.inflight.has(key)) {
+      this.hits += 1;
+      return { verdict: await this.inflight.get(key), cached: true };
+    }
+    this.misses += 1;
+    const p = ask();
+    if (key != null) this.inflight.set(key, p);
+    try {
+      const verdict = await p;
+      if (verdict?.type === "verdict" && verdict.level !== "unknown") this.set(key, verdict);
+      return { verdict, cached: false };
+    } finally {
+      if (key != null) this.inflight.delete(key);
+    }
+  }
+}

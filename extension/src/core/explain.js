@@ -1,0 +1,150 @@
+/**
+ * Composes the user's explanation from the host's stable codes (level, category, reason, names);
+ * the host's own English `explanation` is kept for the CLI and logs only (docs/protocol.md,
+ * issue 7). All message keys used here are written out literally in the tables below, so the
+ * catalogue test can check that each one exists and that no catalogue key is unused.
+ *
+ * Names (`names.root`, `names.entry`, `names.host`) are attacker-controlled text: they are only ever
+ * substituted into message placeholders and inserted with textContent by the pages.
+ */
+import { LEVEL_NAME } from "./levels.js";
+
+/** Banned explanations by category (reason `policy_banned` has its own). */
+const BANNED = Object.freeze({
+  "state-mitm": "explain_banned_state_mitm",
+  "malware-mitm": "explain_banned_malware_mitm",
+  "compromised-ca": "explain_banned_compromised_ca",
+  "distrusted-ca": "explain_banned_distrusted_ca",
+});
+
+/** Interception explanations by category. */
+const INTERCEPTION = Object.freeze({
+  antivirus: "explain_interception_antivirus",
+  "corporate-proxy": "explain_interception_corporate_proxy",
+  "dev-tool": "explain_interception_dev_tool",
+  "unknown-interception": "explain_interception_unknown",
+});
+
+/** Short category names (popup, origin list). */
+export const CATEGORY_NAME = Object.freeze({
+  "state-mitm": "category_state_mitm",
+  "malware-mitm": "category_malware_mitm",
+  "compromised-ca": "category_compromised_ca",
+  "distrusted-ca": "category_distrusted_ca",
+  allowlisted: "category_allowlisted",
+  antivirus: "category_antivirus",
+  "corporate-proxy": "category_corporate_proxy",
+  "dev-tool": "category_dev_tool",
+  "unknown-interception": "category_unknown_interception",
+  public: "category_public",
+});
+
+/** Why the host reached its verdict, by reason code. */
+export const REASON = Object.freeze({
+  blocklist_spki: "reason_blocklist_spki",
+  blocklist_cert: "reason_blocklist_cert",
+  blocklist_issuer: "reason_blocklist_issuer",
+  policy_banned: "reason_policy_banned",
+  allowlisted_root: "reason_allowlisted_root",
+  non_public_anchor: "reason_non_public_anchor",
+  not_builtin_root: "reason_not_builtin_root",
+  kz_issuer: "reason_kz_issuer",
+  public_anchor: "reason_public_anchor",
+  no_certificates: "reason_no_certificates",
+  insecure: "reason_insecure",
+  probe_failed: "reason_probe_failed",
+});
+
+/** How a certificate matched a blocklist entry (`matched.by`). */
+export const MATCHED_BY = Object.freeze({
+  spki_sha256: "matched_by_spki",
+  cert_sha256: "matched_by_cert",
+  issuer_name: "matched_by_issuer_name",
+  issuer_aki: "matched_by_issuer_aki",
+});
+
+/** Where the evidence came from (`evidence`). */
+export const EVIDENCE = Object.freeze({
+  securityInfo: "evidence_security_info",
+  chain: "evidence_chain",
+  probe: "evidence_probe",
+});
+
+/** Why the extension itself could not get a verdict (`record.error.code`). */
+const FAILURE = Object.freeze({
+  host_unreachable: "explain_host_unreachable",
+  timeout: "explain_host_timeout",
+  no_security_info: "explain_no_security_info",
+});
+
+/** Certificate roles in the chain. */
+export const ROLE = Object.freeze({ leaf: "role_leaf", intermediate: "role_intermediate", root: "role_root" });
+
+/** The level's display name. */
+export function levelName(t, level) {
+  return t(LEVEL_NAME[level] ?? LEVEL_NAME.unknown);
+}
+
+/** The host name to show for a record. */
+function hostOf(rec) {
+  if (rec?.names?.host) return rec.names.host;
+  try { return new URL(rec?.url).hostname; } catch { return "?"; }
+}
+
+/**
+ * The main sentence for one record (one origin's verdict or failure).
+ * @param {(key: string, subs?: string[]) => string} t
+ * @param {object} rec  a tab-state Record (see tabstate.js) or a host verdict
+ * @returns {string}
+ */
+export function explainRecord(t, rec) {
+  const host = hostOf(rec);
+  const root = rec?.names?.root || rec?.names?.entry || t("name_unnamed_root");
+  const entry = rec?.names?.entry || rec?.names?.root || t("name_unnamed_root");
+  switch (rec?.level) {
+    case "ok":
+      return t("explain_ok", [host, root]);
+    case "pending":
+      return t("explain_pending", [host]);
+    case "notice":
+      return t("explain_notice", [host, root]);
+    case "interception":
+      return t(INTERCEPTION[rec.category] ?? INTERCEPTION["unknown-interception"], [host, root]);
+    case "banned":
+      if (rec.reason === "policy_banned") return t("explain_banned_policy", [host, root]);
+      return t(BANNED[rec.category] ?? "explain_banned_other", [host, root, entry]);
+    case "browser-blocked":
+      return t("explain_browser_blocked", [host, rec.error?.message ?? ""]);
+    default:
+      break;
+  }
+  // unknown: the host could not be asked, or it could not judge
+  const code = rec?.error?.code;
+  if (code && FAILURE[code]) return t(FAILURE[code], [host]);
+  if (code) return t("explain_host_error", [host, code]);
+  if (rec?.reason === "insecure") return t("explain_insecure", [host]);
+  if (rec?.reason === "no_certificates") return t("explain_no_security_info", [host]);
+  if (rec?.reason === "probe_failed") return t("explain_probe_failed", [host]);
+  return t("explain_unknown", [host]);
+}
+
+/**
+ * Follow-up sentences: the fix for an unreachable host, the probe's finding for a browser-blocked page.
+ * @returns {string[]}
+ */
+export function explainMore(t, rec) {
+  const out = [];
+  if (rec?.error?.code === "host_unreachable" || rec?.error?.code === "timeout") out.push(t("help_host_unreachable"));
+  if (rec?.level === "browser-blocked") {
+    if (rec.probe && rec.probe.level && rec.probe.level !== "unknown") out.push(t("probe_found", [explainRecord(t, rec.probe)]));
+    else if (rec.probe) out.push(t("explain_probe_failed", [hostOf(rec)]));
+    else out.push(t("probe_running"));
+  }
+  return out;
+}
+
+/** The badge tooltip: level name plus the main sentence of the worst record. */
+export function tooltip(t, titleKey, rec) {
+  const base = t(titleKey);
+  return rec ? `${base}\n${explainRecord(t, rec)}` : base;
+}

@@ -1,0 +1,56 @@
+/**
+ * Localized strings. Every user-visible string comes from `_locales/<lang>/messages.json` through
+ * `i18n.getMessage` (MDN i18n, https://developer.mozilla.org/en-US/docs/Mozilla/Add-ons/WebExtensions/Internationalization);
+ * pages mark elements with `data-i18n="key"` and {@link localizeDocument} fills them as text.
+ */
+
+/**
+ * A translator bound to an `i18n` API object.
+ * @param {object} i18n  `browser.i18n`
+ * @returns {(key: string, subs?: (string|number)[]) => string}  returns the key itself when missing
+ *   (a visible bug rather than an empty warning; the catalogue test keeps this from happening)
+ */
+export function translator(i18n) {
+  return (key, subs) => {
+    const list = subs === undefined ? undefined : subs.map((s) => String(s ?? ""));
+    const text = i18n.getMessage(key, list);
+    return text || key;
+  };
+}
+
+/** The UI language for `Intl` formatting (MDN i18n.getUILanguage). */
+export function uiLanguage(i18n) {
+  try {
+    return i18n.getUILanguage() || "en";
+  } catch {
+    return "en";
+  }
+}
+
+/**
+ * Formats an ISO 8601 time (`2026-01-01T00:00:00Z`) or epoch milliseconds for the UI language.
+ * Returns "" for a missing or unparsable value.
+ */
+export function formatDate(value, lang) {
+  if (value === null || value === undefined || value === "") return "";
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return "";
+  return new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }).format(d) + " UTC";
+}
+
+/** Formats a number for the UI language. */
+export function formatNumber(value, lang) {
+  return new Intl.NumberFormat(lang).format(value);
+}
+
+/**
+ * Fills every `[data-i18n]` element's text and every `[data-i18n-title]` title, and sets
+ * `<html lang>` and `dir`. Uses textContent only.
+ */
+export function localizeDocument(doc, t, lang) {
+  for (const el of doc.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of doc.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  doc.documentElement.lang = lang;
+  const dir = t("@@bidi_dir");
+  doc.documentElement.dir = dir === "rtl" ? "rtl" : "ltr";
+}

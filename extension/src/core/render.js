@@ -1,0 +1,125 @@
+/**
+ * Renders verdicts into extension pages (popup, blocked page) with textContent only.
+ */
+import { el, clear } from "./dom.js";
+import { formatDate, formatNumber } from "./i18n.js";
+import { CATEGORY_NAME, EVIDENCE, MATCHED_BY, REASON, ROLE, explainMore, explainRecord, levelName } from "./explain.js";
+import { isIntercepted } from "./levels.js";
+import { worstRecord } from "./sentinel.js";
+
+/** Colon-separated uppercase pairs for a hex fingerprint, as browsers show them. */
+export function prettyHex(hex) {
+  if (typeof hex !== "string") return "";
+  return hex.toUpperCase().match(/.{1,2}/g)?.join(":") ?? "";
+}
+
+/** The verdict holding chain detail for a record: its own, else the probe's. */
+function detailOf(rec) {
+  if (rec?.verdict?.chain) return rec.verdict;
+  if (rec?.probe?.verdict?.chain) return rec.probe.verdict;
+  return null;
+}
+
+/** "Why this certificate matched": reason, how, and the blocklist entry. */
+function matchText(t, verdict) {
+  const parts = [];
+  if (verdict.reason && REASON[verdict.reason]) parts.push(t(REASON[verdict.reason]));
+  const by = verdict.matched?.by;
+  if (by && MATCHED_BY[by]) parts.push(t(MATCHED_BY[by]));
+  const entry = verdict.matched?.entry;
+  if (entry?.name) parts.push(t("matched_entry", [entry.name, entry.category && CATEGORY_NAME[entry.category] ? t(CATEGORY_NAME[entry.category]) : (entry.category ?? "")]));
+  return parts.join(" ");
+}
+
+/** One labelled row. */
+function row(doc, label, value, cls) {
+  return el(doc, "div", { class: `row ${cls ?? ""}`.trim() }, [
+    el(doc, "span", { class: "label", text: label }),
+    el(doc, "span", { class: "value", text: value }),
+  ]);
+}
+
+/**
+ * Fills `list` with the certificates of a verdict, leaf first.
+ * @param {Document} doc
+ * @param {HTMLElement} list  an <ol>
+ * @param {object} verdict  a host verdict with `chain`
+ */
+export function renderChain(doc, list, verdict, t, lang) {
+  clear(list);
+  const matchedIndex = verdict?.matched?.index;
+  for (const cert of verdict?.chain ?? []) {
+    const matched = cert.matched === true || matchedIndex === cert.index;
+    const item = el(doc, "li", { class: matched ? "cert matched" : "cert", attrs: { "data-index": cert.index } }, [
+      el(doc, "div", { class: "role", text: t(ROLE[cert.role] ?? "role_intermediate") }),
+      row(doc, t("field_subject"), cert.subject ?? "", "subject"),
+      row(doc, t("field_issuer"), cert.issuer ?? "", "issuer"),
+      row(doc, t("field_sha256"), prettyHex(cert.cert_sha256), "fp mono"),
+      row(doc, t("field_spki"), prettyHex(cert.spki_sha256), "fp mono"),
+      row(doc, t("field_validity"), t("validity_range", [formatDate(cert.not_before, lang), formatDate(cert.not_after, lang)]), "validity"),
+      row(doc, t("field_public_root"), t(cert.public_root ? "yes" : "no"), "public-root"),
+      matched ? el(doc, "p", { class: "why", text: t("cert_matched", [matchText(t, verdict)]) }) : null,
+      cert.parse_error ? el(doc, "p", { class: "note", text: t("cert_parse_error", [cert.parse_error]) }) : null,
+    ]);
+    list.append(item);
+  }
+  if (verdict?.truncated) list.append(el(doc, "li", { class: "note", text: t("chain_truncated") }));
+}
+
+/**
+ * Renders a page state into the popup's elements (see popup.html for the ids).
+ * @param {Document} doc
+ * @param {object|null} state  tab state from storage.session
+ * @param {object|null} hostStatus  from storage.session `host`
+ */
+export function renderPopup(doc, state, hostStatus, t, lang) {
+  const $ = (id) => doc.getElementById(id);
+  const rec = worstRecord(state);
+  const level = state?.level ?? null;
+  $("verdict").dataset.level = level ?? "none";
+  $("level").textContent = level ? levelName(t, level) : t("popup_no_state");
+  let pageHost = "";
+  try { pageHost = state?.url ? new URL(state.url).host : ""; } catch { pageHost = ""; }
+  $("page-host").textContent = pageHost;
+  $("explanation").textContent = rec ? explainRecord(t, rec) : "";
+
+  const more = $("more");
+  clear(more);
+  for (const s of rec ? explainMore(t, rec) : []) more.append(el(doc, "p", { class: "help", text: s }));
+  if (rec?.error?.message && rec.level !== "browser-blocked") more.append(el(doc, "p", { class: "note", text: t("error_detail", [rec.error.message]) }));
+
+  $("from-cache").hidden = !(state?.main?.fromCache || rec?.fromCache);
+  const evidence = rec?.evidence ?? rec?.probe?.evidence;
+  $("evidence").textContent = evidence && EVIDENCE[evidence] ? t(EVIDENCE[evidence]) : "";
+
+  const origins = $("origins");
+  clear(origins);
+  const intercepted = Object.values(state?.origins ?? {}).filter((r) => isIntercepted(r.level));
+  intercepted.sort((a, b) => (a.origin ?? "").localeCompare(b.origin ?? ""));
+  for (const r of intercepted) {
+    const root = r.names?.root || r.names?.entry || t("name_unnamed_root");
+    origins.append(el(doc, "li", { class: `origin level-${r.level}`, attrs: { "data-level": r.level } }, [
+      el(doc, "span", { class: "origin-name mono", text: r.origin }),
+      el(doc, "span", { class: "origin-level", text: levelName(t, r.level) }),
+      el(doc, "span", { class: "origin-root", text: t("origin_root", [root, r.category && CATEGORY_NAME[r.category] ? t(CATEGORY_NAME[r.category]) : ""]) }),
+    ]));
+  }
+  $("origins-none").hidden = intercepted.length > 0 || !state;
+
+  const detail = detailOf(rec);
+  $("chain-section").hidden = !detail;
+  if (detail) {
+    $("chain-heading").textContent = t("popup_chain_heading", [rec.origin ?? ""]);
+    renderChain(doc, $("chain"), detail, t, lang);
+  }
+
+  const hs = $("host-status");
+  if (hostStatus?.hello) {
+    const bl = hostStatus.hello.blocklist ?? {};
+    hs.textContent = t("host_version", [String(hostStatus.hello.version ?? "?"), String(bl.version ?? "?"), formatNumber(Number(bl.size ?? 0), lang)]);
+  } else if (hostStatus?.error) {
+    hs.textContent = t("host_status_unreachable", [hostStatus.error]);
+  } else {
+    hs.textContent = "";
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * The shared background core: asks the host about captured chains, keeps per-tab state, draws the
+ * badge, notifies, and decides enforce-mode blocking. Browser-specific capture (Firefox
+ * getSecurityInfo, a future Chromium probe) lives in ../firefox/ and ../chromium/ and calls
+ * {@link Sentinel#observe}, {@link Sentinel#insecureMainFrame} and {@link Sentinel#browserBlocked}.
+ */
+import { BADGE, rank } from "./levels.js";
+import { HostError } from "./hostport.js";
+import { cacheKey } from "./cache.js";
+import { originOf } from "./tabstate.js";
+import { loadSettings } from "./settings.js";
+import { explainRecord, tooltip } from "./explain.js";
+
+/** Path of the enforce-mode explanation page inside the extension. */
+export const BLOCKED_PAGE = "blocked/blocked.html";
+
+/** Longest time an enforce-mode main frame waits for the host before it is let through (ms). */
+export const ENFORCE_WAIT_MS = 8000;
+
+/** Probes make their own TLS connection, so they get longer than a check (ms). */
+export const PROBE_TIMEOUT_MS = 20000;
+
+/** The record of the worst level in a page state (the main frame wins ties). */
+export function worstRecord(state) {
+  if (!state) return null;
+  let best = state.main ?? null;
+  for (const rec of Object.values(state.origins ?? {})) {
+    if (!best || rank(rec.level) > rank(best.level)) best = rec;
+  }
+  return best;
+}
+
+/** Builds a tab-state Record from a host verdict (docs/protocol.md "verdict"). */
+export function recordFromVerdict(verdict, { url, hostname, fromCache, cached, keepDetail }) {
+  const level = typeof verdict?.level === "string" ? verdict.level : "unknown";
+  const names = verdict?.names && typeof verdict.names === "object" ? { ...verdict.names } : {};
+  if (hostname) names.host = hostname;
+  return {
+    origin: originOf(url),
+    url,
+    level,
+    category: verdict?.category ?? null,
+    reason: verdict?.reason ?? null,
+    names,
+    evidence: verdict?.evidence ?? null,
+    fromCache: Boolean(fromCache),
+    cached: Boolean(cached),
+    error: null,
+    verdict: keepDetail || level !== "ok" ? verdict : null,
+  };
+}
+
+/** Builds an `unknown` Record for a request the host could not judge. */
+export function failureRecord(url, code, message) {
+  let hostname = null;
+  try { hostname = new URL(url).hostname; } catch { /* keep null */ }
+  return {
+    origin: originOf(url), url, level: "unknown", category: null, reason: null,
+    names: hostname ? { host: hostname } : {}, evidence: null, fromCache: false, cached: false,
+    error: { code, message: String(message ?? "") }, verdict: null,
+  };
+}
+
+export class Sentinel {
+  /**
+   * @param {object} opts
+   * @param {object} opts.browser  the WebExtension API object
+   * @param {import("./hostport.js").HostPort} opts.host
+   * @param {import("./cache.js").VerdictCache} opts.cache
+   * @param {import("./tabstate.js").TabStates} opts.tabs
+   * @param {(key: string, subs?: string[]) => string} opts.t  translator
+   */
+  constructor({ browser, host, cache, tabs, t }) {
+    this.browser = browser;
+    this.host = host;
+    this.cache = cache;
+    this.tabs = tabs;
+    this.t = t;
+    this.settings = null;
+    this.settingsLoading = null;
+    this.notified = new Set();
+  }
+
+  /** Loads settings (managed over local). Safe to call repeatedly; resolves with the settings. */
+  loadSettings() {
+    this.settingsLoading = loadSettings(this.browser.storage).then((s) => {
+      this.settings = s;
+      return s;
+    });
+    return this.settingsLoading;
+  }
+
+  /** Settings, loading them first if the event page just started. */
+  async currentSettings() {
+    return this.settings ?? (await (this.settingsLoading ?? this.loadSettings()));
+  }
+
+  /** True when a main frame must be held until its verdict (enforce mode), or when not yet known. */
+  holdsMainFrames() {
+    return this.settings === null || this.settings.mode === "enforce";
+  }
+
+  /** The `hello` request: client name and the managed policy (docs/protocol.md). */
+  helloMessage() {
+    const msg = { type: "hello", client: `firefox/${this.browser.runtime.getManifest().version}` };
+    if (this.settings?.policy) msg.policy = this.settings.policy;
+    return msg;
+  }
+
+  /**
+   * One https response with its security info, as captured by a browser adapter.
+   * @param {object} req  {tabId, url, requestId, main: boolean, fromCache: boolean}
+   * @param {Promise<object|undefined>} securityInfoPromise  from getSecurityInfo, already started
+   * @returns {Promise<object|null>} the Record added to the tab (null when nothing to record)
+   */
+  async observe(req, securityInfoPromise) {
+    const { tabId, url, main } = req;
+    let gen = main ? this.tabs.startPage(tabId, url, req.requestId) : this.tabs.genOf(tabId);
+    if (main) this.applyBadge(tabId);
+    let si;
+    try { si = await securityInfoPromise; } catch { si = undefined; }
+    await this.tabs.ready();
+    if (gen === null) gen = this.tabs.genOf(tabId);
+    if (gen === null) return null;
+    let hostname = null;
+    try { hostname = new URL(url).hostname; } catch { return null; }
+
+    let rec;
+    if (!si || !Array.isArray(si.certificates) || si.certificates.length === 0) {
+      if (si?.state === "insecure") {
+        rec = recordFromVerdict({ level: "unknown", reason: "insecure" }, { url, hostname });
+      } else if (main) {
+        // Restricted or revoked host permission gives undefined (browser-apis.md 1.1): never "ok".
+        rec = failureRecord(url, "no_security_info", "");
+      } else {
+        return null;
+      }
+    } else {
+      await this.currentSettings();
+      const key = cacheKey(si, hostname);
+      try {
+        const { verdict, cached } = await this.cache.lookup(key, () =>
+          this.host.request({ type: "check", url, securityInfo: si }));
+        rec = recordFromVerdict(verdict, { url, hostname, fromCache: req.fromCache, cached, keepDetail: main });
+      } catch (e) {
+        rec = e instanceof HostError ? failureRecord(url, e.code, e.message) : failureRecord(url, "internal", e?.message);
+      }
+    }
+    this.tabs.record(tabId, gen, rec, { main });
+    if (rec.level === "banned") this.notifyBanned(tabId, gen, rec);
+    return rec;
+  }
+
+  /** A plain-http main frame: a new page whose own level is `unknown` (reason `insecure`). */
+  insecureMainFrame({ tabId, url, requestId }) {
+    const gen = this.tabs.startPage(tabId, url, requestId);
+    let hostname = null;
+    try { hostname = new URL(url).hostname; } catch { /* keep null */ }
+    this.tabs.record(tabId, gen, recordFromVerdict({ level: "unknown", reason: "insecure" }, { url, hostname }), { main: true });
+  }
+
+  /**
+   * The browser refused the main frame's certificate (no chain reaches the extension; browser-apis.md
+   * 1.4): the page is `browser-blocked` and the host probes the server to say what it presents.
+   */
+  async browserBlocked({ tabId, url, requestId, error }) {
+    await this.tabs.ready();
+    const gen = this.tabs.startPage(tabId, url, requestId);
+    let u;
+    try { u = new URL(url); } catch { return null; }
+    const rec = {
+      origin: originOf(url), url, level: "browser-blocked", category: null, reason: null,
+      names: { host: u.hostname }, evidence: null, fromCache: false, cached: false,
+      error: { code: "browser_blocked", message: String(error ?? "") }, verdict: null, probe: null,
+    };
+    this.tabs.record(tabId, gen, rec, { main: true });
+    const port = u.port ? Number(u.port) : 443;
+    let probe;
+    try {
+      const verdict = await this.host.request({ type: "probe", host: u.hostname, port, url }, { timeoutMs: PROBE_TIMEOUT_MS });
+      probe = recordFromVerdict(verdict, { url, hostname: u.hostname, keepDetail: true });
+    } catch (e) {
+      probe = failureRecord(url, e?.code ?? "internal", e?.message);
+    }
+    const updated = { ...rec, probe, verdict: probe.verdict };
+    this.tabs.record(tabId, gen, updated, { main: true });
+    if (probe.level === "banned") this.notifyBanned(tabId, gen, probe);
+    return updated;
+  }
+
+  /**
+   * Enforce mode: the blocking response for a main frame once its record is known. A banned main
+   * frame is redirected to the explanation page (MDN webRequest.BlockingResponse `redirectUrl`;
+   * the page is listed in web_accessible_resources so a web request may be redirected to it).
+   */
+  async blockingResponse(tabId, recordPromise) {
+    const settings = await this.currentSettings();
+    if (settings.mode !== "enforce") return {};
+    let timer;
+    const rec = await Promise.race([
+      recordPromise.catch(() => null),
+      new Promise((resolve) => { timer = setTimeout(() => resolve(null), ENFORCE_WAIT_MS); }),
+    ]);
+    clearTimeout(timer);
+    if (!rec || rec.level !== "banned") return {};
+    await this.browser.storage.session.set({ [`blocked:${tabId}`]: { record: rec, at: Date.now() } });
+    const page = this.browser.runtime.getURL(BLOCKED_PAGE);
+    return { redirectUrl: `${page}?tab=${encodeURIComponent(tabId)}` };
+  }
+
+  /** webNavigation.onCommitted for frameId 0: keep, restore or reset the tab state, then redraw. */
+  async committed(tabId, url) {
+    await this.tabs.ready();
+    if (url.startsWith(this.browser.runtime.getURL(BLOCKED_PAGE))) {
+      this.applyBadge(tabId); // the blocked page keeps the banned state of the page it replaced
+      return;
+    }
+    this.tabs.commit(tabId, url, (u) => {
+      if (!/^https?:/i.test(u)) return null;
+      // Committed without a response we saw (e.g. served by a service worker): not judged.
+      const rec = failureRecord(u, "no_security_info", "");
+      if (u.startsWith("http:")) { rec.error = null; rec.reason = "insecure"; }
+      return { main: rec, origins: {} };
+    });
+    this.applyBadge(tabId);
+  }
+
+  /** Draws the badge, its colour and tooltip for a tab from its state (Firefox clears them on navigation). */
+  applyBadge(tabId) {
+    const action = this.browser.action;
+    const state = this.tabs.get(tabId);
+    const calls = [];
+    if (!state) {
+      calls.push(action.setBadgeText({ tabId, text: "" }), action.setTitle({ tabId, title: null }));
+    } else {
+      const style = BADGE[state.level] ?? BADGE.unknown;
+      const rec = worstRecord(state);
+      calls.push(
+        action.setBadgeText({ tabId, text: state.level === "ok" ? "" : this.t(style.text) }),
+        action.setBadgeBackgroundColor({ tabId, color: style.color }),
+        action.setTitle({ tabId, title: tooltip(this.t, style.title, rec) }),
+      );
+    }
+    return Promise.all(calls.map((p) => Promise.resolve(p).catch(() => {}))); // the tab may be gone
+  }
+
+  /** A desktop notification for a banned verdict, once per page and origin, when enabled. */
+  notifyBanned(tabId, gen, rec) {
+    if (this.settings && this.settings.notifications === false) return;
+    const id = `banned:${tabId}:${gen}:${rec.origin}`;
+    if (this.notified.has(id) || !this.browser.notifications) return;
+    this.notified.add(id);
+    Promise.resolve(this.browser.notifications.create(id, {
+      type: "basic",
+      iconUrl: this.browser.runtime.getURL("icons/rootsentinel.svg"),
+      title: this.t("notify_banned_title"),
+      message: explainRecord(this.t, rec),
+    })).catch(() => {});
+  }
+
+  /** A tab closed. */
+  forget(tabId) {
+    this.tabs.remove(tabId);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * User options and enterprise policy. `storage.managed` (set by an administrator) wins over
+ * `storage.local` (the options page), key by key.
+ *
+ * Firefox fills `storage.managed` from policies.json `3rdparty.Extensions.<id>` or from a
+ * ManagedStorage native manifest (`~/.mozilla/managed-storage/<id>.json` on Linux); no
+ * `managed_schema` is needed in Firefox. `storage.managed.get` rejects when there is none
+ * (MDN storage.managed, https://developer.mozilla.org/en-US/docs/Mozilla/Add-ons/WebExtensions/API/storage/managed).
+ *
+ * Keys (same in local and managed storage):
+ *   mode           "warn" (default) | "enforce" (banned main frames are replaced by the blocked page)
+ *   notifications  boolean, desktop notification on a banned verdict (default true)
+ *   allow_spki_sha256  managed only: company inspection roots, sent to the host in `hello`
+ *   banned             managed only: extra banned roots, sent to the host in `hello`
+ */
+
+export const DEFAULTS = Object.freeze({ mode: "warn", notifications: true });
+
+const MODES = new Set(["warn", "enforce"]);
+
+/** Keeps only well-formed user-facing settings from an untrusted storage object. */
+function clean(obj) {
+  const out = {};
+  if (!obj || typeof obj !== "object") return out;
+  if (MODES.has(obj.mode)) out.mode = obj.mode;
+  if (typeof obj.notifications === "boolean") out.notifications = obj.notifications;
+  return out;
+}
+
+function hexList(value) {
+  if (!Array.isArray(value)) return [];
+  return value.filter((v) => typeof v === "string" && /^[0-9a-fA-F]{64}$/.test(v)).map((v) => v.toLowerCase());
+}
+
+/** The `policy` object for the host's `hello` (docs/protocol.md), from managed storage only. */
+export function policyFromManaged(managed) {
+  const policy = {};
+  const allow = hexList(managed?.allow_spki_sha256);
+  if (allow.length) policy.allow_spki_sha256 = allow;
+  if (Array.isArray(managed?.banned)) {
+    const banned = [];
+    for (const b of managed.banned) {
+      if (!b || typeof b !== "object") continue;
+      const reason = typeof b.reason === "string" ? b.reason : "policy";
+      const [spki] = hexList([b.spki_sha256]);
+      const [cert] = hexList([b.cert_sha256]);
+      if (spki) banned.push({ spki_sha256: spki, reason });
+      else if (cert) banned.push({ cert_sha256: cert, reason });
+    }
+    if (banned.length) policy.banned = banned;
+  }
+  return Object.keys(policy).length ? policy : null;
+}
+
+/** Reads managed storage; an absent managed manifest gives {}. */
+export async function readManaged(storage) {
+  try {
+    return (await storage.managed.get()) ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Effective settings: defaults, then local, then managed.
+ * @returns {Promise<{mode: string, notifications: boolean, locked: string[], policy: object|null}>}
+ *   `locked` lists the keys the administrator set (the options page disables them).
+ */
+export async function loadSettings(storage) {
+  const [local, managed] = await Promise.all([
+    storage.local.get(["mode", "notifications"]).catch(() => ({})),
+    readManaged(storage),
+  ]);
+  const m = clean(managed);
+  return { ...DEFAULTS, ...clean(local), ...m, locked: Object.keys(m), policy: policyFromManaged(managed) };
+}
+
+/** Saves user options to local storage (ignored for keys the administrator locked). */
+export async function saveLocal(storage, changes) {
+  await storage.local.set(clean(changes));
+}

@@ -1,0 +1,72 @@
+/**
+ * Firefox capture: the chain of every https response of a tab, through
+ * `webRequest.getSecurityInfo(requestId, {certificateChain: true, rawDER: true})`.
+ *
+ * - getSecurityInfo only answers inside `onHeadersReceived`, for a listener registered with
+ *   "blocking" (MDN webRequest.getSecurityInfo,
+ *   https://developer.mozilla.org/en-US/docs/Mozilla/Add-ons/WebExtensions/API/webRequest/getSecurityInfo;
+ *   Gecko toolkit/components/extensions/webrequest/WebRequest.sys.mjs looks the channel up with
+ *   ChannelWrapper.getRegisteredChannel, which only a blocking listener registers). So it is called
+ *   first thing in the listener, before any await (browser-apis.md 1.7).
+ * - The listener returns nothing, so page loads never wait for the host; only in enforce mode does
+ *   a main frame wait (bounded) for its verdict so a banned page can be replaced.
+ * - A certificate the browser refuses never reaches onHeadersReceived; it shows up in
+ *   onErrorOccurred (browser-apis.md 1.4).
+ */
+
+/**
+ * True when a webRequest `error` string names a security (NSS/PSM) failure. Gecko's
+ * ChannelWrapper::GetErrorString (toolkit/components/extensions/webrequest/ChannelWrapper.cpp)
+ * gives the localized NSS message for errors of NS_ERROR_MODULE_SECURITY and the `NS_ERROR_*` /
+ * `NS_BINDING_*` name for every other failure; the localized text (with a U+2019 apostrophe in
+ * English, field-reports D.17) is not a stable code, so we only test that it is not a network name.
+ */
+export function isSecurityError(error) {
+  if (typeof error !== "string" || error === "") return false;
+  return !/^NS_[A-Z0-9_]+$/.test(error.trim());
+}
+
+/**
+ * Registers the Firefox listeners. Must run synchronously when the event page starts
+ * (MV3 event pages must register listeners at top level; browser-apis.md pitfall 20).
+ * @param {object} browser  the WebExtension API object
+ * @param {import("../core/sentinel.js").Sentinel} sentinel
+ */
+export function registerCapture(browser, sentinel) {
+  const { webRequest } = browser;
+
+  webRequest.onHeadersReceived.addListener(
+    (details) => {
+      if (details.tabId < 0) return undefined;
+      // Immediately: the registered channel is only found while the response is being processed.
+      const securityInfo = webRequest.getSecurityInfo(details.requestId, { certificateChain: true, rawDER: true });
+      const main = details.type === "main_frame";
+      const work = sentinel.observe(
+        { tabId: details.tabId, url: details.url, requestId: details.requestId, main, fromCache: Boolean(details.fromCache) },
+        securityInfo,
+      );
+      if (main && sentinel.holdsMainFrames()) return sentinel.blockingResponse(details.tabId, work);
+      work.catch(() => {});
+      return undefined;
+    },
+    { urls: ["https://*/*", "wss://*/*"] },
+    ["blocking"],
+  );
+
+  // Plain-http main frames start a new page too (their own level is unknown: not judged).
+  webRequest.onHeadersReceived.addListener(
+    (details) => {
+      if (details.tabId >= 0) sentinel.insecureMainFrame({ tabId: details.tabId, url: details.url, requestId: details.requestId });
+    },
+    { urls: ["http://*/*"], types: ["main_frame"] },
+  );
+
+  webRequest.onErrorOccurred.addListener(
+    (details) => {
+      if (details.tabId < 0 || !isSecurityError(details.error)) return;
+      sentinel.browserBlocked({ tabId: details.tabId, url: details.url, requestId: details.requestId, error: details.error })
+        .catch(() => {});
+    },
+    { urls: ["https://*/*"], types: ["main_frame"] },
+  );
+}
