@@ -265,9 +265,9 @@ def uninstall(
 
     Removes each browser's manifest(s) and ``.reg`` file (or, on Windows, its registry key when it
     still names our manifest), then the launcher when it is ours and no remaining RootSentinel
-    manifest of this scope names it, then our own empty ``rootsentinel`` folders. A file shared with
-    a browser not being uninstalled (Brave and Chromium system directory) is kept. Browser
-    directories are left in place.
+    manifest of this scope names it, then our own empty ``rootsentinel`` folders. Brave and Chromium
+    read the same system file, so removing it for one removes it for both (the change says so).
+    Browser directories are left in place.
 
     Raises:
         InstallError: for unknown names.
@@ -296,13 +296,11 @@ def uninstall(
         others = [b for b in loc.shared_with if b not in names]
         for path in loc.manifest_paths:
             dest = under_root(root, path)
-            if others:
-                changes.append(Change("kept", str(dest), "manifest", None, f"also read by {', '.join(others)}"))
-                continue
             if dest.exists() and _manifest_host_path(dest) is None:
                 changes.append(Change("kept", str(dest), "manifest", None, f"not a {HOST_NAME} manifest"))
                 continue
-            remove(dest, "manifest", browser)
+            note = browser + (f"; {', '.join(others)} read the same file" if others else "")
+            remove(dest, "manifest", note)
         if loc.registry_key:
             if use_winreg:
                 current = registry.read_default(loc.registry_key)
