@@ -1,0 +1,239 @@
+"""``rootsentinel doctor``: each fault in a temporary --root tree is found; a good install passes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import struct
+import sys
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import pytest
+
+from native_host import HOST_NAME
+from native_host.install import Environment, install
+from native_host.install import cli as install_cli
+from native_host.install.doctor import Check, diagnose, encode_frame, hello_roundtrip
+from native_host.install.extension_ids import CHROMIUM_UNPACKED_ID
+
+ENV = Environment(home=PurePosixPath("/home/alice"))
+WIN_ENV = Environment(home=PureWindowsPath(r"C:\Users\alice"),
+                      local_app_data=PureWindowsPath(r"C:\Users\alice\AppData\Local"),
+                      program_files=PureWindowsPath(r"C:\Program Files"))
+FF = "home/alice/.mozilla/native-messaging-hosts/io.rootsentinel.host.json"
+CHROME = "home/alice/.config/google-chrome/NativeMessagingHosts/io.rootsentinel.host.json"
+
+# A stand-in host whose behaviour each test picks; it reads one frame like a real host.
+FAKE_HOST = '''#!{python}
+import json, struct, sys, time
+mode = {mode!r}
+raw = sys.stdin.buffer.read(4)
+(n,) = struct.unpack("=I", raw)
+msg = json.loads(sys.stdin.buffer.read(n))
+out = sys.stdout.buffer
+def send(obj):
+    body = json.dumps(obj).encode()
+    out.write(struct.pack("=I", len(body)) + body); out.flush()
+if mode == "echo":
+    send({{"type": "hello", "id": msg["id"], "version": "echo", "argv": sys.argv[1:]}})
+elif mode == "print":
+    out.write(b"debug: starting\\n"); out.flush()
+elif mode == "exit":
+    sys.stderr.write("Traceback: ImportError: no module named cryptography\\n"); sys.exit(3)
+elif mode == "sleep":
+    time.sleep(30)
+elif mode == "wrongtype":
+    send({{"type": "verdict", "id": msg["id"]}})
+elif mode == "wrongid":
+    send({{"type": "hello", "id": 99}})
+elif mode == "error":
+    send({{"type": "error", "id": None, "code": "bad_json", "message": "no"}})
+'''
+
+
+def _fake_host(root: Path, mode: str) -> str:
+    """Write a fake host inside ``root`` (paths in manifests are DESTDIR-relative) and return its final path."""
+    final = f"/opt/fake/host-{mode}"
+    path = root / final.lstrip("/")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(FAKE_HOST.format(python=sys.executable, mode=mode))
+    path.chmod(0o755)
+    return final
+
+
+def _fails(checks: list[Check]) -> list[str]:
+    return [c.line() for c in checks if c.ok is False]
+
+
+def _install_chrome_and_firefox(root: Path, host: str) -> None:
+    install(["firefox", "chrome"], "user", "linux", ENV, host_path=host, root=root)
+
+
+def _edit(root: Path, rel: str, **changes) -> None:
+    path = root / rel
+    doc = json.loads(path.read_text())
+    doc.update(changes)
+    path.write_text(json.dumps(doc))
+
+
+def test_good_install_with_real_host_passes(tmp_path, capsys, monkeypatch):
+    """The real host (``python -m native_host host`` through the launcher) answers hello for every browser."""
+    install(["all"], "user", "linux", ENV, root=tmp_path, python=sys.executable)
+    checks = diagnose(["all"], "linux", ENV, root=tmp_path, timeout=20)
+    assert _fails(checks) == []
+    hello = [c for c in checks if "host answered hello" in c.message]
+    assert len(hello) == 5 and all("version 0." in c.message for c in hello)
+    # and through the CLI verb: exit 0, one ✓ line per check
+    monkeypatch.setattr(install_cli, "detect_environment", lambda target_os, root=None: ENV)
+    parser = argparse.ArgumentParser()
+    install_cli.add_parsers(parser.add_subparsers(dest="cmd"))
+    args = parser.parse_args(["doctor", "--os", "linux", "--root", str(tmp_path), "--browser", "firefox",
+                              "--timeout", "20"])
+    assert args.func(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6 and all(line.startswith("✓ firefox: ") for line in lines)
+
+
+def test_host_gets_browser_style_argv(tmp_path):
+    host = _fake_host(tmp_path, "echo")
+    _install_chrome_and_firefox(tmp_path, str(host))
+    checks = diagnose(["firefox", "chrome"], "linux", ENV, root=tmp_path, timeout=10)
+    assert _fails(checks) == []
+    result = hello_roundtrip([str(tmp_path / host.lstrip("/")), f"chrome-extension://{CHROMIUM_UNPACKED_ID}/"], timeout=10)
+    assert result.ok and result.reply["argv"] == [f"chrome-extension://{CHROMIUM_UNPACKED_ID}/"]
+
+
+def test_missing_manifest(tmp_path):
+    fails = _fails(diagnose(["edge"], "linux", ENV, root=tmp_path, spawn=False))
+    assert len(fails) == 1
+    assert "no host manifest" in fails[0] and "microsoft-edge/NativeMessagingHosts" in fails[0]
+    assert "/etc/opt/edge/native-messaging-hosts" in fails[0]
+    assert fails[0].endswith("fix: rootsentinel install --browser edge")
+
+
+def test_system_manifest_is_found_when_user_one_is_absent(tmp_path):
+    host = _fake_host(tmp_path, "echo")
+    install(["chrome"], "system", "linux", ENV, host_path=str(host), root=tmp_path)
+    checks = diagnose(["chrome"], "linux", ENV, root=tmp_path, timeout=10)
+    assert _fails(checks) == []
+    assert "(system scope)" in checks[0].message
+
+
+def test_invalid_json(tmp_path):
+    _install_chrome_and_firefox(tmp_path, "/bin/true")
+    (tmp_path / FF).write_text('{"name": "io.rootsentinel.host",')
+    fails = _fails(diagnose(["firefox"], "linux", ENV, root=tmp_path))
+    assert len(fails) == 1 and "not valid JSON" in fails[0]
+
+
+@pytest.mark.parametrize("rel,changes,expected", [
+    (FF, {"name": "io.rootsentinel.hostx"}, "names host 'io.rootsentinel.hostx', expected 'io.rootsentinel.host'"),
+    (FF, {"type": "pipe"}, "type is 'pipe', expected 'stdio'"),
+    (FF, {"allowed_extensions": ["other@example.org"]}, "lacks rootsentinel@rootsentinel.io"),
+    (FF, {"allowed_extensions": "rootsentinel@rootsentinel.io"}, "allowed_extensions is missing or not a list"),
+    (CHROME, {"allowed_origins": [f"chrome-extension://{CHROMIUM_UNPACKED_ID}"]}, "lacks the trailing '/'"),
+    (CHROME, {"allowed_origins": ["chrome-extension://*/"]}, "has a wildcard"),
+    (CHROME, {"allowed_origins": ["chrome-extension://" + "b" * 32 + "/"]}, f"lacks chrome-extension://{CHROMIUM_UNPACKED_ID}/"),
+    (CHROME, {"allowed_origins": ["https://example.org/"]}, "is not chrome-extension://<32 letters a-p>/"),
+    (CHROME, {"allowed_extensions": ["rootsentinel@rootsentinel.io"], "allowed_origins": None}, "allowed_origins is missing"),
+    (CHROME, {"path": "rootsentinel-host"}, "is not absolute"),
+    (CHROME, {"path": "/opt/nowhere/rootsentinel-host"}, "/opt/nowhere/rootsentinel-host does not exist"),
+])
+def test_manifest_faults(tmp_path, rel, changes, expected):
+    host = _fake_host(tmp_path, "echo")
+    _install_chrome_and_firefox(tmp_path, str(host))
+    _edit(tmp_path, rel, **changes)
+    browser = "firefox" if rel == FF else "chrome"
+    fails = _fails(diagnose([browser], "linux", ENV, root=tmp_path, timeout=10))
+    assert len(fails) == 1, fails
+    assert expected in fails[0]
+    assert f"fix: rootsentinel install --browser {browser}" in fails[0]
+
+
+def test_path_not_executable(tmp_path):
+    host = _fake_host(tmp_path, "echo")
+    (tmp_path / host.lstrip("/")).chmod(0o644)
+    _install_chrome_and_firefox(tmp_path, str(host))
+    fails = _fails(diagnose(["chrome"], "linux", ENV, root=tmp_path))
+    assert len(fails) == 1 and "is not executable" in fails[0] and "chmod +x" in fails[0]
+
+
+def test_launcher_whose_python_is_gone(tmp_path):
+    install(["firefox"], "user", "linux", ENV, root=tmp_path, python="/nonexistent/venv/bin/python3")
+    fails = _fails(diagnose(["firefox"], "linux", ENV, root=tmp_path))
+    assert len(fails) == 1 and "runs /nonexistent/venv/bin/python3, which is gone" in fails[0]
+
+
+@pytest.mark.parametrize("mode,expected", [
+    ("print", "non-frame bytes to stdout (b'debu' read as a length)"),
+    ("exit", "exited (code 3) without replying; its last stderr line: Traceback: ImportError"),
+    ("sleep", "no reply within 1 s"),
+    ("wrongtype", "type 'verdict', expected 'hello'"),
+    ("wrongid", "reply id 99 does not echo the request id 'doctor'"),
+    ("error", "answered with an error: bad_json: no"),
+])
+def test_host_faults(tmp_path, mode, expected):
+    host = _fake_host(tmp_path, mode)
+    _install_chrome_and_firefox(tmp_path, str(host))
+    fails = _fails(diagnose(["firefox"], "linux", ENV, root=tmp_path, timeout=1 if mode == "sleep" else 10))
+    assert len(fails) == 1, fails
+    assert "host did not answer hello" in fails[0] and expected in fails[0]
+
+
+def test_unstartable_host(tmp_path):
+    host = tmp_path / "host-noshebang"
+    host.write_bytes(b"\x00\x01 not a program")
+    host.chmod(0o755)
+    result = hello_roundtrip([str(host)], timeout=2)
+    assert not result.ok and result.error.startswith("cannot start the host")
+
+
+def test_frame_encoding_is_native_order_length_plus_utf8_json():
+    frame = encode_frame({"type": "hello", "id": "doctor"})
+    assert struct.unpack("=I", frame[:4])[0] == len(frame) - 4
+    assert json.loads(frame[4:].decode("utf-8")) == {"type": "hello", "id": "doctor"}
+
+
+def test_windows_tree_via_reg_files(tmp_path):
+    host = r"C:\Program Files\RootSentinel\rootsentinel-host.exe"
+    install(["edge", "firefox"], "system", "windows", WIN_ENV, host_path=host, root=tmp_path)
+    exe = tmp_path / "C/Program Files/RootSentinel/rootsentinel-host.exe"
+    exe.write_bytes(b"MZ")
+    checks = diagnose(["edge", "firefox"], "windows", WIN_ENV, root=tmp_path)
+    assert _fails(checks) == []
+    assert any(c.ok and "registry key HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Edge" in c.message for c in checks)
+    assert any(c.ok is None and "host not started" in c.message for c in checks)  # a .exe cannot run here
+    # the key names a manifest that is gone
+    (tmp_path / "C/Program Files/RootSentinel/io.rootsentinel.host-edge.json").unlink()
+    fails = _fails(diagnose(["edge"], "windows", WIN_ENV, root=tmp_path))
+    assert len(fails) == 1 and "which does not exist" in fails[0]
+    # a .reg file that sets another browser's key
+    reg = tmp_path / "C/Program Files/RootSentinel/io.rootsentinel.host-firefox.reg"
+    reg.write_bytes(reg.read_bytes().decode("utf-16").replace("Mozilla", "Google\\Chrome").encode("utf-16"))
+    fails = _fails(diagnose(["firefox"], "windows", WIN_ENV, root=tmp_path))
+    assert len(fails) == 1 and "not HKEY_LOCAL_MACHINE\\Software\\Mozilla" in fails[0]
+    # no key at all
+    reg.unlink()
+    fails = _fails(diagnose(["firefox"], "windows", WIN_ENV, root=tmp_path))
+    assert len(fails) == 1 and "no host manifest" in fails[0]
+
+
+def test_windows_host_path_must_be_runnable(tmp_path):
+    host = r"C:\Program Files\RootSentinel\rootsentinel-host.py"
+    install(["chrome"], "user", "windows", WIN_ENV, host_path=host, root=tmp_path)
+    fails = _fails(diagnose(["chrome"], "windows", WIN_ENV, root=tmp_path))
+    assert len(fails) == 1 and "does not exist" in fails[0]
+    (tmp_path / "C/Program Files/RootSentinel").mkdir(parents=True)
+    (tmp_path / "C/Program Files/RootSentinel/rootsentinel-host.py").write_text("print()")
+    fails = _fails(diagnose(["chrome"], "windows", WIN_ENV, root=tmp_path))
+    assert len(fails) == 1 and "is not an .exe or .bat" in fails[0]
+
+
+def test_cli_doctor_exit_3_on_failure(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(install_cli, "detect_environment", lambda target_os, root=None: ENV)
+    parser = argparse.ArgumentParser()
+    install_cli.add_parsers(parser.add_subparsers(dest="cmd"))
+    args = parser.parse_args(["doctor", "--os", "linux", "--root", str(tmp_path), "--browser", "brave"])
+    assert args.func(args) == 3
+    out = capsys.readouterr().out
+    assert out.startswith("✗ brave: no host manifest") and out.count("\n") == 1
