@@ -43,7 +43,7 @@ export class HostPort {
    * @param {typeof clearTimeout} [opts.clearTimer]
    */
   constructor({ runtime, name, hello, timeoutMs = 10000, backoffMs = DEFAULT_BACKOFF_MS, onStatus,
-    now = () => Date.now(), setTimer = setTimeout, clearTimer = clearTimeout }) {
+    now = () => Date.now(), setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (h) => clearTimeout(h) }) {
     this.runtime = runtime;
     this.name = name;
     this.helloBuilder = hello ?? (() => ({ type: "hello" }));

@@ -140,7 +140,8 @@ export class Sentinel {
       const key = cacheKey(si, hostname);
       try {
         const { verdict, cached } = await this.cache.lookup(key, () =>
-          this.host.request({ type: "check", url, securityInfo: si }));
+          // fromCache travels inside securityInfo (native_host/schemas/securityinfo.schema.json).
+          this.host.request({ type: "check", url, securityInfo: { ...si, fromCache: Boolean(req.fromCache) } }));
         rec = recordFromVerdict(verdict, { url, hostname, fromCache: req.fromCache, cached, keepDetail: main });
       } catch (e) {
         rec = e instanceof HostError ? failureRecord(url, e.code, e.message) : failureRecord(url, "internal", e?.message);

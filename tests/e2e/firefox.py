@@ -1,0 +1,342 @@
+"""Headless Firefox ESR driven over WebDriver BiDi, with the extension installed and the native host
+reachable, in a throw-away HOME and profile (e2e-recipe.md, "Firefox").
+
+- Trust: ``certutil -A -d sql:<profile> -t C,,`` per root (NSS ``libnss3-tools``).
+- Host manifest: ``$HOME/.mozilla/native-messaging-hosts/io.rootsentinel.host.json`` with
+  ``allowed_extensions`` = the gecko id (MDN Native_manifests); the host is a small executable
+  wrapper that runs ``<python> -m native_host host``.
+- Managed storage: ``$HOME/.mozilla/managed-storage/<id>.json`` (MDN Native_manifests, "Managed
+  storage manifests").
+- The extension's moz-extension UUID is fixed with the pref ``extensions.webextensions.uuids``, so
+  tests open ``moz-extension://<uuid>/popup/popup.html?tab=<id>`` and evaluate
+  ``browser.action.getBadgeText`` there.
+- BiDi: ``session.new``, ``webExtension.install {type: "path"}``, ``browsingContext.navigate``,
+  ``script.evaluate``, ``browsingContext.captureScreenshot`` (https://w3c.github.io/webdriver-bidi/).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from websockets.sync.client import connect
+
+REPO = Path(__file__).resolve().parents[2]
+EXTENSION_ID = "rootsentinel@rootsentinel.io"
+HOST_NAME = "io.rootsentinel.host"
+
+
+def firefox_binary() -> str | None:
+    """The Firefox to drive: ``$ROOTSENTINEL_FIREFOX`` or ``firefox-esr``/``firefox`` on PATH."""
+    return os.environ.get("ROOTSENTINEL_FIREFOX") or shutil.which("firefox-esr") or shutil.which("firefox")
+
+
+def build_extension(out: Path) -> Path:
+    """Assembles the Firefox build with build/build_extension.mjs (node) into ``out``."""
+    subprocess.run(["node", str(REPO / "build" / "build_extension.mjs"), "firefox", "--out", str(out)],
+                   check=True, capture_output=True)
+    return out
+
+
+class BiDiError(RuntimeError):
+    """A BiDi command answered with an error."""
+
+
+class BiDi:
+    """A minimal synchronous WebDriver BiDi client: commands by id, events ignored."""
+
+    def __init__(self, url: str):
+        self.ws = connect(url, max_size=64 * 1024 * 1024, open_timeout=30)
+        self.next_id = 0
+
+    def cmd(self, method: str, params: dict | None = None, timeout: float = 30) -> dict:
+        self.next_id += 1
+        mid = self.next_id
+        self.ws.send(json.dumps({"id": mid, "method": method, "params": params or {}}))
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"BiDi {method} timed out")
+            msg = json.loads(self.ws.recv(timeout=remaining))
+            if msg.get("id") != mid:
+                continue
+            if msg.get("type") == "error" or "error" in msg and msg.get("type") != "success":
+                raise BiDiError(f"{method}: {msg.get('error')}: {msg.get('message')}")
+            return msg["result"]
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        except Exception:  # noqa: BLE001 (closing a dead socket)
+            pass
+
+
+class Firefox:
+    """One headless Firefox with RootSentinel installed. Use as a context manager.
+
+    Args:
+        trust: PEM files of roots to trust in the profile (``certutil -t C,,``).
+        host: ``"real"`` (wrapper running ``python -m native_host host``), ``"missing"`` (the host
+            manifest points to a file that does not exist) or ``None`` (no host manifest).
+        locale: ``intl.locale.requested`` (e.g. ``"ru"``), or None for the default.
+        managed: contents of the managed storage manifest's ``data`` (enterprise policy), or None.
+        local_settings: values written to the extension's storage.local before pages load.
+    """
+
+    def __init__(self, *, trust: list[Path] = (), host: str | None = "real", locale: str | None = None,
+                 managed: dict | None = None, local_settings: dict | None = None):
+        self.binary = firefox_binary()
+        self.trust = list(trust)
+        self.host_mode = host
+        self.locale = locale
+        self.managed = managed
+        self.local_settings = local_settings
+        self.tmp = Path(tempfile.mkdtemp(prefix="rs-e2e-"))
+        self.home = self.tmp / "home"
+        self.profile = self.tmp / "profile"
+        self.ext_dir = self.tmp / "extension"
+        self.uuid = str(uuid.uuid4())
+        self.proc: subprocess.Popen | None = None
+        self.bidi: BiDi | None = None
+        self.stderr_lines: list[str] = []
+        self.host_log = self.tmp / "host.stderr.log"
+
+    # --- setup -------------------------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        self.home.mkdir()
+        self.profile.mkdir()
+        build_extension(self.ext_dir)
+        subprocess.run(["certutil", "-N", "-d", f"sql:{self.profile}", "--empty-password"], check=True,
+                       capture_output=True)
+        for i, pem in enumerate(self.trust):
+            subprocess.run(["certutil", "-A", "-d", f"sql:{self.profile}", "-n", f"rs-test-root-{i}", "-t", "C,,",
+                            "-i", str(pem)], check=True, capture_output=True)
+        prefs = {
+            "extensions.webextensions.uuids": json.dumps({EXTENSION_ID: self.uuid}),
+            "network.http.http3.enable": False,
+            "browser.shell.checkDefaultBrowser": False,
+            "browser.startup.homepage_override.mstone": "ignore",
+            "browser.aboutwelcome.enabled": False,
+            "datareporting.policy.dataSubmissionEnabled": False,
+            "toolkit.telemetry.reportingpolicy.firstRun": False,
+            "app.update.enabled": False,
+            "app.normandy.enabled": False,
+            "extensions.update.enabled": False,
+            "browser.safebrowsing.malware.enabled": False,
+            "browser.safebrowsing.phishing.enabled": False,
+            "network.captive-portal-service.enabled": False,
+            "network.connectivity-service.enabled": False,
+            "browser.newtabpage.enabled": False,
+            "browser.startup.page": 0,
+            "security.OCSP.enabled": 0,
+            "security.remote_settings.crlite_filters.enabled": False,
+            "services.settings.server": "http://127.0.0.1:9/",
+            "network.proxy.type": 0,
+            "xpinstall.signatures.required": False,
+        }
+        if self.locale:
+            prefs["intl.locale.requested"] = self.locale
+        lines = [f"user_pref({json.dumps(k)}, {json.dumps(v)});" for k, v in prefs.items()]
+        (self.profile / "user.js").write_text("\n".join(lines) + "\n")
+
+        moz = self.home / ".mozilla"
+        if self.host_mode is not None:
+            hosts = moz / "native-messaging-hosts"
+            hosts.mkdir(parents=True)
+            if self.host_mode == "real":
+                wrapper = self.tmp / "rootsentinel-host"
+                wrapper.write_text(
+                    "#!/bin/sh\n"
+                    f"cd {json.dumps(str(REPO))} || exit 1\n"
+                    f"exec {json.dumps(sys.executable)} -m native_host host \"$@\" 2>>{json.dumps(str(self.host_log))}\n")
+                wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+                path = str(wrapper)
+            else:
+                path = str(self.tmp / "does-not-exist" / "rootsentinel-host")
+            (hosts / f"{HOST_NAME}.json").write_text(json.dumps({
+                "name": HOST_NAME, "description": "RootSentinel test host", "path": path, "type": "stdio",
+                "allowed_extensions": [EXTENSION_ID]}))
+        if self.managed is not None:
+            managed_dir = moz / "managed-storage"
+            managed_dir.mkdir(parents=True)
+            (managed_dir / f"{EXTENSION_ID}.json").write_text(json.dumps({
+                "name": EXTENSION_ID, "description": "RootSentinel test policy", "type": "storage",
+                "data": self.managed}))
+
+    def _launch(self) -> None:
+        env = {**os.environ, "HOME": str(self.home), "MOZ_HEADLESS": "1", "MOZ_CRASHREPORTER_DISABLE": "1",
+               "XDG_CONFIG_HOME": str(self.home / ".config"), "XDG_CACHE_HOME": str(self.home / ".cache")}
+        if self.locale:
+            env["LANG"] = f"{self.locale}_RU.UTF-8" if self.locale == "ru" else env.get("LANG", "C.UTF-8")
+        self.proc = subprocess.Popen(
+            [self.binary, "--headless", "--no-remote", "--profile", str(self.profile),
+             "--remote-debugging-port", "0", "--remote-allow-system-access"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        ws_url = None
+        found = threading.Event()
+
+        def pump():
+            nonlocal ws_url
+            for line in self.proc.stderr:
+                self.stderr_lines.append(line.rstrip("\n"))
+                m = re.search(r"WebDriver BiDi listening on (ws://\S+)", line)
+                if m and not found.is_set():
+                    ws_url = m.group(1)
+                    found.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not found.wait(60):
+            raise RuntimeError("Firefox did not start BiDi:\n" + "\n".join(self.stderr_lines[-30:]))
+        self.bidi = BiDi(ws_url.rstrip("/") + "/session")
+        self.bidi.cmd("session.new", {"capabilities": {"alwaysMatch": {"acceptInsecureCerts": False}}})
+        result = self.bidi.cmd("webExtension.install", {"extensionData": {"type": "path", "path": str(self.ext_dir)}})
+        assert result["extension"] == EXTENSION_ID, result
+        tree = self.bidi.cmd("browsingContext.getTree", {})
+        self.context = tree["contexts"][0]["context"]
+        if self.local_settings:
+            self.open_extension_page("options/options.html")
+            self.evaluate(f"browser.storage.local.set({json.dumps(self.local_settings)}).then(() => true)")
+
+    def __enter__(self) -> "Firefox":
+        try:
+            self._prepare()
+            self._launch()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.bidi:
+            self.bidi.close()
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- driving ------------------------------------------------------------------------------------------
+
+    @property
+    def base(self) -> str:
+        return f"moz-extension://{self.uuid}/"
+
+    def navigate(self, url: str, context: str | None = None, wait: str = "complete") -> dict:
+        """Loads ``url`` in a tab (the first one by default). Navigation errors are tolerated, since a
+        certificate error page or an enforce-mode redirect is itself what some tests look at."""
+        try:
+            return self.bidi.cmd("browsingContext.navigate", {"context": context or self.context, "url": url, "wait": wait},
+                                 timeout=60)
+        except BiDiError as e:
+            return {"error": str(e)}
+
+    def new_tab(self) -> str:
+        return self.bidi.cmd("browsingContext.create", {"type": "tab", "background": True})["context"]
+
+    def open_extension_page(self, path: str, context: str | None = None) -> str:
+        """Opens ``moz-extension://<uuid>/<path>`` in ``context`` (a new tab by default)."""
+        ctx = context or getattr(self, "_ext_ctx", None) or self.new_tab()
+        self._ext_ctx = ctx
+        self.navigate(self.base + path, context=ctx)
+        return ctx
+
+    def evaluate(self, expression: str, context: str | None = None):
+        """Evaluates ``expression`` (awaiting a promise) in a context; returns a plain value."""
+        res = self.bidi.cmd("script.evaluate", {
+            "expression": expression, "target": {"context": context or self._ext_ctx},
+            "awaitPromise": True, "resultOwnership": "none",
+            "serializationOptions": {"maxDomDepth": 0}})
+        if res.get("type") == "exception":
+            raise BiDiError(f"script exception: {res['exceptionDetails'].get('text')}")
+        return _plain(res["result"])
+
+    def tab_id(self, url_prefix: str) -> int:
+        """The WebExtension tab id of the tab whose URL starts with ``url_prefix``."""
+        self.open_extension_page("popup/popup.html?tab=0")
+        tabs = self.evaluate("browser.tabs.query({}).then(ts => JSON.stringify(ts.map(t => [t.id, t.url])))")
+        for tid, url in json.loads(tabs):
+            if url and url.startswith(url_prefix):
+                return tid
+        raise AssertionError(f"no tab at {url_prefix}: {tabs}")
+
+    def badge(self, tab_id: int) -> dict:
+        """Badge text, colour and tooltip of a tab, read through the action API from an extension page."""
+        return json.loads(self.evaluate(
+            f"Promise.all([browser.action.getBadgeText({{tabId: {tab_id}}}),"
+            f" browser.action.getBadgeBackgroundColor({{tabId: {tab_id}}}),"
+            f" browser.action.getTitle({{tabId: {tab_id}}})])"
+            ".then(([text, color, title]) => JSON.stringify({text, color, title}))"))
+
+    def wait_badge(self, tab_id: int, predicate, timeout: float = 20) -> dict:
+        """Polls the badge until ``predicate(badge)`` holds; returns the last badge either way."""
+        deadline = time.monotonic() + timeout
+        badge = self.badge(tab_id)
+        while not predicate(badge) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            badge = self.badge(tab_id)
+        return badge
+
+    def popup(self, tab_id: int) -> dict:
+        """Opens the popup page for a tab and returns what it shows, as text."""
+        self.open_extension_page(f"popup/popup.html?tab={tab_id}")
+        deadline = time.monotonic() + 10
+        while self.evaluate("document.body.dataset.ready === '1'") is not True and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return json.loads(self.evaluate("""JSON.stringify({
+            level: document.getElementById('level').textContent,
+            verdictLevel: document.getElementById('verdict').dataset.level,
+            explanation: document.getElementById('explanation').textContent,
+            more: document.getElementById('more').textContent,
+            evidence: document.getElementById('evidence').textContent,
+            origins: [...document.querySelectorAll('#origins li')].map(li => ({
+                origin: li.querySelector('.origin-name').textContent, level: li.dataset.level,
+                root: li.querySelector('.origin-root').textContent})),
+            chain: [...document.querySelectorAll('#chain li.cert')].map(li => ({
+                subject: li.querySelector('.subject .value').textContent,
+                issuer: li.querySelector('.issuer .value').textContent,
+                matched: li.classList.contains('matched'),
+                text: li.textContent})),
+            chainHidden: document.getElementById('chain-section').hidden,
+            images: document.images.length,
+            bodyText: document.body.innerText,
+        })"""))
+
+    def screenshot(self, context: str | None = None) -> bytes:
+        data = self.bidi.cmd("browsingContext.captureScreenshot", {"context": context or self._ext_ctx})["data"]
+        return base64.b64decode(data)
+
+    def current_url(self, context: str | None = None) -> str:
+        tree = self.bidi.cmd("browsingContext.getTree", {"root": context or self.context})
+        return tree["contexts"][0]["url"]
+
+
+def _plain(value: dict):
+    """Converts a BiDi RemoteValue of a primitive into Python."""
+    t = value.get("type")
+    if t in ("string", "number", "boolean"):
+        return value["value"]
+    if t in ("undefined", "null"):
+        return None
+    return value

@@ -1,0 +1,85 @@
+"""Local web servers for the end-to-end tests: HTTPS (Python ``ssl``) and plain HTTP, 127.0.0.1 only.
+
+Each server serves a fixed table of paths, so a test states exactly what each page contains.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "RootSentinelTest/1"
+
+    def do_GET(self):  # noqa: N802 (http.server naming)
+        path = self.path.split("?", 1)[0]
+        page = self.server.pages.get(path)
+        if page is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        ctype, body = page
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+class _TLSServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, addr, handler, context: ssl.SSLContext | None):
+        self.context = context
+        super().__init__(addr, handler)
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        if self.context is None:
+            return sock, addr
+        sock.settimeout(10)
+        try:
+            return self.context.wrap_socket(sock, server_side=True), addr
+        except (ssl.SSLError, OSError):
+            sock.close()
+            raise
+
+
+class WebServer:
+    """A threaded server on ``127.0.0.1:<free port>``; HTTPS when given a chain and key.
+
+    ``pages`` maps a path to ``(content type, body)``; it may be changed before requests arrive.
+    """
+
+    def __init__(self, chain_pem: Path | None = None, key_pem: Path | None = None):
+        ctx = None
+        if chain_pem is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(chain_pem, key_pem)
+        self.scheme = "https" if ctx else "http"
+        self.httpd = _TLSServer(("127.0.0.1", 0), _Handler, ctx)
+        self.httpd.pages = {}
+        self.pages = self.httpd.pages
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, path: str = "/", host: str = "localhost") -> str:
+        return f"{self.scheme}://{host}:{self.port}{path}"
+
+    def __enter__(self) -> "WebServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
