@@ -10,7 +10,6 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pytest
 
-from native_host import HOST_NAME
 from native_host.install import Environment, install
 from native_host.install import cli as install_cli
 from native_host.install.doctor import Check, diagnose, encode_frame, hello_roundtrip
@@ -237,3 +236,34 @@ def test_cli_doctor_exit_3_on_failure(tmp_path, capsys, monkeypatch):
     assert args.func(args) == 3
     out = capsys.readouterr().out
     assert out.startswith("✗ brave: no host manifest") and out.count("\n") == 1
+
+
+def _chrome_policy(root: Path, doc: dict) -> None:
+    folder = root / "etc/opt/chrome/policies/managed"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "corp.json").write_text(json.dumps(doc))
+
+
+def test_policy_disabling_user_level_hosts(tmp_path):
+    """keepassxc#5253: a user-level manifest is ignored when NativeMessagingUserLevelHosts is false."""
+    host = _fake_host(tmp_path, "echo")
+    install(["chrome"], "user", "linux", ENV, host_path=host, root=tmp_path)
+    _chrome_policy(tmp_path, {"NativeMessagingUserLevelHosts": False})
+    checks = diagnose(["chrome"], "linux", ENV, root=tmp_path, timeout=10)
+    fails = _fails(checks)
+    assert len(fails) == 1 and "no host manifest" in fails[0] and "google-chrome" not in fails[0]
+    assert fails[0].endswith("fix: rootsentinel install --browser chrome --scope system")
+    assert any(c.ok is None and "NativeMessagingUserLevelHosts is false" in c.message for c in checks)
+    install(["chrome"], "system", "linux", ENV, host_path=host, root=tmp_path)
+    assert _fails(diagnose(["chrome"], "linux", ENV, root=tmp_path, timeout=10)) == []
+
+
+def test_policy_blocklist(tmp_path):
+    host = _fake_host(tmp_path, "echo")
+    install(["chrome"], "user", "linux", ENV, host_path=host, root=tmp_path)
+    _chrome_policy(tmp_path, {"NativeMessagingBlocklist": ["*"]})
+    fails = _fails(diagnose(["chrome"], "linux", ENV, root=tmp_path, timeout=10))
+    assert len(fails) == 1 and "NativeMessagingBlocklist blocks io.rootsentinel.host" in fails[0]
+    assert "NativeMessagingAllowlist" in fails[0]
+    _chrome_policy(tmp_path, {"NativeMessagingBlocklist": ["*"], "NativeMessagingAllowlist": ["io.rootsentinel.host"]})
+    assert _fails(diagnose(["chrome"], "linux", ENV, root=tmp_path, timeout=10)) == []

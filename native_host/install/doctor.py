@@ -268,6 +268,43 @@ def _find_manifest(browser: str, target_os: str, env: Environment, scopes, root:
     return None
 
 
+def read_native_messaging_policy(browser: str, target_os: str, root: Path | None) -> dict:
+    """Merge the native-messaging policies from the browser's JSON policy files (Linux).
+
+    Returns:
+        ``{"NativeMessagingUserLevelHosts": bool, "NativeMessagingAllowlist": [...],
+        "NativeMessagingBlocklist": [...], "_files": [paths read]}`` with only the keys found.
+        Unreadable or invalid files are skipped (the browser skips them too).
+
+    Source: https://chromeenterprise.google/policies/ (NativeMessagingUserLevelHosts,
+    NativeMessagingAllowlist, NativeMessagingBlocklist; the legacy ...Whitelist/...Blacklist names).
+    """
+    merged: dict = {"_files": []}
+    legacy = {"NativeMessagingWhitelist": "NativeMessagingAllowlist", "NativeMessagingBlacklist": "NativeMessagingBlocklist"}
+    for directory in locations.managed_policy_dirs(browser, target_os):
+        try:
+            folder = under_root(root, directory)
+        except InstallError:
+            continue
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.json")):
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(doc, dict):
+                continue
+            merged["_files"].append(str(path))
+            for key, value in doc.items():
+                key = legacy.get(key, key)
+                if key == "NativeMessagingUserLevelHosts" and isinstance(value, bool):
+                    merged[key] = value
+                elif key in ("NativeMessagingAllowlist", "NativeMessagingBlocklist") and isinstance(value, list):
+                    merged.setdefault(key, []).extend(v for v in value if isinstance(v, str))
+    return merged
+
+
 def _check_ids(browser: str, doc: dict, required_firefox, required_chromium, fix: str, checks: list[Check]) -> str | None:
     """Check allowed_extensions / allowed_origins; return the id to launch with, or None on failure."""
     if family(browser) == "firefox":
@@ -403,7 +440,25 @@ def diagnose(
     scopes = tuple(s for s in SCOPES if s in scopes)
     checks: list[Check] = []
     for browser in names:
-        found = _find_manifest(browser, target_os, env, scopes, root, use_winreg, checks)
+        browser_scopes = scopes
+        if family(browser) == "chromium":
+            policy = read_native_messaging_policy(browser, target_os, root)
+            allow = policy.get("NativeMessagingAllowlist", [])
+            block = policy.get("NativeMessagingBlocklist", [])
+            if ("*" in block or HOST_NAME in block) and HOST_NAME not in allow:
+                checks.append(Check(False, browser, f"policy NativeMessagingBlocklist blocks {HOST_NAME} "
+                                                    f"({'; '.join(policy['_files'])})",
+                                    f"add {HOST_NAME} to NativeMessagingAllowlist (see rootsentinel policy --browser {browser if browser in ('chrome', 'edge') else 'chrome'})"))
+                continue
+            if policy.get("NativeMessagingUserLevelHosts") is False:
+                checks.append(Check(None, browser, "policy NativeMessagingUserLevelHosts is false: "
+                                                   "only system-level manifests count"))
+                browser_scopes = tuple(s for s in scopes if s == "system")
+                if not browser_scopes:
+                    checks.append(Check(False, browser, "only user scope was asked for, and policy ignores it",
+                                        _install_fix(browser, "system")))
+                    continue
+        found = _find_manifest(browser, target_os, env, browser_scopes, root, use_winreg, checks)
         if found is None:
             continue
         fix = _install_fix(browser, found.loc.scope)

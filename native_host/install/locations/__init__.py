@@ -1,7 +1,8 @@
 """Per-OS host-manifest locations, chosen in this one place (the truststore ``_api.py`` pattern).
 
-Each sibling module (``_linux``, ``_macos``, ``_windows``) has the same two functions:
-``host_location(browser, scope, env) -> HostLocation`` and ``launcher_path(scope, env) -> PurePath``.
+Each sibling module (``_linux``, ``_macos``, ``_windows``) has the same three functions:
+``host_location(browser, scope, env) -> HostLocation``, ``launcher_path(scope, env) -> PurePath`` and
+``managed_policy_dirs(browser) -> tuple[PurePath, ...]`` (JSON policy directories, Linux only).
 Nothing else in the package asks which OS it is running on: :func:`current_os` is the only probe.
 """
 
@@ -60,3 +61,8 @@ def lookup_order(browser: str, target_os: str, env: Environment) -> list[HostLoc
     ``NativeMessagingUserLevelHosts`` is false); NativeManifests.sys.mjs (user, then system).
     """
     return [host_location(browser, scope, target_os, env) for scope in SCOPES]
+
+
+def managed_policy_dirs(browser: str, target_os: str) -> tuple[PurePath, ...]:
+    """Directories whose ``*.json`` files hold the browser's mandatory policies (empty where policies are not files)."""
+    return tuple(_module(target_os).managed_policy_dirs(browser))

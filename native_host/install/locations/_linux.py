@@ -66,6 +66,20 @@ def host_location(browser: str, scope: str, env: Environment) -> HostLocation:
     return HostLocation(browser, "linux", scope, paths, None, lookup, shared)
 
 
+_POLICY_DIRS = {
+    "chrome": "/etc/opt/chrome/policies/managed",
+    "chromium": "/etc/chromium/policies/managed",
+    "edge": "/etc/opt/edge/policies/managed",
+    "brave": "/etc/brave/policies/managed",
+}
+
+
+def managed_policy_dirs(browser: str) -> tuple[PurePosixPath, ...]:
+    """Directories of mandatory JSON policy files (chromium ``DIR_POLICY_FILES`` + ``/managed``;
+    Edge and Brave Linux admin docs). Firefox has no native-messaging policy."""
+    return (PurePosixPath(_POLICY_DIRS[browser]),) if browser in _POLICY_DIRS else ()
+
+
 def launcher_path(scope: str, env: Environment) -> PurePosixPath:
     """Where the default launcher script goes: ``$XDG_DATA_HOME/rootsentinel`` or ``/usr/local/lib/rootsentinel``."""
     if scope == "user":

@@ -49,6 +49,11 @@ def host_location(browser: str, scope: str, env: Environment) -> HostLocation:
     return HostLocation(browser, "macos", scope, paths, None, paths, shared)
 
 
+def managed_policy_dirs(browser: str) -> tuple:
+    """No JSON policy directories: policies come from configuration profiles (plist), not read here."""
+    return ()
+
+
 def launcher_path(scope: str, env: Environment) -> PurePosixPath:
     """Where the default launcher script goes (``Application Support/RootSentinel``)."""
     if scope == "user":

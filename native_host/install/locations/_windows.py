@@ -56,6 +56,11 @@ def host_location(browser: str, scope: str, env: Environment) -> HostLocation:
     return HostLocation(browser, "windows", scope, (path,), registry_key(browser, scope), (path,), ())
 
 
+def managed_policy_dirs(browser: str) -> tuple:
+    """No JSON policy directories: policies come from registry policies, not read here."""
+    return ()
+
+
 def launcher_path(scope: str, env: Environment) -> PureWindowsPath:
     """Where the default launcher batch file goes: next to the manifests."""
     return folder(scope, env) / "rootsentinel-host.bat"
