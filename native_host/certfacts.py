@@ -96,31 +96,31 @@ def _strict_parse(facts: CertFacts) -> None:
         warnings.simplefilter("ignore")
         try:
             cert = x509.load_der_x509_certificate(facts.der)
-        except ValueError as exc:
+        except Exception as exc:  # noqa: BLE001 - ValueError, InvalidVersion, ...: any refusal is a fact
             facts.parse_errors.append(f"cryptography refused the certificate: {_one_line(exc)}")
             return
         try:
             facts.not_before = _iso(cert.not_valid_before_utc)
             facts.not_after = _iso(cert.not_valid_after_utc)
-        except ValueError as exc:
+        except Exception as exc:  # noqa: BLE001
             facts.parse_errors.append(f"validity: {_one_line(exc)}")
         try:
             exts = cert.extensions
-        except (ValueError, x509.DuplicateExtension) as exc:  # pyca#11833, sslyze#420
+        except Exception as exc:  # noqa: BLE001 - ValueError, DuplicateExtension (pyca#11833, sslyze#420)
             facts.parse_errors.append(f"extensions: {_one_line(exc)}")
             return
         try:
             facts.ski = exts.get_extension_for_oid(ExtensionOID.SUBJECT_KEY_IDENTIFIER).value.digest.hex()
         except x509.ExtensionNotFound:
             pass
-        except ValueError as exc:
+        except Exception as exc:  # noqa: BLE001
             facts.parse_errors.append(f"subjectKeyIdentifier: {_one_line(exc)}")
         try:
             kid = exts.get_extension_for_oid(ExtensionOID.AUTHORITY_KEY_IDENTIFIER).value.key_identifier
             facts.aki = kid.hex() if kid else None
         except x509.ExtensionNotFound:
             pass
-        except ValueError as exc:
+        except Exception as exc:  # noqa: BLE001
             facts.parse_errors.append(f"authorityKeyIdentifier: {_one_line(exc)}")
 
 

@@ -72,8 +72,9 @@ def render_text(verdict: dict) -> str:
                      f"{p['elapsed_ms']:.1f} ms; a separate connection from the browser's")
     else:
         lines.append(f"evidence: {verdict['evidence']}")
+    by_issuer = (verdict.get("matched") or {}).get("by") in ("issuer_name", "issuer_aki")
     for row in verdict["chain"]:
-        mark = "  <- matched" if row["matched"] else ""
+        mark = ("  <- its issuer matched" if by_issuer else "  <- matched") if row["matched"] else ""
         public = " [public root]" if row["public_root"] else ""
         lines.append(f"  [{row['index']}] {row['role']}: {safe_text(row['subject']) or '(no subject)'}{public}{mark}")
         lines.append(f"      issuer {safe_text(row['issuer'])}")

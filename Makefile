@@ -1,0 +1,41 @@
+# RootSentinel: every target does its own set-up on a fresh Debian/Ubuntu machine (as root or with sudo).
+PYTHON ?= python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := firefox-esr libnss3-tools chromium
+STAMP := .setup-done
+
+.PHONY: setup run test test-python test-js lint-extension test-e2e blocklist bench dist clean
+
+## setup: system packages (browsers, NSS tools), the Python package with test extras, npm dev tools
+setup: $(STAMP)
+$(STAMP): pyproject.toml package.json
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); fi
+	$(PYTHON) -m pip install -q -e '.[test]'
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(STAMP)
+
+## run: the main job on real input: judge the real Kazakhstan 2019 root, then probe a local HTTPS server
+##      that presents a leaf signed with the real leaked Superfish key
+run: setup
+	-rootsentinel check build/blocklist-sources/certs/b5ba8dd7f89564c2889d3d6453c84998c77824919b64ea0835aa62986591be50.pem
+	$(PYTHON) build/demo.py
+
+## test: the whole suite (Python unit + protocol + real-browser end to end, node unit tests, web-ext lint)
+test: setup test-python test-js lint-extension
+
+test-python:
+	$(PYTHON) -m pytest -q
+
+test-js:
+	node --test tests/js/
+
+lint-extension:
+	npm run --silent lint
+
+## blocklist: regenerate native_host/data/blocklist.json from build/blocklist-sources/
+blocklist:
+	$(PYTHON) build/make_blocklist.py
+
+clean:
+	rm -rf dist $(STAMP) .pytest_cache

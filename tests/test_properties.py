@@ -1,0 +1,99 @@
+"""Property tests: hostile bytes never crash the DER walker, the facts, the engine or the host loop."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import threading
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from certkit import LEAKED
+from native_host import der as _der
+from native_host.blocklist import bundled
+from native_host.certfacts import cert_facts, pem_blocks
+from native_host.chains import chain_from_base64
+from native_host.errors import BadDER
+from native_host.host import Host, Service
+from native_host.publicroots import mozilla
+from native_host.verdict import Chain, judge
+
+SUPERFISH = pem_blocks((LEAKED / "superfish.crt.pem").read_bytes())[0][1]
+SF_SPKI = "4bb8f35ba1e126f8dde1b0c420625ed86dce61a7bddadbdea9aba578ff13145e"
+
+
+@given(st.binary(max_size=512))
+def test_walker_raises_only_bad_der(data):
+    try:
+        _der.split_certificate(data)
+    except BadDER:
+        pass
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, len(SUPERFISH) - 1), st.integers(0, 255))
+def test_one_byte_mutation_of_a_real_root_is_still_judged(pos, value):
+    mutated = bytearray(SUPERFISH)
+    mutated[pos] = value
+    facts = cert_facts(bytes(mutated))
+    verdict = judge(Chain(certs=[facts]), bundled(), mozilla())
+    assert verdict["level"] in ("banned", "interception", "ok", "notice")
+    if facts.spki_sha256 == SF_SPKI:  # the key survived the mutation: it must still match
+        assert verdict["level"] == "banned"
+
+
+@given(st.lists(st.tuples(st.sampled_from("CN O OU C L".split()),
+                          st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20)
+                          .filter(lambda s: s.strip() == s and s.strip())), min_size=1, max_size=5))
+def test_name_string_round_trip(pairs):
+    text = ",".join(f"{k}={_der._escape(v)}" for k, v in pairs)
+    assert _der.parse_name_string(text) == [(k, v) for k, v in pairs]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.binary(max_size=64), st.sampled_from([
+    b'{"type":"hello","id":1}', b'{"type":"check","id":2,"chain":["AAAA"]}', b"[]", b"{}", b"\xff",
+    b'{"type":"check","id":3,"securityInfo":{"state":"insecure"}}'])), max_size=12))
+def test_host_answers_every_frame_exactly_once(payloads):
+    stream = b"".join(struct.pack("=I", len(p)) + p for p in payloads)
+    read_fd, write_fd = os.pipe()
+    out = []
+    reader = threading.Thread(target=lambda: out.append(_drain(read_fd)))
+    reader.start()
+    code = Host(io.BytesIO(stream), write_fd, Service()).serve()
+    os.close(write_fd)
+    reader.join()
+    assert code == 0
+    replies = _frames(out[0])
+    assert len(replies) == len(payloads)
+    for payload, reply in zip(payloads, replies):
+        assert reply["type"] in ("hello", "verdict", "error")
+        if reply["type"] != "error":
+            assert reply["id"] == json.loads(payload)["id"]
+
+
+def _drain(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def _frames(data: bytes) -> list[dict]:
+    out, pos = [], 0
+    while pos < len(data):
+        (n,) = struct.unpack("=I", data[pos:pos + 4])
+        out.append(json.loads(data[pos + 4:pos + 4 + n]))
+        pos += 4 + n
+    return out
+
+
+def test_chain_of_only_garbage_is_bad_der():
+    import base64
+    import pytest
+    with pytest.raises(BadDER):
+        chain_from_base64([base64.b64encode(b"\x30\x03\x02\x01\x01").decode()])
