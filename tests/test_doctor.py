@@ -267,3 +267,16 @@ def test_policy_blocklist(tmp_path):
     assert "NativeMessagingAllowlist" in fails[0]
     _chrome_policy(tmp_path, {"NativeMessagingBlocklist": ["*"], "NativeMessagingAllowlist": ["io.rootsentinel.host"]})
     assert _fails(diagnose(["chrome"], "linux", ENV, root=tmp_path, timeout=10)) == []
+
+
+def test_system_install_must_be_usable_by_every_user(tmp_path):
+    host = _fake_host(tmp_path, "echo")
+    install(["chromium"], "system", "linux", ENV, host_path=host, root=tmp_path)
+    manifest = tmp_path / "etc/chromium/native-messaging-hosts/io.rootsentinel.host.json"
+    manifest.chmod(0o600)
+    fails = _fails(diagnose(["chromium"], "linux", ENV, root=tmp_path))
+    assert len(fails) == 1 and "not readable by every user (mode 600)" in fails[0] and "chmod 644" in fails[0]
+    manifest.chmod(0o644)
+    (tmp_path / host.lstrip("/")).chmod(0o700)
+    fails = _fails(diagnose(["chromium"], "linux", ENV, root=tmp_path))
+    assert len(fails) == 1 and "not executable by every user (mode 700)" in fails[0]

@@ -392,6 +392,10 @@ def _check_host_path(browser: str, target_os: str, found: _Found, doc: dict, roo
             checks.append(Check(False, browser, f"the launcher {path} runs {interpreter}, which is gone or not executable",
                                 f"re-run {fix} with the Python that has rootsentinel installed"))
             return None
+    if found.loc.scope == "system" and target_os != "windows" and os.name != "nt" and dest.stat().st_mode & 0o111 != 0o111:
+        checks.append(Check(False, browser, f"path {path} is not executable by every user "
+                                            f"(mode {dest.stat().st_mode & 0o777:o})", f"chmod 755 '{path}'"))
+        return None
     checks.append(Check(True, browser, f"path {path} exists and is executable"))
     return dest
 
@@ -463,6 +467,12 @@ def diagnose(
             continue
         fix = _install_fix(browser, found.loc.scope)
         checks.append(Check(True, browser, f"manifest {found.dest} ({found.loc.scope} scope)"))
+        if found.loc.scope == "system" and target_os != "windows" and os.name != "nt" \
+                and found.dest.stat().st_mode & 0o444 != 0o444:
+            checks.append(Check(False, browser, f"the system manifest is not readable by every user "
+                                                f"(mode {found.dest.stat().st_mode & 0o777:o})",
+                                f"chmod 644 '{found.path}'"))
+            continue
         try:
             doc = json.loads(found.dest.read_bytes().decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError) as exc:
