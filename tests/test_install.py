@@ -347,3 +347,15 @@ def test_cli_unwritable_target_is_exit_3(tmp_path, capsys):
                  "--host-path", "/h"]) == 3
     err = capsys.readouterr().err
     assert err.startswith("rootsentinel: error: ") and "system scope needs root" in err
+
+
+def test_docs_table_names_every_location():
+    doc = (Path(__file__).resolve().parents[1] / "docs/install.md").read_text()
+    for (target_os, _browser, scope), path in EXPECTED_PATHS.items():
+        parent = path.rsplit("/", 1)[0] + "/"
+        if scope == "user":
+            parent = parent.replace("/home/alice", "~").replace("/Users/alice", "~")
+        assert f"`{parent}`" in doc, parent
+    for browser, key in WIN_KEYS.items():
+        for scope, hive in WIN_HIVE.items():
+            assert f"`{hive}\\{key}\\io.rootsentinel.host`" in doc
