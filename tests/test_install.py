@@ -227,11 +227,17 @@ def test_relative_host_path_and_foreign_launcher_are_errors(tmp_path):
         plan_install(["safari"], "user", "linux", POSIX_ENV["linux"], root=tmp_path)
 
 
-def test_windows_without_root_is_refused_off_windows():
-    if os.name == "nt":
-        pytest.skip("writes the real registry on Windows")
+@pytest.mark.parametrize("target_os", ["linux", "macos", "windows"])
+def test_another_os_without_root_is_refused(target_os):
+    from native_host.install.locations import current_os
+    if target_os == current_os():
+        pytest.skip("this OS may write its own real locations")
     with pytest.raises(InstallError, match="--root"):
-        install(["edge"], "user", "windows", WIN_ENV, host_path=HOST["windows"])
+        install(["edge"], "user", target_os, ENVS[target_os], host_path=HOST[target_os])
+    with pytest.raises(InstallError, match="--root"):
+        uninstall(["edge"], "user", target_os, ENVS[target_os])
+    out = install(["edge"], "user", target_os, ENVS[target_os], host_path=HOST[target_os], dry_run=True)
+    assert out and all(c.action == "would write" for c in out)
 
 
 def test_windows_launcher_is_a_batch_file(tmp_path):

@@ -202,9 +202,11 @@ def apply_plan(plan: Plan, *, dry_run: bool = False) -> list[Change]:
         one :class:`Change` per file and registry value, in plan order.
 
     Raises:
-        InstallError: a path that cannot be written on this machine (Windows path without ``root``).
+        InstallError: another OS's locations without ``root`` (unless ``dry_run``).
         OSError: the filesystem refused (e.g. permission denied for system scope without root).
     """
+    if plan.root is None and not dry_run and plan.target_os != locations.current_os():
+        raise InstallError(f"writing {plan.target_os} locations on {locations.current_os()} needs --root DIR (or --dry-run)")
     changes: list[Change] = []
     for item in plan.files:
         note = ", ".join(item.browsers)
@@ -274,6 +276,8 @@ def uninstall(
         OSError: the filesystem refused.
     """
     names = expand_browsers(browsers)
+    if root is None and not dry_run and target_os != locations.current_os():
+        raise InstallError(f"removing {target_os} locations on {locations.current_os()} needs --root DIR (or --dry-run)")
     if use_winreg is None:
         use_winreg = _default_use_winreg(target_os, root)
     changes: list[Change] = []
