@@ -6,7 +6,6 @@ import argparse
 import base64
 import hashlib
 import json
-import os
 import stat
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
