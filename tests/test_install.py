@@ -364,3 +364,12 @@ def test_docs_table_names_every_location():
     for browser, key in WIN_KEYS.items():
         for scope, hive in WIN_HIVE.items():
             assert f"`{hive}\\{key}\\io.rootsentinel.host`" in doc
+
+
+def test_frozen_bundle_names_itself(tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", "/opt/rootsentinel/rootsentinel")
+    plan = plan_install(["firefox"], "user", "linux", POSIX_ENV["linux"], root=tmp_path)
+    assert plan.host_path == "/opt/rootsentinel/rootsentinel"
+    assert [f.kind for f in plan.files] == ["manifest"]

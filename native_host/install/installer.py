@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -116,8 +117,8 @@ def plan_install(
         scope: ``user`` or ``system``.
         target_os: ``linux``, ``macos`` or ``windows``.
         env: home and folder facts of the target (see :class:`Environment`).
-        host_path: absolute path of a host executable (a PyInstaller bundle); default: write a
-            launcher script and name it.
+        host_path: absolute path of a host executable (a PyInstaller bundle); default: the running
+            bundle itself when frozen, else write a launcher script and name it.
         extension_ids: ``--extension-id`` values (see :func:`resolve_extension_ids`).
         root: ``DESTDIR``-like prefix for every written path.
         use_winreg: write registry keys with winreg instead of ``.reg`` files (default: only when
@@ -141,6 +142,10 @@ def plan_install(
         host = path_cls(host_path)
         if not host.is_absolute():
             raise InstallError(f"--host-path must be absolute (browsers require it): {host_path}")
+    elif getattr(sys, "frozen", False) and python is None and target_os == locations.current_os():
+        # a bundled host (PyInstaller) is itself the executable: native_host.cli.main recognises a
+        # browser's arguments (manifest path / chrome-extension:// origin) and runs the host
+        host = path_cls(sys.executable)
     else:
         if target_os != locations.current_os() and python is None:
             raise InstallError(
