@@ -58,7 +58,8 @@ class BiDi:
     """A minimal synchronous WebDriver BiDi client: commands by id, events ignored."""
 
     def __init__(self, url: str):
-        self.ws = connect(url, max_size=64 * 1024 * 1024, open_timeout=30)
+        self._connection = connect(url, max_size=64 * 1024 * 1024, open_timeout=30)
+        self.ws = self._connection.__enter__()
         self.next_id = 0
 
     def cmd(self, method: str, params: dict | None = None, timeout: float = 30) -> dict:
@@ -79,7 +80,7 @@ class BiDi:
 
     def close(self) -> None:
         try:
-            self.ws.close()
+            self._connection.__exit__(None, None, None)
         except Exception:  # noqa: BLE001 (closing a dead socket)
             pass
 
@@ -340,3 +341,71 @@ def _plain(value: dict):
     if t in ("undefined", "null"):
         return None
     return value
+
+
+# --- screenshots ----------------------------------------------------------------------------------------
+
+ACTION_WIDGET = "rootsentinel_rootsentinel_io-browser-action"
+"""CustomizableUI id of the extension's toolbar button: makeWidgetId(gecko id) + "-browser-action"
+(browser/components/extensions/ExtensionPopups.sys.mjs / parent/ext-browserAction.js)."""
+
+
+def _chrome_context(ff: Firefox) -> str:
+    tree = ff.bidi.cmd("browsingContext.getTree", {"moz:scope": "chrome"})
+    return tree["contexts"][0]["context"]
+
+
+def chrome_evaluate(ff: Firefox, expression: str):
+    """Evaluates in the browser window's chrome realm (needs --remote-allow-system-access)."""
+    res = ff.bidi.cmd("script.evaluate", {"expression": expression, "target": {"context": _chrome_context(ff)},
+                                          "awaitPromise": True, "resultOwnership": "none"})
+    if res.get("type") == "exception":
+        raise BiDiError(f"chrome script exception: {res['exceptionDetails'].get('text')}")
+    return _plain(res["result"])
+
+
+def pin_action(ff: Firefox) -> None:
+    """Puts the extension's button on the navigation toolbar, where its badge is visible."""
+    chrome_evaluate(ff, f'CustomizableUI.addWidgetToArea("{ACTION_WIDGET}", CustomizableUI.AREA_NAVBAR); true')
+
+
+def badge_and_popup_screenshot(ff: Firefox, tab_id: int) -> bytes:
+    """A PNG of the real toolbar (with the badge) above the popup page for ``tab_id``, placed under
+    the button as Firefox shows it. Headless Firefox cannot capture chrome contexts over BiDi, so the
+    toolbar is drawn with CanvasRenderingContext2D.drawWindow in the chrome realm and the popup page
+    (opened in a tab) with browsingContext.captureScreenshot; the two are composed in a canvas."""
+    ctx = ff.open_extension_page(f"popup/popup.html?tab={tab_id}")
+    deadline = time.monotonic() + 10
+    while ff.evaluate("document.body.dataset.ready === '1'") is not True and time.monotonic() < deadline:
+        time.sleep(0.1)
+    width, height = json.loads(ff.evaluate(
+        "JSON.stringify([document.body.scrollWidth, document.body.scrollHeight])"))
+    popup_png = ff.bidi.cmd("browsingContext.captureScreenshot", {
+        "context": ctx, "origin": "document", "clip": {"type": "box", "x": 0, "y": 0, "width": width, "height": height}})["data"]
+    # show the page's own tab again so the toolbar shows its badge
+    ff.bidi.cmd("browsingContext.activate", {"context": ff.context})
+    time.sleep(0.5)
+    data_url = chrome_evaluate(ff, f"""(async () => {{
+        const XHTML = "http://www.w3.org/1999/xhtml";
+        const toolbarHeight = document.getElementById("nav-bar").getBoundingClientRect().bottom;
+        const button = document.getElementById("{ACTION_WIDGET}").getBoundingClientRect();
+        const img = new Image();
+        img.src = "data:image/png;base64,{popup_png}";
+        await img.decode();
+        const c = document.createElementNS(XHTML, "canvas");
+        c.width = window.innerWidth;
+        c.height = Math.ceil(toolbarHeight) + img.height + 16;
+        const g = c.getContext("2d");
+        g.fillStyle = "#e0e0e6";
+        g.fillRect(0, 0, c.width, c.height);
+        g.drawWindow(window, 0, 0, c.width, Math.ceil(toolbarHeight), "white");
+        const x = Math.max(8, Math.min(c.width - img.width - 8, button.right - img.width));
+        const y = Math.ceil(toolbarHeight) + 4;
+        g.fillStyle = "rgba(0,0,0,0.25)";
+        g.fillRect(x + 3, y + 3, img.width, img.height);
+        g.drawImage(img, x, y);
+        g.strokeStyle = "#8c959f";
+        g.strokeRect(x + 0.5, y + 0.5, img.width - 1, img.height - 1);
+        return c.toDataURL("image/png");
+    }})()""")
+    return base64.b64decode(data_url.split(",", 1)[1])
