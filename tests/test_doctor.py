@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pytest
 
-from native_host.install import Environment, install
+from native_host.install import Environment, InstallError, install
 from native_host.install import cli as install_cli
 from native_host.install.doctor import Check, diagnose, encode_frame, hello_roundtrip
 from native_host.install.extension_ids import CHROMIUM_UNPACKED_ID
@@ -280,3 +280,27 @@ def test_system_install_must_be_usable_by_every_user(tmp_path):
     (tmp_path / host.lstrip("/")).chmod(0o700)
     fails = _fails(diagnose(["chromium"], "linux", ENV, root=tmp_path))
     assert len(fails) == 1 and "not executable by every user (mode 700)" in fails[0]
+
+
+def test_cli_doctor_without_browser_skips_browsers_not_used_here(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(install_cli, "detect_environment", lambda target_os, root=None: ENV)
+    host = _fake_host(tmp_path, "echo")
+    install(["firefox"], "user", "linux", ENV, host_path=host, root=tmp_path)
+    (tmp_path / "home/alice/.config/chromium").mkdir(parents=True)  # Chromium was run, has no manifest
+    parser = argparse.ArgumentParser()
+    install_cli.add_parsers(parser.add_subparsers(dest="cmd"))
+    args = parser.parse_args(["doctor", "--os", "linux", "--root", str(tmp_path), "--timeout", "10"])
+    assert args.func(args) == 3
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if line.startswith("✗")] == [
+        next(line for line in lines if line.startswith("✗ chromium: no host manifest"))]
+    assert sum(line.startswith("- ") and "skipped" in line for line in lines) == 3  # chrome, edge, brave
+    install(["chromium"], "user", "linux", ENV, host_path=host, root=tmp_path)
+    assert args.func(args) == 0
+
+
+def test_another_os_needs_root():
+    from native_host.install.locations import current_os
+    other = "windows" if current_os() != "windows" else "linux"
+    with pytest.raises(InstallError, match="needs --root"):
+        diagnose(["edge"], other, WIN_ENV if other == "windows" else ENV)

@@ -125,7 +125,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     try:
         env = detect_environment(args.os, root)
         checks = diagnose(args.browser or ["all"], args.os, env, scopes=scopes, root=root,
-                          extension_ids=args.extension_id or (), spawn=not args.no_spawn, timeout=args.timeout)
+                          extension_ids=args.extension_id or (), spawn=not args.no_spawn, timeout=args.timeout,
+                          skip_absent=not args.browser)
     except InstallError as exc:
         return _fail(str(exc))
     for check in checks:

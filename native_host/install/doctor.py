@@ -372,8 +372,8 @@ def _check_host_path(browser: str, target_os: str, found: _Found, doc: dict, roo
         else:
             checks.append(Check(False, browser, f"path {raw!r} is not absolute (required on {target_os})", fix))
             return None
-    dest = under_root(root, path) if root is not None or target_os == locations.current_os() else None
-    if dest is None or not dest.exists():
+    dest = under_root(root, path)
+    if not dest.exists():
         checks.append(Check(False, browser, f"path {path} does not exist", fix))
         return None
     if not dest.is_file():
@@ -400,6 +400,23 @@ def _check_host_path(browser: str, target_os: str, found: _Found, doc: dict, roo
     return dest
 
 
+def _has_manifest(browser: str, target_os: str, env: Environment, root: Path | None) -> bool:
+    try:
+        return any(under_root(root, p).is_file() for loc in locations.lookup_order(browser, target_os, env)
+                   for p in loc.lookup_paths)
+    except InstallError:
+        return False
+
+
+def _profile_exists(browser: str, target_os: str, env: Environment, root: Path | None) -> bool:
+    """Whether the browser's per-user folder (the parent of its user manifest folder) exists."""
+    user = locations.host_location(browser, "user", target_os, env)
+    try:
+        return under_root(root, user.manifest_path.parent.parent).is_dir()
+    except InstallError:
+        return False
+
+
 def diagnose(
     browsers: list[str] | tuple[str, ...],
     target_os: str,
@@ -411,6 +428,7 @@ def diagnose(
     spawn: bool = True,
     timeout: float = 5.0,
     use_winreg: bool | None = None,
+    skip_absent: bool = False,
 ) -> list[Check]:
     """Run every check for every browser; return the lines in order.
 
@@ -424,9 +442,11 @@ def diagnose(
         spawn: start the host and speak hello (skipped for another OS).
         timeout: seconds to wait for the hello reply.
         use_winreg: read real registry keys (default: on Windows for Windows without root).
+        skip_absent: a browser with no manifest and no user profile folder (not installed or never
+            run) gets an informational line instead of a failure (the CLI does this without --browser).
 
     Raises:
-        InstallError: unknown browser or OS names, malformed ids.
+        InstallError: unknown browser or OS names, malformed ids, another OS without ``root``.
     """
     from native_host.install.installer import expand_browsers
 
@@ -441,6 +461,8 @@ def diagnose(
     required_chromium = tuple(chromium_ids) or (CHROMIUM_UNPACKED_ID,)
     if use_winreg is None:
         use_winreg = locations.current_os() == "windows" and target_os == "windows" and root is None
+    if root is None and target_os != locations.current_os():
+        raise InstallError(f"checking {target_os} locations on {locations.current_os()} needs --root DIR")
     scopes = tuple(s for s in SCOPES if s in scopes)
     checks: list[Check] = []
     for browser in names:
@@ -462,6 +484,11 @@ def diagnose(
                     checks.append(Check(False, browser, "only user scope was asked for, and policy ignores it",
                                         _install_fix(browser, "system")))
                     continue
+        if skip_absent and target_os != "windows" and not _has_manifest(browser, target_os, env, root) \
+                and not _profile_exists(browser, target_os, env, root):
+            checks.append(Check(None, browser, "skipped: no manifest and no profile folder (browser not used here); "
+                                               f"rootsentinel doctor --browser {browser} checks it anyway"))
+            continue
         found = _find_manifest(browser, target_os, env, browser_scopes, root, use_winreg, checks)
         if found is None:
             continue
