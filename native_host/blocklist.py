@@ -9,9 +9,7 @@ public certificates in ``build/blocklist-sources/`` and has the JSON Schema
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,11 +26,12 @@ def canonical_entries_sha256(entries: list[BlocklistEntry]) -> str:
 
     This is the blocklist's content hash: it changes exactly when an entry changes.
     """
+    import hashlib
+
     blob = json.dumps(entries, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()
 
 
-@dataclass
 class Blocklist:
     """Indexed blocklist.
 
@@ -40,16 +39,16 @@ class Blocklist:
         version: the document's version string (``YYYY.MM.DD``, compared as integers).
         sha256: the content hash of the entries.
         entries: the entries, in file order.
+        by_spki / by_cert: hash -> entry; by_subject: :func:`native_host.der.name_key` -> entries.
     """
 
-    version: str
-    sha256: str
-    entries: list[BlocklistEntry]
-    by_spki: dict[str, BlocklistEntry] = field(default_factory=dict, repr=False)
-    by_cert: dict[str, BlocklistEntry] = field(default_factory=dict, repr=False)
-    by_subject: dict[str, list[BlocklistEntry]] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
+    def __init__(self, version: str, sha256: str, entries: list[BlocklistEntry]) -> None:
+        self.version = version
+        self.sha256 = sha256
+        self.entries = entries
+        self.by_spki: dict[str, BlocklistEntry] = {}
+        self.by_cert: dict[str, BlocklistEntry] = {}
+        self.by_subject: dict[str, list[BlocklistEntry]] = {}
         for entry in self.entries:
             if entry.get("spki_sha256"):
                 self.by_spki.setdefault(entry["spki_sha256"], entry)
@@ -60,6 +59,9 @@ class Blocklist:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def __repr__(self) -> str:
+        return f"Blocklist(version={self.version!r}, size={len(self.entries)})"
 
     def lookup(self, cert_sha256: str | None, spki_sha256: str | None) -> tuple[BlocklistEntry, str] | None:
         """Find an entry for one certificate: ``(entry, "spki_sha256" | "cert_sha256")`` or None.

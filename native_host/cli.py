@@ -166,13 +166,19 @@ def _launched_by_browser(argv: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if _launched_by_browser(argv):
-        argv = ["host"]
+    if _launched_by_browser(argv) or (argv[:1] == ["host"] and not {"-h", "--help"} & set(argv)):
+        # Fast path for what browsers launch: no parser with every verb (their imports cost start-up time).
+        from native_host.host import run
+
+        max_frame = 8 * 1024 * 1024
+        for i, arg in enumerate(argv):
+            if arg == "--max-frame" and i + 1 < len(argv) and argv[i + 1].isdigit():
+                max_frame = int(argv[i + 1])
+            elif arg.startswith("--max-frame=") and arg.split("=", 1)[1].isdigit():
+                max_frame = int(arg.split("=", 1)[1])
+        return run(max_frame=max_frame)
     parser = build_parser()
-    if argv and argv[0] == "host":
-        args, _unknown = parser.parse_known_args(argv)  # browsers append argv we do not use
-    else:
-        args = parser.parse_args(argv)
+    args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 3

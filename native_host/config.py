@@ -22,7 +22,6 @@ from typing import Any
 
 from native_host.blocklist import Blocklist
 from native_host.errors import SchemaError
-from native_host.schemas import validate
 from native_host.verdict import Policy
 
 
@@ -67,6 +66,8 @@ def load_system_config(path: Path | None = None) -> SystemConfig:
         return SystemConfig({}, Policy(), None, None, path)
     except OSError as exc:
         return _broken(path, f"cannot read {path}: {exc.strerror}")
+    from native_host.schemas import validate  # only when a file exists: keeps the host's start fast
+
     try:
         settings = json.loads(text)
         validate("config", settings)

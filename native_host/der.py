@@ -12,7 +12,7 @@ makes ``load_der_x509_certificate`` itself raise). Structure from RFC 5280 secti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from native_host.errors import BadDER
 
@@ -63,8 +63,7 @@ def read_tlv(data: bytes, pos: int) -> tuple[int, int, int]:
     return tag, pos, end
 
 
-@dataclass(frozen=True, slots=True)
-class CertParts:
+class CertParts(NamedTuple):
     """Raw DER slices of one certificate, found by :func:`split_certificate`.
 
     ``spki``, ``issuer`` and ``subject`` are complete TLVs (tag + length + content) exactly as they occur in

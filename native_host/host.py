@@ -12,25 +12,32 @@ Protocol: docs/protocol.md; framing: :mod:`native_host.framing`. Guarantees:
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from native_host import __version__
 from native_host.blocklist import Blocklist, bundled
-from native_host.certfacts import cert_facts
-from native_host.chains import chain_from_base64, chain_from_security_info
 from native_host.errors import BadFrame, FrameTooLarge, RootSentinelError, SchemaError, TruncatedFrame
 from native_host.framing import DEFAULT_MAX_FRAME, FrameReader, decode_message, encode_frame, write_all
-from native_host.probe import probe
-from native_host.publicroots import PublicRoots, mozilla
-from native_host.schemas import validate
 from native_host.verdict import Chain, Policy, judge
 
-log = logging.getLogger("rootsentinel.host")
+if TYPE_CHECKING:
+    from native_host.publicroots import PublicRoots
+
+# cryptography, jsonschema and pyOpenSSL cost ~120 ms to import: the host answers a bare ``hello`` before
+# importing them (cold start is what a browser waits for on every connectNative) and warms them up on a
+# background thread while it waits for the next frame.
+
+
+
+def _log_exception(what: str) -> None:
+    """Log the current exception to stderr (which the browser keeps; never stdout)."""
+    import traceback
+
+    sys.stderr.write(f"rootsentinel host: {what}\n{traceback.format_exc()}")
+    sys.stderr.flush()
 
 PROTOCOL = 1
 _FIELD_CAP = 2048
@@ -56,8 +63,17 @@ class Service:
     @property
     def public(self) -> PublicRoots:
         if self._public is None:
+            from native_host.publicroots import mozilla
+
             self._public = mozilla()
         return self._public
+
+    def warm_up(self) -> None:
+        """Import the heavy modules and load the public roots (run on a background thread)."""
+        import native_host.chains  # noqa: F401 - cryptography, jsonschema
+        import native_host.probe  # noqa: F401 - pyOpenSSL
+
+        _ = self.public
 
     def hello(self, msg: dict[str, Any]) -> dict[str, Any]:
         """Answer ``hello``; a ``policy`` in it applies to the rest of the connection."""
@@ -76,6 +92,8 @@ class Service:
         Raises:
             BadBase64, BadDER, SchemaError: bad certificates.
         """
+        from native_host.chains import chain_from_base64, chain_from_security_info
+
         url = msg.get("url")
         if "chain" in msg:
             chain = chain_from_base64(msg["chain"], url=url)
@@ -91,6 +109,9 @@ class Service:
         A failed handshake gives an ``unknown`` verdict with reason ``probe_failed`` and the error in
         ``probe.error`` (a verdict, not an error frame: "the network presented nothing" is an answer).
         """
+        from native_host.certfacts import cert_facts
+        from native_host.probe import probe
+
         try:
             result = probe(host, port, timeout=timeout)
         except RootSentinelError as exc:
@@ -140,6 +161,17 @@ def fit_reply(reply: dict[str, Any]) -> bytes:
         return encode_frame(reply)
 
 
+def is_bare_hello(msg: dict[str, Any]) -> bool:
+    """True for a ``hello`` with nothing but ``type``, ``id`` and ``client``, each as
+    ``hello.request.schema.json`` allows. Such a hello is answered without loading ``jsonschema`` (a test
+    checks this agrees with the schema); every other message is validated with ``jsonschema``."""
+    if not set(msg) <= {"type", "id", "client"} or msg.get("type") != "hello" or "id" not in msg:
+        return False
+    msg_id, client = msg["id"], msg.get("client", "")
+    id_ok = (isinstance(msg_id, int) and not isinstance(msg_id, bool)) or (isinstance(msg_id, str) and len(msg_id) <= 200)
+    return id_ok and isinstance(client, str) and len(client) <= 200
+
+
 def _error(msg_id: Any, exc: RootSentinelError) -> dict[str, Any]:
     text = " ".join(str(exc).split())[:900]
     return {"type": "error", "id": msg_id, "code": exc.code, "message": text}
@@ -168,7 +200,8 @@ class Host:
         self.out_fd = out_fd
         self.service = service
         self._write_lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
+        self._pool = None  # a ThreadPoolExecutor, made at the first probe
+        self._warm: threading.Thread | None = None
 
     def send(self, reply: dict[str, Any]) -> None:
         """Write one reply frame (thread-safe)."""
@@ -181,11 +214,23 @@ class Host:
         kind = msg.get("type")
         if kind not in ("hello", "check", "probe"):
             raise SchemaError(f"unknown message type {str(kind)[:50]!r}; expected hello, check or probe")
+        if kind == "hello" and is_bare_hello(msg):
+            reply = self.service.hello(msg)
+            if self._warm is None:
+                self._warm = threading.Thread(target=self.service.warm_up, name="warm-up", daemon=True)
+                self._warm.start()
+            return reply
+        from native_host.schemas import validate
+
         validate(f"{kind}.request", msg)
         if kind == "hello":
             return self.service.hello(msg)
         if kind == "check":
             return self.service.check(msg)
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
         self._pool.submit(self._probe_job, msg)
         return None
 
@@ -196,7 +241,7 @@ class Host:
             verdict["id"] = msg["id"]
             self.send(verdict)
         except Exception as exc:  # noqa: BLE001 - a worker must always answer
-            log.exception("probe failed")
+            _log_exception("probe failed")
             self.send({"type": "error", "id": msg.get("id"), "code": "internal", "message": str(exc)[:900]})
 
     def serve(self) -> int:
@@ -223,13 +268,14 @@ class Host:
                 except RootSentinelError as exc:
                     reply = _error(_id_of(msg), exc)
                 except Exception as exc:  # noqa: BLE001 - never die on one message
-                    log.exception("internal error")
+                    _log_exception("internal error")
                     reply = {"type": "error", "id": _id_of(msg), "code": "internal",
                              "message": f"internal error: {type(exc).__name__}"}
                 if reply is not None:
                     self.send(reply)
         finally:
-            self._pool.shutdown(wait=True)
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
 
 
 def protect_stdout() -> int:
@@ -251,7 +297,6 @@ def protect_stdout() -> int:
 def run(max_frame: int = DEFAULT_MAX_FRAME) -> int:
     """Entry point of ``rootsentinel host``: protect stdout, load the config, serve stdin."""
     out_fd = protect_stdout()
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="rootsentinel host: %(message)s")
     from native_host.config import load_system_config
 
     config = load_system_config()

@@ -20,14 +20,15 @@ The engine never asks which OS or browser it runs on, reads no files and has no 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from native_host import der as _der
-from native_host.blocklist import Blocklist, BlocklistEntry
-from native_host.certfacts import CertFacts
-from native_host.publicroots import PublicRoots
+
+if TYPE_CHECKING:  # keep this module light: the host imports it before its first check
+    from native_host.blocklist import Blocklist, BlocklistEntry
+    from native_host.certfacts import CertFacts
+    from native_host.publicroots import PublicRoots
 
 LEVELS = ("ok", "notice", "interception", "banned")
 """Ordered levels, best first; ``unknown`` stands apart (see :func:`worst`)."""
@@ -41,17 +42,25 @@ _CATEGORY_TEXT = {
 }
 
 
-@dataclass(frozen=True)
 class Policy:
-    """Enterprise overlay on the bundled blocklist.
+    """Enterprise overlay on the bundled blocklist (treat as immutable).
 
     Attributes:
         allow_spki_sha256: SPKI hashes (lowercase hex) of the company's own inspection roots -> ``notice``.
         banned: extra bans, hash (lowercase hex, SPKI or certificate) -> reason text.
     """
 
-    allow_spki_sha256: frozenset[str] = frozenset()
-    banned: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("allow_spki_sha256", "banned")
+
+    def __init__(self, allow_spki_sha256: frozenset[str] = frozenset(), banned: dict[str, str] | None = None):
+        self.allow_spki_sha256 = frozenset(allow_spki_sha256)
+        self.banned = dict(banned or {})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Policy) and (self.allow_spki_sha256, self.banned) == (other.allow_spki_sha256, other.banned)
+
+    def __repr__(self) -> str:
+        return f"Policy(allow={len(self.allow_spki_sha256)}, banned={len(self.banned)})"
 
     @classmethod
     def from_json(cls, obj: dict[str, Any] | None) -> "Policy":
@@ -71,7 +80,6 @@ class Policy:
         return Policy(self.allow_spki_sha256 | other.allow_spki_sha256, {**self.banned, **other.banned})
 
 
-@dataclass
 class Chain:
     """A chain to judge.
 
@@ -84,13 +92,18 @@ class Chain:
         insecure: the page had no TLS at all (Firefox ``state: "insecure"``).
     """
 
-    certs: list[CertFacts]
-    evidence: str = "chain"
-    builtin_root: bool | None = None
-    url: str | None = None
-    host: str | None = None
-    from_cache: bool = False
-    insecure: bool = False
+    __slots__ = ("certs", "evidence", "builtin_root", "url", "host", "from_cache", "insecure")
+
+    def __init__(self, certs: list[CertFacts], evidence: str = "chain", builtin_root: bool | None = None,
+                 url: str | None = None, host: str | None = None, from_cache: bool = False,
+                 insecure: bool = False) -> None:
+        self.certs = certs
+        self.evidence = evidence
+        self.builtin_root = builtin_root
+        self.url = url
+        self.host = host
+        self.from_cache = from_cache
+        self.insecure = insecure
 
 
 def worst(levels: list[str]) -> str:

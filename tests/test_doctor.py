@@ -289,6 +289,9 @@ def test_cli_doctor_without_browser_skips_browsers_not_used_here(tmp_path, capsy
     (tmp_path / "home/alice/.config/chromium").mkdir(parents=True)  # Chromium was run, has no manifest
     parser = argparse.ArgumentParser()
     install_cli.add_parsers(parser.add_subparsers(dest="cmd"))
+    args = parser.parse_args(["doctor", "--os", "linux", "--root", str(tmp_path / "empty"), "--timeout", "10"])
+    assert args.func(args) == 3  # nothing installed anywhere is a failure, not "all skipped, all good"
+    assert capsys.readouterr().out.splitlines()[-1].startswith("✗ every browser: no host manifest")
     args = parser.parse_args(["doctor", "--os", "linux", "--root", str(tmp_path), "--timeout", "10"])
     assert args.func(args) == 3
     lines = capsys.readouterr().out.splitlines()

@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from certkit import issue_leaf, load_leaked, make_root, new_key, pem_chain
-from conftest import tls_server
+from hostkit import tls_server
 from native_host.certfacts import pem_blocks
 
 

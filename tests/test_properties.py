@@ -25,6 +25,7 @@ SUPERFISH = pem_blocks((LEAKED / "superfish.crt.pem").read_bytes())[0][1]
 SF_SPKI = "4bb8f35ba1e126f8dde1b0c420625ed86dce61a7bddadbdea9aba578ff13145e"
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=512))
 def test_walker_raises_only_bad_der(data):
     try:
@@ -97,3 +98,23 @@ def test_chain_of_only_garbage_is_bad_der():
     import pytest
     with pytest.raises(BadDER):
         chain_from_base64([base64.b64encode(b"\x30\x03\x02\x01\x01").decode()])
+
+
+@settings(deadline=None)  # the first example imports jsonschema
+@given(st.dictionaries(st.sampled_from(["type", "id", "client", "policy", "x"]),
+                       st.one_of(st.just("hello"), st.integers(), st.booleans(), st.none(),
+                                 st.text(max_size=210), st.lists(st.integers(), max_size=2)), max_size=4))
+def test_bare_hello_fast_path_agrees_with_schema(msg):
+    """The host answers a bare hello without jsonschema; whatever it accepts there, the schema accepts."""
+    from native_host.errors import SchemaError
+    from native_host.host import is_bare_hello
+    from native_host.schemas import validate
+
+    if is_bare_hello(msg):
+        validate("hello.request", msg)
+    else:
+        try:
+            validate("hello.request", msg)
+        except SchemaError:
+            return
+        assert "policy" in msg or set(msg) - {"type", "id", "client"}  # only richer hellos skip the fast path

@@ -9,7 +9,7 @@ import struct
 import pytest
 
 from certkit import (OID_CN, b64, der, issue_leaf, load_leaked, make_root, name, raw_certificate, rsa_key)
-from conftest import HostProcess
+from hostkit import HostProcess
 from native_host.schemas import validate
 
 LIMIT = 1024 * 1024

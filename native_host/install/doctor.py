@@ -540,4 +540,7 @@ def diagnose(
         else:
             checks.append(Check(False, browser, f"host did not answer hello: {result.error}",
                                 f"run '{host}' by hand and read its stderr, then {fix}"))
+    if checks and all(c.ok is None for c in checks):
+        checks.append(Check(False, "every browser", f"no host manifest for {HOST_NAME} anywhere, so no browser can reach the host",
+                            "rootsentinel install --browser <your browser>"))
     return checks
