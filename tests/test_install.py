@@ -373,3 +373,26 @@ def test_frozen_bundle_names_itself(tmp_path, monkeypatch):
     plan = plan_install(["firefox"], "user", "linux", POSIX_ENV["linux"], root=tmp_path)
     assert plan.host_path == "/opt/rootsentinel/rootsentinel"
     assert [f.kind for f in plan.files] == ["manifest"]
+
+
+def test_winreg_mode_logic_with_a_fake_registry(tmp_path, monkeypatch):
+    """The winreg branch (real Windows) driven through a dict standing in for the registry."""
+    from native_host.install import registry as reg
+    keys: dict[str, str] = {}
+    monkeypatch.setattr(reg, "read_default", lambda key: keys.get(key))
+    monkeypatch.setattr(reg, "write_default", lambda key, value: keys.__setitem__(key, value))
+    monkeypatch.setattr(reg, "delete_key", lambda key: keys.pop(key, None))
+    key = r"HKEY_CURRENT_USER\Software\Microsoft\Edge\NativeMessagingHosts\io.rootsentinel.host"
+    manifest = r"C:\Users\alice\AppData\Local\RootSentinel\io.rootsentinel.host-edge.json"
+    out = install(["edge"], "user", "windows", WIN_ENV, host_path=HOST["windows"], root=tmp_path, use_winreg=True)
+    assert [(c.action, c.kind) for c in out] == [("written", "manifest"), ("written", "registry")]
+    assert keys == {key: manifest}
+    assert not list(tmp_path.rglob("*.reg"))
+    again = install(["edge"], "user", "windows", WIN_ENV, host_path=HOST["windows"], root=tmp_path, use_winreg=True)
+    assert {c.action for c in again} == {"unchanged"}
+    keys[key] = r"D:\other\host.json"  # another product took the key: uninstall leaves it alone
+    out = uninstall(["edge"], "user", "windows", WIN_ENV, root=tmp_path, use_winreg=True)
+    assert ("kept", "registry") in [(c.action, c.kind) for c in out] and key in keys
+    keys[key] = manifest
+    uninstall(["edge"], "user", "windows", WIN_ENV, root=tmp_path, use_winreg=True)
+    assert keys == {}
