@@ -1,0 +1,255 @@
+/**
+ * The background core and the Firefox capture adapter against a fake `browser` and a fake host.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startBackground } from "../../extension/src/core/background.js";
+import { registerCapture, isSecurityError } from "../../extension/src/firefox/capture.js";
+import { fakeBrowser, securityInfo, settle, verdict } from "./fake-browser.mjs";
+
+const LEAF_A = "a1".repeat(32);
+const LEAF_B = "b2".repeat(32);
+const LEAF_C = "c3".repeat(32);
+
+function hello(msg) {
+  return { type: "hello", id: msg.id, version: "0.1.0", protocol: 1, blocklist: { version: "t", size: 1, sha256: "00" } };
+}
+
+/** A host that judges by leaf fingerprint. */
+function hostByLeaf(levels) {
+  return (msg) => {
+    if (msg.type === "hello") return hello(msg);
+    if (msg.type === "check") {
+      const fp = msg.securityInfo.certificates[0].fingerprint.sha256.replace(/:/g, "").toLowerCase();
+      return verdict(msg, levels[fp] ?? "ok", { root: `root-${fp.slice(0, 2)}` });
+    }
+    return undefined;
+  };
+}
+
+let nextRequest = 1;
+function respond(browser, { tabId = 7, url, type = "image", leaf, fromCache = false, requestId, si }) {
+  const id = String(requestId ?? nextRequest++);
+  browser.securityInfos.set(id, si ?? securityInfo(leaf));
+  const [ret] = browser.webRequest.onHeadersReceived.fire({ requestId: id, tabId, url, type, fromCache, frameId: type === "main_frame" ? 0 : 3 });
+  return ret;
+}
+
+function checks(browser) {
+  return browser.native.sent.filter((m) => m.type === "check");
+}
+
+async function boot(opts) {
+  const browser = fakeBrowser(opts);
+  const sentinel = startBackground(browser, registerCapture);
+  await settle();
+  return { browser, sentinel };
+}
+
+test("getSecurityInfo is called synchronously in the listener, with the chain and raw DER", async () => {
+  const { browser } = await boot({ host: hostByLeaf({}) });
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A, requestId: "r1" });
+  assert.deepEqual(browser.webRequest.calls, [{ requestId: "r1", options: { certificateChain: true, rawDER: true } }]);
+});
+
+test("a verdict cache hit (same leaf and hostname) avoids host calls and sends no raw DER again", async () => {
+  const { browser } = await boot({ host: hostByLeaf({}) });
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  for (let i = 0; i < 20; i += 1) respond(browser, { url: `https://a.test/img${i}.png`, leaf: LEAF_A });
+  await settle();
+  for (let i = 0; i < 20; i += 1) respond(browser, { url: `https://a.test/late${i}.js`, type: "script", leaf: LEAF_A });
+  await settle();
+  assert.equal(checks(browser).length, 1, "41 requests of one server cost one host call");
+  assert.deepEqual(checks(browser)[0].securityInfo.certificates[0].rawDER, [48, 130, 1, 2]);
+  respond(browser, { url: "https://b.test/x.css", type: "stylesheet", leaf: LEAF_A });
+  await settle();
+  assert.equal(checks(browser).length, 2, "the same leaf on another hostname is asked again");
+  assert.equal(checks(browser)[1].url, "https://b.test/x.css");
+});
+
+test("the page shows the worst verdict of its requests and lists intercepted origins", async () => {
+  const { browser, sentinel } = await boot({ host: hostByLeaf({ [LEAF_B]: "interception", [LEAF_C]: "banned" }) });
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  assert.equal(browser.badges.get(7).text, "", "ok page: quiet badge");
+  assert.match(browser.badges.get(7).title, /^RootSentinel: not intercepted/);
+  respond(browser, { url: "https://cdn.test/lib.js", type: "script", leaf: LEAF_B });
+  await settle();
+  assert.equal(browser.badges.get(7).text, "MITM");
+  respond(browser, { url: "https://ads.test:8443/px.gif", leaf: LEAF_C });
+  respond(browser, { url: "https://a.test/more.png", leaf: LEAF_A });
+  await settle();
+  assert.equal(browser.badges.get(7).text, "BAN");
+  assert.equal(browser.badges.get(7).color, "#b00020");
+  const state = sentinel.tabs.get(7);
+  assert.equal(state.level, "banned");
+  assert.deepEqual(Object.fromEntries(Object.entries(state.origins).map(([o, r]) => [o, r.level])), {
+    "https://a.test": "ok", "https://cdn.test": "interception", "https://ads.test:8443": "banned",
+  });
+  assert.equal(browser.notificationsCreated.length, 1, "one notification for the banned origin");
+  assert.match(browser.notificationsCreated[0].message, /root-c3/);
+});
+
+test("a plain-http main frame is never ok, and an intercepted subresource makes it interception", async () => {
+  const { browser, sentinel } = await boot({ host: hostByLeaf({ [LEAF_B]: "interception" }) });
+  browser.webRequest.onHeadersReceived.fire({ requestId: "h1", tabId: 7, url: "http://plain.test/", type: "main_frame", frameId: 0 });
+  await settle();
+  assert.equal(browser.badges.get(7).text, "?");
+  assert.equal(sentinel.tabs.get(7).main.reason, "insecure");
+  respond(browser, { url: "https://cdn.test/a.js", type: "script", leaf: LEAF_B });
+  await settle();
+  assert.equal(browser.badges.get(7).text, "MITM");
+});
+
+test("redirects: the final main-frame response wins even if the first hop's verdict arrives last", async () => {
+  let releaseFirst;
+  const firstHop = new Promise((r) => { releaseFirst = r; });
+  const base = hostByLeaf({ [LEAF_C]: "banned" });
+  const host = (msg, port) => (msg.type === "check" && msg.url === "https://old.test/"
+    ? firstHop.then(() => base(msg, port)) : base(msg, port));
+  const { browser, sentinel } = await boot({ host });
+  respond(browser, { url: "https://old.test/", type: "main_frame", leaf: LEAF_C, requestId: "nav" });
+  respond(browser, { url: "https://new.test/", type: "main_frame", leaf: LEAF_A, requestId: "nav" });
+  await settle();
+  releaseFirst();
+  await settle();
+  assert.equal(sentinel.tabs.get(7).url, "https://new.test/");
+  assert.equal(sentinel.tabs.get(7).level, "ok");
+  assert.equal(browser.badges.get(7).text, "");
+  assert.deepEqual(Object.keys(sentinel.tabs.get(7).origins), ["https://new.test"]);
+});
+
+test("a missing host gives unknown with the fix, never ok", async () => {
+  const { browser, sentinel } = await boot({ host: null });
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle(10);
+  const badge = browser.badges.get(7);
+  assert.equal(badge.text, "?");
+  assert.equal(badge.color, "#57606a");
+  assert.match(badge.title, /host not reachable/);
+  const rec = sentinel.tabs.get(7).main;
+  assert.equal(rec.level, "unknown");
+  assert.equal(rec.error.code, "host_unreachable");
+  assert.match(rec.error.message, /No such native application/);
+});
+
+test("a host that crashes mid-request turns the page unknown, and the next request reconnects after backoff", async () => {
+  const { browser, sentinel } = await boot({ host: (msg) => (msg.type === "hello" ? hello(msg) : undefined) });
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  browser.native.ports[0].crash("native host exited");
+  await settle();
+  assert.equal(sentinel.tabs.get(7).main.error.code, "host_unreachable");
+  assert.equal(browser.badges.get(7).text, "?");
+  assert.equal(browser.native.ports.length, 1, "no reconnect before the backoff delay");
+  sentinel.host.retryAt = 0;
+  browser.native.host = hostByLeaf({});
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  assert.equal(browser.native.ports.length, 2);
+  assert.equal(browser.native.sent.at(-2).type, "hello", "hello first on the new connection");
+  assert.equal(sentinel.tabs.get(7).level, "ok");
+});
+
+test("managed settings win over local ones, and the managed policy goes into hello", async () => {
+  const spki = "9f".repeat(32);
+  const { browser, sentinel } = await boot({
+    host: hostByLeaf({}),
+    local: { mode: "warn", notifications: false },
+    managed: { mode: "enforce", allow_spki_sha256: [spki.toUpperCase(), "not-hex"] },
+  });
+  assert.equal(sentinel.settings.mode, "enforce");
+  assert.equal(sentinel.settings.notifications, false, "keys the administrator did not set stay local");
+  assert.deepEqual(sentinel.settings.locked, ["mode"]);
+  assert.deepEqual(browser.native.sent[0], { type: "hello", client: "firefox/0.1.0", policy: { allow_spki_sha256: [spki] }, id: 1 });
+});
+
+test("enforce mode redirects a banned main frame to the explanation page; warn mode never holds it", async () => {
+  const levels = { [LEAF_C]: "banned" };
+  const enforce = await boot({ host: hostByLeaf(levels), managed: { mode: "enforce" } });
+  const held = respond(enforce.browser, { url: "https://bad.test/", type: "main_frame", leaf: LEAF_C, tabId: 9 });
+  assert.ok(held instanceof Promise);
+  assert.deepEqual(await held, { redirectUrl: "moz-extension://test-uuid/blocked/blocked.html?tab=9" });
+  const saved = await enforce.browser.storage.session.get("blocked:9");
+  assert.equal(saved["blocked:9"].record.url, "https://bad.test/");
+  assert.deepEqual(await respond(enforce.browser, { url: "https://good.test/", type: "main_frame", leaf: LEAF_A, tabId: 9 }), {});
+
+  const warn = await boot({ host: hostByLeaf(levels) });
+  assert.equal(respond(warn.browser, { url: "https://bad.test/", type: "main_frame", leaf: LEAF_C }), undefined);
+  assert.equal(respond(warn.browser, { url: "https://bad.test/x.png", leaf: LEAF_C }), undefined);
+});
+
+test("the badge is re-applied when a navigation commits (Firefox clears it) and after an event-page restart", async () => {
+  const first = await boot({ host: hostByLeaf({ [LEAF_B]: "interception" }) });
+  respond(first.browser, { url: "https://a.test/page", type: "main_frame", leaf: LEAF_B });
+  await settle();
+  first.browser.badges.delete(7); // ExtensionActions handleLocationChange
+  first.browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/page#top" });
+  await settle();
+  assert.equal(first.browser.badges.get(7).text, "MITM");
+
+  // A new event page with the same storage.session: state comes back, nothing is lost.
+  const session = await first.browser.storage.session.get(null);
+  const second = await boot({ host: hostByLeaf({}), session });
+  second.browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/page" });
+  await settle();
+  assert.equal(second.browser.badges.get(7).text, "MITM");
+  assert.equal(checks(second.browser).length, 0);
+});
+
+test("back/forward from the bfcache restores the earlier page's verdict; an unseen https page is unknown", async () => {
+  const { browser, sentinel } = await boot({ host: hostByLeaf({ [LEAF_B]: "interception" }) });
+  respond(browser, { url: "https://a.test/one", type: "main_frame", leaf: LEAF_B });
+  await settle();
+  respond(browser, { url: "https://a.test/two", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  assert.equal(browser.badges.get(7).text, "");
+  browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/one" });
+  await settle();
+  assert.equal(browser.badges.get(7).text, "MITM");
+  assert.equal(sentinel.tabs.get(7).restored, true);
+  browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://sw.test/" });
+  await settle();
+  assert.equal(browser.badges.get(7).text, "?");
+});
+
+test("fromCache responses are labelled as such", async () => {
+  const { browser, sentinel } = await boot({ host: hostByLeaf({}) });
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A, fromCache: true });
+  await settle();
+  assert.equal(sentinel.tabs.get(7).main.fromCache, true);
+  assert.equal(checks(browser)[0].securityInfo.fromCache, true);
+});
+
+test("a certificate error on a main frame is browser-blocked and the host probes the server", async () => {
+  const probeReplies = [];
+  const host = (msg) => {
+    if (msg.type === "hello") return hello(msg);
+    if (msg.type === "probe") {
+      probeReplies.push(msg);
+      return { ...verdict({ ...msg, url: "https://kz.test/" }, "banned", { root: "Qaznet Trust Network" }), category: "state-mitm", evidence: "probe" };
+    }
+    return undefined;
+  };
+  const { browser, sentinel } = await boot({ host });
+  browser.webRequest.onErrorOccurred.fire({ requestId: "e1", tabId: 7, url: "https://kz.test:8443/", type: "main_frame", error: "NS_BINDING_ABORTED" });
+  await settle();
+  assert.equal(sentinel.tabs.get(7), null, "network aborts are not certificate errors");
+  browser.webRequest.onErrorOccurred.fire({ requestId: "e2", tabId: 7, url: "https://kz.test:8443/", type: "main_frame", error: "Peer’s Certificate issuer is not recognized." });
+  await settle();
+  assert.deepEqual(probeReplies.map((m) => [m.host, m.port]), [["kz.test", 8443]]);
+  assert.equal(browser.badges.get(7).text, "BLK");
+  const main = sentinel.tabs.get(7).main;
+  assert.equal(main.level, "browser-blocked");
+  assert.equal(main.probe.level, "banned");
+  assert.equal(main.probe.names.root, "Qaznet Trust Network");
+});
+
+test("isSecurityError separates NSS messages from network error names", () => {
+  assert.equal(isSecurityError("Peer’s Certificate issuer is not recognized."), true);
+  assert.equal(isSecurityError("Сертификат узла выпущен неизвестным издателем."), true);
+  assert.equal(isSecurityError("NS_ERROR_CONNECTION_REFUSED"), false);
+  assert.equal(isSecurityError("NS_BINDING_ABORTED"), false);
+  assert.equal(isSecurityError(""), false);
+  assert.equal(isSecurityError(undefined), false);
+});
