@@ -225,6 +225,18 @@ def test_enforce_mode_replaces_banned_page(superfish):
         assert shown["secret"] is None
         tab = ff.tab_id(ff.base + "blocked/")
         assert ff.wait_badge(tab, settled)["text"] == "BAN"
+        # the options page shows the administrator's choice, locked
+        ff.open_extension_page("options/options.html")
+        for _ in range(50):
+            if ff.evaluate("document.body.dataset.ready === '1'") is True:
+                break
+            time.sleep(0.1)
+        options = json.loads(ff.evaluate(
+            "JSON.stringify({enforce: document.getElementById('mode-enforce').checked,"
+            " disabled: document.getElementById('mode-enforce').disabled,"
+            " locked: !document.getElementById('mode-locked').hidden,"
+            " note: document.getElementById('mode-locked').textContent})"))
+        assert options == {"enforce": True, "disabled": True, "locked": True, "note": "Set by your organization."}
 
 
 def test_russian_browser_gets_russian_tooltip_and_popup(superfish):
