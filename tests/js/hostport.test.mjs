@@ -7,7 +7,7 @@ import { fakeBrowser, settle } from "./fake-browser.mjs";
 test("replies are matched to requests by id, in any order, after a hello", async () => {
   const held = [];
   const browser = fakeBrowser({ host: (msg, port) => { held.push([msg, port]); } });
-  const hp = new HostPort({ runtime: browser.runtime, name: "io.rootsentinel.host", hello: () => ({ type: "hello", client: "t" }) });
+  const hp = new HostPort({ runtime: browser.runtime, name: "io.rootsentinel.host", hello: () => ({ type: "hello", client: "t" }), timeoutMs: 200 });
   const a = hp.request({ type: "check", chain: ["AA=="] });
   const b = hp.request({ type: "check", chain: ["BB=="] });
   assert.deepEqual(browser.native.sent.map((m) => [m.type, m.id]), [["hello", 1], ["check", 2], ["check", 3]]);
