@@ -80,6 +80,8 @@ class CertFacts:
 
 
 def _iso(dt: datetime) -> str:
+    if dt.year >= 1000:  # same text as strftime, without its cost (glibc does not zero-pad years < 1000)
+        return f"{dt.year}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -12,6 +12,8 @@ makes ``load_der_x509_certificate`` itself raise). Structure from RFC 5280 secti
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from native_host.errors import BadDER
@@ -131,7 +133,9 @@ def split_concatenated(data: bytes) -> list[bytes]:
     return out
 
 
+@lru_cache(maxsize=512)
 def _decode_oid(content: bytes) -> str:
+    # Cached: the same few attribute OIDs occur in nearly every Name (bounded, so hostile OIDs cannot grow it).
     if not content:
         return ""
     parts = [str(content[0] // 40), str(content[0] % 40)] if content[0] < 80 else ["2", str(content[0] - 80)]
@@ -154,7 +158,12 @@ def _decode_string(tag: int, content: bytes) -> str:
     return content.decode("utf-8", errors="replace")
 
 
+_NEEDS_ESCAPE = re.compile(r'[,+"\\<>;=\x00-\x1f\x7f]')
+
+
 def _escape(value: str) -> str:
+    if not _NEEDS_ESCAPE.search(value) and not value.startswith(("#", " ")) and not value.endswith(" "):
+        return value  # fast path: nothing to escape (most names); same result as the loop below
     out = []
     for i, ch in enumerate(value):
         if ch in ',+"\\<>;=' or (ch == "#" and i == 0) or (ch == " " and i in (0, len(value) - 1)):
