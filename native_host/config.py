@@ -7,12 +7,24 @@ Locations (one place decides; overridable with the ``ROOTSENTINEL_CONFIG`` envir
 - Windows: ``%ProgramData%\\RootSentinel\\config.json``
 
 The file has the JSON Schema ``native_host/schemas/config.schema.json`` (the same settings as the
-extension's managed storage, ``extension/managed_schema.json``). A missing file means defaults; a broken
-file is reported (``config_error`` in ``hello``, a line on stderr) and the safe defaults stay in force.
+extension's managed storage, ``extension/managed_schema.json``, plus host-only keys). A missing file means
+defaults; a broken file is reported (``config_error`` in ``hello``, a line on stderr) and the safe defaults
+stay in force.
+
+Signed blocklist updates (:mod:`native_host.blocklist_update`) are installed into ``blocklist_dir``
+(default: a ``blocklist`` folder beside the config file) and accepted only under ``blocklist_public_key``.
+At every start :func:`load_system_config` re-verifies the installed pair; when anything is wrong the
+bundled list is used and the reason is reported the same way as a broken config.
+
+Audit events (:mod:`native_host.audit`) are off unless ``"audit": true``; they go to ``audit_log``
+(default per user and OS, :func:`default_audit_log_path`: the host runs as the browser's user) and, with
+``"syslog": true``, to the local syslog socket.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import sys
@@ -38,6 +50,33 @@ def default_config_path(platform: str | None = None) -> Path:
     return Path("/etc/rootsentinel/config.json")
 
 
+def default_blocklist_dir(config_path: Path) -> Path:
+    """Where signed blocklist updates are installed by default: ``blocklist/`` beside the config file."""
+    return Path(config_path).parent / "blocklist"
+
+
+def default_audit_log_path(platform: str | None = None) -> Path:
+    """The default audit log, per user (the host runs as the browser's user, who cannot write /var/log):
+
+    - Linux and other POSIX: ``$XDG_STATE_HOME/rootsentinel/audit.jsonl`` (``~/.local/state`` when unset,
+      XDG Base Directory Specification 0.8);
+    - macOS: ``~/Library/Logs/RootSentinel/audit.jsonl``;
+    - Windows: ``%LOCALAPPDATA%\\RootSentinel\\audit.jsonl``.
+
+    A fleet that collects one file per machine sets ``audit_log`` to a shared path instead (see
+    :mod:`native_host.audit`), or uses ``syslog``.
+    """
+    platform = platform or sys.platform
+    home = Path.home()
+    if platform.startswith("win"):
+        base = os.environ.get("LOCALAPPDATA") or str(home / "AppData" / "Local")
+        return Path(base) / "RootSentinel" / "audit.jsonl"
+    if platform == "darwin":
+        return home / "Library" / "Logs" / "RootSentinel" / "audit.jsonl"
+    state = os.environ.get("XDG_STATE_HOME") or str(home / ".local" / "state")
+    return Path(state) / "rootsentinel" / "audit.jsonl"
+
+
 @dataclass
 class SystemConfig:
     """The loaded configuration.
@@ -46,7 +85,8 @@ class SystemConfig:
         settings: the validated settings object ({} for defaults).
         policy: the :class:`Policy` built from it.
         blocklist: an installed signed blocklist update to use instead of the bundled list, or None.
-        error: one line when the file was present but unusable (defaults in force), else None.
+        error: one line when the file was present but unusable (defaults in force), or when the installed
+            blocklist update was rejected (bundled list in force); else None.
         path: where it was looked for.
     """
 
@@ -56,9 +96,29 @@ class SystemConfig:
     error: str | None
     path: Path
 
+    @property
+    def audit(self) -> bool:
+        """Audit events on (``"audit": true``); off by default."""
+        return bool(self.settings.get("audit", False))
+
+    @property
+    def audit_log(self) -> Path:
+        """The audit log file: ``audit_log`` (``~`` and environment variables expanded) or the per-OS default."""
+        value = self.settings.get("audit_log")
+        if value:
+            return Path(os.path.expandvars(os.path.expanduser(value)))
+        return default_audit_log_path()
+
+    @property
+    def blocklist_dir(self) -> Path:
+        """Where signed blocklist updates are installed: ``blocklist_dir`` or :func:`default_blocklist_dir`."""
+        value = self.settings.get("blocklist_dir")
+        return Path(os.path.expanduser(value)) if value else default_blocklist_dir(self.path)
+
 
 def load_system_config(path: Path | None = None) -> SystemConfig:
-    """Load and validate the system config; never raises for a bad file (see module doc)."""
+    """Load and validate the system config and the installed blocklist update; never raises for a bad file
+    (see module doc)."""
     path = path or default_config_path()
     try:
         text = path.read_text("utf-8")
@@ -75,7 +135,38 @@ def load_system_config(path: Path | None = None) -> SystemConfig:
         return _broken(path, f"{path} is not JSON: {exc}")
     except SchemaError as exc:
         return _broken(path, f"{path}: {exc}")
-    return SystemConfig(settings, Policy.from_json(settings), None, None, path)
+    config = SystemConfig(settings, Policy.from_json(settings), None, None, path)
+    _load_blocklist_update(config)
+    return config
+
+
+def _load_blocklist_update(config: SystemConfig) -> None:
+    """Set ``config.blocklist`` from a verified installed update, or ``config.error`` when it is rejected.
+
+    Nothing is imported unless a key is pinned or an update is installed (the host's start stays fast).
+    """
+    key = config.settings.get("blocklist_public_key")
+    directory = config.blocklist_dir
+    if not (directory / "current").exists():  # blocklist_update.CURRENT_NAME: nothing installed
+        if key:
+            try:
+                ok = len(base64.b64decode(key, validate=True)) == 32
+            except (binascii.Error, ValueError):
+                ok = False
+            if not ok:
+                _report(config, "blocklist_public_key is not base64 of a 32-byte Ed25519 key: no update can be accepted")
+        return
+    from native_host.blocklist_update import UpdateRejected, load_installed, parse_public_key
+
+    try:
+        config.blocklist = load_installed(directory, parse_public_key(key))
+    except UpdateRejected as exc:
+        _report(config, f"installed blocklist update in {directory} rejected, bundled list in force: {exc}")
+
+
+def _report(config: SystemConfig, error: str) -> None:
+    sys.stderr.write(f"rootsentinel: {error}\n")
+    config.error = error
 
 
 def _broken(path: Path, error: str) -> SystemConfig:

@@ -1,0 +1,488 @@
+"""Signed blocklist updates: an Ed25519-signed blocklist file, accepted only under a pinned key.
+
+An *update* is two files:
+
+- ``<name>.json``: a blocklist document with the schema ``native_host/schemas/blocklist.schema.json``
+  (the shape of the bundled ``native_host/data/blocklist.json``), whose declared ``sha256`` is its content
+  hash (:func:`native_host.blocklist.canonical_entries_sha256`);
+- ``<name>.json.sig``: a detached Ed25519 signature (RFC 8032, 64 bytes) over the *exact bytes* of that
+  file, base64 (RFC 4648) on one line.
+
+The host trusts one publisher key, pinned in the system config as ``blocklist_public_key`` (base64 of the
+raw 32-byte Ed25519 public key, RFC 8032 section 5.1.5). :func:`install_update` accepts an update only when
+
+1. the signature verifies under the pinned key (checked first, so unsigned bytes are never parsed);
+2. the document is JSON, matches the schema and its content hash;
+3. its version is newer than both the installed and the bundled list (``YYYY.MM.DD[.N]`` compared as
+   integer tuples, :func:`version_tuple`),
+
+and then writes both files into the blocklist dir atomically (temp file in the same dir, fsync, rename)
+and commits by replacing one pointer file.
+Any refusal raises an :class:`UpdateRejected` subclass and leaves the installed files untouched, so the
+last good list stays in use. At start the host re-verifies the installed pair (:func:`load_installed`)
+and falls back to the bundled list, with a reported error, when anything is wrong.
+
+Keys and signatures use ``cryptography``'s Ed25519 (``Ed25519PrivateKey`` / ``Ed25519PublicKey``:
+https://cryptography.io/en/latest/hazmat/primitives/asymmetric/ed25519/).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from native_host.blocklist import Blocklist, bundled, load_document
+from native_host.errors import RootSentinelError, SchemaError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+CURRENT_NAME = "current"
+"""Name of the pointer file in the blocklist dir (see the layout under "the installed list" below)."""
+
+SIG_SUFFIX = ".sig"
+_LOCK_NAME = ".install.lock"
+_INSTALLED_RE = re.compile(r"^blocklist-[0-9]{4}\.[0-9]{2}\.[0-9]{2}(\.[0-9]+)?\.json$")
+_MAX_UPDATE_BYTES = 16 * 1024 * 1024  # the bundled list is ~120 KB; anything this large is not a blocklist
+
+
+class UpdateRejected(RootSentinelError):
+    """A blocklist update was refused; the installed (or bundled) list stays in use."""
+
+    code = "update_rejected"
+
+
+class UnsignedUpdate(UpdateRejected):
+    """The update has no signature file, or the signature file is not base64 of 64 bytes."""
+
+    code = "unsigned"
+
+
+class BadSignature(UpdateRejected):
+    """The signature does not verify under the pinned key: tampered bytes, or another publisher's key."""
+
+    code = "bad_signature"
+
+
+class CorruptUpdate(UpdateRejected):
+    """Correctly signed, but not a valid blocklist: not JSON, fails the schema or its content hash."""
+
+    code = "corrupt_update"
+
+
+class NotNewer(UpdateRejected):
+    """The update's version is not greater than the installed or the bundled list's (a downgrade or replay)."""
+
+    code = "not_newer"
+
+
+class NoPinnedKey(UpdateRejected):
+    """The system config pins no ``blocklist_public_key`` (or an unusable one): no update can be accepted."""
+
+    code = "no_pinned_key"
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"2026.11.29"`` -> ``(2026, 11, 29)``; ``"2026.11.29.2"`` -> ``(2026, 11, 29, 2)``.
+
+    Tuples compare element-wise, and a longer tuple with an equal prefix is greater, so a same-day re-issue
+    ``YYYY.MM.DD.1`` is newer than ``YYYY.MM.DD``.
+
+    Raises:
+        CorruptUpdate: a part is not a decimal integer.
+    """
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError as exc:
+        raise CorruptUpdate(f"blocklist version {version[:40]!r} is not dotted integers") from exc
+
+
+def signature_path(list_path: Path) -> Path:
+    """Where the detached signature of ``list_path`` lives: the same name plus ``.sig``."""
+    return list_path.with_name(list_path.name + SIG_SUFFIX)
+
+
+# --- keys --------------------------------------------------------------------------------------------
+
+
+def generate_private_key() -> Ed25519PrivateKey:
+    """A fresh Ed25519 signing key for a blocklist publisher."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.generate()
+
+
+def private_key_pem(key: Ed25519PrivateKey) -> bytes:
+    """The key as unencrypted PKCS#8 PEM (``-----BEGIN PRIVATE KEY-----``), what :func:`load_private_key` reads."""
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def public_key_b64(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """Base64 of the raw 32-byte public key: the value of ``blocklist_public_key`` in the system config."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    """Read a publisher's signing key (PKCS#8 PEM, unencrypted, as written by ``blocklist keygen``).
+
+    Raises:
+        UpdateRejected: unreadable, not PEM, or not an Ed25519 key.
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    try:
+        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    except OSError as exc:
+        raise UpdateRejected(f"cannot read signing key {path}: {exc.strerror}") from exc
+    except (ValueError, TypeError) as exc:
+        raise UpdateRejected(f"{path} is not an unencrypted PEM private key: {exc}") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise UpdateRejected(f"{path} holds a {type(key).__name__}, not an Ed25519 key")
+    return key
+
+
+def parse_public_key(text: str | None) -> Ed25519PublicKey:
+    """The pinned publisher key from its config form (base64 of the raw 32 bytes).
+
+    Raises:
+        NoPinnedKey: ``text`` is empty, not base64, or not 32 bytes.
+    """
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    if not text:
+        raise NoPinnedKey("no blocklist_public_key in the system config: blocklist updates cannot be verified")
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise NoPinnedKey(f"blocklist_public_key is not base64: {exc}") from exc
+    if len(raw) != 32:
+        raise NoPinnedKey(f"blocklist_public_key is {len(raw)} bytes; an Ed25519 public key is 32")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+# --- sign and verify ---------------------------------------------------------------------------------
+
+
+def sign_bytes(data: bytes, key: Ed25519PrivateKey) -> bytes:
+    """The signature file's content for ``data``: base64 of the 64-byte Ed25519 signature, plus a newline."""
+    return base64.b64encode(key.sign(data)) + b"\n"
+
+
+def decode_signature(sig_file: bytes) -> bytes:
+    """The 64 raw signature bytes from a ``.sig`` file's content (surrounding whitespace ignored).
+
+    Raises:
+        UnsignedUpdate: empty, not base64, or not 64 bytes.
+    """
+    text = sig_file.strip()
+    if not text:
+        raise UnsignedUpdate("the signature file is empty")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise UnsignedUpdate(f"the signature file is not base64: {exc}") from exc
+    if len(raw) != 64:
+        raise UnsignedUpdate(f"the signature is {len(raw)} bytes; an Ed25519 signature is 64")
+    return raw
+
+
+def verify_update_bytes(data: bytes, sig_file: bytes, public_key: Ed25519PublicKey) -> Blocklist:
+    """Check a signed update held in memory and build its :class:`Blocklist`.
+
+    Args:
+        data: the exact bytes of the blocklist file.
+        sig_file: the content of its ``.sig`` file.
+        public_key: the pinned publisher key.
+
+    Raises:
+        UnsignedUpdate: the signature file is empty or malformed.
+        BadSignature: the signature does not match ``data`` under ``public_key``.
+        CorruptUpdate: signed, but not JSON, not matching the schema, or the content hash differs.
+    """
+    from cryptography.exceptions import InvalidSignature
+
+    signature = decode_signature(sig_file)
+    try:
+        public_key.verify(signature, data)
+    except InvalidSignature:
+        raise BadSignature("the signature does not verify under the pinned blocklist_public_key "
+                           "(the file was changed, or signed by another key)") from None
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CorruptUpdate(f"signed, but not UTF-8 JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise CorruptUpdate("signed, but the JSON is not an object")
+    try:
+        blocklist = load_document(doc, verify=True)
+    except SchemaError as exc:
+        raise CorruptUpdate(f"signed, but not a valid blocklist: {exc}") from exc
+    version_tuple(blocklist.version)
+    return blocklist
+
+
+def read_update(list_path: Path, sig_path: Path | None = None) -> tuple[bytes, bytes]:
+    """Read an update's two files once: ``(list bytes, signature file bytes)``.
+
+    Raises:
+        UpdateRejected: the list cannot be read, or is over 16 MiB.
+        UnsignedUpdate: there is no signature file (default ``<list_path>.sig``).
+    """
+    list_path = Path(list_path)
+    sig_path = Path(sig_path) if sig_path else signature_path(list_path)
+    try:
+        if list_path.stat().st_size > _MAX_UPDATE_BYTES:
+            raise UpdateRejected(f"{list_path} is over {_MAX_UPDATE_BYTES >> 20} MiB: not a blocklist")
+        data = list_path.read_bytes()
+    except OSError as exc:
+        raise UpdateRejected(f"cannot read {list_path}: {exc.strerror}") from exc
+    try:
+        sig = sig_path.read_bytes()[:4096]
+    except FileNotFoundError:
+        raise UnsignedUpdate(f"{list_path} is unsigned: no {sig_path.name}") from None
+    except OSError as exc:
+        raise UnsignedUpdate(f"cannot read {sig_path}: {exc.strerror}") from exc
+    return data, sig
+
+
+def verify_update(list_path: Path, public_key: Ed25519PublicKey, sig_path: Path | None = None) -> Blocklist:
+    """Check a signed update on disk (see :func:`verify_update_bytes`; same errors, plus :func:`read_update`'s)."""
+    data, sig = read_update(list_path, sig_path)
+    return verify_update_bytes(data, sig, public_key)
+
+
+# --- the installed list ------------------------------------------------------------------------------
+#
+# Layout of the blocklist dir:
+#
+#     current                              one line: the file name of the list in use
+#     blocklist-2026.12.01.json            an installed list (never modified once written)
+#     blocklist-2026.12.01.json.sig        its signature
+#     blocklist-2026.11.30.json(.sig)      the previous pair, kept for one more install
+#     .install.lock                        advisory lock (installers exclusive, readers shared)
+#
+# Replacing ``current`` is the single atomic commit point: a crash before it leaves the old pair in use,
+# a crash after it leaves the new one; a list and a signature from different updates are never paired.
+
+
+@dataclass
+class InstallResult:
+    """What :func:`install_update` did.
+
+    Attributes:
+        blocklist: the newly installed list.
+        previous_version: the version it replaced (installed, else bundled).
+        path: where the list now lives (its signature is beside it).
+    """
+
+    blocklist: Blocklist
+    previous_version: str
+    path: Path
+
+
+def current_pointer(blocklist_dir: Path) -> Path:
+    """The pointer file naming the installed list; nothing is installed while it is absent."""
+    return Path(blocklist_dir) / CURRENT_NAME
+
+
+def installed_paths(blocklist_dir: Path) -> tuple[Path, Path] | None:
+    """``(list, signature)`` paths of the installed update, or None when nothing is installed.
+
+    Raises:
+        CorruptUpdate: the pointer is unreadable or names something other than ``blocklist-<version>.json``
+            (never a path: the dir's files only).
+    """
+    pointer = current_pointer(blocklist_dir)
+    try:
+        name = pointer.read_text("ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptUpdate(f"cannot read {pointer}: {exc}") from exc
+    if not _INSTALLED_RE.match(name):
+        raise CorruptUpdate(f"{pointer} names {name[:80]!r}, not blocklist-<version>.json")
+    path = Path(blocklist_dir) / name
+    return path, signature_path(path)
+
+
+def load_installed(blocklist_dir: Path, public_key: Ed25519PublicKey) -> Blocklist | None:
+    """Re-verify the installed update, as the host does at every start.
+
+    Returns:
+        The installed list when it verifies and is newer than the bundled one; None when nothing is
+        installed, or when the bundled list is at least as new (after a package upgrade: not an error).
+
+    Raises:
+        UpdateRejected (any subclass): the installed files are missing, unsigned, tampered, signed by
+            another key or corrupt; the caller falls back to the bundled list and reports the error.
+    """
+    with _install_lock(Path(blocklist_dir), exclusive=False):
+        blocklist = _load_installed_unlocked(Path(blocklist_dir), public_key)
+    if blocklist is None or version_tuple(blocklist.version) <= version_tuple(bundled().version):
+        return None
+    return blocklist
+
+
+def install_update(list_path: Path, blocklist_dir: Path, public_key: Ed25519PublicKey,
+                   sig_path: Path | None = None) -> InstallResult:
+    """Verify an update and install it as the list the host uses from its next start.
+
+    The list and its signature are each written to a temp file in ``blocklist_dir``, fsynced and renamed
+    (``os.replace``) to ``blocklist-<version>.json(.sig)``; then the ``current`` pointer is replaced the
+    same way, which is the commit (see the layout above); the directory is fsynced after each step
+    (POSIX). Pairs older than the previous one are removed. Installers serialise on an exclusive lock in
+    the dir, so the version comparison cannot race another install.
+
+    Args:
+        list_path: the update's blocklist file.
+        blocklist_dir: the host's blocklist dir (created if missing).
+        public_key: the pinned publisher key.
+        sig_path: the detached signature; default ``<list_path>.sig``.
+
+    Raises:
+        UnsignedUpdate, BadSignature, CorruptUpdate: as :func:`verify_update_bytes`.
+        NotNewer: the version is not greater than the installed (if it verifies) and the bundled version.
+        UpdateRejected: the blocklist dir cannot be written (the installed list stays in use).
+    """
+    data, sig = read_update(Path(list_path), sig_path)
+    blocklist = verify_update_bytes(data, sig, public_key)
+    blocklist_dir = Path(blocklist_dir)
+    try:
+        blocklist_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UpdateRejected(f"cannot create {blocklist_dir}: {exc.strerror}") from exc
+    with _install_lock(blocklist_dir, exclusive=True):
+        current = bundled()
+        try:
+            installed = _load_installed_unlocked(blocklist_dir, public_key)
+        except UpdateRejected:
+            installed = None  # a broken installed pair is not in use (the host falls back): do not compare
+        if installed is not None and version_tuple(installed.version) > version_tuple(current.version):
+            current = installed
+        if version_tuple(blocklist.version) <= version_tuple(current.version):
+            which = "installed" if current is installed else "bundled"
+            raise NotNewer(f"update version {blocklist.version} is not newer than the {which} "
+                           f"version {current.version}")
+        previous = installed_paths_or_none(blocklist_dir)
+        name = f"blocklist-{blocklist.version}.json"
+        target = blocklist_dir / name
+        try:
+            atomic_write(signature_path(target), sig)
+            atomic_write(target, data)
+            fsync_dir(blocklist_dir)
+            atomic_write(current_pointer(blocklist_dir), (name + "\n").encode("ascii"))
+            fsync_dir(blocklist_dir)
+        except OSError as exc:
+            raise UpdateRejected(f"cannot write into {blocklist_dir}: {exc.strerror}") from exc
+        keep = {name, signature_path(target).name}
+        if previous is not None:
+            keep |= {previous[0].name, previous[1].name}
+        _prune(blocklist_dir, keep)
+    return InstallResult(blocklist, current.version, target)
+
+
+def installed_paths_or_none(blocklist_dir: Path) -> tuple[Path, Path] | None:
+    """:func:`installed_paths`, with an unreadable pointer read as nothing installed."""
+    try:
+        return installed_paths(blocklist_dir)
+    except CorruptUpdate:
+        return None
+
+
+def _load_installed_unlocked(blocklist_dir: Path, public_key: Ed25519PublicKey) -> Blocklist | None:
+    paths = installed_paths(blocklist_dir)
+    if paths is None:
+        return None
+    data, sig = read_update(*paths)
+    return verify_update_bytes(data, sig, public_key)
+
+
+def _prune(blocklist_dir: Path, keep: set[str]) -> None:
+    """Remove installed pairs other than ``keep`` (best effort: a leftover file is harmless)."""
+    for path in blocklist_dir.iterdir():
+        name = path.name
+        base = name[: -len(SIG_SUFFIX)] if name.endswith(SIG_SUFFIX) else name
+        if name not in keep and (_INSTALLED_RE.match(base) or (name.startswith(".") and name.endswith(".tmp"))):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same dir, fsync, ``os.replace``.
+
+    Raises:
+        OSError: the temp file cannot be created or renamed (it is removed; ``path`` is unchanged).
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # readable by every user's host process (mkstemp makes 0600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def fsync_dir(directory: Path) -> None:
+    """Persist the renames (POSIX; Windows has no directory fds and NTFS journals the rename)."""
+    if os.name == "nt":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _install_lock(directory: Path, exclusive: bool) -> Iterator[None]:
+    """Advisory lock on ``<dir>/.install.lock`` (``fcntl.flock``; a no-op where it cannot be had).
+
+    Readers (a starting host, running as an ordinary user) take it shared when they can open the file;
+    a reader that cannot still gets a consistent pair in all but a microsecond window, and then reports a
+    signature error and uses the bundled list until the next start. On Windows ``os.replace`` fails while
+    another process has the file open, so the pair cannot be torn there the same way; no lock is taken.
+    """
+    if os.name == "nt":
+        yield
+        return
+    import fcntl
+
+    path = directory / _LOCK_NAME
+    try:
+        if exclusive:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        else:
+            fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        if exclusive:
+            raise UpdateRejected(f"cannot lock {path}: {exc.strerror}") from exc
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # closing the fd releases the flock
