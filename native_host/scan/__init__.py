@@ -1,0 +1,67 @@
+"""Fleet scan: banned and non-public roots installed in the OS and browser trust stores, and where.
+
+``rootsentinel scan`` (:mod:`native_host.scan.cli`) runs :func:`scan`. The stores and how each is read:
+
+- Linux: the system bundle, the anchors and distrust folders (:mod:`._files`);
+- NSS databases: Firefox profiles, Chromium's ``~/.pki/nssdb``, ``/etc/pki/nssdb`` (:mod:`._nss`,
+  NSS ``certutil``);
+- Windows: ``Root`` and ``CA``, machine and user (:mod:`._windows`, PowerShell);
+- macOS: the system, login and Apple root keychains (:mod:`._macos`, ``security``).
+
+:mod:`.readers` chooses the readers for the OS, in that one place; :mod:`.report` judges what they found
+against the blocklist (by SPKI or certificate hash), Mozilla's root store (certifi) and the system
+policy. Nothing in this package prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+
+from native_host.blocklist import Blocklist, bundled
+from native_host.errors import RootSentinelError
+from native_host.publicroots import PublicRoots, mozilla
+from native_host.scan.model import Installed, ScanContext
+from native_host.scan.report import ScanReport, StoreResult, judge_all
+from native_host.verdict import Policy
+
+__all__ = ["scan", "scan_with", "ScanReport"]
+
+
+def scan_with(ctx: ScanContext, readers: tuple[ModuleType, ...], blocklist: Blocklist | None = None,
+              public: PublicRoots | None = None, policy: Policy | None = None) -> ScanReport:
+    """Discover and read every store with ``readers``, then judge what was found.
+
+    A store that cannot be read (``StoreUnreadable``, ``ToolMissing``) is recorded with its error and the
+    scan goes on; no error is raised for a store.
+
+    Args:
+        ctx: paths, homes and the tool runner.
+        readers: reader modules (:func:`native_host.scan.readers.for_os`).
+        blocklist / public / policy: default the bundled blocklist, certifi's Mozilla store, no policy.
+    """
+    results: list[StoreResult] = []
+    items: list[Installed] = []
+    for reader in readers:
+        for store in reader.discover(ctx):
+            result = StoreResult(store)
+            try:
+                found = reader.read(store, ctx)
+            except RootSentinelError as exc:
+                result.error = str(exc)
+            else:
+                result.certificates = len(found)
+                items.extend(found)
+            results.append(result)
+    blocklist = blocklist or bundled()
+    findings, problems = judge_all(items, blocklist, public or mozilla(), policy or Policy())
+    return ScanReport(results, findings, problems, blocklist.summary())
+
+
+def scan(root: Path | None = None, homes: list[str] | None = None, all_users: bool = False,
+         blocklist: Blocklist | None = None, policy: Policy | None = None) -> ScanReport:
+    """Scan this machine (or the tree under ``root``): see :func:`native_host.scan.readers.context`."""
+    from native_host.scan.readers import context
+
+    ctx, readers = context(root=root, homes=homes, all_users=all_users)
+    return scan_with(ctx, readers, blocklist=blocklist, policy=policy)

@@ -1,0 +1,274 @@
+"""Judging installed certificates and the scan report.
+
+Every certificate found is judged once per place it was found (:func:`judge_place`) and the places are
+then grouped by certificate (``cert_sha256``) into one :class:`Finding` whose status is the worst of its
+places. Statuses, worst first, with the verdict level they map to (``check``'s exit codes):
+
+=================  ==============  =====================================================================
+status             level (exit)    meaning
+=================  ==============  =====================================================================
+``banned``         banned (2)      blocklist or system-policy match by SPKI or certificate hash (or, for a
+                                   certificate that is not self-issued, by its issuer: issued by a banned
+                                   root), and the store does not distrust it
+``non-public``     interception    a trust anchor that is neither in Mozilla's root store (certifi) nor
+                   (1)             allow-listed; reason ``kz_issuer`` when it names ``C=KZ``
+``allowlisted``    notice (1)      a trust anchor allow-listed in the system config (``allow_spki_sha256``)
+``distrusted``     ok (0)          the store explicitly refuses it (NSS ``p``, a p11-kit blocklist folder)
+``vendor``         ok (0)          a non-public root that the OS vendor ships: Apple's root keychain, or a
+                                   Linux bundle entry from the distribution's ``ca-certificates`` package
+                                   (an older or newer copy of Mozilla's store than certifi's)
+``public``         ok (0)          in Mozilla's store, by key or certificate hash
+``intermediate``   ok (0)          not a trust anchor in that store (Windows ``CA``, NSS without ``C``)
+=================  ==============  =====================================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from native_host import __version__
+from native_host.blocklist import Blocklist
+from native_host.certfacts import CertFacts, cert_facts
+from native_host.errors import BadDER
+from native_host.publicroots import PublicRoots
+from native_host.scan.model import Installed, Store
+from native_host.verdict import Policy
+
+STATUS_ORDER = ("banned", "non-public", "allowlisted", "distrusted", "vendor", "public", "intermediate")
+"""Statuses, worst first."""
+
+LEVEL = {"banned": "banned", "non-public": "interception", "allowlisted": "notice", "distrusted": "ok",
+         "vendor": "ok", "public": "ok", "intermediate": "ok"}
+EXIT = {"ok": 0, "notice": 1, "interception": 1, "banned": 2}
+"""Exit code per level, as ``rootsentinel check`` (3 is for errors)."""
+
+
+@dataclass
+class Place:
+    """One place a certificate was found, judged: the :class:`Installed` plus ``status`` and ``reason``."""
+
+    installed: Installed
+    status: str
+    reason: str
+
+
+@dataclass
+class Finding:
+    """One certificate with every place it was found.
+
+    Attributes:
+        facts: the certificate's facts (hashes, names, validity).
+        places: where it was found, each with its own status.
+        status / reason: of the worst place.
+        matched: ``{"by": ..., "entry": {...}}`` for a blocklist or policy match, else None.
+    """
+
+    facts: CertFacts
+    places: list[Place] = field(default_factory=list)
+    status: str = "public"
+    reason: str = ""
+    matched: dict[str, Any] | None = None
+
+    @property
+    def level(self) -> str:
+        return LEVEL[self.status]
+
+
+def _match(facts: CertFacts, blocklist: Blocklist, policy: Policy) -> tuple[str, dict[str, Any]] | None:
+    """``(reason, matched)`` for a banned certificate, else None."""
+    for key, by in ((facts.spki_sha256, "spki_sha256"), (facts.cert_sha256, "cert_sha256")):
+        if key and key in policy.banned:
+            return "policy_banned", {"by": by, "entry": {"name": policy.banned[key], "category": "policy",
+                                                         "country": None, "list": "policy", "source": "system config"}}
+    hit = blocklist.lookup(facts.cert_sha256, facts.spki_sha256)
+    if hit is None and not facts.self_issued and facts.issuer_key:
+        hit = blocklist.lookup_issuer(facts.issuer_key, facts.aki)
+    if hit is None:
+        return None
+    entry, by = hit
+    reason = {"spki_sha256": "blocklist_spki", "cert_sha256": "blocklist_cert"}.get(by, "blocklist_issuer")
+    keep = ("name", "category", "country", "source", "spki_sha256", "cert_sha256")
+    return reason, {"by": by, "entry": {k: entry.get(k) for k in keep} | {"list": entry.get("chromium_list") or "block"}}
+
+
+def judge_place(item: Installed, facts: CertFacts, banned: tuple[str, dict[str, Any]] | None,
+                public: PublicRoots, policy: Policy) -> Place:
+    """The status of one certificate in one place (see the module table)."""
+    if item.distrusted:
+        return Place(item, "distrusted", "store_distrusts")
+    if banned:
+        return Place(item, "banned", banned[0])
+    if not item.anchor:
+        return Place(item, "intermediate", "not_anchor")
+    if facts.spki_sha256 in policy.allow_spki_sha256:
+        return Place(item, "allowlisted", "allowlisted_root")
+    if public.is_public(facts) or (not facts.self_issued and public.issuer_is_public(facts)):
+        return Place(item, "public", "public_anchor")
+    if item.store.vendor or item.vendor:
+        return Place(item, "vendor", "vendor_store")
+    return Place(item, "non-public", "kz_issuer" if "KZ" in facts.subject_country else "non_public_anchor")
+
+
+def judge_all(items: list[Installed], blocklist: Blocklist, public: PublicRoots,
+              policy: Policy) -> tuple[list[Finding], list[str]]:
+    """Group ``items`` by certificate and judge every place.
+
+    Returns:
+        ``(findings, problems)``: findings sorted worst first then by subject; problems are one-line
+        notes on certificates that are not DER at all (they are skipped).
+    """
+    by_hash: dict[str, Finding] = {}
+    banned_by_hash: dict[str, tuple[str, dict[str, Any]] | None] = {}
+    problems: list[str] = []
+    for item in items:
+        try:
+            facts = cert_facts(item.der)
+        except BadDER as exc:
+            problems.append(f"{item.store.location} {item.label or ''}: {exc}".strip())
+            continue
+        key = facts.cert_sha256
+        if key not in by_hash:
+            by_hash[key] = Finding(facts)
+            banned_by_hash[key] = _match(facts, blocklist, policy)
+        by_hash[key].places.append(judge_place(item, facts, banned_by_hash[key], public, policy))
+    for key, finding in by_hash.items():
+        worst = min(finding.places, key=lambda p: STATUS_ORDER.index(p.status))
+        finding.status, finding.reason = worst.status, worst.reason
+        banned = banned_by_hash[key]
+        # a distrusted banned root keeps its match: the report says what the store refuses
+        finding.matched = banned[1] if banned and finding.status in ("banned", "distrusted") else None
+    findings = sorted(by_hash.values(), key=lambda f: (STATUS_ORDER.index(f.status), f.facts.subject))
+    return findings, problems
+
+
+@dataclass
+class StoreResult:
+    """One store and what reading it gave: a certificate count, or an error (one line)."""
+
+    store: Store
+    certificates: int = 0
+    error: str | None = None
+
+
+@dataclass
+class ScanReport:
+    """The result of a scan.
+
+    Attributes:
+        stores: every store found, with counts or errors.
+        findings: every distinct certificate, worst first.
+        problems: certificates that could not be decoded.
+        blocklist: the blocklist summary used (``{"version", "size", "sha256"}``).
+    """
+
+    stores: list[StoreResult]
+    findings: list[Finding]
+    problems: list[str]
+    blocklist: dict[str, Any]
+
+    @property
+    def level(self) -> str:
+        """The worst level among the findings (``ok`` when none)."""
+        levels = {f.level for f in self.findings}
+        for level in ("banned", "interception", "notice"):
+            if level in levels:
+                return level
+        return "ok"
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{r.store.location}: {r.error}" for r in self.stores if r.error]
+
+    @property
+    def exit_code(self) -> int:
+        """2 any banned, 1 any non-public or allow-listed anchor, 0 none; 3 when nothing was found to
+        worry about but a store could not be read (the answer is unknown)."""
+        code = EXIT[self.level]
+        return 3 if code == 0 and self.errors else code
+
+    def counts(self) -> dict[str, int]:
+        """Distinct certificates per status, plus ``certificates`` (all distinct) and ``stores``."""
+        out = {s.replace("-", "_"): 0 for s in STATUS_ORDER}
+        for f in self.findings:
+            out[f.status.replace("-", "_")] += 1
+        out["certificates"] = len(self.findings)
+        out["stores"] = len(self.stores)
+        return out
+
+    def to_json(self, include_ok: bool = False) -> dict[str, Any]:
+        """The ``--json`` document (shape: :data:`REPORT_SCHEMA`); ok findings only with ``include_ok``."""
+        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {
+            "type": "scan", "version": __version__, "level": self.level, "exit_code": self.exit_code,
+            "blocklist": self.blocklist, "counts": self.counts(),
+            "stores": [{"kind": r.store.kind, "location": r.store.location, "owner": r.store.owner,
+                        "certificates": r.certificates, "error": r.error} for r in self.stores],
+            "findings": [_finding_json(f, now) for f in self.findings if include_ok or f.level != "ok"],
+            "problems": self.problems,
+        }
+
+
+def _finding_json(f: Finding, now: str) -> dict[str, Any]:
+    c = f.facts
+    return {
+        "level": f.level, "status": f.status, "reason": f.reason,
+        "category": (f.matched or {}).get("entry", {}).get("category") if f.status == "banned" else None,
+        "subject": c.subject, "issuer": c.issuer, "cert_sha256": c.cert_sha256, "spki_sha256": c.spki_sha256,
+        "self_issued": c.self_issued, "not_before": c.not_before, "not_after": c.not_after,
+        "expired": bool(c.not_after and c.not_after < now),
+        "matched": f.matched,
+        "found_in": [{"kind": p.installed.store.kind, "location": p.installed.store.location,
+                      "owner": p.installed.store.owner, "label": p.installed.label, "trust": p.installed.trust,
+                      "anchor": p.installed.anchor, "status": p.status} for p in f.places],
+    }
+
+
+_HEX = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+REPORT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "rootsentinel scan --json",
+    "type": "object",
+    "required": ["type", "version", "level", "exit_code", "blocklist", "counts", "stores", "findings", "problems"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"const": "scan"},
+        "version": {"type": "string"},
+        "level": {"enum": ["ok", "notice", "interception", "banned"]},
+        "exit_code": {"enum": [0, 1, 2, 3]},
+        "blocklist": {"type": "object", "required": ["version", "size", "sha256"]},
+        "counts": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+        "stores": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["kind", "location", "owner", "certificates", "error"],
+            "properties": {
+                "kind": {"enum": ["linux-bundle", "linux-anchors", "linux-distrust", "nss", "windows", "macos-keychain"]},
+                "location": {"type": "string"}, "owner": {"type": "string"},
+                "certificates": {"type": "integer", "minimum": 0}, "error": {"type": ["string", "null"]}}}},
+        "findings": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["level", "status", "reason", "category", "subject", "issuer", "cert_sha256", "spki_sha256",
+                         "self_issued", "not_before", "not_after", "expired", "matched", "found_in"],
+            "properties": {
+                "level": {"enum": ["ok", "notice", "interception", "banned"]},
+                "status": {"enum": list(STATUS_ORDER)},
+                "reason": {"type": "string"},
+                "category": {"type": ["string", "null"]},
+                "subject": {"type": "string"}, "issuer": {"type": "string"},
+                "cert_sha256": _HEX, "spki_sha256": {"anyOf": [_HEX, {"type": "null"}]},
+                "self_issued": {"type": "boolean"},
+                "not_before": {"type": ["string", "null"]}, "not_after": {"type": ["string", "null"]},
+                "expired": {"type": "boolean"},
+                "matched": {"anyOf": [{"type": "null"}, {"type": "object", "required": ["by", "entry"]}]},
+                "found_in": {"type": "array", "minItems": 1, "items": {
+                    "type": "object", "additionalProperties": False,
+                    "required": ["kind", "location", "owner", "label", "trust", "anchor", "status"],
+                    "properties": {"kind": {"type": "string"}, "location": {"type": "string"},
+                                   "owner": {"type": "string"}, "label": {"type": ["string", "null"]},
+                                   "trust": {"type": ["string", "null"]}, "anchor": {"type": "boolean"},
+                                   "status": {"enum": list(STATUS_ORDER)}}}}}}},
+        "problems": {"type": "array", "items": {"type": "string"}},
+    },
+}
+"""JSON Schema of :meth:`ScanReport.to_json` (the tests validate real output against it)."""
