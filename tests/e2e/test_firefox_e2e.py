@@ -276,3 +276,31 @@ def test_untrusted_root_is_browser_blocked_and_probed(certdir):
         assert popup["verdictLevel"] == "browser-blocked"
         assert "RootSentinel connected to the server itself" in popup["more"]
         assert any("Untrusted Interceptor Issuing CA" in c["subject"] for c in popup["chain"])
+
+
+def test_second_server_under_a_known_root_is_judged_without_resending_its_der(certdir):
+    """Two servers behind one interceptor (same intermediate and root, different leaves). When the
+    page's verdict arrives before the image's response (the usual order), the image's check carries
+    only the new leaf's DER (cache.js KnownCertificates; the unit tests pin that logic down); either
+    way the real host must name the root for both origins."""
+    root = pki.private_root("Shared Proxy Root")
+    inter = pki.intermediate(root, "Shared Proxy Issuing CA")
+    first = serve(pki.server_identity(inter, chain_above=[inter]), certdir, "first")
+    second = serve(pki.server_identity(inter, chain_above=[inter]), certdir, "second")
+    second.pages["/logo.svg"] = ("image/svg+xml", "<svg xmlns='http://www.w3.org/2000/svg' width='4' height='4'/>")
+    with first, second, Firefox(trust=[write_root(root, certdir, "shared")]) as ff:
+        first.pages["/"] = ("text/html", PAGE.format(title="Portal", extra=f"<img src='{second.url('/logo.svg')}'>"))
+        ff.navigate(first.url("/"))
+        tab = ff.tab_id(first.url("/"))
+        assert ff.wait_badge(tab, settled)["text"] == "MITM"
+        deadline = time.monotonic() + 10
+        popup = ff.popup(tab)
+        while len(popup["origins"]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            popup = ff.popup(tab)
+        assert sorted(o["origin"] for o in popup["origins"]) == sorted(
+            [f"https://localhost:{first.port}", f"https://localhost:{second.port}"])
+        for o in popup["origins"]:
+            assert o["level"] == "interception"
+            assert "Shared Proxy Root" in o["root"]
+        assert "Traceback" not in (ff.host_log.read_text() if ff.host_log.exists() else "")

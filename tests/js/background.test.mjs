@@ -253,3 +253,16 @@ test("isSecurityError separates NSS messages from network error names", () => {
   assert.equal(isSecurityError(""), false);
   assert.equal(isSecurityError(undefined), false);
 });
+
+test("certificates the host already judged are sent without raw DER; new ones with it", async () => {
+  const { browser } = await boot({ host: hostByLeaf({ [LEAF_B]: "interception" }) });
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  respond(browser, { url: "https://b.test/x.js", type: "script", leaf: LEAF_B });
+  await settle();
+  const [first, second] = checks(browser);
+  assert.deepEqual(first.securityInfo.certificates.map((c) => "rawDER" in c), [true, true]);
+  // same root (fingerprint abab...) under a new leaf: only the leaf's DER travels
+  assert.deepEqual(second.securityInfo.certificates.map((c) => "rawDER" in c), [true, false]);
+  assert.equal(second.securityInfo.certificates[1].fingerprint.sha256.slice(0, 5), "AB:AB");
+});

@@ -54,6 +54,7 @@ export function startBackground(browser, registerCapture) {
       if (JSON.stringify(s.policy ?? null) !== before) {
         // A new policy applies per connection (docs/protocol.md "hello"): reconnect, forget verdicts.
         sentinel.cache.clear();
+        sentinel.known.clear();
         host.disconnect("policy changed");
         host.connect({ force: true });
       }

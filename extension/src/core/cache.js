@@ -88,3 +88,51 @@ export class VerdictCache {
     }
   }
 }
+
+/**
+ * Certificates the host has already judged, by SHA-256 fingerprint. Their raw DER is not sent again:
+ * the host reads a certificate without `rawDER` from Firefox's own fingerprint, SPKI digest, names
+ * and validity (native_host/chains.py), which is all a repeat needs. A new interception leaf under a
+ * known intermediate and root then costs one certificate of DER, not three.
+ */
+export class KnownCertificates {
+  /** @param {number} [maxEntries]  oldest fingerprints are forgotten above this */
+  constructor(maxEntries = 5000) {
+    this.maxEntries = maxEntries;
+    this.set = new Set();
+  }
+
+  has(fp) {
+    return fp != null && this.set.has(fp);
+  }
+
+  /** Remembers every certificate fingerprint of a SecurityInfo that the host judged. */
+  addFrom(securityInfo) {
+    for (const c of securityInfo?.certificates ?? []) {
+      const fp = normalizeHex(c?.fingerprint?.sha256);
+      if (!fp) continue;
+      this.set.delete(fp);
+      this.set.add(fp);
+    }
+    while (this.set.size > this.maxEntries) this.set.delete(this.set.values().next().value);
+  }
+
+  clear() {
+    this.set.clear();
+  }
+
+  /**
+   * A copy of `securityInfo` without `rawDER` on the certificates already judged.
+   * @returns {{securityInfo: object, stripped: number[]}}  `stripped`: chain indexes sent without DER
+   */
+  strip(securityInfo) {
+    const stripped = [];
+    const certificates = (securityInfo?.certificates ?? []).map((c, i) => {
+      if (!c || !("rawDER" in c) || !this.has(normalizeHex(c.fingerprint?.sha256))) return c;
+      stripped.push(i);
+      const { rawDER, ...rest } = c; // eslint-disable-line no-unused-vars
+      return rest;
+    });
+    return { securityInfo: { ...securityInfo, certificates }, stripped };
+  }
+}

@@ -59,7 +59,8 @@ export function renderChain(doc, list, verdict, t, lang) {
       row(doc, t("field_validity"), t("validity_range", [formatDate(cert.not_before, lang), formatDate(cert.not_after, lang)]), "validity"),
       row(doc, t("field_public_root"), t(cert.public_root ? "answer_yes" : "answer_no"), "public-root"),
       matched ? el(doc, "p", { class: "why", text: t("cert_matched", [matchText(t, verdict)]) }) : null,
-      cert.parse_error ? el(doc, "p", { class: "note", text: t("cert_parse_error", [cert.parse_error]) }) : null,
+      cert.parse_error && !(verdict.sent_without_der ?? []).includes(cert.index)
+        ? el(doc, "p", { class: "note", text: t("cert_parse_error", [cert.parse_error]) }) : null,
     ]);
     list.append(item);
   }

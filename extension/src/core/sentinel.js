@@ -6,7 +6,7 @@
  */
 import { BADGE, rank } from "./levels.js";
 import { HostError } from "./hostport.js";
-import { cacheKey } from "./cache.js";
+import { KnownCertificates, cacheKey } from "./cache.js";
 import { originOf } from "./tabstate.js";
 import { loadSettings } from "./settings.js";
 import { explainRecord, tooltip } from "./explain.js";
@@ -79,6 +79,7 @@ export class Sentinel {
     this.settings = null;
     this.settingsLoading = null;
     this.notified = new Set();
+    this.known = new KnownCertificates();
   }
 
   /** Loads settings (managed over local). Safe to call repeatedly; resolves with the settings. */
@@ -139,9 +140,7 @@ export class Sentinel {
       await this.currentSettings();
       const key = cacheKey(si, hostname);
       try {
-        const { verdict, cached } = await this.cache.lookup(key, () =>
-          // fromCache travels inside securityInfo (native_host/schemas/securityinfo.schema.json).
-          this.host.request({ type: "check", url, securityInfo: { ...si, fromCache: Boolean(req.fromCache) } }));
+        const { verdict, cached } = await this.cache.lookup(key, () => this.askHost(url, si, req.fromCache));
         rec = recordFromVerdict(verdict, { url, hostname, fromCache: req.fromCache, cached, keepDetail: main });
       } catch (e) {
         rec = e instanceof HostError ? failureRecord(url, e.code, e.message) : failureRecord(url, "internal", e?.message);
@@ -150,6 +149,22 @@ export class Sentinel {
     this.tabs.record(tabId, gen, rec, { main });
     if (rec.level === "banned") this.notifyBanned(tabId, gen, rec);
     return rec;
+  }
+
+  /**
+   * One `check` request: the SecurityInfo as Firefox gave it (rawDER as arrays of byte values),
+   * without the raw DER of certificates already judged, with `fromCache` inside it
+   * (native_host/schemas/securityinfo.schema.json). Resolves with the verdict.
+   */
+  async askHost(url, si, fromCache) {
+    const { securityInfo, stripped } = this.known.strip(si);
+    securityInfo.fromCache = Boolean(fromCache);
+    const verdict = await this.host.request({ type: "check", url, securityInfo });
+    if (verdict?.type === "verdict" && verdict.level !== "unknown") this.known.addFrom(si);
+    // Which certificates went without DER, so the popup does not report the host's
+    // "no rawDER" note as a parse problem (render.js).
+    if (verdict && stripped.length) verdict.sent_without_der = stripped;
+    return verdict;
   }
 
   /** A plain-http main frame: a new page whose own level is `unknown` (reason `insecure`). */
