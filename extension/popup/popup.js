@@ -30,3 +30,7 @@ browser.storage.onChanged.addListener((changes, area) => {
   if (area === "session" && (changes[`tab:${tabId}`] || changes.host)) draw(tabId);
 });
 document.getElementById("open-options").addEventListener("click", () => browser.runtime.openOptionsPage());
+// Reconnect now instead of waiting for the backoff delay (e.g. right after installing the host).
+document.getElementById("retry-host").addEventListener("click", () => {
+  browser.runtime.sendMessage({ type: "retry-host" }).catch(() => {});
+});

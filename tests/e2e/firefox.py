@@ -320,6 +320,8 @@ class Firefox:
                 matched: li.classList.contains('matched'),
                 text: li.textContent})),
             chainHidden: document.getElementById('chain-section').hidden,
+            hostStatus: document.getElementById('host-status').textContent,
+            retryShown: !document.getElementById('retry-host').hidden,
             images: document.images.length,
             bodyText: document.body.innerText,
         })"""))

@@ -86,6 +86,8 @@ def test_superfish_chain_is_banned_and_popup_names_superfish(superfish):
         assert "4B:B8:F3:5B" in root["text"]  # Superfish SPKI SHA-256 (data/README.md: 4bb8f35b...)
         assert "Matched by public key" in root["text"]
         assert "2034" in root["text"]          # validity end of the Superfish root, via Intl
+        assert popup["hostStatus"].startswith("Helper 0.1.0, blocklist ")
+        assert popup["retryShown"] is False
 
         shot = badge_and_popup_screenshot(ff, tab)
         assert shot.startswith(b"\x89PNG\r\n\x1a\n") and len(shot) > 10_000
@@ -174,6 +176,8 @@ def test_missing_host_gives_unknown_with_fix(certdir):
         popup = ff.popup(tab)
         assert popup["verdictLevel"] == "unknown"
         assert "rootsentinel install --browser firefox" in popup["more"]
+        assert popup["hostStatus"].startswith("Helper program not reachable: ")
+        assert popup["retryShown"] is True
         assert popup["chainHidden"] is True
 
 

@@ -114,6 +114,7 @@ export function renderPopup(doc, state, hostStatus, t, lang) {
     renderChain(doc, $("chain"), detail, t, lang);
   }
 
+  $("retry-host").hidden = !(hostStatus?.error && !hostStatus?.hello);
   const hs = $("host-status");
   if (hostStatus?.hello) {
     const bl = hostStatus.hello.blocklist ?? {};
