@@ -332,13 +332,14 @@ WORKER = textwrap.dedent("""
     audit = AuditLog(log)  # the default window: every event below has its own origin
     service = Service(audit=audit)
     msg = {{"type": "check", "id": 0, "chain": [b64(der(leaf)), b64(der(sf_cert))]}}
-    service.check({{**msg, "url": "https://warm.example/"}})  # warm up imports and public roots
+    verdict = service.check({{**msg, "url": "https://warm.example/"}})  # a real verdict, through the hook
+    open(go + "." + tag, "w").close()  # ready
     while not os.path.exists(go):
         time.sleep(0.001)
     start = time.perf_counter()
-    for i in range(n):
-        service.check({{**msg, "id": i, "url": f"https://{{tag}}-{{i}}.example/"}})
-    print(json.dumps({{"elapsed": time.perf_counter() - start}}))
+    for i in range(n):  # what the host's hook does for each further verdict (judging timed apart)
+        audit({{**verdict, "id": i, "url": f"https://{{tag}}-{{i}}.example/"}})
+    print(json.dumps({{"elapsed": time.perf_counter() - start, "end": time.time()}}))
 """)
 
 
@@ -349,7 +350,10 @@ def test_four_processes_append_ten_thousand_events_each(tmp_path):
     script.write_text(WORKER.format(tests=str(TESTS)))
     workers = [subprocess.Popen([sys.executable, str(script), str(log), str(go), str(n), f"p{k}"],
                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for k in range(procs)]
-    time.sleep(0.2)
+    deadline = time.monotonic() + 120
+    while not all(Path(f"{go}.p{k}").exists() for k in range(procs)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.time()
     go.touch()
     results = []
     for w in workers:
@@ -365,12 +369,12 @@ def test_four_processes_append_ten_thousand_events_each(tmp_path):
         event = json.loads(line)  # every line parses: nothing torn or interleaved
         assert event["event"]["kind"] == "alert" and event["rootsentinel"]["level"] == "banned"
         assert event["tls"]["server"]["hash"]["sha256"] and event["@timestamp"]
-        domain = event["url"]["domain"]
+        domain = event["url"]["full"].removeprefix("https://").removesuffix("/")
         if domain != "warm.example":
             tag, _, i = domain.removesuffix(".example").partition("-")
             seen[tag].add(int(i))
     assert all(s == set(range(n)) for s in seen.values())
     total = procs * n
-    slowest = max(r["elapsed"] for r in results)
-    print(f"\naudit: {total} events from {procs} processes in {slowest:.2f} s "
-          f"({total / slowest:,.0f} events/s aggregate, judging included)")
+    wall = max(r["end"] for r in results) - started
+    print(f"\naudit: {total} events from {procs} processes in {wall:.2f} s wall "
+          f"({total / wall:,.0f} events/s aggregate; {os.cpu_count()} CPUs)")

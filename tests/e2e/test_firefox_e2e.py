@@ -243,19 +243,38 @@ def test_enforce_mode_replaces_banned_page(superfish):
         assert options == {"enforce": True, "disabled": True, "locked": True, "note": "Set by your organization."}
 
 
-def test_russian_browser_gets_russian_tooltip_and_popup(superfish):
+LOCALIZED = {
+    # lang: (badge text, tooltip start, sentence in the tooltip, popup level, root role, May in Intl dates)
+    "ru": ("ЗАПР", "RootSentinel: ЗАПРЕЩЁННЫЙ корень, соединение перехвачено",
+           "Ваше соединение с localhost перехвачено с помощью «Superfish, Inc.»",
+           "Запрещённый корень", "Корневой сертификат", "мая"),
+    "kk": ("ТЫЙ", "RootSentinel: ТЫЙЫМ САЛЫНҒАН түбір, қосылым ұсталды",
+           "localhost сайтымен қосылымыңыз «Superfish, Inc.»",
+           "Тыйым салынған түбір", "Түбір сертификат", "мам."),
+}
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk"])
+def test_localized_browser_gets_localized_tooltip_and_popup(superfish, lang):
+    """intl.locale.requested=<lang> with the Debian language pack (firefox-esr-l10n-<lang>)."""
+    badge_text, title_start, sentence, level, root_role, may = LOCALIZED[lang]
     server, root_pem = superfish
-    with server, Firefox(trust=[root_pem], locale="ru") as ff:
+    with server, Firefox(trust=[root_pem], locale=lang) as ff:
         ff.navigate(server.url("/"))
         tab = ff.tab_id(server.url("/"))
+        ui = ff.evaluate("browser.i18n.getUILanguage()")
+        assert ui.startswith(lang), f"Firefox UI language is {ui}: install the firefox-esr-l10n-{lang} package"
         badge = ff.wait_badge(tab, settled)
-        assert badge["text"] == "ЗАПР"
-        assert badge["title"].startswith("RootSentinel: ЗАПРЕЩЁННЫЙ корень, соединение перехвачено")
-        assert "Ваше соединение с localhost перехвачено с помощью «Superfish, Inc.»" in badge["title"]
+        assert badge["text"] == badge_text
+        assert badge["title"].startswith(title_start)
+        assert sentence in badge["title"]
         popup = ff.popup(tab)
-        assert popup["level"] == "Запрещённый корень"
-        assert "Корневой сертификат" in popup["chain"][-1]["text"]
-        assert "2034" in popup["chain"][-1]["text"] and "мая" in popup["chain"][-1]["text"]  # Intl, ru
+        assert popup["level"] == level
+        assert root_role in popup["chain"][-1]["text"]
+        assert "2034" in popup["chain"][-1]["text"] and may in popup["chain"][-1]["text"]  # Intl dates
+        if os.environ.get("ROOTSENTINEL_UPDATE_SCREENSHOT") == "1":
+            pin_action(ff)
+            (REPO / "docs" / f"screenshot-banned-{lang}.png").write_bytes(badge_and_popup_screenshot(ff, tab))
 
 
 def test_untrusted_root_is_browser_blocked_and_probed(certdir):
