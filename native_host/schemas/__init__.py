@@ -89,12 +89,77 @@ def _without_raw_der(name: str, instance: Any) -> Any:
     return new_info if name == "securityinfo" else {**instance, "securityInfo": new_info}
 
 
+_STATES = ("insecure", "weak", "broken", "secure")
+
+
+def _certinfo_surely_valid(cert: Any) -> bool:
+    if type(cert) is not dict:
+        return False
+    for key in ("subject", "issuer"):
+        if key in cert and type(cert[key]) is not str:
+            return False
+    if "isBuiltInRoot" in cert and type(cert["isBuiltInRoot"]) is not bool:
+        return False
+    for key in ("fingerprint", "subjectPublicKeyInfoDigest"):
+        if key in cert:
+            value = cert[key]
+            if type(value) is not dict or ("sha256" in value and type(value["sha256"]) is not str):
+                return False
+    if "rawDER" in cert:
+        raw = cert["rawDER"]
+        if type(raw) is not list or not _is_byte_array(raw):
+            return False
+    return True
+
+
+def _securityinfo_surely_valid(info: Any) -> bool:
+    """Sound, not complete: True only for what ``securityinfo.schema.json`` accepts (exact Python types)."""
+    if type(info) is not dict or type(info.get("state")) is not str or info["state"] not in _STATES:
+        return False
+    if "errorMessage" in info and type(info["errorMessage"]) is not str:
+        return False
+    if "fromCache" in info and type(info["fromCache"]) is not bool:
+        return False
+    if "certificates" in info:
+        certs = info["certificates"]
+        if type(certs) is not list or len(certs) > 64 or not all(map(_certinfo_surely_valid, certs)):
+            return False
+    return True
+
+
+def _check_request_surely_valid(msg: Any) -> bool:
+    """Sound, not complete: True only for what ``check.request.schema.json`` accepts."""
+    if type(msg) is not dict or msg.get("type") != "check" or type(msg["type"]) is not str or "id" not in msg:
+        return False
+    msg_id = msg["id"]
+    if not (type(msg_id) is int or (type(msg_id) is str and len(msg_id) <= 200)):
+        return False
+    if "url" in msg and (type(msg["url"]) is not str or len(msg["url"]) > 65536):
+        return False
+    if ("chain" in msg) == ("securityInfo" in msg):  # oneOf: exactly one
+        return False
+    if "chain" in msg:
+        chain = msg["chain"]
+        return (type(chain) is list and len(chain) <= 64
+                and all(type(item) is str and len(item) <= 2_000_000 for item in chain))
+    return _securityinfo_surely_valid(msg["securityInfo"])
+
+
+_SURELY_VALID = {"securityinfo": _securityinfo_surely_valid, "check.request": _check_request_surely_valid}
+"""Hand-written checks for the messages on every page load. Each returns True only for instances its
+schema accepts (a test compares them with jsonschema); anything else goes to jsonschema, whose verdict and
+error message stand."""
+
+
 def validate(name: str, instance: Any) -> None:
     """Validate ``instance`` against schema ``name``.
 
     Raises:
         SchemaError: with a one-line message naming the first failing path and why.
     """
+    fast = _SURELY_VALID.get(name)
+    if fast is not None and fast(instance):
+        return
     light = _without_raw_der(name, instance)
     if light is not None and next(iter(validator(name).iter_errors(light)), None) is None:
         return
