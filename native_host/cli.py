@@ -96,7 +96,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     from native_host.host import Service
 
     config = load_system_config()
-    service = Service(policy=config.policy, blocklist=config.blocklist, config_error=config.error)
+    audit = None
+    if config.audit:
+        from native_host.audit import AuditLog
+
+        audit = AuditLog.from_config(config)
+    service = Service(policy=config.policy, blocklist=config.blocklist, config_error=config.error, audit=audit)
     target = parse_target(args.target)
     if isinstance(target, Path):
         try:
@@ -104,6 +109,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise BadInput(f"cannot read {target}: {exc.strerror}") from exc
         verdict = service.judge(chain_from_bytes(data, name=str(target)))
+        if audit is not None:  # Service.check/probe audit themselves; a file is judged directly
+            audit(verdict)
     else:
         verdict = service.probe(target[0], target[1], timeout=args.timeout)
     if args.json:

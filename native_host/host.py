@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable
 
 from native_host import __version__
 from native_host.blocklist import Blocklist, bundled
@@ -50,10 +50,13 @@ class Service:
         blocklist: default the bundled one.
         public: default Mozilla's store from certifi, loaded on first use (so ``hello`` stays fast).
         policy: the system policy (enterprise config); a connection's ``hello`` may add to it.
+        audit: called with every ``check`` and ``probe`` verdict (:class:`native_host.audit.AuditLog`), or None.
     """
 
     def __init__(self, blocklist: Blocklist | None = None, public: PublicRoots | None = None,
-                 policy: Policy | None = None, config_error: str | None = None) -> None:
+                 policy: Policy | None = None, config_error: str | None = None,
+                 audit: Callable[[dict[str, Any]], object] | None = None) -> None:
+        self.audit = audit
         self.blocklist = blocklist or bundled()
         self._public = public
         self.system_policy = policy or Policy()
@@ -100,6 +103,8 @@ class Service:
         else:
             chain = chain_from_security_info(msg["securityInfo"], url=url)
         verdict = self.judge(chain)
+        if self.audit is not None:
+            self.audit(verdict)
         verdict["id"] = msg["id"]
         return verdict
 
@@ -118,12 +123,16 @@ class Service:
             verdict = self.judge(Chain(certs=[], evidence="probe", url=url, host=host.strip("[]")))
             verdict.update(reason="probe_failed", explanation=f"The probe could not see a certificate: {exc}")
             verdict["probe"] = {"host": host, "port": port, "sni": None, "elapsed_ms": 0.0, "error": str(exc)}
+            if self.audit is not None:
+                self.audit(verdict)
             return verdict
         chain = Chain(certs=[cert_facts(d) for d in result.chain], evidence="probe", url=url,
                       host=host.strip("[]"))
         verdict = self.judge(chain)
         verdict["probe"] = {"host": host, "port": port, "sni": result.sni, "elapsed_ms": result.elapsed_ms,
                             "error": None}
+        if self.audit is not None:
+            self.audit(verdict)
         return verdict
 
 
@@ -300,7 +309,12 @@ def run(max_frame: int = DEFAULT_MAX_FRAME) -> int:
     from native_host.config import load_system_config
 
     config = load_system_config()
-    service = Service(blocklist=config.blocklist, policy=config.policy, config_error=config.error)
+    audit = None
+    if config.audit:  # imported only when enabled: keeps the host's start fast
+        from native_host.audit import AuditLog
+
+        audit = AuditLog.from_config(config)
+    service = Service(blocklist=config.blocklist, policy=config.policy, config_error=config.error, audit=audit)
     return Host(sys.stdin.buffer, out_fd, service, max_frame).serve()
 
 
