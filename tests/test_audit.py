@@ -378,3 +378,30 @@ def test_four_processes_append_ten_thousand_events_each(tmp_path):
     wall = max(r["end"] for r in results) - started
     print(f"\naudit: {total} events from {procs} processes in {wall:.2f} s wall "
           f"({total / wall:,.0f} events/s aggregate; {os.cpu_count()} CPUs)")
+
+
+def test_probe_verdicts_are_audited_with_the_server(tmp_path):
+    """A probe whose root was not sent (matched by issuer): the anchor key comes from the blocklist entry."""
+    from cryptography.hazmat.primitives import serialization
+
+    from certkit import pem_chain
+    from hostkit import tls_server
+
+    sf_cert, sf_key = load_leaked("superfish")
+    leaf, leaf_key = issue_leaf(sf_cert, sf_key, "localhost")
+    key_pem = leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption())
+    audit = AuditLog(tmp_path / "a.jsonl", window_seconds=3600)
+    service = Service(audit=audit)
+    with tls_server(pem_chain(leaf), key_pem) as port:
+        verdict = service.probe("localhost", port)
+        service.probe("localhost", port)  # the same origin and chain: de-duplicated
+    assert verdict["level"] == "banned" and verdict["evidence"] == "probe"
+    (event,) = _lines(tmp_path / "a.jsonl")
+    assert event["server"] == {"domain": "localhost", "port": port}
+    assert event["rootsentinel"]["evidence"] == "probe" and event["rootsentinel"]["anchor"]["sent"] is False
+    assert event["rootsentinel"]["anchor"]["spki_sha256"] == verdict["matched"]["entry"]["spki_sha256"]
+    assert "url" not in event or event["url"] == {"domain": "localhost"}
+    # a failed probe is "unknown": no evidence, not audited
+    failed = service.probe("127.0.0.1", port, timeout=1.0)
+    assert failed["reason"] == "probe_failed" and len(_lines(tmp_path / "a.jsonl")) == 1
