@@ -321,6 +321,7 @@ class Firefox:
                 text: li.textContent})),
             chainHidden: document.getElementById('chain-section').hidden,
             hostStatus: document.getElementById('host-status').textContent,
+            fromCache: !document.getElementById('from-cache').hidden,
             retryShown: !document.getElementById('retry-host').hidden,
             images: document.images.length,
             bodyText: document.body.innerText,

@@ -22,13 +22,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        ctype, body = page
+        ctype, body, *rest = page
+        headers = {"Cache-Control": "no-store", **(rest[0] if rest else {})}
         data = body.encode("utf-8") if isinstance(body, str) else body
-        self.send_response(200)
+        self.send_response(int(headers.pop("Status", 200)))
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-store")
         self.send_header("Access-Control-Allow-Origin", "*")
+        for k, v in headers.items():
+            self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
 
@@ -58,7 +60,9 @@ class _TLSServer(ThreadingHTTPServer):
 class WebServer:
     """A threaded server on ``127.0.0.1:<free port>``; HTTPS when given a chain and key.
 
-    ``pages`` maps a path to ``(content type, body)``; it may be changed before requests arrive.
+    ``pages`` maps a path to ``(content type, body)`` or ``(content type, body, headers)``; a
+    ``Status`` header sets the status code (e.g. 302 with ``Location``). Responses are ``no-store``
+    unless the headers say otherwise. The table may be changed before requests arrive.
     """
 
     def __init__(self, chain_pem: Path | None = None, key_pem: Path | None = None):

@@ -327,3 +327,43 @@ def test_second_server_under_a_known_root_is_judged_without_resending_its_der(ce
             assert o["level"] == "interception"
             assert "Shared Proxy Root" in o["root"]
         assert "Traceback" not in (ff.host_log.read_text() if ff.host_log.exists() else "")
+
+
+def test_redirect_badge_follows_the_final_main_frame(superfish, certdir):
+    """A banned origin redirects to an intercepted one: the tab shows the final response's verdict
+    (field-reports D.19: each hop has its own security info and the same requestId)."""
+    server, sf_root = superfish
+    root = pki.private_root("Final Hop Root")
+    final = serve(pki.server_identity(root), certdir, "final")
+    final.pages["/landing"] = ("text/html", PAGE.format(title="Landing", extra=""))
+    with server, final, Firefox(trust=[sf_root, write_root(root, certdir, "final")]) as ff:
+        server.pages["/go"] = ("text/html", "", {"Status": 302, "Location": final.url("/landing")})
+        ff.navigate(server.url("/go"))
+        tab = ff.tab_id(final.url("/landing"))
+        badge = ff.wait_badge(tab, settled)
+        time.sleep(1)  # give a late verdict for the first hop the chance to (wrongly) land
+        badge = ff.badge(tab)
+        assert badge["text"] == "MITM"
+        assert "Final Hop Root" in badge["title"] and "Superfish" not in badge["title"]
+        popup = ff.popup(tab)
+        assert [o["origin"] for o in popup["origins"]] == [f"https://localhost:{final.port}"]
+
+
+def test_cached_page_is_labelled_from_cache(certdir):
+    """A page served from the HTTP cache carries the security info of its original handshake
+    (field-reports D.18); the popup says so."""
+    root = pki.private_root("Cache Test Root")
+    server = serve(pki.server_identity(root), certdir, "cache")
+    server.pages["/cached"] = ("text/html", PAGE.format(title="Cached", extra=""), {"Cache-Control": "max-age=600"})
+    server.pages["/other"] = ("text/html", PAGE.format(title="Other", extra=""))
+    with server, Firefox(trust=[write_root(root, certdir, "cache")]) as ff:
+        ff.navigate(server.url("/cached"))
+        tab = ff.tab_id(server.url("/cached"))
+        assert ff.wait_badge(tab, settled)["text"] == "MITM"
+        assert ff.popup(tab)["fromCache"] is False
+        ff.navigate(server.url("/other"))
+        ff.navigate(server.url("/cached"))
+        assert ff.wait_badge(tab, settled)["text"] == "MITM"
+        popup = ff.popup(tab)
+        assert popup["fromCache"] is True
+        assert "from the browser cache" in popup["bodyText"]
