@@ -34,7 +34,7 @@ def bundle(tmp_path_factory) -> Path:
     """The bundle's executable: ``$ROOTSENTINEL_BUNDLE/rootsentinel-host``, or a fresh build of the spec."""
     given = os.environ.get("ROOTSENTINEL_BUNDLE")
     if given:
-        return Path(given) / EXE_NAME
+        return Path(given).resolve() / EXE_NAME
     pytest.importorskip("PyInstaller", reason="pip install '.[dist]' (the test extra includes it)")
     work = tmp_path_factory.mktemp("pyinstaller")
     started = time.monotonic()
