@@ -402,3 +402,89 @@ def test_blocklist_dir_from_config(tmp_path, monkeypatch):
     assert _install(pub.write("2026.12.02")) == 0
     assert (tmp_path / "elsewhere" / "current").exists() and not (tmp_path / "blocklist").exists()
     assert load_system_config().blocklist.version == "2026.12.02"
+
+
+# --- the start-up shape check agrees with the schema -----------------------------------------------
+
+
+def _mutations():
+    e = 0  # mutate the first entry
+    yield "as is", lambda d: None
+    yield "no format", lambda d: d.pop("format")
+    yield "format 2", lambda d: d.update(format=2)
+    yield "format true", lambda d: d.update(format=True)
+    yield "format 1.0", lambda d: d.update(format=1.0)
+    yield "version pattern", lambda d: d.update(version="2026.1.1")
+    yield "version newline", lambda d: d.update(version="2026.11.29\n")
+    yield "version number", lambda d: d.update(version=2026)
+    yield "size negative", lambda d: d.update(size=-1)
+    yield "size bool", lambda d: d.update(size=True)
+    yield "size float", lambda d: d.update(size=3.5)
+    yield "sha256 upper", lambda d: d.update(sha256=d["sha256"].upper())
+    yield "generated_from int", lambda d: d.update(generated_from=1)
+    yield "entries object", lambda d: d.update(entries={})
+    yield "entry list", lambda d: d["entries"].__setitem__(e, [])
+    for key in ("name", "category", "cert_sha256", "spki_sha256", "source", "verified_from_pem"):
+        yield f"no {key}", lambda d, key=key: d["entries"][e].pop(key)
+    yield "empty name", lambda d: d["entries"][e].update(name="")
+    yield "bad category", lambda d: d["entries"][e].update(category="friendly")
+    yield "category null", lambda d: d["entries"][e].update(category=None)
+    yield "spki short", lambda d: d["entries"][e].update(spki_sha256="ab")
+    yield "spki null", lambda d: d["entries"][e].update(spki_sha256=None)
+    yield "both null, no subject_key", lambda d: d["entries"][e].update(spki_sha256=None, cert_sha256=None,
+                                                                        subject_key=None)
+    yield "both null, subject_key", lambda d: d["entries"][e].update(spki_sha256=None, cert_sha256=None,
+                                                                     subject_key="cn=x")
+    yield "both null, empty subject_key", lambda d: d["entries"][e].update(spki_sha256=None, cert_sha256=None,
+                                                                           subject_key="")
+    yield "source null", lambda d: d["entries"][e].update(source=None)
+    yield "verified 1", lambda d: d["entries"][e].update(verified_from_pem=1)
+    yield "country int", lambda d: d["entries"][e].update(country=7)
+    yield "notes list", lambda d: d["entries"][e].update(notes=[])
+    yield "ski upper", lambda d: d["entries"][e].update(ski="ABCD")
+    yield "ski empty", lambda d: d["entries"][e].update(ski="")
+    yield "ski int", lambda d: d["entries"][e].update(ski=5)
+    yield "chromium_list other", lambda d: d["entries"][e].update(chromium_list="allow")
+    yield "chromium_list null", lambda d: d["entries"][e].update(chromium_list=None)
+    yield "chromium_list list", lambda d: d["entries"][e].update(chromium_list=["block"])
+    yield "extra key", lambda d: d["entries"][e].update(extra=1)
+
+
+_STRICTER = {"version newline"}
+
+
+@pytest.mark.parametrize("label,mutate", list(_mutations()), ids=[m[0] for m in _mutations()])
+def test_shape_check_accepts_only_what_the_schema_accepts(label, mutate):
+    from native_host.errors import SchemaError
+
+    doc = json.loads(json.dumps(BUNDLED))
+    mutate(doc)
+    try:
+        validate("blocklist", doc)
+        schema_ok = True
+    except SchemaError:
+        schema_ok = False
+    try:
+        bu.check_shape(doc)
+        shape_ok = True
+    except bu.CorruptUpdate:
+        shape_ok = False
+    if label in _STRICTER:  # jsonschema's "pattern" is re.search, so "$" also matches before a final newline
+        assert (shape_ok, schema_ok) == (False, True)
+    else:
+        assert shape_ok == schema_ok, label
+
+
+def test_a_signed_schema_violation_planted_in_the_dir_is_refused_at_start(site):
+    """Bypassing the installer: the start-up shape check still refuses what the schema would."""
+    pub, config, bl_dir = site
+    assert _install(pub.write("2026.12.02")) == 0
+    doc = pub.document("2026.12.03", [make_root("X")[0]])
+    doc["entries"][-1]["category"] = "friendly"
+    doc["sha256"] = canonical_entries_sha256(doc["entries"])
+    data = json.dumps(doc).encode()
+    (bl_dir / "blocklist-2026.12.03.json").write_bytes(data)
+    (bl_dir / "blocklist-2026.12.03.json.sig").write_bytes(bu.sign_bytes(data, pub.key))
+    (bl_dir / "current").write_text("blocklist-2026.12.03.json\n")
+    loaded = load_system_config()
+    assert loaded.blocklist is None and "category" in loaded.error
