@@ -42,7 +42,7 @@ def _text(report: ScanReport, include_ok: bool) -> str:
                  f"{c['non_public']} non-public, {c['allowlisted']} allow-listed, {c['distrusted']} distrusted, "
                  f"{c['public']} public, {c['vendor']} vendor, {c['intermediate']} not anchors")
     for r in report.stores:
-        state = f"error: {safe_text(r.error)}" if r.error else f"{r.certificates} certificates"
+        state = f"error: {safe_text(r.error)}" if r.error else f"{r.certificates} certificate{'' if r.certificates == 1 else 's'}"
         lines.append(f"  {r.store.kind:<15} {safe_text(r.store.location)}  ({r.store.owner}; {state})")
     for problem in report.problems:
         lines.append(f"  skipped: {safe_text(problem)}")
