@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import socket
 import sys
@@ -370,8 +371,10 @@ class AuditLog:
         from native_host.blocklist import bundled
 
         settings = config.settings
-        return cls(config.audit_log, syslog=bool(settings.get("syslog", False)),
-                   window_seconds=settings.get("audit_window_seconds", DEFAULT_WINDOW_SECONDS),
+        window = settings.get("audit_window_seconds", DEFAULT_WINDOW_SECONDS)
+        if not math.isfinite(window):  # JSON NaN/Infinity pass the schema's bounds
+            window = DEFAULT_WINDOW_SECONDS
+        return cls(config.audit_log, syslog=bool(settings.get("syslog", False)), window_seconds=window,
                    blocklist_version=(config.blocklist or bundled()).version)
 
     def __call__(self, verdict: dict[str, Any]) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,11 +127,12 @@ def load_system_config(path: Path | None = None) -> SystemConfig:
         return SystemConfig({}, Policy(), None, None, path)
     except OSError as exc:
         return _broken(path, f"cannot read {path}: {exc.strerror}")
-    from native_host.schemas import validate  # only when a file exists: keeps the host's start fast
-
     try:
         settings = json.loads(text)
-        validate("config", settings)
+        if not surely_valid(settings):  # jsonschema costs ~70-150 ms of the host's start: only when needed
+            from native_host.schemas import validate
+
+            validate("config", settings)
     except ValueError as exc:
         return _broken(path, f"{path} is not JSON: {exc}")
     except SchemaError as exc:
@@ -138,6 +140,59 @@ def load_system_config(path: Path | None = None) -> SystemConfig:
     config = SystemConfig(settings, Policy.from_json(settings), None, None, path)
     _load_blocklist_update(config)
     return config
+
+
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+_BOOLEANS = ("notifications", "probing", "audit", "syslog")
+
+
+def surely_valid(settings: Any) -> bool:
+    """True only when ``settings`` matches ``config.schema.json`` (a hand-written subset check).
+
+    False means "ask jsonschema", which gives the message for a broken config (or accepts an unusual
+    valid one); a test checks on mutations of every constraint that True never disagrees with the schema.
+    """
+    if not isinstance(settings, dict):
+        return False
+    for key, value in settings.items():
+        if key in _BOOLEANS:
+            ok = isinstance(value, bool)
+        elif key == "mode":
+            ok = value in ("warn", "enforce") and isinstance(value, str)
+        elif key in ("audit_log", "blocklist_dir"):
+            ok = isinstance(value, str) and len(value) >= 1
+        elif key == "blocklist_public_key":
+            ok = isinstance(value, str)
+        elif key == "audit_window_seconds":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 604800
+        elif key == "allow_spki_sha256":
+            ok = isinstance(value, list) and len(value) <= 10000 and all(_hex64(h) for h in value)
+        elif key == "banned":
+            ok = isinstance(value, list) and len(value) <= 100000 and all(_ban_ok(b) for b in value)
+        else:
+            ok = False
+        if not ok:
+            return False
+    return True
+
+
+def _hex64(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and _HEX64.match(value) is not None
+
+
+def _ban_ok(item: Any) -> bool:
+    if not isinstance(item, dict) or not ("spki_sha256" in item or "cert_sha256" in item):
+        return False
+    for key, value in item.items():
+        if key in ("spki_sha256", "cert_sha256"):
+            if not _hex64(value):
+                return False
+        elif key == "reason":
+            if not isinstance(value, str) or len(value) > 500:
+                return False
+        else:
+            return False  # allowed by the schema, but rare: let jsonschema decide
+    return True
 
 
 def _load_blocklist_update(config: SystemConfig) -> None:
