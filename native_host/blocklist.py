@@ -10,11 +10,13 @@ public certificates in ``build/blocklist-sources/`` and has the JSON Schema
 from __future__ import annotations
 
 import json
-from importlib import resources
-from pathlib import Path
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
 
 from native_host.errors import SchemaError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 BlocklistEntry = dict[str, Any]
 """One entry: ``name, category, country, subject, subject_key, cert_sha256, spki_sha256, ski,
@@ -130,6 +132,8 @@ def load_path(path: Path, *, verify: bool = True) -> Blocklist:
         OSError: the file cannot be read.
         SchemaError: not JSON, or as :func:`load_document`.
     """
+    from pathlib import Path
+
     try:
         doc = json.loads(Path(path).read_text("utf-8"))
     except ValueError as exc:
@@ -144,6 +148,14 @@ def bundled() -> Blocklist:
     """The blocklist shipped in the package (loaded once per process)."""
     global _BUNDLED
     if _BUNDLED is None:
-        text = resources.files("native_host").joinpath("data/blocklist.json").read_text("utf-8")
+        # A plain open beside this module (also in a PyInstaller onedir bundle, which keeps package data
+        # there) avoids importing importlib.resources before the host's first reply (~10 ms without site).
+        try:
+            with open(os.path.join(os.path.dirname(__file__), "data", "blocklist.json"), encoding="utf-8") as f:
+                text = f.read()
+        except OSError:
+            from importlib import resources
+
+            text = resources.files("native_host").joinpath("data/blocklist.json").read_text("utf-8")
         _BUNDLED = load_document(json.loads(text), verify=False)
     return _BUNDLED

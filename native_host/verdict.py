@@ -21,7 +21,6 @@ The engine never asks which OS or browser it runs on, reads no files and has no 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from native_host import der as _der
 
@@ -129,6 +128,8 @@ def _host_of(chain: Chain) -> str | None:
     if chain.host:
         return chain.host
     if chain.url:
+        from urllib.parse import urlsplit  # not at the top: the host imports this module before its first reply
+
         try:
             return urlsplit(chain.url).hostname
         except ValueError:
