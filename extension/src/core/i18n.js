@@ -35,7 +35,11 @@ export function formatDate(value, lang) {
   if (value === null || value === undefined || value === "") return "";
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return "";
-  return new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" }).format(d) + " UTC";
+  // Certificate times are UTC; Intl names the zone in the user's language.
+  return new Intl.DateTimeFormat(lang, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+    timeZone: "UTC", timeZoneName: "short",
+  }).format(d);
 }
 
 /** Formats a number for the UI language. */

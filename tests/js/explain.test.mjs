@@ -1,0 +1,70 @@
+/**
+ * Sentences composed from the host's codes (issue 7): every level, category and reason gives a
+ * complete sentence in every language, with the host and the root name inserted and no placeholder
+ * left over; dates follow the locale.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { translator, formatDate } from "../../extension/src/core/i18n.js";
+import { explainMore, explainRecord, tooltip } from "../../extension/src/core/explain.js";
+import { fakeBrowser } from "./fake-browser.mjs";
+
+const CASES = [
+  { level: "banned", category: "state-mitm", reason: "blocklist_spki" },
+  { level: "banned", category: "malware-mitm", reason: "blocklist_spki" },
+  { level: "banned", category: "compromised-ca", reason: "blocklist_cert" },
+  { level: "banned", category: "distrusted-ca", reason: "blocklist_issuer" },
+  { level: "banned", category: "something-new", reason: "blocklist_cert" },
+  { level: "banned", category: null, reason: "policy_banned" },
+  { level: "interception", category: "antivirus", reason: "non_public_anchor" },
+  { level: "interception", category: "corporate-proxy", reason: "non_public_anchor" },
+  { level: "interception", category: "dev-tool", reason: "non_public_anchor" },
+  { level: "interception", category: "unknown-interception", reason: "kz_issuer" },
+  { level: "notice", category: "allowlisted", reason: "allowlisted_root" },
+  { level: "ok", category: "public", reason: "public_anchor" },
+];
+
+for (const lang of ["en", "ru", "kk"]) {
+  const t = translator(fakeBrowser({ lang }).i18n);
+
+  test(`${lang}: every verdict gives a full sentence naming the host and the root`, () => {
+    const seen = new Set();
+    for (const c of CASES) {
+      const s = explainRecord(t, { ...c, names: { host: "mail.example.kz", root: "Qaznet Trust Network", entry: "KZ 2019" } });
+      assert.ok(s.includes("mail.example.kz"), `${lang} ${c.level}/${c.category}: ${s}`);
+      assert.ok(s.includes("Qaznet Trust Network"), `${lang} ${c.level}/${c.category}: ${s}`);
+      assert.doesNotMatch(s, /\$|explain_/, `${lang}: unreplaced placeholder or missing key in "${s}"`);
+      seen.add(s);
+    }
+    assert.equal(seen.size, CASES.length, "each case reads differently");
+  });
+
+  test(`${lang}: failures explain themselves and the unreachable host says how to fix it`, () => {
+    const unreachable = { level: "unknown", url: "https://bank.test/", error: { code: "host_unreachable", message: "x" } };
+    assert.match(explainRecord(t, unreachable), /bank\.test/);
+    assert.match(explainMore(t, unreachable).join(" "), /rootsentinel install --browser firefox/);
+    for (const rec of [
+      { level: "unknown", reason: "insecure", names: { host: "h.test" } },
+      { level: "unknown", error: { code: "timeout" }, names: { host: "h.test" } },
+      { level: "unknown", error: { code: "bad_der" }, names: { host: "h.test" } },
+      { level: "browser-blocked", error: { message: "SEC_ERROR" }, names: { host: "h.test" } },
+      { level: "pending", names: { host: "h.test" } },
+    ]) {
+      const s = explainRecord(t, rec);
+      assert.match(s, /h\.test/);
+      assert.doesNotMatch(s, /\$|explain_/);
+    }
+    const blocked = { level: "browser-blocked", names: { host: "kz.test" }, error: { message: "e" },
+      probe: { level: "banned", category: "state-mitm", names: { host: "kz.test", root: "ISCA Root" } } };
+    assert.match(explainMore(t, blocked)[0], /ISCA Root/);
+    assert.match(tooltip(t, "badge_title_banned", { level: "ok", names: { host: "a", root: "b" } }), /^RootSentinel/);
+  });
+}
+
+test("validity dates are formatted for the locale", () => {
+  assert.equal(formatDate("2034-05-07T16:25:26Z", "en"), "May 7, 2034, 04:25 PM UTC");
+  assert.match(formatDate("2034-05-07T16:25:26Z", "ru"), /^7 мая 2034/);
+  assert.match(formatDate("2034-05-07T16:25:26Z", "kk"), /мам\./);
+  assert.equal(formatDate(null, "en"), "");
+  assert.equal(formatDate("not a date", "en"), "");
+});
