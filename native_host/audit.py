@@ -247,6 +247,18 @@ def ecs_event(verdict: dict[str, Any], *, timestamp: float, hostname: str, user:
     return _drop_none(doc)
 
 
+def _json_line(event: dict[str, Any]) -> str:
+    """One line of JSON, UTF-8 text kept readable (Cyrillic names stay Cyrillic).
+
+    ``json.dumps`` escapes control characters, so no newline can split the line; U+2028/U+2029 are
+    escaped too (line breaks to ``str.splitlines`` and some log shippers). A lone surrogate from an
+    undecodable certificate name is written by the caller's ``backslashreplace`` as ``\\udcXX``, which is
+    itself a JSON escape: the line stays valid UTF-8 and valid JSON.
+    """
+    line = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    return line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
 class AppendLog:
     """A log file that several processes append whole lines to.
 
@@ -397,10 +409,10 @@ class AuditLog:
                 self._remember(key, now)
                 event = ecs_event(verdict, timestamp=now, hostname=self.hostname, user=self.user,
                                   blocklist_version=self.blocklist_version, repeats=repeats)
-                line = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+                line = _json_line(event)
                 if self.file is not None:
                     try:
-                        self.file.append((line + "\n").encode("utf-8"))
+                        self.file.append((line + "\n").encode("utf-8", "backslashreplace"))
                     except OSError as exc:
                         self.file.close()
                         self._report(f"audit log {self.file.path}: {exc.strerror or exc}; events are dropped until it can be written")
@@ -459,7 +471,8 @@ class AuditLog:
         import logging
 
         lvl = {"banned": logging.CRITICAL, "interception": logging.WARNING}.get(level, logging.INFO)
-        record = logging.LogRecord("rootsentinel.audit", lvl, __file__, 0, line, None, None)
+        text = line.encode("utf-8", "backslashreplace").decode("utf-8")  # see _json_line
+        record = logging.LogRecord("rootsentinel.audit", lvl, __file__, 0, text, None, None)
         record.created = now
         self._syslog.emit(record)
 

@@ -405,3 +405,18 @@ def test_probe_verdicts_are_audited_with_the_server(tmp_path):
     # a failed probe is "unknown": no evidence, not audited
     failed = service.probe("127.0.0.1", port, timeout=1.0)
     assert failed["reason"] == "probe_failed" and len(_lines(tmp_path / "a.jsonl")) == 1
+
+
+def test_line_separators_and_lone_surrogates_keep_one_valid_utf8_line(tmp_path):
+    root, key = make_root("Қазақстан Root")
+    leaf, _ = issue_leaf(root, key, "x.example")
+    verdict = _verdict([b64(der(leaf)), b64(der(root))], "https://x.example/")
+    verdict["chain"][0]["subject"] = "CN=a\u2028b\u2029c\\\udc80d"
+    audit = AuditLog(tmp_path / "a.jsonl", window_seconds=0)
+    assert audit(verdict) is not None
+    raw = (tmp_path / "a.jsonl").read_bytes()
+    text = raw.decode("utf-8")  # valid UTF-8
+    assert len(text.splitlines()) == 1 and raw.count(b"\n") == 1
+    event = json.loads(text)
+    assert event["tls"]["server"]["x509"]["subject"]["distinguished_name"] == "CN=a\u2028b\u2029c\\\udc80d"
+    assert "Қазақстан" in text  # readable, not \\u-escaped
