@@ -131,7 +131,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                          f"public key {'pinned' if info['public_key_pinned'] else 'not pinned'} in {info['config']}\n")
         if config.error:
             sys.stdout.write(f"error: {config.error}\n")
-    return EXIT_OK
+    return EXIT_ERROR if config.error else EXIT_OK
 
 
 def add_parsers(subparsers) -> None:
@@ -163,6 +163,8 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--sig", metavar="SIGFILE", help="the signature (default FILE.sig)")
     p.set_defaults(func=cmd_install)
 
-    p = sub.add_parser("show", help="which blocklist the host uses now (installed or bundled), and why")
+    p = sub.add_parser("show", help="which blocklist the host uses now (installed or bundled), and why",
+                       description="Exit code 0, or 3 when the config or the installed update was rejected "
+                                   "(usable as a fleet health check).")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_show)

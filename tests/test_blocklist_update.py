@@ -338,6 +338,7 @@ def test_installed_list_broken_after_install_falls_back_to_bundled_with_an_error
     fault(bl_dir, pub, config)
     loaded = load_system_config()
     assert loaded.blocklist is None and "bundled list in force" in loaded.error
+    assert main(["blocklist", "show"]) == 3  # a fleet health check sees it
     hello = _host_answers(config, bundled().version, not_banned_roots=[root])
     assert "bundled list in force" in hello["config_error"]
 
