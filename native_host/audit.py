@@ -322,20 +322,20 @@ class AppendLog:
 if os.name == "nt":
     import msvcrt
 
+    _LOCK_OFFSET = 0x7FFFFFF0
+    # msvcrt.locking locks bytes from the current position, and Windows byte-range locks are mandatory
+    # (they also stop other processes *reading* the range): lock one byte past any realistic end of file,
+    # which log shippers never read and which is legal to lock (LockFile: "beyond the current end-of-file
+    # position is not an error"); below 2**31 for C runtimes with 32-bit _locking offsets.
+
     def _lock(fd: int) -> None:
-        # msvcrt.locking locks bytes from the current position: lock byte 0, which appends never reach
-        # while another process holds it. LK_LOCK retries for ~10 s, then raises OSError.
-        os.lseek(fd, 0, os.SEEK_SET)
-        for attempt in range(6):
-            try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
-                return
-            except OSError:
-                if attempt == 5:
-                    raise
+        # LK_LOCK retries once a second for 10 s, then raises OSError (the event is dropped and reported):
+        # a writer holds the lock for microseconds, so 10 s means a stuck process, not contention.
+        os.lseek(fd, _LOCK_OFFSET, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
 
     def _unlock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
+        os.lseek(fd, _LOCK_OFFSET, os.SEEK_SET)
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
 else:
     import fcntl
