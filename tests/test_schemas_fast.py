@@ -88,3 +88,58 @@ def test_fast_checks_take_the_usual_messages():
     assert _SURELY_VALID["securityinfo"](info)
     assert _SURELY_VALID["check.request"]({"type": "check", "id": 1, "url": "https://a/", "securityInfo": info})
     assert _SURELY_VALID["check.request"]({"type": "check", "id": "x", "chain": [b64encode(d).decode() for d in chain]})
+
+
+BLOCKLIST_ODD = ODD + ["A" * 64, "a" * 64 + "\n", "a" * 63, "g" * 64, "0" * 64, "2026.01.01", "2026.01.01\n",
+                       "2026.1.1", "state-mitm", "block", "interception", "ab", "AB", 1.5, -3]
+
+
+def _small_blocklist(rng: random.Random) -> dict:
+    import json
+
+    from native_host import blocklist as bl
+
+    doc = json.loads(json.dumps({"format": 1, "version": bl.bundled().version, "size": 0, "sha256": bl.bundled().sha256,
+                                 "entries": rng.sample(bl.bundled().entries, 4)}))
+    return doc
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fast_blocklist_check_agrees_with_jsonschema(seed):
+    rng = random.Random(100 + seed)
+    entry_keys = ["name", "category", "country", "subject", "subject_key", "cert_sha256", "spki_sha256", "ski",
+                  "chromium_list", "source", "verified_from_pem", "evidence_file", "notes", "extra"]
+    doc_keys = ["format", "version", "generated_from", "size", "sha256", "entries", "extra"]
+    accepted = 0
+    for _ in range(300):
+        doc = _small_blocklist(rng)
+        for _ in range(rng.randint(0, 3)):
+            entries = doc.get("entries")
+            if isinstance(entries, list) and entries and isinstance(entries[0], dict) and rng.random() < 0.75:
+                target, key = rng.choice([e for e in entries if isinstance(e, dict)]), rng.choice(entry_keys)
+            else:
+                target, key = doc, rng.choice(doc_keys)
+            if rng.random() < 0.2:
+                target.pop(key, None)
+            else:
+                target[key] = copy.deepcopy(rng.choice(BLOCKLIST_ODD))
+        first = next(iter(validator("blocklist").iter_errors(doc)), None)
+        if _SURELY_VALID["blocklist"](doc):
+            accepted += 1
+            assert first is None, doc
+        if first is None:
+            validate("blocklist", doc)
+        else:
+            where = "/".join(str(p) for p in first.absolute_path) or "(top)"
+            with pytest.raises(SchemaError, match="^" + re.escape(f"blocklist: at {where}:")):
+                validate("blocklist", doc)
+    assert accepted > 20
+
+
+def test_fast_blocklist_check_takes_the_bundled_list():
+    import json
+
+    from native_host import blocklist as bl
+
+    text = open(bl.__file__.replace("blocklist.py", "data/blocklist.json"), encoding="utf-8").read()
+    assert _SURELY_VALID["blocklist"](json.loads(text))

@@ -7,6 +7,7 @@ process.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -145,7 +146,71 @@ def _check_request_surely_valid(msg: Any) -> bool:
     return _securityinfo_surely_valid(msg["securityInfo"])
 
 
-_SURELY_VALID = {"securityinfo": _securityinfo_surely_valid, "check.request": _check_request_surely_valid}
+_HEX = "0123456789abcdef"
+_VERSION = re.compile(r"[0-9]{4}\.[0-9]{2}\.[0-9]{2}(\.[0-9]+)?")
+_CATEGORIES = frozenset({"state-mitm", "malware-mitm", "compromised-ca", "distrusted-ca"})
+_CHROMIUM_LISTS = ("block", "interception", "block+interception")
+_ENTRY_REQUIRED = ("name", "category", "cert_sha256", "spki_sha256", "source", "verified_from_pem")
+_ENTRY_OPTIONAL_TEXT = ("country", "subject", "subject_key", "evidence_file", "notes")
+
+
+def _hex64(value: Any) -> bool:
+    return type(value) is str and len(value) == 64 and not value.strip(_HEX)
+
+
+def _entry_surely_valid(e: Any) -> bool:
+    if type(e) is not dict:
+        return False
+    for key in _ENTRY_REQUIRED:
+        if key not in e:
+            return False
+    name, category = e["name"], e["category"]
+    if type(name) is not str or not name or type(category) is not str or category not in _CATEGORIES:
+        return False
+    spki, cert = e["spki_sha256"], e["cert_sha256"]
+    spki_ok, cert_ok = _hex64(spki), _hex64(cert)
+    if not (spki_ok or spki is None) or not (cert_ok or cert is None):
+        return False
+    if type(e["source"]) is not str or type(e["verified_from_pem"]) is not bool:
+        return False
+    for key in _ENTRY_OPTIONAL_TEXT:
+        if key in e and e[key] is not None and type(e[key]) is not str:
+            return False
+    if "ski" in e:
+        ski = e["ski"]
+        if ski is not None and (type(ski) is not str or ski.strip(_HEX)):
+            return False
+    if "chromium_list" in e:
+        chromium = e["chromium_list"]
+        if chromium is not None and (type(chromium) is not str or chromium not in _CHROMIUM_LISTS):
+            return False
+    subject_key = e.get("subject_key")
+    return spki_ok or cert_ok or (type(subject_key) is str and len(subject_key) >= 1)
+
+
+def _blocklist_surely_valid(doc: Any) -> bool:
+    """Sound, not complete: True only for documents ``blocklist.schema.json`` accepts (exact Python types;
+    hex and version strings without the trailing newline that ``pattern``'s ``$`` would let through).
+    About 1 µs an entry where jsonschema takes hundreds."""
+    if type(doc) is not dict:
+        return False
+    for key in ("format", "version", "size", "sha256", "entries"):
+        if key not in doc:
+            return False
+    if type(doc["format"]) is not int or doc["format"] != 1:
+        return False
+    if type(doc["version"]) is not str or not _VERSION.fullmatch(doc["version"]):
+        return False
+    if type(doc["size"]) is not int or doc["size"] < 0 or not _hex64(doc["sha256"]):
+        return False
+    if "generated_from" in doc and type(doc["generated_from"]) is not str:
+        return False
+    entries = doc["entries"]
+    return type(entries) is list and all(map(_entry_surely_valid, entries))
+
+
+_SURELY_VALID = {"securityinfo": _securityinfo_surely_valid, "check.request": _check_request_surely_valid,
+                 "blocklist": _blocklist_surely_valid}
 """Hand-written checks for the messages on every page load. Each returns True only for instances its
 schema accepts (a test compares them with jsonschema); anything else goes to jsonschema, whose verdict and
 error message stand."""
