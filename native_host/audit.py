@@ -19,7 +19,8 @@ objects the way ECS documents them (``{"event": {"kind": "alert"}}``, not ``{"ev
   ``not_before``, ``not_after``, ``serial_number`` in uppercase hex without colons) and
   ``tls.server.hash.sha256``, the SHA-256 of the leaf's DER in uppercase hex as ECS asks
   (https://www.elastic.co/guide/en/ecs/current/ecs-tls.html);
-- ``server.domain`` / ``server.port`` for probes; ``observer.product`` / ``vendor`` / ``version``
+- ``related.hash`` (every certificate and key SHA-256 of the chain and the matched entry, for pivoting);
+  ``server.domain`` / ``server.port`` for probes; ``observer.product`` / ``vendor`` / ``version``
   (https://www.elastic.co/guide/en/ecs/current/ecs-observer.html); ``host.hostname``; ``user.name``;
   ``process.pid`` (one host process per browser profile);
 - ``rootsentinel.*`` (custom fields go in their own namespace, ECS "Custom fields"): ``level``,
@@ -235,6 +236,7 @@ def ecs_event(verdict: dict[str, Any], *, timestamp: float, hostname: str, user:
         "host": {"hostname": hostname},
         "user": {"name": user},
         "process": {"pid": os.getpid()},
+        "related": {"hash": _related_hashes(rows, verdict)},
         "rootsentinel": {
             "level": level, "category": verdict.get("category"), "reason": verdict.get("reason"),
             "evidence": verdict.get("evidence"), "entry": _cap((matched.get("entry") or {}).get("name")),
@@ -257,6 +259,21 @@ def _json_line(event: dict[str, Any]) -> str:
     """
     line = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
     return line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _related_hashes(rows: list[dict[str, Any]], verdict: dict[str, Any]) -> list[str] | None:
+    """ECS ``related.hash`` ("all the hashes seen on your event", for pivoting): every certificate's and
+    key's SHA-256 in the chain, then the matched entry's, lowercase hex, without repeats."""
+    seen: dict[str, None] = {}
+    for row in rows[:16]:
+        for key in ("cert_sha256", "spki_sha256"):
+            if row.get(key):
+                seen[row[key]] = None
+    entry = (verdict.get("matched") or {}).get("entry") or {}
+    for key in ("spki_sha256", "cert_sha256"):
+        if entry.get(key):
+            seen[entry[key]] = None
+    return list(seen) or None
 
 
 class AppendLog:

@@ -78,6 +78,7 @@ def _assert_ecs_banned(event: dict, chain_b64: list[str], url_full: str, domain:
     assert rs["anchor"]["spki_sha256"] == sf_spki and rs["anchor"]["public"] is False
     assert rs["chain_cert_sha256"] == [sha256(base64.b64decode(c)) for c in chain_b64]
     assert "Superfish" in event["message"]
+    assert sf_spki in event["related"]["hash"] and sha256(leaf_der) in event["related"]["hash"]
     # nested objects as ECS documents them, never dotted keys
     assert not [k for k in _all_keys(event) if "." in k]
 
