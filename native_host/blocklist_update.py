@@ -552,10 +552,11 @@ def fsync_dir(directory: Path) -> None:
 def _install_lock(directory: Path, exclusive: bool) -> Iterator[None]:
     """Advisory lock on ``<dir>/.install.lock`` (``fcntl.flock``; a no-op where it cannot be had).
 
-    Readers (a starting host, running as an ordinary user) take it shared when they can open the file;
-    a reader that cannot still gets a consistent pair in all but a microsecond window, and then reports a
-    signature error and uses the bundled list until the next start. On Windows ``os.replace`` fails while
-    another process has the file open, so the pair cannot be torn there the same way; no lock is taken.
+    Installers take it exclusive, so two installs cannot both pass the version check. Readers (a
+    starting host, as an ordinary user) take it shared when they can open the file: installed pairs are
+    never rewritten, so a reader always sees a matching list and signature through the pointer, and the
+    lock only keeps pruning from removing the pair a reader has just resolved. On Windows no lock is
+    taken (``os.replace`` and unlink fail there while another process has the file open).
     """
     if os.name == "nt":
         yield
