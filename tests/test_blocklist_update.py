@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -489,3 +490,42 @@ def test_a_signed_schema_violation_planted_in_the_dir_is_refused_at_start(site):
     (bl_dir / "current").write_text("blocklist-2026.12.03.json\n")
     loaded = load_system_config()
     assert loaded.blocklist is None and "category" in loaded.error
+
+
+def test_hosts_starting_during_installs_always_see_a_whole_verified_list(site, tmp_path):
+    """A reader process re-verifies in a loop while 15 updates are installed: every read is one of the
+    installed versions (old or new), never a torn list/signature pair."""
+    import subprocess
+    import sys
+
+    pub, config, bl_dir = site
+    assert _install(pub.write("2026.12.01")) == 0
+    updates = [pub.write(f"2026.12.01.{i}") for i in range(1, 16)]
+    reader = tmp_path / "reader.py"
+    reader.write_text(
+        "import json, os, sys, time\n"
+        "from native_host.config import load_system_config\n"
+        "stop, out = sys.argv[1], sys.argv[2]\n"
+        "seen = []\n"
+        "while not os.path.exists(stop):\n"
+        "    c = load_system_config()\n"
+        "    seen.append([c.blocklist.version if c.blocklist else None, c.error])\n"
+        "open(out, 'w').write(json.dumps(seen))\n")
+    stop, out = tmp_path / "stop", tmp_path / "seen.json"
+    proc = subprocess.Popen([sys.executable, str(reader), str(stop), str(out)],
+                            env={**os.environ, "ROOTSENTINEL_CONFIG": str(config)})
+    try:
+        time.sleep(0.5)
+        for path in updates:
+            assert _install(path) == 0
+            time.sleep(0.02)
+        time.sleep(0.2)
+    finally:
+        stop.touch()
+        assert proc.wait(60) == 0
+    seen = json.loads(out.read_text())
+    versions = {"2026.12.01"} | {f"2026.12.01.{i}" for i in range(1, 16)}
+    assert len(seen) > 20, len(seen)
+    print(f"{len(seen)} start-up verifications during 15 installs")
+    assert all(err is None and version in versions for version, err in seen), [s for s in seen if s[1]][:3]
+    assert seen[-1][0] == "2026.12.01.15"
