@@ -380,3 +380,21 @@ def test_readers_are_chosen_in_one_place():
         assert callable(module.discover) and callable(module.read)
     src = "\n".join(p.read_text() for p in Path(_files.__file__).parent.glob("*.py") if p.name != "readers.py")
     assert "sys.platform" not in src and "os.name" not in src
+
+
+def test_discovery_skips_folders_this_user_may_not_read(tmp_path, monkeypatch):
+    """A non-root ``--all-users`` scan meets other users' homes it cannot stat (EACCES): they are skipped."""
+    root = tmp_path / "root"
+    put(root, "/etc/ssl/certs/ca-certificates.crt", SUPERFISH_PEM)
+    (root / "home/bo/.pki/nssdb").mkdir(parents=True)
+    real_is_file = Path.is_file
+
+    def is_file(self):
+        if "/home/bo" in str(self):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_file(self)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    ctx, chosen = readers.context(root=root)
+    report = scan_with(ctx, chosen)
+    assert [r.store.kind for r in report.stores] == ["linux-bundle"] and report.exit_code == 2

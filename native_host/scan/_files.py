@@ -35,7 +35,7 @@ from pathlib import Path
 from native_host.certfacts import pem_blocks
 from native_host.der import read_tlv, split_concatenated
 from native_host.errors import BadDER
-from native_host.scan.model import Installed, ScanContext, Store, StoreUnreadable
+from native_host.scan.model import Installed, ScanContext, Store, StoreUnreadable, is_dir, is_file
 
 BUNDLES = (
     "/etc/ssl/certs/ca-certificates.crt",
@@ -99,7 +99,10 @@ def _resolve(ctx: ScanContext, system_path: str) -> Path:
     """Follow symlinks of the last component inside ``ctx.root`` (an absolute link target is re-rooted)."""
     real = ctx.real(system_path)
     for _ in range(40):
-        if not real.is_symlink():
+        try:
+            if not real.is_symlink():
+                return real
+        except OSError:
             return real
         target = os.readlink(real)
         real = ctx.real(target) if target.startswith("/") else real.parent / target
@@ -116,14 +119,14 @@ def discover(ctx: ScanContext) -> list[Store]:
             st = real.stat()
         except OSError:
             continue
-        if (st.st_dev, st.st_ino) in seen or not real.is_file():
+        if (st.st_dev, st.st_ino) in seen or not is_file(real):
             continue
         seen.add((st.st_dev, st.st_ino))
         stores.append(Store("linux-bundle", name, real))
     for kind, names in (("linux-anchors", ANCHOR_DIRS), ("linux-distrust", DISTRUST_DIRS)):
         for name in names:
             real = _resolve(ctx, name)
-            if real.is_dir():
+            if is_dir(real):
                 stores.append(Store(kind, name, real, anchors=kind == "linux-anchors",
                                     distrust=kind == "linux-distrust"))
     return stores
@@ -147,7 +150,7 @@ def distro_hashes(ctx: ScanContext) -> frozenset[str]:
     hashes = set()
     for name in DISTRO_SOURCES:
         real = _resolve(ctx, name)
-        files = sorted(p for p in real.rglob("*") if p.is_file()) if real.is_dir() else [real]
+        files = sorted(p for p in real.rglob("*") if is_file(p)) if is_dir(real) else [real]
         for path in files:
             try:
                 hashes.update(hashlib.sha256(d).hexdigest() for d in parse_cert_file(_read_file(path)))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from native_host.certfacts import cert_facts, pem_blocks
 from native_host.errors import BadDER
-from native_host.scan.model import Installed, ScanContext, Store, StoreUnreadable
+from native_host.scan.model import Installed, ScanContext, Store, StoreUnreadable, is_file
 
 SYSTEM_KEYCHAIN = "/Library/Keychains/System.keychain"
 APPLE_ROOTS = "/System/Library/Keychains/SystemRootCertificates.keychain"
@@ -51,12 +51,12 @@ def discover(ctx: ScanContext) -> list[Store]:
     """The system keychain, Apple's root keychain and each scanned home's login keychain, if present."""
     stores = []
     for name, vendor, owner in ((SYSTEM_KEYCHAIN, False, "machine"), (APPLE_ROOTS, True, "apple")):
-        if ctx.real(name).is_file():
+        if is_file(ctx.real(name)):
             stores.append(Store("macos-keychain", name, ctx.real(name), vendor=vendor, owner=owner))
     for home in ctx.homes:
         for rel in LOGIN_KEYCHAINS:
             real = ctx.real(f"{home}/{rel}") if ctx.root else Path(home) / rel
-            if real.is_file():
+            if is_file(real):
                 stores.append(Store("macos-keychain", ctx.shown(real), real, owner="user"))
                 break
     return stores

@@ -29,7 +29,7 @@ from pathlib import Path, PurePath
 
 from native_host.certfacts import pem_blocks
 from native_host.errors import BadDER
-from native_host.scan.model import Installed, ScanContext, Store, StoreUnreadable, ToolMissing
+from native_host.scan.model import Installed, ScanContext, Store, StoreUnreadable, ToolMissing, is_file
 
 FIREFOX_PROFILE_DIRS = (
     ".mozilla/firefox",                                   # Linux
@@ -98,7 +98,7 @@ def _profiles(ctx: ScanContext, base: Path) -> list[Path]:
     absolute ``Path=`` entries of ``profiles.ini`` (re-rooted under ``--root``)."""
     found = [p.parent for pattern in ("*/cert9.db", "Profiles/*/cert9.db") for p in sorted(base.glob(pattern))]
     ini = base / "profiles.ini"
-    if ini.is_file():
+    if is_file(ini):
         parser = configparser.ConfigParser(interpolation=None, strict=False)
         try:
             parser.read_string(ini.read_text("utf-8", "replace"))
@@ -108,7 +108,7 @@ def _profiles(ctx: ScanContext, base: Path) -> list[Path]:
             path = parser.get(section, "Path", fallback=None)
             if path and parser.get(section, "IsRelative", fallback="1") == "0":
                 folder = ctx.real(path) if path.startswith("/") else Path(path)
-                if (folder / "cert9.db").is_file():
+                if is_file(folder / "cert9.db"):
                     found.append(folder)
     return found
 
@@ -121,7 +121,7 @@ def discover(ctx: ScanContext) -> list[Store]:
 
     def add(folder: Path, owner: str) -> None:
         key = folder.resolve()
-        if key in seen or not (folder / "cert9.db").is_file():
+        if key in seen or not is_file(folder / "cert9.db"):
             return
         seen.add(key)
         stores.append(Store("nss", f"sql:{ctx.shown(folder)}", folder, owner=owner))

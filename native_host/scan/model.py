@@ -84,6 +84,22 @@ class Installed:
     vendor: bool = False
 
 
+def is_file(path: Path) -> bool:
+    """``path.is_file()``, but False instead of raising for a path this user may not look at (EACCES)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def is_dir(path: Path) -> bool:
+    """``path.is_dir()``, but False instead of raising for a path this user may not look at (EACCES)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 Runner = Callable[[Sequence[str]], bytes]
 """Runs a tool: ``argv -> stdout bytes``. Raises :class:`ToolMissing` or :class:`StoreUnreadable`."""
 

@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from types import ModuleType
 
 from native_host.scan import _files, _macos, _nss, _windows
-from native_host.scan.model import ScanContext
+from native_host.scan.model import ScanContext, is_dir
 
 
 def os_name(platform: str | None = None) -> str:
@@ -47,15 +47,17 @@ def _all_homes(ctx_root: Path | None, name: str) -> list[PurePosixPath | Path]:
     """Every home folder: ``/home/*`` and ``/root`` (Linux), ``/Users/*`` (macOS), ``C:\\Users\\*``."""
     if name == "windows" and ctx_root is None:
         base = Path(os.environ.get("SystemDrive", "C:") + "\\Users")
-        return sorted(p for p in base.glob("*") if p.is_dir() and p.name not in ("Public", "Default", "All Users"))
+        return sorted(p for p in base.glob("*") if is_dir(p) and p.name not in ("Public", "Default", "All Users"))
     top = ctx_root or Path("/")
     homes: list[PurePosixPath | Path] = []
     for parent in ("home", "Users"):
         folder = top / parent
-        if folder.is_dir():
-            homes.extend(PurePosixPath("/" + parent) / p.name for p in sorted(folder.iterdir())
-                         if p.is_dir() and p.name not in ("Shared",))
-    if (top / "root").is_dir():
+        try:
+            entries = sorted(folder.iterdir()) if is_dir(folder) else []
+        except OSError:
+            entries = []
+        homes.extend(PurePosixPath("/" + parent) / p.name for p in entries if is_dir(p) and p.name != "Shared")
+    if is_dir(top / "root"):
         homes.append(PurePosixPath("/root"))
     return homes
 
