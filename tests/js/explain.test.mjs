@@ -61,6 +61,14 @@ for (const lang of ["en", "ru", "kk"]) {
   });
 }
 
+test("the blocklist entry is not repeated with the root's own name", () => {
+  const t = translator(fakeBrowser({ lang: "en" }).i18n);
+  const s = explainRecord(t, { level: "banned", category: "malware-mitm", reason: "blocklist_spki",
+    names: { host: "a.test", root: "Superfish, Inc.", entry: "Superfish (Lenovo, Komodia engine): Superfish, Inc." } });
+  assert.equal(s, "Your connection to a.test is intercepted with “Superfish, Inc.” (Superfish (Lenovo, Komodia engine)),"
+    + " a root whose private key is public. Anyone on this network can read and change what you send.");
+});
+
 test("validity dates are formatted for the locale", () => {
   assert.equal(formatDate("2034-05-07T16:25:26Z", "en"), "May 7, 2034, 04:25 PM UTC");
   assert.match(formatDate("2034-05-07T16:25:26Z", "ru"), /^7 мая 2034/);

@@ -100,7 +100,10 @@ function hostOf(rec) {
 export function explainRecord(t, rec) {
   const host = hostOf(rec);
   const root = rec?.names?.root || rec?.names?.entry || t("name_unnamed_root");
-  const entry = rec?.names?.entry || rec?.names?.root || t("name_unnamed_root");
+  let entry = rec?.names?.entry || rec?.names?.root || t("name_unnamed_root");
+  // Blocklist entry names often end with the root's own name ("Superfish (Lenovo): Superfish, Inc.");
+  // the sentence already quotes the root, so keep only the entry's own part.
+  if (rec?.names?.root && entry.endsWith(`: ${rec.names.root}`)) entry = entry.slice(0, -(rec.names.root.length + 2));
   switch (rec?.level) {
     case "ok":
       return t("explain_ok", [host, root]);
