@@ -25,6 +25,7 @@ status             level (exit)    meaning
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,10 +199,12 @@ class ScanReport:
         return out
 
     def to_json(self, include_ok: bool = False) -> dict[str, Any]:
-        """The ``--json`` document (shape: :data:`REPORT_SCHEMA`); ok findings only with ``include_ok``."""
+        """The ``--json`` document (shape: :data:`REPORT_SCHEMA`); ok findings only with ``include_ok``.
+        ``timestamp`` (UTC, ISO 8601) and ``hostname`` make one line per machine self-describing in a SIEM."""
         now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return {
-            "type": "scan", "version": __version__, "level": self.level, "exit_code": self.exit_code,
+            "type": "scan", "version": __version__, "timestamp": now, "hostname": socket.gethostname(),
+            "level": self.level, "exit_code": self.exit_code,
             "blocklist": self.blocklist, "counts": self.counts(),
             "stores": [{"kind": r.store.kind, "location": r.store.location, "owner": r.store.owner,
                         "certificates": r.certificates, "error": r.error} for r in self.stores],
@@ -230,11 +233,14 @@ REPORT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "rootsentinel scan --json",
     "type": "object",
-    "required": ["type", "version", "level", "exit_code", "blocklist", "counts", "stores", "findings", "problems"],
+    "required": ["type", "version", "timestamp", "hostname", "level", "exit_code", "blocklist", "counts", "stores",
+                 "findings", "problems"],
     "additionalProperties": False,
     "properties": {
         "type": {"const": "scan"},
         "version": {"type": "string"},
+        "timestamp": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"},
+        "hostname": {"type": "string"},
         "level": {"enum": ["ok", "notice", "interception", "banned"]},
         "exit_code": {"enum": [0, 1, 2, 3]},
         "blocklist": {"type": "object", "required": ["version", "size", "sha256"]},
