@@ -200,7 +200,7 @@ class ScanReport:
 
     def to_json(self, include_ok: bool = False) -> dict[str, Any]:
         """The ``--json`` document (shape: :data:`REPORT_SCHEMA`); ok findings only with ``include_ok``.
-        ``timestamp`` (UTC, ISO 8601) and ``hostname`` make one line per machine self-describing in a SIEM."""
+        ``timestamp`` (UTC, ISO 8601) and ``hostname`` make each machine's report self-describing in a SIEM."""
         now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return {
             "type": "scan", "version": __version__, "timestamp": now, "hostname": socket.gethostname(),
