@@ -91,7 +91,8 @@ class Firefox:
     Args:
         trust: PEM files of roots to trust in the profile (``certutil -t C,,``).
         host: ``"real"`` (wrapper running ``python -m native_host host``), ``"missing"`` (the host
-            manifest points to a file that does not exist) or ``None`` (no host manifest).
+            manifest points to a file that does not exist), ``"crash"`` (the host exits at once) or
+            ``None`` (no host manifest).
         locale: ``intl.locale.requested`` (e.g. ``"ru"``), or None for the default.
         managed: contents of the managed storage manifest's ``data`` (enterprise policy), or None.
         local_settings: values written to the extension's storage.local before pages load.
@@ -164,6 +165,11 @@ class Firefox:
                     "#!/bin/sh\n"
                     f"cd {json.dumps(str(REPO))} || exit 1\n"
                     f"exec {json.dumps(sys.executable)} -m native_host host \"$@\" 2>>{json.dumps(str(self.host_log))}\n")
+                wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+                path = str(wrapper)
+            elif self.host_mode == "crash":
+                wrapper = self.tmp / "rootsentinel-host"
+                wrapper.write_text("#!/bin/sh\necho 'host crashed on purpose' >&2\nexit 70\n")
                 wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
                 path = str(wrapper)
             else:

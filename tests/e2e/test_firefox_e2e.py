@@ -161,11 +161,14 @@ def test_clean_main_frame_with_intercepted_subresource(certdir, main_frame):
         assert set(by_origin) <= {evil_origin, main_origin}
 
 
-def test_missing_host_gives_unknown_with_fix(certdir):
+@pytest.mark.parametrize("host", ["missing", "crash"])
+def test_missing_or_crashing_host_gives_unknown_with_fix(certdir, host):
+    """The host manifest points to a file that does not exist, or the host exits at once: the page
+    is `unknown`, never ok, and the popup says how to install the host."""
     root = pki.private_root("Some Private Root")
     server = serve(pki.server_identity(root), certdir, "private")
     server.pages["/"] = ("text/html", PAGE.format(title="Shop", extra=""))
-    with server, Firefox(trust=[write_root(root, certdir, "private")], host="missing") as ff:
+    with server, Firefox(trust=[write_root(root, certdir, "private")], host=host) as ff:
         ff.navigate(server.url("/"))
         tab = ff.tab_id(server.url("/"))
         badge = ff.wait_badge(tab, settled)
