@@ -166,7 +166,8 @@ def read(store: Store, ctx: ScanContext) -> list[Installed]:
 
     Labels: ``#N`` (0-based position in a bundle) or ``FILE#N`` (path relative to the folder). Bundle
     entries the distribution ships are marked ``vendor`` (:func:`distro_hashes`).
-    A file in a folder that holds no certificate (a README, a key) is skipped.
+    A file in a folder that holds no certificate (a README, a key) is skipped, and so is one that is not
+    PEM/DER or cannot be read (the rest of the folder still counts).
 
     Raises:
         StoreUnreadable: the bundle cannot be read or is not PEM/DER; a folder cannot be listed.
