@@ -1,0 +1,35 @@
+/** Settings: managed storage wins key by key; malformed values are ignored, never trusted. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { loadSettings, policyFromManaged } from "../../extension/src/core/settings.js";
+import { fakeBrowser } from "./fake-browser.mjs";
+
+test("defaults without local or managed settings (no managed manifest)", async () => {
+  const s = await loadSettings(fakeBrowser().storage);
+  assert.deepEqual(s, { mode: "warn", notifications: true, locked: [], policy: null });
+});
+
+test("local settings apply; managed ones override them; malformed values are dropped", async () => {
+  const storage = fakeBrowser({
+    local: { mode: "enforce", notifications: false },
+    managed: { mode: "block-everything", notifications: true },
+  }).storage;
+  const s = await loadSettings(storage);
+  assert.equal(s.mode, "enforce", "an invalid managed mode does not override a valid local one");
+  assert.equal(s.notifications, true);
+  assert.deepEqual(s.locked, ["notifications"]);
+});
+
+test("the hello policy keeps only well-formed fingerprints and reasons", () => {
+  const spki = "AB".repeat(32);
+  const cert = "cd".repeat(32);
+  assert.deepEqual(policyFromManaged({
+    allow_spki_sha256: [spki, "zz", 42],
+    banned: [{ spki_sha256: spki, reason: "old proxy" }, { cert_sha256: cert }, { spki_sha256: "short" }, null, "x"],
+  }), {
+    allow_spki_sha256: [spki.toLowerCase()],
+    banned: [{ spki_sha256: spki.toLowerCase(), reason: "old proxy" }, { cert_sha256: cert, reason: "policy" }],
+  });
+  assert.equal(policyFromManaged({}), null);
+  assert.equal(policyFromManaged({ allow_spki_sha256: "not a list" }), null);
+});
