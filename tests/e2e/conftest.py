@@ -1,8 +1,9 @@
-"""End-to-end fixtures: skip cleanly when Firefox, certutil or node are missing (they come from apt
-``firefox-esr libnss3-tools`` and the system node; see the report/README for the commands)."""
+"""End-to-end fixtures. Without Firefox, certutil or node (apt ``firefox-esr libnss3-tools``, the
+system node) the e2e tests are skipped, unless ``ROOTSENTINEL_E2E=require`` (CI) makes that an error."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -19,6 +20,8 @@ def pytest_collection_modifyitems(config, items):
                                      ("node", shutil.which("node"))) if not ok]
     if not missing:
         return
+    if os.environ.get("ROOTSENTINEL_E2E") == "require":
+        raise pytest.UsageError(f"ROOTSENTINEL_E2E=require but {', '.join(missing)} not found")
     skip = pytest.mark.skip(reason=f"end-to-end needs {', '.join(missing)}")
     for item in items:
         if "e2e" in item.keywords:
