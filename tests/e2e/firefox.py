@@ -91,7 +91,8 @@ class Firefox:
     Args:
         trust: PEM files of roots to trust in the profile (``certutil -t C,,``).
         host: ``"real"`` (wrapper running ``python -m native_host host``), ``"missing"`` (the host
-            manifest points to a file that does not exist), ``"crash"`` (the host exits at once) or
+            manifest points to a file that does not exist), ``"crash"`` (the host exits at once),
+            ``"installed"`` (written by ``rootsentinel install --browser firefox`` in the temp HOME) or
             ``None`` (no host manifest).
         locale: ``intl.locale.requested`` (e.g. ``"ru"``), or None for the default.
         managed: contents of the managed storage manifest's ``data`` (enterprise policy), or None.
@@ -156,7 +157,11 @@ class Firefox:
         (self.profile / "user.js").write_text("\n".join(lines) + "\n")
 
         moz = self.home / ".mozilla"
-        if self.host_mode is not None:
+        if self.host_mode == "installed":
+            # What a user does: `rootsentinel install --browser firefox` (native_host/install/).
+            subprocess.run([sys.executable, "-m", "native_host", "install", "--browser", "firefox"], check=True,
+                           capture_output=True, cwd=REPO, env={**os.environ, "HOME": str(self.home)})
+        elif self.host_mode is not None:
             hosts = moz / "native-messaging-hosts"
             hosts.mkdir(parents=True)
             if self.host_mode == "real":

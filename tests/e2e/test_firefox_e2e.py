@@ -370,3 +370,16 @@ def test_cached_page_is_labelled_from_cache(certdir):
         popup = ff.popup(tab)
         assert popup["fromCache"] is True
         assert "from the browser cache" in popup["bodyText"]
+
+
+def test_host_installed_with_rootsentinel_install_is_reached(superfish):
+    """The user's path: `rootsentinel install --browser firefox` writes the host manifest and
+    launcher, and the extension reaches that host."""
+    server, root_pem = superfish
+    with server, Firefox(trust=[root_pem], host="installed") as ff:
+        manifest = json.loads((ff.home / ".mozilla" / "native-messaging-hosts" / "io.rootsentinel.host.json").read_text())
+        assert manifest["allowed_extensions"] == ["rootsentinel@rootsentinel.io"]
+        ff.navigate(server.url("/"))
+        tab = ff.tab_id(server.url("/"))
+        assert ff.wait_badge(tab, settled)["text"] == "BAN"
+        assert ff.popup(tab)["hostStatus"].startswith("Helper 0.1.0, blocklist ")
