@@ -320,6 +320,7 @@ def test_windows_output_quirks():
         parsed = _windows.parse_output(blob)
         assert list(parsed) == ["LocalMachine\\Root"] and len(parsed["LocalMachine\\Root"]) == 1
     assert _windows.parse_output(b"\r\n") == {}
+    assert _windows.parse_output(b"[null]\r\n") == {} and _windows.parse_output(b"[]") == {}
     errored = json.dumps([{"store": "LocalMachine\\CA", "error": "Access is denied.\r\n"}]).encode()
     assert _windows.parse_output(errored) == {"LocalMachine\\CA": "Access is denied."}
     report = scan_with(ScanContext(run=fake_runner({"powershell.exe": errored})), (_windows,))

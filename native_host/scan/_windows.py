@@ -11,11 +11,15 @@ so roots pushed by GPO or Intune are seen here. ``CurrentUser\\Root`` also shows
 the same name does not hold, i.e. what the user added.
 
 ``certutil -store`` is not used: it prints SHA-1 hashes and names, not the DER needed for SHA-256
-matching. One PowerShell run reads all four stores and prints one JSON array (``-InputObject @(...)``
-keeps it an array even for one item; PowerShell 5.1 would print a bare object otherwise)::
+matching. One PowerShell run reads all four stores and prints one JSON array (``$out = @(...)`` and
+``-InputObject`` keep it an array even for one item or none; piped, PowerShell 5.1 would print a bare
+object for one item, and ``@($null)`` would print ``[null]`` for none)::
 
     [{"store":"LocalMachine\\Root","thumbprint":"<SHA-1 hex>","der":"<base64 DER>"},
      {"store":"CurrentUser\\CA","error":"<message>"}, ...]
+
+Not run on a real Windows machine yet: :func:`parse_output` is tested on output in this format
+(tests/fixtures/scan/windows-stores.json), the script itself is not.
 
 Machine roots also include Microsoft's own legacy roots (code signing, timestamping) that are not in
 Mozilla's store: the scan reports them as non-public; allow-list them in the system config if wanted.
@@ -34,7 +38,7 @@ from native_host.scan.model import Installed, ScanContext, Store, StoreUnreadabl
 STORES = ("LocalMachine\\Root", "LocalMachine\\CA", "CurrentUser\\Root", "CurrentUser\\CA")
 
 SCRIPT = r"""$ErrorActionPreference = 'Stop'
-$out = foreach ($s in @('LocalMachine\Root', 'LocalMachine\CA', 'CurrentUser\Root', 'CurrentUser\CA')) {
+$out = @(foreach ($s in @('LocalMachine\Root', 'LocalMachine\CA', 'CurrentUser\Root', 'CurrentUser\CA')) {
   try {
     Get-ChildItem -Path "Cert:\$s" | ForEach-Object {
       [pscustomobject]@{ store = $s; thumbprint = $_.Thumbprint; der = [Convert]::ToBase64String($_.RawData) }
@@ -42,8 +46,8 @@ $out = foreach ($s in @('LocalMachine\Root', 'LocalMachine\CA', 'CurrentUser\Roo
   } catch {
     [pscustomobject]@{ store = $s; error = $_.Exception.Message }
   }
-}
-ConvertTo-Json -InputObject @($out) -Compress
+})
+ConvertTo-Json -InputObject $out -Compress
 """
 """The PowerShell script (Windows PowerShell 5.1 and PowerShell 7 alike)."""
 
@@ -81,6 +85,8 @@ def parse_output(output: bytes) -> dict[str, list[tuple[str, bytes]] | str]:
     items = doc if isinstance(doc, list) else [doc]
     result: dict[str, list[tuple[str, bytes]] | str] = {}
     for item in items:
+        if item is None:  # "[null]": an empty result wrapped by an older script
+            continue
         if not isinstance(item, dict) or not isinstance(item.get("store"), str):
             raise StoreUnreadable("PowerShell output: an item without a store name")
         store = item["store"]
