@@ -12,6 +12,9 @@ Keychains read:
 - ``/System/Library/Keychains/SystemRootCertificates.keychain``: Apple's own root program, read-only
   (SIP). Apple trusts roots Mozilla does not ship, so there only a *banned* root counts.
 
+Not run on a real Mac yet: :func:`parse_output` and the keychain discovery are tested on output in this
+format (tests/fixtures/scan/macos-*.pem); ``security`` itself is not.
+
 A keychain holds any certificate, and whether macOS trusts one as a root is decided by separate trust
 settings (``security dump-trust-settings -d``), which this reader does not read: a self-issued certificate
 in a keychain is reported as an anchor, any other as an intermediate.
