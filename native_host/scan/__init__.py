@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from native_host.blocklist import Blocklist, bundled
-from native_host.errors import RootSentinelError
-from native_host.publicroots import PublicRoots, mozilla
-from native_host.scan.model import Installed, ScanContext
-from native_host.scan.report import ScanReport, StoreResult, judge_all
-from native_host.verdict import Policy
+if TYPE_CHECKING:  # the CLI imports this package to build its parser: keep that import light
+    from native_host.blocklist import Blocklist
+    from native_host.publicroots import PublicRoots
+    from native_host.scan.model import ScanContext
+    from native_host.scan.report import ScanReport
+    from native_host.verdict import Policy
 
 __all__ = ["scan", "scan_with", "ScanReport"]
 
@@ -40,6 +41,13 @@ def scan_with(ctx: ScanContext, readers: tuple[ModuleType, ...], blocklist: Bloc
         readers: reader modules (:func:`native_host.scan.readers.for_os`).
         blocklist / public / policy: default the bundled blocklist, certifi's Mozilla store, no policy.
     """
+    from native_host.blocklist import bundled
+    from native_host.errors import RootSentinelError
+    from native_host.publicroots import mozilla
+    from native_host.scan.model import Installed
+    from native_host.scan.report import ScanReport, StoreResult, judge_all
+    from native_host.verdict import Policy
+
     results: list[StoreResult] = []
     items: list[Installed] = []
     for reader in readers:

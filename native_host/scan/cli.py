@@ -11,9 +11,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from native_host.errors import BadInput
-from native_host.scan.report import ScanReport
+
+if TYPE_CHECKING:
+    from native_host.scan.report import ScanReport
 
 
 def _text(report: ScanReport, include_ok: bool) -> str:
