@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the CLI imports this package to build its parser: keep that
     from native_host.scan.report import ScanReport
     from native_host.verdict import Policy
 
-__all__ = ["scan", "scan_with", "ScanReport"]
+__all__ = ["scan", "scan_with"]
 
 
 def scan_with(ctx: ScanContext, readers: tuple[ModuleType, ...], blocklist: Blocklist | None = None,
