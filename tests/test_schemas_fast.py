@@ -143,3 +143,30 @@ def test_fast_blocklist_check_takes_the_bundled_list():
 
     text = open(bl.__file__.replace("blocklist.py", "data/blocklist.json"), encoding="utf-8").read()
     assert _SURELY_VALID["blocklist"](json.loads(text))
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_fast_probe_check_agrees_with_jsonschema(seed):
+    rng = random.Random(200 + seed)
+    values = ODD + ["example.org", "[::1]", "127.0.0.1", "a" * 253, "a" * 254, "exa mple", "host\n", 443, 65535,
+                    65536, 0, "https://example.org/"]
+    accepted = 0
+    for _ in range(600):
+        msg = {"type": "probe", "id": rng.choice([1, "p"]), "host": "example.org", "port": 443}
+        for _ in range(rng.randint(0, 3)):
+            key = rng.choice(["type", "id", "host", "port", "url", "extra"])
+            if rng.random() < 0.2:
+                msg.pop(key, None)
+            else:
+                msg[key] = rng.choice(values)
+        first = next(iter(validator("probe.request").iter_errors(msg)), None)
+        if _SURELY_VALID["probe.request"](msg):
+            accepted += 1
+            assert first is None, msg
+        if first is None:
+            validate("probe.request", msg)
+        else:
+            where = "/".join(str(p) for p in first.absolute_path) or "(top)"
+            with pytest.raises(SchemaError, match="^" + re.escape(f"probe.request: at {where}:")):
+                validate("probe.request", msg)
+    assert accepted > 50
