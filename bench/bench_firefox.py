@@ -1,0 +1,131 @@
+"""7. Page-load overhead in real headless Firefox: one page with 100 subresources on 10 HTTPS origins,
+loaded with and without the extension, 20 timed loads each, interleaved.
+
+Uses the end-to-end harness as it is (tests/e2e/firefox.py, pki.py, servers.py; imported, not copied):
+two Firefox instances at once, the same test root trusted in both, the same local servers. Instance A
+has RootSentinel installed with the real host; instance B is started by the same harness without a host
+manifest and the extension is then removed with BiDi ``webExtension.uninstall``, so both profiles are
+otherwise identical. The figure is the page's own ``loadEventEnd`` (Navigation Timing), read in the page.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "e2e"))
+
+from bench._common import Report, args, goal, summary  # noqa: E402
+
+ORIGINS = 10
+PER_ORIGIN = 10
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
+
+
+def page(servers, n: int) -> str:
+    imgs = "".join(f'<img src="{s.url(f"/r{j}.png?n={n}")}" width=1 height=1>'
+                   for s in servers for j in range(PER_ORIGIN))
+    return f"<!doctype html><meta charset=utf-8><title>bench {n}</title><h1>bench</h1>{imgs}"
+
+
+def load(ff, servers, n: int) -> dict:
+    url = servers[0].url(f"/page?n={n}")
+    servers[0].pages["/page"] = ("text/html", page(servers, n))
+    ff.navigate(url)
+    deadline = time.monotonic() + 30
+    while True:
+        timing = json.loads(ff.evaluate(
+            "JSON.stringify({nav: performance.getEntriesByType('navigation').map(e => e.toJSON())[0] || null,"
+            " resources: performance.getEntriesByType('resource').length, url: location.href})",
+            context=ff.context))
+        if timing["nav"] and timing["nav"]["loadEventEnd"] > 0 and timing["url"] == url:
+            return timing
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no load event for {url}: {timing}")
+        time.sleep(0.05)
+
+
+def main() -> None:
+    a = args(__doc__.splitlines()[0], loads=(int, 20, "timed loads per browser"))
+    loads = 4 if a.quick else a.loads
+    rep = Report("7. Page-load overhead in headless Firefox")
+    try:
+        import pki
+        from firefox import EXTENSION_ID, Firefox, firefox_binary
+        from servers import WebServer
+    except Exception as exc:  # noqa: BLE001 - the harness is another engineer's; report, do not crash
+        rep.line(f"Skipped: the end-to-end harness (tests/e2e/) cannot be imported: {type(exc).__name__}: {exc}")
+        rep.save(a.md)
+        return
+    missing = [name for name, ok in (("firefox-esr", firefox_binary()), ("certutil", shutil.which("certutil")),
+                                     ("node", shutil.which("node"))) if not ok]
+    if missing:
+        rep.line(f"Skipped: needs {', '.join(missing)} (`apt-get install -y firefox-esr libnss3-tools`, node).")
+        rep.save(a.md)
+        return
+    certdir = Path(tempfile.mkdtemp(prefix="rs-bench-ff-"))
+    root = pki.private_root("RootSentinel Bench Root", "RootSentinel Bench")
+    inter = pki.intermediate(root, "RootSentinel Bench Intermediate")
+    chain, key = pki.server_identity(inter, chain_above=[inter]).write(certdir, "server")
+    root_pem = certdir / "root.pem"
+    root_pem.write_bytes(root.pem())
+    servers = [WebServer(chain, key) for _ in range(ORIGINS)]
+    for s in servers:
+        for j in range(PER_ORIGIN):
+            s.pages[f"/r{j}.png"] = ("image/png", PNG)
+        s.__enter__()
+    samples = {"with": [], "without": []}
+    resources = {"with": set(), "without": set()}
+    badge = None
+    try:
+        with Firefox(trust=[root_pem], host="real") as ff_with, Firefox(trust=[root_pem], host=None) as ff_without:
+            ff_without.bidi.cmd("webExtension.uninstall", {"extension": EXTENSION_ID})
+            browsers = {"with": ff_with, "without": ff_without}
+            n = 0
+            for _ in range(3):  # warm-up: connections, host start, caches of both
+                for ff in browsers.values():
+                    n += 1
+                    load(ff, servers, n)
+            for _ in range(loads):
+                order = list(browsers)
+                random.shuffle(order)
+                for name in order:
+                    n += 1
+                    t = load(browsers[name], servers, n)
+                    samples[name].append(t["nav"]["loadEventEnd"] / 1000)
+                    resources[name].add(t["resources"])
+            try:
+                tab = ff_with.tab_id(servers[0].url("/page"))
+                badge = ff_with.wait_badge(tab, lambda b: b["text"] not in ("", "\u2026"), timeout=10)
+            except Exception as exc:  # noqa: BLE001
+                badge = {"error": str(exc)}
+    finally:
+        for s in servers:
+            s.__exit__(None, None, None)
+        shutil.rmtree(certdir, ignore_errors=True)
+    w, wo = summary(samples["with"]), summary(samples["without"])
+    over = w["median"] / wo["median"] - 1
+    rows = [["without the extension", f"{wo['median'] * 1e3:.1f} ms", f"{wo['p99'] * 1e3:.1f} ms",
+             f"{statistics.fmean(samples['without']) * 1e3:.1f} ms", ""],
+            ["with RootSentinel + host", f"{w['median'] * 1e3:.1f} ms", f"{w['p99'] * 1e3:.1f} ms",
+             f"{statistics.fmean(samples['with']) * 1e3:.1f} ms",
+             goal(over < 0.05, f"{over * 100:+.1f}% vs +5%")]]
+    rep.table(["Firefox", "load median", "load p99 (= max at 20 loads)", "mean", "overhead of the median (goal < 5%)"], rows)
+    rep.line(f"{loads} timed loads per browser after 3 warm-up loads each, interleaved in random order; page with "
+             f"{ORIGINS * PER_ORIGIN} images on {ORIGINS} HTTPS origins (127.0.0.1 servers, leaf <- intermediate "
+             f"<- private root trusted in both profiles, `Cache-Control: no-store`). Resource entries seen per load: "
+             f"with {sorted(resources['with'])}, without {sorted(resources['without'])}. Badge on the last page with "
+             f"the extension: {badge}.")
+    rep.save(a.md)
+
+
+if __name__ == "__main__":
+    main()
