@@ -33,6 +33,10 @@ test-js:
 lint-extension:
 	npm run --silent lint
 
+## bench: benchmarks against baselines measured in the same run; writes bench/RESULTS.md (a few minutes)
+bench: setup
+	$(PYTHON) bench/run_all.py
+
 ## blocklist: regenerate native_host/data/blocklist.json from build/blocklist-sources/
 blocklist:
 	$(PYTHON) build/make_blocklist.py
