@@ -192,8 +192,6 @@ class Firefox:
     def _launch(self) -> None:
         env = {**os.environ, "HOME": str(self.home), "MOZ_HEADLESS": "1", "MOZ_CRASHREPORTER_DISABLE": "1",
                "XDG_CONFIG_HOME": str(self.home / ".config"), "XDG_CACHE_HOME": str(self.home / ".cache")}
-        if self.locale:
-            env["LANG"] = f"{self.locale}_RU.UTF-8" if self.locale == "ru" else env.get("LANG", "C.UTF-8")
         self.proc = subprocess.Popen(
             [self.binary, "--headless", "--no-remote", "--profile", str(self.profile),
              "--remote-debugging-port", "0", "--remote-allow-system-access"],
