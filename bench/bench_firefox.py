@@ -2,10 +2,11 @@
 loaded with and without the extension, 20 timed loads each, interleaved.
 
 Uses the end-to-end harness as it is (tests/e2e/firefox.py, pki.py, servers.py; imported, not copied):
-two Firefox instances at once, the same test root trusted in both, the same local servers. Instance A
+three Firefox instances at once, the same test root trusted in both, the same local servers. Instance A
 has RootSentinel installed with the real host; instance B is started by the same harness without a host
 manifest and the extension is then removed with BiDi ``webExtension.uninstall``, so both profiles are
-otherwise identical. The figure is the page's own ``loadEventEnd`` (Navigation Timing), read in the page.
+otherwise identical. Instance C has the extension but no host manifest (the extension's own cost
+without any native messaging), to tell where an overhead comes from. The figure is the page's own ``loadEventEnd`` (Navigation Timing), read in the page.
 """
 
 from __future__ import annotations
@@ -82,13 +83,14 @@ def main() -> None:
         for j in range(PER_ORIGIN):
             s.pages[f"/r{j}.png"] = ("image/png", PNG)
         s.__enter__()
-    samples = {"with": [], "without": []}
-    resources = {"with": set(), "without": set()}
+    samples = {"with": [], "without": [], "nohost": []}
+    resources = {"with": set(), "without": set(), "nohost": set()}
     badge = None
     try:
-        with Firefox(trust=[root_pem], host="real") as ff_with, Firefox(trust=[root_pem], host=None) as ff_without:
+        with Firefox(trust=[root_pem], host="real") as ff_with, Firefox(trust=[root_pem], host=None) as ff_without, \
+                Firefox(trust=[root_pem], host=None) as ff_nohost:
             ff_without.bidi.cmd("webExtension.uninstall", {"extension": EXTENSION_ID})
-            browsers = {"with": ff_with, "without": ff_without}
+            browsers = {"with": ff_with, "without": ff_without, "nohost": ff_nohost}
             n = 0
             for _ in range(3):  # warm-up: connections, host start, caches of both
                 for ff in browsers.values():
@@ -111,13 +113,17 @@ def main() -> None:
         for s in servers:
             s.__exit__(None, None, None)
         shutil.rmtree(certdir, ignore_errors=True)
-    w, wo = summary(samples["with"]), summary(samples["without"])
+    w, wo, nh = summary(samples["with"]), summary(samples["without"]), summary(samples["nohost"])
     over = w["median"] / wo["median"] - 1
+    over_nh = nh["median"] / wo["median"] - 1
     rows = [["without the extension", f"{wo['median'] * 1e3:.1f} ms", f"{wo['p99'] * 1e3:.1f} ms",
              f"{statistics.fmean(samples['without']) * 1e3:.1f} ms", ""],
             ["with RootSentinel + host", f"{w['median'] * 1e3:.1f} ms", f"{w['p99'] * 1e3:.1f} ms",
              f"{statistics.fmean(samples['with']) * 1e3:.1f} ms",
-             goal(over < 0.05, f"{over * 100:+.1f}% vs +5%")]]
+             goal(over < 0.05, f"{over * 100:+.1f}% vs +5%")],
+            ["with RootSentinel, no host installed (diagnosis: the extension's own cost)",
+             f"{nh['median'] * 1e3:.1f} ms", f"{nh['p99'] * 1e3:.1f} ms",
+             f"{statistics.fmean(samples['nohost']) * 1e3:.1f} ms", f"{over_nh * 100:+.1f}%"]]
     rep.table(["Firefox", "load median", "load p99 (= max at 20 loads)", "mean", "overhead of the median (goal < 5%)"], rows)
     rep.line(f"{loads} timed loads per browser after 3 warm-up loads each, interleaved in random order; page with "
              f"{ORIGINS * PER_ORIGIN} images on {ORIGINS} HTTPS origins (127.0.0.1 servers, leaf <- intermediate "
