@@ -62,7 +62,6 @@ import socket
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -217,7 +216,7 @@ def ecs_event(verdict: dict[str, Any], *, timestamp: float, hostname: str, user:
         "event": {
             "kind": "alert", "category": ["network", "intrusion_detection"], "type": ["info"],
             "action": _ACTION.get(level, level), "severity": _severity(verdict),
-            "dataset": "rootsentinel.verdict", "module": "rootsentinel", "id": uuid.uuid4().hex,
+            "dataset": "rootsentinel.verdict", "module": "rootsentinel", "id": os.urandom(16).hex(),
             "reason": verdict.get("reason"),
         },
         "log": {"level": _LOG_LEVEL.get(level, "info")},

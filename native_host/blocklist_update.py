@@ -52,7 +52,7 @@ CURRENT_NAME = "current"
 SIG_SUFFIX = ".sig"
 _LOCK_NAME = ".install.lock"
 _INSTALLED_RE = re.compile(r"^blocklist-[0-9]{4}\.[0-9]{2}\.[0-9]{2}(\.[0-9]+)?\.json$")
-_MAX_UPDATE_BYTES = 16 * 1024 * 1024  # the bundled list is ~120 KB; anything this large is not a blocklist
+_MAX_UPDATE_BYTES = 16 * 1024 * 1024  # the bundled list is ~140 KB; anything this large is not a blocklist
 
 
 class UpdateRejected(RootSentinelError):
