@@ -426,15 +426,20 @@ class AuditLog:
                 event = ecs_event(verdict, timestamp=now, hostname=self.hostname, user=self.user,
                                   blocklist_version=self.blocklist_version, repeats=repeats)
                 line = _json_line(event)
+                written = False
                 if self.file is not None:
                     try:
                         self.file.append((line + "\n").encode("utf-8", "backslashreplace"))
+                        written = True
                     except OSError as exc:
                         self.file.close()
                         self._report(f"audit log {self.file.path}: {exc.strerror or exc}; events are dropped until it can be written")
                 if self._syslog is not None:
                     self._send_syslog(line, verdict["level"], now)
-            return event
+                    written = True
+                if not written:
+                    self._seen.pop(key, None)  # not recorded: the next identical verdict tries again
+            return event if written else None
         except Exception as exc:  # noqa: BLE001 - auditing must never break judging
             self._report(f"audit event failed: {type(exc).__name__}: {exc}")
             return None

@@ -265,6 +265,7 @@ def test_unwritable_log_never_breaks_judging(tmp_path, capsys):
         assert reply["level"] == "banned"
     err = capsys.readouterr().err
     assert err.count("rootsentinel: audit log") == 1  # reported once
+    assert audit(_verdict(_superfish_b64(), "https://t.example/")) is None  # nothing was written
 
 
 def test_rotation_is_followed(tmp_path):
