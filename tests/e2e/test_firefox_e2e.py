@@ -5,7 +5,7 @@ from local HTTPS servers on 127.0.0.1 whose certificates are made here (tests/e2
 the badge and the popup back from the browser.
 
 Run: ``python -m pytest -m e2e tests/e2e -v`` (needs ``apt-get install firefox-esr libnss3-tools
-firefox-esr-l10n-ru``, node, and ``pip install -e .[test]``). Set ``ROOTSENTINEL_UPDATE_SCREENSHOT=1``
+firefox-esr-l10n-ru firefox-esr-l10n-kk``, node, and ``pip install -e .[test]``). Set ``ROOTSENTINEL_UPDATE_SCREENSHOT=1``
 to rewrite docs/screenshot-banned.png from the banned-chain test.
 """
 
