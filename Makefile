@@ -1,10 +1,10 @@
 # RootSentinel: every target does its own set-up on a fresh Debian/Ubuntu machine (as root or with sudo).
 PYTHON ?= python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := firefox-esr libnss3-tools chromium
+APT_PACKAGES := firefox-esr firefox-esr-l10n-ru firefox-esr-l10n-kk libnss3-tools chromium openssl
 STAMP := .setup-done
 
-.PHONY: setup run test test-python test-js lint-extension test-e2e blocklist bench dist clean
+.PHONY: setup run test test-fast test-python test-js lint-extension test-e2e blocklist bench dist clean
 
 ## setup: system packages (browsers, NSS tools), the Python package with test extras, npm dev tools
 setup: $(STAMP)
@@ -25,10 +25,18 @@ run: setup
 test: setup test-python test-js lint-extension
 
 test-python:
-	$(PYTHON) -m pytest -q
+	ROOTSENTINEL_E2E=require $(PYTHON) -m pytest -q
+
+## test-fast: the Python tests without real browsers (a few seconds to a minute)
+test-fast:
+	$(PYTHON) -m pytest -q -m "not e2e and not slow"
+
+## test-e2e: the real-browser end-to-end tests only
+test-e2e: setup
+	ROOTSENTINEL_E2E=require $(PYTHON) -m pytest -q -m e2e tests/e2e
 
 test-js:
-	node --test tests/js/
+	npm test --silent
 
 lint-extension:
 	npm run --silent lint
