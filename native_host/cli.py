@@ -95,22 +95,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     from native_host.config import load_system_config
     from native_host.host import Service
 
-    config = load_system_config()
-    audit = None
-    if config.audit:
-        from native_host.audit import AuditLog
-
-        audit = AuditLog.from_config(config)
-    service = Service(policy=config.policy, blocklist=config.blocklist, config_error=config.error, audit=audit)
+    service = Service.from_config(load_system_config())
     target = parse_target(args.target)
     if isinstance(target, Path):
         try:
             data = target.read_bytes()
         except OSError as exc:
             raise BadInput(f"cannot read {target}: {exc.strerror}") from exc
-        verdict = service.judge(chain_from_bytes(data, name=str(target)))
-        if audit is not None:  # Service.check/probe audit themselves; a file is judged directly
-            audit(verdict)
+        verdict = service.record(service.judge(chain_from_bytes(data, name=str(target))))
     else:
         verdict = service.probe(target[0], target[1], timeout=args.timeout)
     if args.json:

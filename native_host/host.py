@@ -24,6 +24,7 @@ from native_host.framing import DEFAULT_MAX_FRAME, FrameReader, decode_message, 
 from native_host.verdict import Chain, Policy, judge
 
 if TYPE_CHECKING:
+    from native_host.config import SystemConfig
     from native_host.publicroots import PublicRoots
 
 # cryptography, jsonschema and pyOpenSSL cost ~120 ms to import: the host answers a bare ``hello`` before
@@ -62,6 +63,22 @@ class Service:
         self.system_policy = policy or Policy()
         self.policy = self.system_policy
         self.config_error = config_error
+
+    @classmethod
+    def from_config(cls, config: "SystemConfig") -> "Service":
+        """The service a loaded system config asks for (policy, installed blocklist, audit log)."""
+        audit = None
+        if config.audit:  # imported only when enabled: keeps the host's start fast
+            from native_host.audit import AuditLog
+
+            audit = AuditLog.from_config(config)
+        return cls(blocklist=config.blocklist, policy=config.policy, config_error=config.error, audit=audit)
+
+    def record(self, verdict: dict[str, Any]) -> dict[str, Any]:
+        """Hand a finished verdict to the audit log, if any; returns the verdict."""
+        if self.audit is not None:
+            self.audit(verdict)
+        return verdict
 
     @property
     def public(self) -> PublicRoots:
@@ -102,9 +119,7 @@ class Service:
             chain = chain_from_base64(msg["chain"], url=url)
         else:
             chain = chain_from_security_info(msg["securityInfo"], url=url)
-        verdict = self.judge(chain)
-        if self.audit is not None:
-            self.audit(verdict)
+        verdict = self.record(self.judge(chain))
         verdict["id"] = msg["id"]
         return verdict
 
@@ -123,17 +138,13 @@ class Service:
             verdict = self.judge(Chain(certs=[], evidence="probe", url=url, host=host.strip("[]")))
             verdict.update(reason="probe_failed", explanation=f"The probe could not see a certificate: {exc}")
             verdict["probe"] = {"host": host, "port": port, "sni": None, "elapsed_ms": 0.0, "error": str(exc)}
-            if self.audit is not None:
-                self.audit(verdict)
-            return verdict
-        chain = Chain(certs=[cert_facts(d) for d in result.chain], evidence="probe", url=url,
-                      host=host.strip("[]"))
-        verdict = self.judge(chain)
-        verdict["probe"] = {"host": host, "port": port, "sni": result.sni, "elapsed_ms": result.elapsed_ms,
-                            "error": None}
-        if self.audit is not None:
-            self.audit(verdict)
-        return verdict
+        else:
+            chain = Chain(certs=[cert_facts(d) for d in result.chain], evidence="probe", url=url,
+                          host=host.strip("[]"))
+            verdict = self.judge(chain)
+            verdict["probe"] = {"host": host, "port": port, "sni": result.sni, "elapsed_ms": result.elapsed_ms,
+                                "error": None}
+        return self.record(verdict)
 
 
 def fit_reply(reply: dict[str, Any]) -> bytes:
@@ -308,13 +319,6 @@ def run(max_frame: int = DEFAULT_MAX_FRAME) -> int:
     out_fd = protect_stdout()
     from native_host.config import load_system_config
 
-    config = load_system_config()
-    audit = None
-    if config.audit:  # imported only when enabled: keeps the host's start fast
-        from native_host.audit import AuditLog
-
-        audit = AuditLog.from_config(config)
-    service = Service(blocklist=config.blocklist, policy=config.policy, config_error=config.error, audit=audit)
-    return Host(sys.stdin.buffer, out_fd, service, max_frame).serve()
+    return Host(sys.stdin.buffer, out_fd, Service.from_config(load_system_config()), max_frame).serve()
 
 
