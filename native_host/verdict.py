@@ -20,6 +20,7 @@ The engine never asks which OS or browser it runs on, reads no files and has no 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from native_host import der as _der
@@ -113,6 +114,18 @@ def worst(levels: list[str]) -> str:
 
 def display_name(name_der: bytes, fallback: str = "") -> str:
     """A short human name for a DER Name: its CN, else O, else OU, else the whole RFC 4514 string."""
+    if type(name_der) is bytes and type(fallback) is str and len(name_der) <= 1024 and len(fallback) <= 2048:
+        return _display_name_cached(name_der, fallback)  # small names only: the cache stays under ~3 MB
+    return _display_name(name_der, fallback)
+
+
+@lru_cache(maxsize=1024)
+def _display_name_cached(name_der: bytes, fallback: str) -> str:
+    # The anchor's name is decoded for every verdict; the same few roots recur.
+    return _display_name(name_der, fallback)
+
+
+def _display_name(name_der: bytes, fallback: str) -> str:
     try:
         attrs = _der.name_attributes(name_der)
     except Exception:  # noqa: BLE001 - an undecodable name still needs a label
