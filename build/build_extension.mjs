@@ -3,11 +3,13 @@
  * Assembles one browser's extension directory from the shared source tree (uBlock Origin style:
  * a shared core plus a thin per-browser adapter and manifest; docs/design.md "Components").
  *
- *   node build/build_extension.mjs firefox [--out DIR]     (default DIR: dist/firefox)
+ *   node build/build_extension.mjs firefox|chromium [--out DIR]     (default DIR: dist/<browser>)
  *
  * Copies extension/{_locales,icons,popup,options,blocked,src/core} and extension/src/<browser>/,
- * and writes extension/manifests/<browser>.json as manifest.json. Nothing is fetched or generated:
- * the result is the source, so `web-ext lint` and `webExtension.install` see exactly what ships.
+ * plus the files the manifest names that live outside those folders (Chromium's
+ * `storage.managed_schema`), and writes extension/manifests/<browser>.json as manifest.json.
+ * Nothing is fetched or generated: the result is the source, so `web-ext lint`,
+ * `webExtension.install` and Chromium's `--load-extension` see exactly what ships.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -19,7 +21,8 @@ const SHARED = ["_locales", "icons", "popup", "options", "blocked", "src/core"];
 
 /**
  * Builds the extension for `browser` into `out` (emptied first).
- * @param {string} browser  "firefox" (a "chromium" manifest and adapter can be added beside it)
+ * @param {string} browser  "firefox" or "chromium" (one manifest in extension/manifests/ and one
+ *   adapter folder in extension/src/ each)
  * @param {string} out  output directory
  * @returns {string} the output directory
  * @throws {Error} when the browser has no manifest or adapter
@@ -34,6 +37,10 @@ export function build(browser, out) {
   for (const part of SHARED) cpSync(join(SRC, part), join(out, part), { recursive: true });
   cpSync(adapter, join(out, "src", browser), { recursive: true, filter: (p) => !p.endsWith(".md") });
   const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
+  // Chromium validates managed storage against a schema file named in the manifest (Chrome
+  // "Manifest - storage"); Firefox needs none (browser-apis.md 4.1).
+  const schema = manifest.storage?.managed_schema;
+  if (schema) cpSync(join(SRC, schema), join(out, schema));
   writeFileSync(join(out, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   return out;
 }

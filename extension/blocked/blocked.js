@@ -3,11 +3,12 @@
  * (sentinel.js blockingResponse). The record of the blocked response is read from storage.session
  * `blocked:<tabId>`.
  */
-import { localizeDocument, translator, uiLanguage } from "../src/core/i18n.js";
+import { extensionApi, localizeDocument, translator, uiLanguage, variantsFor } from "../src/core/i18n.js";
 import { explainRecord } from "../src/core/explain.js";
 import { renderChain } from "../src/core/render.js";
 
-const t = translator(browser.i18n);
+const browser = extensionApi();
+const t = translator(browser.i18n, variantsFor(browser.runtime.getManifest()));
 const lang = uiLanguage(browser.i18n);
 localizeDocument(document, t, lang);
 

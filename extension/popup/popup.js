@@ -3,10 +3,11 @@
  * intercepted origins and the certificate chain. Reads the tab state that the background keeps in
  * storage.session. `popup.html?tab=<id>` shows a given tab (used when the popup is opened as a page).
  */
-import { localizeDocument, translator, uiLanguage } from "../src/core/i18n.js";
+import { extensionApi, localizeDocument, translator, uiLanguage, variantsFor } from "../src/core/i18n.js";
 import { renderPopup } from "../src/core/render.js";
 
-const t = translator(browser.i18n);
+const browser = extensionApi();
+const t = translator(browser.i18n, variantsFor(browser.runtime.getManifest()));
 const lang = uiLanguage(browser.i18n);
 localizeDocument(document, t, lang);
 

@@ -6,7 +6,7 @@ import { fakeBrowser } from "./fake-browser.mjs";
 
 test("defaults without local or managed settings (no managed manifest)", async () => {
   const s = await loadSettings(fakeBrowser().storage);
-  assert.deepEqual(s, { mode: "warn", notifications: true, locked: [], policy: null });
+  assert.deepEqual(s, { mode: "warn", notifications: true, capture: "probe", locked: [], policy: null });
 });
 
 test("local settings apply; managed ones override them; malformed values are dropped", async () => {

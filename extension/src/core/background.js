@@ -11,7 +11,7 @@ import { HostPort } from "./hostport.js";
 import { VerdictCache } from "./cache.js";
 import { TabStates } from "./tabstate.js";
 import { Sentinel } from "./sentinel.js";
-import { translator } from "./i18n.js";
+import { translator, variantsFor } from "./i18n.js";
 
 /** Native messaging host name (docs/protocol.md). */
 export const HOST_NAME = "io.rootsentinel.host";
@@ -19,10 +19,11 @@ export const HOST_NAME = "io.rootsentinel.host";
 /**
  * @param {object} browser  the WebExtension API object
  * @param {(browser: object, sentinel: Sentinel) => void} registerCapture  the adapter's listeners
+ * @param {{client?: string}} [opts]  `client`: the browser family named in `hello` (default "firefox")
  * @returns {Sentinel}
  */
-export function startBackground(browser, registerCapture) {
-  const t = translator(browser.i18n);
+export function startBackground(browser, registerCapture, { client = "firefox" } = {}) {
+  const t = translator(browser.i18n, variantsFor(browser.runtime.getManifest()));
   let sentinel = null;
   const tabs = new TabStates({
     session: browser.storage.session,
@@ -36,7 +37,7 @@ export function startBackground(browser, registerCapture) {
       browser.storage.session.set({ host: { ...status, at: Date.now() } }).catch(() => {});
     },
   });
-  sentinel = new Sentinel({ browser, host, cache: new VerdictCache(), tabs, t });
+  sentinel = new Sentinel({ browser, host, cache: new VerdictCache(), tabs, t, client });
 
   // All listeners synchronously, at top level of the event page.
   registerCapture(browser, sentinel);

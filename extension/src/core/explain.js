@@ -70,6 +70,19 @@ export const EVIDENCE = Object.freeze({
   probe: "evidence_probe",
 });
 
+/**
+ * The evidence source an adapter used (`record.source`), where it says more than `evidence`: the
+ * Chromium family has three, each with what it can and cannot see (extension/README.md).
+ */
+export const SOURCE = Object.freeze({
+  debugger: "evidence_debugger",
+  "security-info": "evidence_leaf_and_probe",
+  probe: "evidence_probe_separate",
+});
+
+/** Chromium's net error for a chain it recognised as known interception (net/base/net_error_list.h, -217). */
+export const KNOWN_INTERCEPTION_ERROR = "net::ERR_CERT_KNOWN_INTERCEPTION_BLOCKED";
+
 /** Why the extension itself could not get a verdict (`record.error.code`). */
 const FAILURE = Object.freeze({
   host_unreachable: "explain_host_unreachable",
@@ -139,6 +152,7 @@ export function explainMore(t, rec) {
   const out = [];
   if (rec?.error?.code === "host_unreachable" || rec?.error?.code === "timeout") out.push(t("help_host_unreachable"));
   if (rec?.level === "browser-blocked") {
+    if (String(rec.error?.message ?? "").includes(KNOWN_INTERCEPTION_ERROR)) out.push(t("explain_known_interception_blocked"));
     if (rec.probe && rec.probe.level && rec.probe.level !== "unknown") out.push(t("probe_found", [explainRecord(t, rec.probe)]));
     else if (rec.probe) out.push(t("explain_probe_failed", [hostOf(rec)]));
     else out.push(t("probe_running"));

@@ -5,15 +5,45 @@
  */
 
 /**
+ * Messages whose text names the browser, and their Chromium-family variants (Chrome, Chromium, Edge,
+ * Brave share one build, so those say "the browser"). Every other message is the same everywhere.
+ */
+export const CHROMIUM_VARIANTS = Object.freeze({
+  badge_title_browser_blocked: "badge_title_browser_blocked_chromium",
+  explain_browser_blocked: "explain_browser_blocked_chromium",
+  explain_no_security_info: "explain_no_security_info_chromium",
+  help_host_unreachable: "help_host_unreachable_chromium",
+});
+
+/**
+ * The message variants for the running build, read off its manifest: a Chromium-family build has a
+ * `background.service_worker` (extension/manifests/chromium.json), the Firefox build `background.scripts`.
+ * @param {object|null} manifest  `runtime.getManifest()`
+ * @returns {object|null}
+ */
+export function variantsFor(manifest) {
+  return manifest?.background?.service_worker ? CHROMIUM_VARIANTS : null;
+}
+
+/**
+ * The WebExtension API object in an extension page: Firefox's `browser`, else Chromium's `chrome`
+ * (whose MV3 methods also return promises when given no callback).
+ */
+export function extensionApi() {
+  return globalThis.browser ?? globalThis.chrome;
+}
+
+/**
  * A translator bound to an `i18n` API object.
  * @param {object} i18n  `browser.i18n`
+ * @param {object|null} [variants]  key -> key to read instead ({@link variantsFor})
  * @returns {(key: string, subs?: (string|number)[]) => string}  returns the key itself when missing
  *   (a visible bug rather than an empty warning; the catalogue test keeps this from happening)
  */
-export function translator(i18n) {
+export function translator(i18n, variants = null) {
   return (key, subs) => {
     const list = subs === undefined ? undefined : subs.map((s) => String(s ?? ""));
-    const text = i18n.getMessage(key, list);
+    const text = i18n.getMessage(variants?.[key] ?? key, list);
     return text || key;
   };
 }

@@ -3,7 +3,7 @@
  */
 import { el, clear } from "./dom.js";
 import { formatDate, formatNumber } from "./i18n.js";
-import { CATEGORY_NAME, EVIDENCE, MATCHED_BY, REASON, ROLE, explainMore, explainRecord, levelName } from "./explain.js";
+import { CATEGORY_NAME, EVIDENCE, MATCHED_BY, REASON, ROLE, SOURCE, explainMore, explainRecord, levelName } from "./explain.js";
 import { isIntercepted } from "./levels.js";
 import { worstRecord } from "./sentinel.js";
 
@@ -90,8 +90,10 @@ export function renderPopup(doc, state, hostStatus, t, lang) {
   if (rec?.error?.message && rec.level !== "browser-blocked") more.append(el(doc, "p", { class: "note", text: t("error_detail", [rec.error.message]) }));
 
   $("from-cache").hidden = !(state?.main?.fromCache || rec?.fromCache);
+  const source = rec?.source ?? rec?.probe?.source;
   const evidence = rec?.evidence ?? rec?.probe?.evidence;
-  $("evidence").textContent = evidence && EVIDENCE[evidence] ? t(EVIDENCE[evidence]) : "";
+  $("evidence").textContent = source && SOURCE[source] ? t(SOURCE[source])
+    : evidence && EVIDENCE[evidence] ? t(EVIDENCE[evidence]) : "";
 
   const origins = $("origins");
   clear(origins);

@@ -1,8 +1,9 @@
 /**
  * The shared background core: asks the host about captured chains, keeps per-tab state, draws the
- * badge, notifies, and decides enforce-mode blocking. Browser-specific capture (Firefox
- * getSecurityInfo, a future Chromium probe) lives in ../firefox/ and ../chromium/ and calls
- * {@link Sentinel#observe}, {@link Sentinel#insecureMainFrame} and {@link Sentinel#browserBlocked}.
+ * badge, notifies, and decides enforce-mode blocking. Browser-specific capture lives in ../firefox/
+ * (getSecurityInfo: {@link Sentinel#observe}) and ../chromium/ (debugger chain, webRequest leaf,
+ * probe: {@link Sentinel#observeEvidence}); both also call {@link Sentinel#insecureMainFrame} and
+ * {@link Sentinel#browserBlocked}.
  */
 import { BADGE, rank } from "./levels.js";
 import { HostError } from "./hostport.js";
@@ -69,9 +70,11 @@ export class Sentinel {
    * @param {import("./cache.js").VerdictCache} opts.cache
    * @param {import("./tabstate.js").TabStates} opts.tabs
    * @param {(key: string, subs?: string[]) => string} opts.t  translator
+   * @param {string} [opts.client]  browser family named in `hello` ("firefox" | "chromium")
    */
-  constructor({ browser, host, cache, tabs, t }) {
+  constructor({ browser, host, cache, tabs, t, client = "firefox" }) {
     this.browser = browser;
+    this.client = client;
     this.host = host;
     this.cache = cache;
     this.tabs = tabs;
@@ -103,7 +106,7 @@ export class Sentinel {
 
   /** The `hello` request: client name and the managed policy (docs/protocol.md). */
   helloMessage() {
-    const msg = { type: "hello", client: `firefox/${this.browser.runtime.getManifest().version}` };
+    const msg = { type: "hello", client: `${this.client}/${this.browser.runtime.getManifest().version}` };
     if (this.settings?.policy) msg.policy = this.settings.policy;
     return msg;
   }
@@ -167,6 +170,51 @@ export class Sentinel {
     return verdict;
   }
 
+  /**
+   * One https response whose evidence the browser adapter gathers itself (the Chromium family has
+   * no getSecurityInfo: a chain read through chrome.debugger, a leaf from webRequest plus a probe,
+   * or a probe alone). Like {@link observe}, a main frame starts a new page at once (`pending`).
+   * @param {object} req  {tabId, url, requestId, main: boolean, fromCache: boolean}
+   * @param {Promise<object|null>} evidencePromise  resolves with
+   *   `{source, key, ask, cache?}`: `source` names the evidence source for the popup
+   *   ("debugger" | "security-info" | "probe"), `ask()` resolves with the host's verdict,
+   *   `key` is its cache key (null: not cached), `cache` a cache with a `lookup(key, ask)` like
+   *   {@link VerdictCache} (default: the shared verdict cache);
+   *   or with null when there is no evidence (a main frame is then `unknown`, never `ok`).
+   * @returns {Promise<object|null>} the Record added to the tab
+   */
+  async observeEvidence(req, evidencePromise) {
+    const { tabId, url, main } = req;
+    let gen = main ? this.tabs.startPage(tabId, url, req.requestId) : this.tabs.genOf(tabId);
+    if (main) this.applyBadge(tabId);
+    let ev;
+    try { ev = await evidencePromise; } catch { ev = null; }
+    await this.tabs.ready();
+    if (gen === null) gen = this.tabs.genOf(tabId);
+    if (gen === null) return null;
+    let hostname = null;
+    try { hostname = new URL(url).hostname; } catch { return null; }
+
+    let rec;
+    if (!ev || typeof ev.ask !== "function") {
+      if (!main) return null;
+      rec = failureRecord(url, "no_security_info", "");
+    } else {
+      await this.currentSettings();
+      const cache = ev.cache ?? this.cache;
+      try {
+        const { verdict, cached } = await cache.lookup(ev.key ?? null, ev.ask);
+        rec = recordFromVerdict(verdict, { url, hostname, fromCache: req.fromCache, cached, keepDetail: main });
+      } catch (e) {
+        rec = e instanceof HostError ? failureRecord(url, e.code, e.message) : failureRecord(url, "internal", e?.message);
+      }
+      rec.source = ev.source ?? null;
+    }
+    this.tabs.record(tabId, gen, rec, { main });
+    if (rec.level === "banned") this.notifyBanned(tabId, gen, rec);
+    return rec;
+  }
+
   /** A plain-http main frame: a new page whose own level is `unknown` (reason `insecure`). */
   insecureMainFrame({ tabId, url, requestId }) {
     const gen = this.tabs.startPage(tabId, url, requestId);
@@ -198,6 +246,7 @@ export class Sentinel {
     } catch (e) {
       probe = failureRecord(url, e?.code ?? "internal", e?.message);
     }
+    probe.source = "probe";
     const updated = { ...rec, probe, verdict: probe.verdict };
     this.tabs.record(tabId, gen, updated, { main: true });
     if (probe.level === "banned") this.notifyBanned(tabId, gen, probe);
@@ -241,23 +290,41 @@ export class Sentinel {
     this.applyBadge(tabId);
   }
 
-  /** Draws the badge, its colour and tooltip for a tab from its state (Firefox clears them on navigation). */
+  /**
+   * Draws the badge, its colour and tooltip for a tab from its state (Firefox clears them on
+   * navigation, and so does Chromium for cross-document navigations). Each call is guarded on its
+   * own: the tab may be gone, and Chromium's bindings throw synchronously on arguments Firefox takes
+   * (`title: null`, which in Firefox restores the default title), so the default is passed there.
+   */
   applyBadge(tabId) {
     const action = this.browser.action;
     const state = this.tabs.get(tabId);
+    const call = (fn, ...fallback) => {
+      try {
+        return Promise.resolve(fn()).catch(() => {});
+      } catch {
+        for (const f of fallback) {
+          try { return Promise.resolve(f()).catch(() => {}); } catch { /* try the next */ }
+        }
+        return Promise.resolve();
+      }
+    };
     const calls = [];
     if (!state) {
-      calls.push(action.setBadgeText({ tabId, text: "" }), action.setTitle({ tabId, title: null }));
+      calls.push(
+        call(() => action.setBadgeText({ tabId, text: "" })),
+        call(() => action.setTitle({ tabId, title: null }), () => action.setTitle({ tabId, title: this.t("ext_name") })),
+      );
     } else {
       const style = BADGE[state.level] ?? BADGE.unknown;
       const rec = worstRecord(state);
       calls.push(
-        action.setBadgeText({ tabId, text: state.level === "ok" ? "" : this.t(style.text) }),
-        action.setBadgeBackgroundColor({ tabId, color: style.color }),
-        action.setTitle({ tabId, title: tooltip(this.t, style.title, rec) }),
+        call(() => action.setBadgeText({ tabId, text: state.level === "ok" ? "" : this.t(style.text) })),
+        call(() => action.setBadgeBackgroundColor({ tabId, color: style.color })),
+        call(() => action.setTitle({ tabId, title: tooltip(this.t, style.title, rec) })),
       );
     }
-    return Promise.all(calls.map((p) => Promise.resolve(p).catch(() => {}))); // the tab may be gone
+    return Promise.all(calls);
   }
 
   /** A desktop notification for a banned verdict, once per page and origin, when enabled. */
@@ -268,7 +335,7 @@ export class Sentinel {
     this.notified.add(id);
     Promise.resolve(this.browser.notifications.create(id, {
       type: "basic",
-      iconUrl: this.browser.runtime.getURL("icons/rootsentinel.svg"),
+      iconUrl: this.browser.runtime.getURL("icons/rootsentinel-128.png"), // Chromium notifications take no SVG
       title: this.t("notify_banned_title"),
       message: explainRecord(this.t, rec),
     })).catch(() => {});

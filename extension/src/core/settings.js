@@ -10,13 +10,17 @@
  * Keys (same in local and managed storage):
  *   mode           "warn" (default) | "enforce" (banned main frames are replaced by the blocked page)
  *   notifications  boolean, desktop notification on a banned verdict (default true)
+ *   capture        Chromium family only: "probe" (default: the host connects to each new origin
+ *                  itself) | "debugger" (chrome.debugger reads the chain the browser verified; the
+ *                  browser then shows its "is debugging this browser" bar). Firefox ignores it.
  *   allow_spki_sha256  managed only: company inspection roots, sent to the host in `hello`
  *   banned             managed only: extra banned roots, sent to the host in `hello`
  */
 
-export const DEFAULTS = Object.freeze({ mode: "warn", notifications: true });
+export const DEFAULTS = Object.freeze({ mode: "warn", notifications: true, capture: "probe" });
 
 const MODES = new Set(["warn", "enforce"]);
+const CAPTURES = new Set(["probe", "debugger"]);
 
 /** Keeps only well-formed user-facing settings from an untrusted storage object. */
 function clean(obj) {
@@ -24,6 +28,7 @@ function clean(obj) {
   if (!obj || typeof obj !== "object") return out;
   if (MODES.has(obj.mode)) out.mode = obj.mode;
   if (typeof obj.notifications === "boolean") out.notifications = obj.notifications;
+  if (CAPTURES.has(obj.capture)) out.capture = obj.capture;
   return out;
 }
 
@@ -63,12 +68,12 @@ export async function readManaged(storage) {
 
 /**
  * Effective settings: defaults, then local, then managed.
- * @returns {Promise<{mode: string, notifications: boolean, locked: string[], policy: object|null}>}
+ * @returns {Promise<{mode: string, notifications: boolean, capture: string, locked: string[], policy: object|null}>}
  *   `locked` lists the keys the administrator set (the options page disables them).
  */
 export async function loadSettings(storage) {
   const [local, managed] = await Promise.all([
-    storage.local.get(["mode", "notifications"]).catch(() => ({})),
+    storage.local.get(["mode", "notifications", "capture"]).catch(() => ({})),
     readManaged(storage),
   ]);
   const m = clean(managed);

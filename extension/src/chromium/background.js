@@ -1,0 +1,9 @@
+/**
+ * Chromium-family background entry: the MV3 service worker (`background.service_worker` with
+ * `"type": "module"`, extension/manifests/chromium.json). Everything is registered synchronously at
+ * the top level, as a service worker must (it is stopped when idle and restarted by the next event).
+ */
+import { startBackground } from "../core/background.js";
+import { registerCapture } from "./capture.js";
+
+startBackground(globalThis.chrome, registerCapture, { client: "chromium" });

@@ -1,0 +1,229 @@
+/**
+ * Chromium-family capture (Chrome, Chromium, Edge, Brave). Chromium has no
+ * `webRequest.getSecurityInfo` (browser-apis.md 2.1), so each https response gets its evidence from
+ * the best source available, and the popup names it (record `source`, explain.js SOURCE):
+ *
+ * 1. `debugger` (opt-in: settings `capture: "debugger"` from the options page or managed policy,
+ *    and the optional `debugger` permission): the chain the browser verified, from
+ *    `Network.getCertificate` (debugger.js). Chrome shows its "started debugging this browser" bar.
+ * 2. `security-info`: where the browser offers the `securityInfo` / `securityInfoRawDer` extra info
+ *    of `webRequest.onHeadersReceived` (w3c/webextensions#882, PR #899; feature-detected, since
+ *    `addListener` throws on an extraInfoSpec value the browser does not know). It carries the leaf
+ *    only, so the host judges the leaf and also probes the origin; {@link combineLeafAndProbe}
+ *    decides from both.
+ * 3. `probe` (default): the host makes its own TLS connection to the origin (host, port, SNI) once
+ *    per {@link PROBE_TTL_MS} and judges the chain the network presented. It can differ from what
+ *    the browser got: a proxy, DNS over HTTPS, QUIC, an interceptor that picks its victims.
+ *
+ * A certificate the browser refuses never reaches onHeadersReceived; `onErrorOccurred` gives a
+ * `net::ERR_CERT_*` string (browser-apis.md 2.3) and the page becomes `browser-blocked`, explained
+ * by a probe (`net::ERR_CERT_KNOWN_INTERCEPTION_BLOCKED`: Chrome itself recognised interception).
+ *
+ * Listeners are registered synchronously when the service worker starts (it is stopped when idle
+ * and started again by the next event; field-reports D.20); per-tab verdicts live in
+ * storage.session through the core's TabStates.
+ */
+import { originOf } from "../core/tabstate.js";
+import { normalizeHex } from "../core/cache.js";
+import { HostError } from "../core/hostport.js";
+import { BLOCKED_PAGE, PROBE_TIMEOUT_MS } from "../core/sentinel.js";
+import { DebuggerCapture } from "./debugger.js";
+import { PROBE_TTL_MS, TtlCache } from "./probecache.js";
+
+export { PROBE_TTL_MS };
+
+/** extraInfoSpec values that ask for the leaf certificate, best first (PR #899). */
+export const SECURITY_INFO_SPECS = Object.freeze(["securityInfoRawDer", "securityInfo"]);
+
+/**
+ * True for a Chromium net error that means the certificate was refused
+ * (net/base/net_error_list.h: the ERR_CERT_* range, plus a failed HPKP-style pin).
+ */
+export function isCertificateError(error) {
+  if (typeof error !== "string") return false;
+  return /^net::ERR_(CERT_[A-Z0-9_]+|SSL_PINNED_KEY_NOT_IN_CERT_CHAIN)$/.test(error.trim());
+}
+
+/**
+ * Registers `listener` on onHeadersReceived asking for the leaf certificate where the browser
+ * offers it. Chromium validates extraInfoSpec against its schema and throws on an unknown value, so
+ * each candidate is tried in turn; a browser that accepts the value but sends nothing is handled per
+ * request (no `securityInfo` in the details: the next source is used).
+ * @returns {string|null} the extraInfoSpec value accepted, or null
+ */
+export function addHeadersListener(webRequest, listener, filter) {
+  for (const spec of SECURITY_INFO_SPECS) {
+    try {
+      webRequest.onHeadersReceived.addListener(listener, filter, [spec]);
+      return spec;
+    } catch {
+      // not offered by this browser
+    }
+  }
+  webRequest.onHeadersReceived.addListener(listener, filter);
+  return null;
+}
+
+/** Base64 of raw DER given as bytes (array of numbers, typed array, ArrayBuffer) or as base64. */
+export function derToBase64(raw) {
+  if (typeof raw === "string") return /^[A-Za-z0-9+/]+=*$/.test(raw) ? raw : null;
+  let bytes = null;
+  if (raw instanceof ArrayBuffer) bytes = new Uint8Array(raw);
+  else if (ArrayBuffer.isView(raw)) bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+  else if (Array.isArray(raw) && raw.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) bytes = Uint8Array.from(raw);
+  if (!bytes || bytes.length === 0) return null;
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/**
+ * The leaf certificate from webRequest details carrying `securityInfo` (Firefox-shaped
+ * CertificateInfo: `fingerprint.sha256`, `rawDER`), or null when the browser sent none.
+ * @returns {{der: string, sha256: string|null}|null}
+ */
+export function leafOf(details) {
+  const c = details?.securityInfo?.certificates?.[0];
+  const der = derToBase64(c?.rawDER);
+  if (!der) return null;
+  return { der, sha256: normalizeHex(c?.fingerprint?.sha256) };
+}
+
+/** Host and port a probe should connect to for a URL (the host name is also the SNI). */
+export function endpointOf(url) {
+  const u = new URL(url);
+  const port = u.port ? Number(u.port) : 443;
+  return { host: u.hostname.replace(/^\[|\]$/g, ""), port };
+}
+
+/**
+ * The verdict for a page whose browser gave only the leaf: the host's verdict on the leaf alone
+ * and its probe of the origin, together.
+ *
+ * - The leaf alone matches a banned root by its issuer (name, key id): banned, whatever the probe saw.
+ * - The probe saw the same leaf as the browser: the probe's chain is this page's chain.
+ * - The probe saw another leaf (servers rotate them) from an issuer that is in the probe's chain:
+ *   the probe's verdict stands.
+ * - The browser's leaf comes from an issuer the network did not show the probe: the leaf's own
+ *   verdict (its issuer is the anchor; usually interception), since the browser's path differs.
+ * - The probe failed: the leaf's verdict if that is `ok` or worse than unknown, else the failure.
+ * @param {object|null} leafVerdict  host verdict for `check` with `chain: [leaf]`
+ * @param {object|null} probeVerdict  host verdict for `probe`
+ * @param {string|null} leafSha256  lowercase hex, when the browser gave it
+ * @returns {object|null}  a verdict with `leaf_matches_probe` (true/false/null)
+ */
+export function combineLeafAndProbe(leafVerdict, probeVerdict, leafSha256 = null) {
+  const probeDetail = probeVerdict?.probe ?? null;
+  if (leafVerdict?.level === "banned") return { ...leafVerdict, probe: probeDetail, leaf_matches_probe: null };
+  const probed = probeVerdict && probeVerdict.level !== "unknown" && Array.isArray(probeVerdict.chain);
+  if (probed) {
+    const sha = leafSha256 ?? leafVerdict?.chain?.[0]?.cert_sha256 ?? null;
+    if (sha && probeVerdict.chain[0]?.cert_sha256 === sha) return { ...probeVerdict, leaf_matches_probe: true };
+    const issuer = leafVerdict?.chain?.[0]?.issuer;
+    if (!leafVerdict || leafVerdict.level === "unknown" || (issuer && probeVerdict.chain.some((c) => c.subject === issuer))) {
+      return { ...probeVerdict, leaf_matches_probe: false };
+    }
+    return { ...leafVerdict, probe: probeDetail, leaf_matches_probe: false };
+  }
+  if (leafVerdict && leafVerdict.level !== "unknown") return { ...leafVerdict, probe: probeDetail, leaf_matches_probe: null };
+  return probeVerdict ?? leafVerdict ?? null;
+}
+
+/**
+ * Registers the Chromium listeners. Must run synchronously when the service worker starts.
+ * @param {object} browser  the `chrome` API object
+ * @param {import("../core/sentinel.js").Sentinel} sentinel
+ * @param {{debuggerCapture?: DebuggerCapture, probeCache?: TtlCache}} [opts]  injectable for tests
+ * @returns {{dbg: DebuggerCapture, probes: TtlCache, securityInfoSpec: string|null}}
+ */
+export function registerCapture(browser, sentinel, { debuggerCapture, probeCache } = {}) {
+  const { webRequest } = browser;
+  const dbg = debuggerCapture ?? new DebuggerCapture(browser);
+  const probes = probeCache ?? new TtlCache();
+
+  const askProbe = (url) => {
+    const { host, port } = endpointOf(url);
+    return () => sentinel.host.request({ type: "probe", host, port, url }, { timeoutMs: PROBE_TIMEOUT_MS });
+  };
+  const probeEvidence = (url) => {
+    const { host, port } = endpointOf(url);
+    return { source: "probe", key: `probe|${host}:${port}`, cache: probes, ask: askProbe(url) };
+  };
+
+  /** The evidence for one https response, best source first (module doc). */
+  async function evidenceFor(details) {
+    const { url, tabId } = details;
+    const leaf = leafOf(details);
+    if (leaf) {
+      const { host, port } = endpointOf(url);
+      return {
+        source: "security-info",
+        key: `leaf|${leaf.sha256 ?? leaf.der}|${host}:${port}`,
+        cache: probes,
+        ask: async () => {
+          const [lv, pv] = await Promise.allSettled([
+            sentinel.host.request({ type: "check", url, chain: [leaf.der] }),
+            probes.lookup(`probe|${host}:${port}`, askProbe(url)).then((r) => r.verdict),
+          ]);
+          const combined = combineLeafAndProbe(lv.value ?? null, pv.value ?? null, leaf.sha256);
+          if (!combined) throw lv.reason instanceof HostError ? lv.reason : new HostError("host_unreachable", String(lv.reason?.message ?? ""));
+          return combined;
+        },
+      };
+    }
+    const settings = await sentinel.currentSettings();
+    if (settings.capture === "debugger" && dbg.isAttached(tabId)) {
+      const chain = await dbg.chain(tabId, originOf(url));
+      if (chain.length) {
+        return {
+          source: "debugger",
+          key: `chain|${new URL(url).hostname}|${chain[0]}`,
+          ask: () => sentinel.host.request({ type: "check", url, chain }),
+        };
+      }
+    }
+    return probeEvidence(url);
+  }
+
+  /** Enforce mode without blocking webRequest: a banned main frame is replaced once judged. */
+  async function enforce(tabId, rec) {
+    if (rec?.level !== "banned") return;
+    const settings = await sentinel.currentSettings();
+    if (settings.mode !== "enforce") return;
+    await browser.storage.session.set({ [`blocked:${tabId}`]: { record: rec, at: Date.now() } });
+    await browser.tabs.update(tabId, { url: `${browser.runtime.getURL(BLOCKED_PAGE)}?tab=${encodeURIComponent(tabId)}` });
+  }
+
+  const securityInfoSpec = addHeadersListener(webRequest, (details) => {
+    if (details.tabId < 0) return;
+    const main = details.type === "main_frame";
+    const req = { tabId: details.tabId, url: details.url, requestId: details.requestId, main, fromCache: Boolean(details.fromCache) };
+    const work = sentinel.observeEvidence(req, evidenceFor(details));
+    (main ? work.then((rec) => enforce(details.tabId, rec)) : work).catch(() => {});
+  }, { urls: ["https://*/*", "wss://*/*"] });
+
+  // Plain-http main frames start a new page too (their own level is unknown: not judged).
+  webRequest.onHeadersReceived.addListener((details) => {
+    if (details.tabId >= 0) sentinel.insecureMainFrame({ tabId: details.tabId, url: details.url, requestId: details.requestId });
+  }, { urls: ["http://*/*"], types: ["main_frame"] });
+
+  webRequest.onErrorOccurred.addListener((details) => {
+    if (details.tabId < 0 || details.type !== "main_frame" || !isCertificateError(details.error)) return;
+    sentinel.browserBlocked({ tabId: details.tabId, url: details.url, requestId: details.requestId, error: details.error })
+      .catch(() => {});
+  }, { urls: ["https://*/*"], types: ["main_frame"] });
+
+  // Debugger mode: attach to every tab before it loads anything.
+  dbg.listen();
+  const applyMode = (s) => (s?.capture === "debugger" ? dbg.enable() : dbg.disable()).catch(() => {});
+  browser.tabs.onCreated.addListener((tab) => { if (dbg.active) dbg.attach(tab.id); });
+  browser.webNavigation.onBeforeNavigate.addListener((d) => { if (d.frameId === 0 && dbg.active) dbg.attach(d.tabId); });
+  browser.storage.onChanged.addListener((changes, area) => {
+    if ((area === "local" || area === "managed") && changes.capture) sentinel.loadSettings().then(applyMode);
+  });
+  browser.permissions?.onAdded?.addListener(() => sentinel.currentSettings().then(applyMode));
+  browser.permissions?.onRemoved?.addListener(() => { dbg.attached.clear(); });
+  sentinel.currentSettings().then(applyMode);
+
+  return { dbg, probes, securityInfoSpec };
+}
