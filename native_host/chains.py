@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from native_host import der as _der
@@ -58,7 +59,7 @@ def _hex_fingerprint(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.replace(":", "").strip().lower()
-    return text if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else None
+    return text if len(text) == 64 and not text.strip("0123456789abcdef") else None
 
 
 def _spki_from_digest(value: Any) -> str | None:
@@ -77,9 +78,12 @@ def _iso_from_ms(value: Any) -> str | None:
     if value > 1e14:  # older Firefox releases passed PRTime microseconds (browser-apis.md 1.2)
         value /= 1000
     try:
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        dt = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
         return None
+    if dt.year >= 1000:  # same text as strftime, without its cost (glibc does not zero-pad years < 1000)
+        return f"{dt.year}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _facts_from_certinfo(i: int, info: dict[str, Any]) -> CertFacts:
@@ -100,13 +104,25 @@ def _facts_from_certinfo(i: int, info: dict[str, Any]) -> CertFacts:
         der=b"", cert_sha256=cert_sha256,
         spki_sha256=_spki_from_digest((info.get("subjectPublicKeyInfoDigest") or {}).get("sha256")),
         subject=subject, issuer=issuer,
-        subject_key=_der.name_key(_der.parse_name_string(subject)),
-        issuer_key=_der.name_key(_der.parse_name_string(issuer)),
+        subject_key=_name_key_of(subject), issuer_key=_name_key_of(issuer),
         serial=(info.get("serialNumber") or "").replace(":", "").lower() or None,
         not_before=_iso_from_ms(validity.get("start")), not_after=_iso_from_ms(validity.get("end")),
         self_issued=bool(subject) and subject == issuer,
         parse_errors=["no rawDER: facts taken from the browser's fingerprints"],
     )
+
+
+def _name_key_of(text: str) -> str:
+    """:func:`native_host.der.name_key` of a DN string; small names cached (the same issuers recur on
+    every page once the extension stops sending their DER)."""
+    if len(text) <= 2048:
+        return _name_key_cached(text)
+    return _der.name_key(_der.parse_name_string(text))
+
+
+@lru_cache(maxsize=2048)
+def _name_key_cached(text: str) -> str:
+    return _der.name_key(_der.parse_name_string(text))
 
 
 def chain_from_security_info(info: dict[str, Any], *, url: str | None = None) -> Chain:
