@@ -3,13 +3,20 @@
  * Assembles one browser's extension directory from the shared source tree (uBlock Origin style:
  * a shared core plus a thin per-browser adapter and manifest; docs/design.md "Components").
  *
- *   node build/build_extension.mjs firefox|chromium [--out DIR]     (default DIR: dist/<browser>)
+ *   node build/build_extension.mjs firefox|chromium [--with-debugger] [--out DIR]
+ *       (default DIR: dist/<browser>, or dist/chromium-debugger with --with-debugger)
  *
  * Copies extension/{_locales,icons,popup,options,blocked,src/core} and extension/src/<browser>/,
  * plus the files the manifest names that live outside those folders (Chromium's
  * `storage.managed_schema`), and writes extension/manifests/<browser>.json as manifest.json.
  * Nothing is fetched or generated: the result is the source, so `web-ext lint`,
  * `webExtension.install` and Chromium's `--load-extension` see exactly what ships.
+ *
+ * `--with-debugger` (Chromium only) adds the `debugger` permission, for debugger mode
+ * (src/chromium/debugger.js). It cannot be an optional permission: Chromium drops it from
+ * `optional_permissions` ("Permission 'debugger' cannot be listed as optional. This permission will
+ * be omitted.", seen in Chromium 156), so debugger mode needs this separate build, whose install
+ * prompt warns about the debugger (extension/README.md).
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -24,10 +31,11 @@ const SHARED = ["_locales", "icons", "popup", "options", "blocked", "src/core"];
  * @param {string} browser  "firefox" or "chromium" (one manifest in extension/manifests/ and one
  *   adapter folder in extension/src/ each)
  * @param {string} out  output directory
+ * @param {{withDebugger?: boolean}} [opts]
  * @returns {string} the output directory
- * @throws {Error} when the browser has no manifest or adapter
+ * @throws {Error} when the browser has no manifest or adapter, or `withDebugger` is asked for Firefox
  */
-export function build(browser, out) {
+export function build(browser, out, { withDebugger = false } = {}) {
   const manifestPath = join(SRC, "manifests", `${browser}.json`);
   const adapter = join(SRC, "src", browser);
   if (!existsSync(manifestPath)) throw new Error(`no manifest for ${browser}: ${manifestPath}`);
@@ -37,6 +45,10 @@ export function build(browser, out) {
   for (const part of SHARED) cpSync(join(SRC, part), join(out, part), { recursive: true });
   cpSync(adapter, join(out, "src", browser), { recursive: true, filter: (p) => !p.endsWith(".md") });
   const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
+  if (withDebugger) {
+    if (browser !== "chromium") throw new Error("--with-debugger is for the chromium build only");
+    manifest.permissions = [...new Set([...(manifest.permissions ?? []), "debugger"])];
+  }
   // Chromium validates managed storage against a schema file named in the manifest (Chrome
   // "Manifest - storage"); Firefox needs none (browser-apis.md 4.1).
   const schema = manifest.storage?.managed_schema;
@@ -47,8 +59,9 @@ export function build(browser, out) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
-  const browser = args.find((a) => !a.startsWith("--")) ?? "firefox";
   const i = args.indexOf("--out");
-  const out = i !== -1 ? resolve(args[i + 1]) : join(ROOT, "dist", browser);
-  console.log(build(browser, out));
+  const browser = args.find((a, j) => !a.startsWith("--") && (i === -1 || j !== i + 1)) ?? "firefox";
+  const withDebugger = args.includes("--with-debugger");
+  const out = i !== -1 ? resolve(args[i + 1]) : join(ROOT, "dist", withDebugger ? `${browser}-debugger` : browser);
+  console.log(build(browser, out, { withDebugger }));
 }

@@ -1,7 +1,7 @@
 /**
  * Options page: warn or enforce mode, and desktop notifications on banned verdicts; in the Chromium
- * family also the evidence source (probe or debugger; the debugger is an optional permission that
- * only a click here can grant: `permissions.request` needs a user gesture). Keys the administrator
+ * family also the evidence source (probe or debugger; debugger mode needs the debugger build, since
+ * Chromium does not allow `debugger` as an optional permission: build/build_extension.mjs). Keys the administrator
  * set in managed storage are shown and locked (settings.js).
  */
 import { extensionApi, localizeDocument, translator, uiLanguage, variantsFor } from "../src/core/i18n.js";
@@ -29,15 +29,6 @@ async function show() {
   document.body.dataset.ready = "1";
 }
 
-/** The debugger permission, when this browser has the permissions API. */
-async function debuggerGranted() {
-  try {
-    return Boolean(await browser.permissions.contains({ permissions: ["debugger"] }));
-  } catch {
-    return false;
-  }
-}
-
 async function showCapture(s) {
   $("capture-set").hidden = false;
   $("capture-probe").checked = s.capture !== "debugger";
@@ -46,33 +37,16 @@ async function showCapture(s) {
   $("capture-probe").disabled = locked;
   $("capture-debugger").disabled = locked;
   $("capture-locked").hidden = !locked;
-  const missing = s.capture === "debugger" && !(await debuggerGranted());
-  $("capture-not-granted").hidden = !missing;
-  $("capture-grant").hidden = !missing;
+  // Only the debugger build has the API (build/build_extension.mjs --with-debugger).
+  $("capture-not-granted").hidden = !(s.capture === "debugger" && typeof browser.debugger?.attach !== "function");
 }
 
 async function saveCapture() {
-  const capture = $("capture-debugger").checked ? "debugger" : "probe";
-  // Ask while the click's user gesture lasts, before any other await.
-  const asked = capture === "debugger" ? browser.permissions.request({ permissions: ["debugger"] }).catch(() => false) : null;
-  await asked;
-  await saveLocal(browser.storage, { capture });
+  await saveLocal(browser.storage, { capture: $("capture-debugger").checked ? "debugger" : "probe" });
   $("saved").hidden = false;
   await showCapture(await loadSettings(browser.storage));
-}
-
-async function grant() {
-  await browser.permissions.request({ permissions: ["debugger"] }).catch(() => false);
-  await showCapture(await loadSettings(browser.storage));
-}
-
-async function save() {
-  const mode = $("mode-enforce").checked ? "enforce" : "warn";
-  await saveLocal(browser.storage, { mode, notifications: $("notifications").checked });
-  $("saved").hidden = false;
 }
 
 for (const id of ["mode-warn", "mode-enforce", "notifications"]) $(id).addEventListener("change", save);
 for (const id of ["capture-probe", "capture-debugger"]) $(id).addEventListener("change", saveCapture);
-$("capture-grant").addEventListener("click", grant);
 await show();

@@ -6,4 +6,7 @@
 import { startBackground } from "../core/background.js";
 import { registerCapture } from "./capture.js";
 
-startBackground(globalThis.chrome, registerCapture, { client: "chromium" });
+let capture = null;
+const sentinel = startBackground(globalThis.chrome, (api, s) => { capture = registerCapture(api, s); }, { client: "chromium" });
+// For the worker's DevTools console and the end-to-end tests (tests/e2e/chromium.py).
+globalThis.rootSentinel = { sentinel, capture };

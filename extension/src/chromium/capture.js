@@ -7,10 +7,10 @@
  *    and the optional `debugger` permission): the chain the browser verified, from
  *    `Network.getCertificate` (debugger.js). Chrome shows its "started debugging this browser" bar.
  * 2. `security-info`: where the browser offers the `securityInfo` / `securityInfoRawDer` extra info
- *    of `webRequest.onHeadersReceived` (w3c/webextensions#882, PR #899; feature-detected, since
- *    `addListener` throws on an extraInfoSpec value the browser does not know). It carries the leaf
- *    only, so the host judges the leaf and also probes the origin; {@link combineLeafAndProbe}
- *    decides from both.
+ *    of `webRequest.onHeadersReceived` (w3c/webextensions#882, PR #899; Chromium 156 behind
+ *    `--enable-features=WebRequestSecurityInfo`; feature-detected, see
+ *    {@link addSecurityInfoListener}). It carries the leaf only, so the host judges the leaf and
+ *    also probes the origin; {@link combineLeafAndProbe} decides from both.
  * 3. `probe` (default): the host makes its own TLS connection to the origin (host, port, SNI) once
  *    per {@link PROBE_TTL_MS} and judges the chain the network presented. It can differ from what
  *    the browser got: a proxy, DNS over HTTPS, QUIC, an interceptor that picks its victims.
@@ -45,23 +45,86 @@ export function isCertificateError(error) {
 }
 
 /**
- * Registers `listener` on onHeadersReceived asking for the leaf certificate where the browser
- * offers it. Chromium validates extraInfoSpec against its schema and throws on an unknown value, so
- * each candidate is tried in turn; a browser that accepts the value but sends nothing is handled per
- * request (no `securityInfo` in the details: the next source is used).
- * @returns {string|null} the extraInfoSpec value accepted, or null
+ * Registers `listener` on onHeadersReceived asking for the leaf certificate, trying each
+ * {@link SECURITY_INFO_SPECS} value. A browser whose schema lacks the value throws here; Chromium
+ * 156 knows both values but, without its `WebRequestSecurityInfo` feature
+ * (`--enable-features=WebRequestSecurityInfo`), rejects the registration later and silently
+ * ("ExtraInfoSpec.securityInfo is allowed only with WebRequestSecurityInfo developer flag"): the
+ * listener then never fires. So this listener only ever *adds* the leaf; a plain listener beside
+ * it handles every response ({@link LeafWaiter}).
+ * @returns {string|null} the value the schema accepted, or null
  */
-export function addHeadersListener(webRequest, listener, filter) {
+export function addSecurityInfoListener(webRequest, listener, filter) {
   for (const spec of SECURITY_INFO_SPECS) {
     try {
       webRequest.onHeadersReceived.addListener(listener, filter, [spec]);
       return spec;
     } catch {
-      // not offered by this browser
+      // not in this browser's schema
     }
   }
-  webRequest.onHeadersReceived.addListener(listener, filter);
   return null;
+}
+
+/** How long a response waits for its leaf once the securityInfo listener has proved to work (ms). */
+export const LEAF_WAIT_MS = 1000;
+
+/** How long a response waits for a leaf before the securityInfo listener has ever fired (ms). */
+export const LEAF_PROBE_WAIT_MS = 50;
+
+/**
+ * Meets the two onHeadersReceived listeners of one response: the securityInfo listener `put`s the
+ * leaf (or null), the plain listener `take`s it, waiting briefly when it comes first. Keyed by
+ * request id and URL (a redirect hop has the same request id, field-reports D.19).
+ */
+export class LeafWaiter {
+  constructor({ setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (h) => clearTimeout(h) } = {}) {
+    this.setTimer = setTimer;
+    this.clearTimer = clearTimer;
+    this.leaves = new Map();
+    this.waiting = new Map();
+    this.seen = false;
+  }
+
+  static key(details) {
+    return `${details.requestId}|${details.url}`;
+  }
+
+  /** From the securityInfo listener: this response's leaf (null when the details had none). */
+  put(details) {
+    this.seen = true;
+    const k = LeafWaiter.key(details);
+    const leaf = leafOf(details);
+    const waiter = this.waiting.get(k);
+    if (waiter) {
+      this.waiting.delete(k);
+      waiter(leaf);
+      return;
+    }
+    this.leaves.set(k, leaf);
+    this.setTimer(() => this.leaves.delete(k), 30000);
+  }
+
+  /** From the plain listener: resolves with the leaf, or null when none came in time. */
+  take(details) {
+    const k = LeafWaiter.key(details);
+    if (this.leaves.has(k)) {
+      const leaf = this.leaves.get(k);
+      this.leaves.delete(k);
+      return Promise.resolve(leaf);
+    }
+    const waitMs = this.seen ? LEAF_WAIT_MS : LEAF_PROBE_WAIT_MS;
+    return new Promise((resolve) => {
+      const timer = this.setTimer(() => {
+        this.waiting.delete(k);
+        resolve(null);
+      }, waitMs);
+      this.waiting.set(k, (leaf) => {
+        this.clearTimer(timer);
+        resolve(leaf);
+      });
+    });
+  }
 }
 
 /** Base64 of raw DER given as bytes (array of numbers, typed array, ArrayBuffer) or as base64. */
@@ -134,7 +197,7 @@ export function combineLeafAndProbe(leafVerdict, probeVerdict, leafSha256 = null
  * @param {object} browser  the `chrome` API object
  * @param {import("../core/sentinel.js").Sentinel} sentinel
  * @param {{debuggerCapture?: DebuggerCapture, probeCache?: TtlCache}} [opts]  injectable for tests
- * @returns {{dbg: DebuggerCapture, probes: TtlCache, securityInfoSpec: string|null}}
+ * @returns {{dbg: DebuggerCapture, probes: TtlCache, leaves: LeafWaiter, securityInfoSpec: string|null}}
  */
 export function registerCapture(browser, sentinel, { debuggerCapture, probeCache } = {}) {
   const { webRequest } = browser;
@@ -153,7 +216,7 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
   /** The evidence for one https response, best source first (module doc). */
   async function evidenceFor(details) {
     const { url, tabId } = details;
-    const leaf = leafOf(details);
+    const leaf = securityInfoSpec ? await leaves.take(details) : null;
     if (leaf) {
       const { host, port } = endpointOf(url);
       return {
@@ -194,13 +257,20 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
     await browser.tabs.update(tabId, { url: `${browser.runtime.getURL(BLOCKED_PAGE)}?tab=${encodeURIComponent(tabId)}` });
   }
 
-  const securityInfoSpec = addHeadersListener(webRequest, (details) => {
+  // Registered first, so that where it works it fires before the plain listener below.
+  const leaves = new LeafWaiter();
+  const filter = { urls: ["https://*/*", "wss://*/*"] };
+  const securityInfoSpec = addSecurityInfoListener(webRequest, (details) => {
+    if (details.tabId >= 0) leaves.put(details);
+  }, filter);
+
+  webRequest.onHeadersReceived.addListener((details) => {
     if (details.tabId < 0) return;
     const main = details.type === "main_frame";
     const req = { tabId: details.tabId, url: details.url, requestId: details.requestId, main, fromCache: Boolean(details.fromCache) };
     const work = sentinel.observeEvidence(req, evidenceFor(details));
     (main ? work.then((rec) => enforce(details.tabId, rec)) : work).catch(() => {});
-  }, { urls: ["https://*/*", "wss://*/*"] });
+  }, filter);
 
   // Plain-http main frames start a new page too (their own level is unknown: not judged).
   webRequest.onHeadersReceived.addListener((details) => {
@@ -225,5 +295,5 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
   browser.permissions?.onRemoved?.addListener(() => { dbg.attached.clear(); });
   sentinel.currentSettings().then(applyMode);
 
-  return { dbg, probes, securityInfoSpec };
+  return { dbg, probes, leaves, securityInfoSpec };
 }

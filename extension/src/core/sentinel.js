@@ -85,9 +85,15 @@ export class Sentinel {
     this.known = new KnownCertificates();
   }
 
-  /** Loads settings (managed over local). Safe to call repeatedly; resolves with the settings. */
+  /**
+   * Loads settings (managed over local). Safe to call repeatedly; resolves with the settings of the
+   * newest load: an older load that finishes late (Chromium answers storage.managed only once its
+   * policy service is up, seconds after the browser starts) neither overwrites nor is returned.
+   */
   loadSettings() {
+    const seq = (this.settingsSeq = (this.settingsSeq ?? 0) + 1);
     this.settingsLoading = loadSettings(this.browser.storage).then((s) => {
+      if (seq !== this.settingsSeq) return this.settingsLoading;
       this.settings = s;
       return s;
     });

@@ -1,0 +1,347 @@
+"""Headless Chromium driven over the DevTools protocol, with the Chromium build of RootSentinel loaded
+unpacked and the native host installed by ``rootsentinel install --browser chromium``, in a throw-away
+HOME (e2e-recipe.md, "Chromium"; browser-apis.md 5).
+
+- Trust: ``certutil -A -d sql:$HOME/.pki/nssdb -t C,,`` per root (Chromium on Linux reads the user's
+  NSS db).
+- Host manifest: the installer writes ``$XDG_CONFIG_HOME/chromium/NativeMessagingHosts/`` (chromium
+  ``DIR_USER_NATIVE_MESSAGING`` = ``<user-data-dir>/NativeMessagingHosts``), so the browser runs with
+  ``--user-data-dir=$XDG_CONFIG_HOME/chromium``: the default place of a real user, in a fresh HOME.
+  ``allowed_origins`` lists the id fixed by the manifest ``key`` (native_host/install/extension_ids.py).
+- Driving: ``--remote-debugging-port=0``, the browser websocket from ``DevTools listening on`` on
+  stderr, ``Target.attachToTarget {flatten: true}`` on the extension's service worker, and
+  ``Runtime.evaluate`` there: ``chrome.tabs.create`` / ``chrome.tabs.update`` navigate, and
+  ``chrome.action.getBadgeText({tabId})`` reads the badge back. No chromedriver, no puppeteer.
+- The page's own tab is never attached by this client, so the extension's ``chrome.debugger`` is
+  the only debugger on it (debugger mode).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from websockets.sync.client import connect
+
+REPO = Path(__file__).resolve().parents[2]
+HOST_NAME = "io.rootsentinel.host"
+
+sys.path.insert(0, str(REPO))
+from native_host.install.extension_ids import CHROMIUM_UNPACKED_ID  # noqa: E402
+
+EXTENSION_ID = CHROMIUM_UNPACKED_ID
+
+# e2e-recipe.md and .library/env/machines/python.md: no network beyond 127.0.0.1, no first-run UI.
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-default-browser-check", "--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable"]
+
+
+def chromium_binary() -> str | None:
+    """The Chromium to drive: ``$ROOTSENTINEL_CHROMIUM``, Debian's real binary, or ``chromium`` on PATH."""
+    env = os.environ.get("ROOTSENTINEL_CHROMIUM")
+    if env:
+        return env
+    real = Path("/usr/lib/chromium/chromium")
+    if real.exists():
+        return str(real)
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def build_extension(out: Path, with_debugger: bool = False) -> Path:
+    """Assembles the Chromium build (``--with-debugger``: the debugger build) with build/build_extension.mjs."""
+    subprocess.run(["node", str(REPO / "build" / "build_extension.mjs"), "chromium", "--out", str(out),
+                    *(["--with-debugger"] if with_debugger else [])], check=True, capture_output=True)
+    return out
+
+
+class CDPError(RuntimeError):
+    """A DevTools command answered with an error, or an evaluation threw."""
+
+
+class CDP:
+    """A minimal synchronous DevTools client on the browser endpoint; sessions by ``sessionId``."""
+
+    def __init__(self, url: str):
+        self._connection = connect(url, max_size=64 * 1024 * 1024, open_timeout=30)
+        self.ws = self._connection.__enter__()
+        self.next_id = 0
+
+    def cmd(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30) -> dict:
+        self.next_id += 1
+        mid = self.next_id
+        msg = {"id": mid, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        self.ws.send(json.dumps(msg))
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"CDP {method} timed out")
+            reply = json.loads(self.ws.recv(timeout=remaining))
+            if reply.get("id") != mid:
+                continue
+            if "error" in reply:
+                raise CDPError(f"{method}: {reply['error']}")
+            return reply["result"]
+
+    def close(self) -> None:
+        try:
+            self._connection.__exit__(None, None, None)
+        except Exception:  # noqa: BLE001 (closing a dead socket)
+            pass
+
+
+class Chromium:
+    """One headless Chromium with RootSentinel's Chromium build loaded. Use as a context manager.
+
+    Args:
+        trust: PEM files of roots to trust (``certutil -t C,,`` in ``$HOME/.pki/nssdb``).
+        host: ``"installed"`` (``rootsentinel install --browser chromium`` in the temp HOME) or None.
+        local_settings: values written to the extension's storage.local once it runs.
+        extra_flags: more command-line switches.
+        debugger_build: load the build with the ``debugger`` permission (debugger mode).
+    """
+
+    def __init__(self, *, trust: list[Path] = (), host: str | None = "installed", local_settings: dict | None = None,
+                 extra_flags: list[str] = (), debugger_build: bool = False):
+        self.debugger_build = debugger_build
+        self.binary = chromium_binary()
+        self.trust = list(trust)
+        self.host_mode = host
+        self.local_settings = local_settings
+        self.extra_flags = list(extra_flags)
+        self.tmp = Path(tempfile.mkdtemp(prefix="rs-e2e-chromium-"))
+        self.home = self.tmp / "home"
+        self.config = self.home / ".config"
+        self.user_data_dir = self.config / "chromium"
+        self.ext_dir = self.tmp / "extension"
+        self.proc: subprocess.Popen | None = None
+        self.cdp: CDP | None = None
+        self.sw_session: str | None = None
+        self.stderr_lines: list[str] = []
+        self.env: dict[str, str] = {}
+
+    # --- setup -------------------------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        self.user_data_dir.mkdir(parents=True)
+        build_extension(self.ext_dir, self.debugger_build)
+        self.env = {**os.environ, "HOME": str(self.home), "XDG_CONFIG_HOME": str(self.config),
+                    "XDG_CACHE_HOME": str(self.home / ".cache"), "XDG_DATA_HOME": str(self.home / ".local" / "share")}
+        nssdb = self.home / ".pki" / "nssdb"
+        nssdb.mkdir(parents=True)
+        subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True, capture_output=True)
+        for i, pem in enumerate(self.trust):
+            subprocess.run(["certutil", "-A", "-d", f"sql:{nssdb}", "-n", f"rs-test-root-{i}", "-t", "C,,", "-i", str(pem)],
+                           check=True, capture_output=True)
+        if self.host_mode == "installed":
+            # What a user does (native_host/install/): the user-level manifest of Chromium.
+            subprocess.run([sys.executable, "-m", "native_host", "install", "--browser", "chromium"], check=True,
+                           capture_output=True, cwd=REPO, env=self.env)
+
+    def doctor(self) -> subprocess.CompletedProcess:
+        """``rootsentinel doctor --browser chromium`` in this browser's HOME."""
+        return subprocess.run([sys.executable, "-m", "native_host", "doctor", "--browser", "chromium"],
+                              capture_output=True, text=True, cwd=REPO, env=self.env, timeout=60)
+
+    def _launch(self) -> None:
+        args = [self.binary, *FLAGS, *self.extra_flags, f"--user-data-dir={self.user_data_dir}",
+                f"--load-extension={self.ext_dir}", f"--disable-extensions-except={self.ext_dir}",
+                "--remote-debugging-port=0", "about:blank"]
+        self.proc = subprocess.Popen(args, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+        ws_url = None
+        found = threading.Event()
+
+        def pump():
+            nonlocal ws_url
+            for line in self.proc.stderr:
+                self.stderr_lines.append(line.rstrip("\n"))
+                m = re.search(r"DevTools listening on (ws://\S+)", line)
+                if m and not found.is_set():
+                    ws_url = m.group(1)
+                    found.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not found.wait(60):
+            raise RuntimeError("Chromium did not start DevTools:\n" + "\n".join(self.stderr_lines[-30:]))
+        self.cdp = CDP(ws_url)
+        self.sw_session = self._attach_worker()
+        if self.local_settings:
+            self.evaluate(f"chrome.storage.local.set({json.dumps(self.local_settings)}).then(() => true)")
+        if self.host_mode is not None:
+            self.wait_ready()
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        """Waits until the background has its settings and the host's hello (Chromium answers
+        storage.managed only once its policy service is up, a few seconds after start), and, in
+        debugger mode, until the debugger is on."""
+        deadline = time.monotonic() + timeout
+        check = ("(() => { const r = globalThis.rootSentinel; const s = r?.sentinel.settings;"
+                 " return Boolean(s && r.sentinel.host.status().hello"
+                 " && (s.capture !== 'debugger' || r.capture.dbg.active)); })()")
+        while time.monotonic() < deadline:
+            if self.evaluate(check):
+                return
+            time.sleep(0.1)
+        raise TimeoutError("the background did not get ready:\n" + "\n".join(self.stderr_lines[-20:]))
+
+    def _attach_worker(self, timeout: float = 30) -> str:
+        """Attaches to the extension's service worker target (waiting for it to start)."""
+        prefix = f"chrome-extension://{EXTENSION_ID}/"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for t in self.cdp.cmd("Target.getTargets")["targetInfos"]:
+                if t["type"] == "service_worker" and t["url"].startswith(prefix):
+                    session = self.cdp.cmd("Target.attachToTarget", {"targetId": t["targetId"], "flatten": True})["sessionId"]
+                    # The worker's script may still be starting: wait until the extension API is there.
+                    while time.monotonic() < deadline:
+                        try:
+                            if self.evaluate("typeof chrome === 'object' && typeof chrome.tabs === 'object'", session=session):
+                                return session
+                        except (CDPError, TimeoutError):
+                            pass
+                        time.sleep(0.1)
+            time.sleep(0.2)
+        raise RuntimeError("the extension's service worker did not start (id mismatch?):\n"
+                           + "\n".join(self.stderr_lines[-30:]))
+
+    def restart_worker(self) -> None:
+        """Stops the service worker (as Chrome does when it idles) and attaches to the new one, which
+        an extension event (here: opening the popup page) starts again."""
+        self.evaluate("chrome.storage.session.get(null).then(() => true)")
+        self.cdp.cmd("Target.closeTarget", {"targetId": self._worker_target()})
+        self.sw_session = None
+        time.sleep(0.5)
+        page = self.cdp.cmd("Target.createTarget", {"url": f"chrome-extension://{EXTENSION_ID}/popup/popup.html?tab=0"})
+        self.sw_session = self._attach_worker()
+        self.cdp.cmd("Target.closeTarget", {"targetId": page["targetId"]})
+
+    def _worker_target(self) -> str:
+        prefix = f"chrome-extension://{EXTENSION_ID}/"
+        for t in self.cdp.cmd("Target.getTargets")["targetInfos"]:
+            if t["type"] == "service_worker" and t["url"].startswith(prefix):
+                return t["targetId"]
+        raise RuntimeError("no service worker")
+
+    def __enter__(self) -> "Chromium":
+        try:
+            self._prepare()
+            self._launch()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.cdp:
+            self.cdp.close()
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- driving ------------------------------------------------------------------------------------------
+
+    def evaluate(self, expression: str, session: str | None = None, user_gesture: bool = False):
+        """Evaluates ``expression`` (awaiting a promise) in the service worker or a session; returns its value."""
+        res = self.cdp.cmd("Runtime.evaluate", {"expression": expression, "awaitPromise": True, "returnByValue": True,
+                                                "userGesture": user_gesture},
+                           session=session or self.sw_session, timeout=60)
+        if "exceptionDetails" in res:
+            d = res["exceptionDetails"]
+            raise CDPError(f"script exception: {d.get('exception', {}).get('description') or d.get('text')}")
+        return res["result"].get("value")
+
+    def new_tab(self, url: str = "about:blank") -> int:
+        """Opens a tab through the extension API; returns its tab id."""
+        return self.evaluate(f"chrome.tabs.create({{url: {json.dumps(url)}, active: true}}).then(t => t.id)")
+
+    def navigate(self, tab_id: int, url: str, timeout: float = 30) -> None:
+        """Loads ``url`` in a tab and waits until the tab reports ``complete`` (error pages included)."""
+        self.evaluate(f"chrome.tabs.update({tab_id}, {{url: {json.dumps(url)}}}).then(() => true)")
+        deadline = time.monotonic() + timeout
+        time.sleep(0.2)
+        while time.monotonic() < deadline:
+            status = self.evaluate(f"chrome.tabs.get({tab_id}).then(t => t.status)")
+            if status == "complete":
+                return
+            time.sleep(0.1)
+
+    def badge(self, tab_id: int) -> dict:
+        """Badge text, colour and tooltip of a tab, read through chrome.action in the service worker."""
+        return json.loads(self.evaluate(
+            f"Promise.all([chrome.action.getBadgeText({{tabId: {tab_id}}}),"
+            f" chrome.action.getBadgeBackgroundColor({{tabId: {tab_id}}}),"
+            f" chrome.action.getTitle({{tabId: {tab_id}}})])"
+            ".then(([text, color, title]) => JSON.stringify({text, color, title}))"))
+
+    def wait_badge(self, tab_id: int, predicate, timeout: float = 30) -> dict:
+        """Polls the badge until ``predicate(badge)`` holds; returns the last badge either way."""
+        deadline = time.monotonic() + timeout
+        badge = self.badge(tab_id)
+        while not predicate(badge) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            badge = self.badge(tab_id)
+        return badge
+
+    def open_page(self, path: str) -> tuple[str, str]:
+        """Opens ``chrome-extension://<id>/<path>`` in a new target; returns (targetId, sessionId)."""
+        target = self.cdp.cmd("Target.createTarget", {"url": f"chrome-extension://{EXTENSION_ID}/{path}"})["targetId"]
+        session = self.cdp.cmd("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if self.evaluate("document.body?.dataset.ready === '1'", session=session) is True:
+                    break
+            except CDPError:
+                pass
+            time.sleep(0.1)
+        return target, session
+
+    def popup(self, tab_id: int) -> dict:
+        """Opens the popup page for a tab and returns what it shows, as text."""
+        target, session = self.open_page(f"popup/popup.html?tab={tab_id}")
+        try:
+            return json.loads(self.evaluate("""JSON.stringify({
+                level: document.getElementById('level').textContent,
+                verdictLevel: document.getElementById('verdict').dataset.level,
+                explanation: document.getElementById('explanation').textContent,
+                more: document.getElementById('more').textContent,
+                evidence: document.getElementById('evidence').textContent,
+                origins: [...document.querySelectorAll('#origins li')].map(li => ({
+                    origin: li.querySelector('.origin-name').textContent, level: li.dataset.level,
+                    root: li.querySelector('.origin-root').textContent})),
+                chain: [...document.querySelectorAll('#chain li.cert')].map(li => ({
+                    subject: li.querySelector('.subject .value').textContent,
+                    issuer: li.querySelector('.issuer .value').textContent,
+                    matched: li.classList.contains('matched'),
+                    text: li.textContent})),
+                hostStatus: document.getElementById('host-status').textContent,
+            })""", session=session))
+        finally:
+            self.cdp.cmd("Target.closeTarget", {"targetId": target})
+
+    def tab_state(self, tab_id: int) -> dict | None:
+        """The tab state the background keeps in storage.session."""
+        return self.evaluate(f"chrome.storage.session.get('tab:{tab_id}').then(d => d['tab:{tab_id}']?.state ?? null)")
