@@ -111,19 +111,29 @@ def _strict_parse(facts: CertFacts) -> None:
         except Exception as exc:  # noqa: BLE001 - ValueError, DuplicateExtension (pyca#11833, sslyze#420)
             facts.parse_errors.append(f"extensions: {_one_line(exc)}")
             return
-        try:
-            facts.ski = exts.get_extension_for_oid(ExtensionOID.SUBJECT_KEY_IDENTIFIER).value.digest.hex()
-        except x509.ExtensionNotFound:
-            pass
-        except Exception as exc:  # noqa: BLE001
-            facts.parse_errors.append(f"subjectKeyIdentifier: {_one_line(exc)}")
-        try:
-            kid = exts.get_extension_for_oid(ExtensionOID.AUTHORITY_KEY_IDENTIFIER).value.key_identifier
-            facts.aki = kid.hex() if kid else None
-        except x509.ExtensionNotFound:
-            pass
-        except Exception as exc:  # noqa: BLE001
-            facts.parse_errors.append(f"authorityKeyIdentifier: {_one_line(exc)}")
+        # One pass for both (what get_extension_for_oid does per OID, without an exception for a missing one;
+        # duplicates never get here: cert.extensions refuses them).
+        ski_ext = aki_ext = None
+        for ext in exts:
+            if ext.oid == _SKI and ski_ext is None:
+                ski_ext = ext
+            elif ext.oid == _AKI and aki_ext is None:
+                aki_ext = ext
+        if ski_ext is not None:
+            try:
+                facts.ski = ski_ext.value.digest.hex()
+            except Exception as exc:  # noqa: BLE001
+                facts.parse_errors.append(f"subjectKeyIdentifier: {_one_line(exc)}")
+        if aki_ext is not None:
+            try:
+                kid = aki_ext.value.key_identifier
+                facts.aki = kid.hex() if kid else None
+            except Exception as exc:  # noqa: BLE001
+                facts.parse_errors.append(f"authorityKeyIdentifier: {_one_line(exc)}")
+
+
+_SKI = ExtensionOID.SUBJECT_KEY_IDENTIFIER
+_AKI = ExtensionOID.AUTHORITY_KEY_IDENTIFIER
 
 
 def _one_line(exc: BaseException) -> str:
@@ -161,14 +171,32 @@ def _cert_facts_cached(der: bytes) -> CertFacts:
     facts.serial = _serial_hex(parts.serial) if parts.serial else None
     for attr, name_der in (("subject", parts.subject), ("issuer", parts.issuer)):
         try:
-            pairs = _der.name_attributes(name_der)
+            text, key = _name_text_and_key(name_der)
         except BadDER as exc:
             facts.parse_errors.append(f"{attr}: {exc}")
             continue
-        setattr(facts, attr, ",".join(f"{k}={_der._escape(v)}" for k, v in reversed(pairs)))
-        setattr(facts, attr + "_key", _der.name_key(pairs))
+        setattr(facts, attr, text)
+        setattr(facts, attr + "_key", key)
     _strict_parse(facts)
     return facts
+
+
+def _name_text_and_key(name_der: bytes) -> tuple[str, str]:
+    """RFC 4514 text and :func:`native_host.der.name_key` of a DER Name; small Names are cached, since a
+    CA's name recurs as the issuer of every certificate it signs (and a root's as both of its own)."""
+    if len(name_der) <= 1024:
+        return _name_text_and_key_cached(name_der)
+    return _decode_name(name_der)
+
+
+def _decode_name(name_der: bytes) -> tuple[str, str]:
+    pairs = _der.name_attributes(name_der)
+    return ",".join(f"{k}={_der._escape(v)}" for k, v in reversed(pairs)), _der.name_key(pairs)
+
+
+@lru_cache(maxsize=2048)
+def _name_text_and_key_cached(name_der: bytes) -> tuple[str, str]:
+    return _decode_name(name_der)
 
 
 def pem_blocks(data: bytes) -> list[tuple[str, bytes]]:
