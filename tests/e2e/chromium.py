@@ -218,15 +218,23 @@ class Chromium:
                            + "\n".join(self.stderr_lines[-30:]))
 
     def restart_worker(self) -> None:
-        """Stops the service worker (as Chrome does when it idles) and attaches to the new one, which
-        an extension event (here: opening the popup page) starts again."""
-        self.evaluate("chrome.storage.session.get(null).then(() => true)")
-        self.cdp.cmd("Target.closeTarget", {"targetId": self._worker_target()})
+        """Stops the service worker (as Chrome does when it idles: ServiceWorker.stopAllWorkers from
+        an extension page) and attaches to the new one, which the next extension event starts."""
+        old = self._worker_target()
+        target, session = self.open_page("options/options.html")
+        self.cdp.cmd("ServiceWorker.enable", session=session)
+        self.cdp.cmd("ServiceWorker.stopAllWorkers", session=session)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(
+                t["targetId"] == old for t in self.cdp.cmd("Target.getTargets")["targetInfos"]):
+            time.sleep(0.1)
+        if any(t["targetId"] == old for t in self.cdp.cmd("Target.getTargets")["targetInfos"]):
+            raise RuntimeError("the service worker did not stop")
         self.sw_session = None
-        time.sleep(0.5)
-        page = self.cdp.cmd("Target.createTarget", {"url": f"chrome-extension://{EXTENSION_ID}/popup/popup.html?tab=0"})
+        # an event for the extension starts the worker again: a message from its own page
+        self.evaluate("chrome.runtime.sendMessage({type: 'ping'}).catch(() => null).then(() => true)", session=session)
         self.sw_session = self._attach_worker()
-        self.cdp.cmd("Target.closeTarget", {"targetId": page["targetId"]})
+        self.cdp.cmd("Target.closeTarget", {"targetId": target})
 
     def _worker_target(self) -> str:
         prefix = f"chrome-extension://{EXTENSION_ID}/"
@@ -274,8 +282,15 @@ class Chromium:
         return res["result"].get("value")
 
     def new_tab(self, url: str = "about:blank") -> int:
-        """Opens a tab through the extension API; returns its tab id."""
-        return self.evaluate(f"chrome.tabs.create({{url: {json.dumps(url)}, active: true}}).then(t => t.id)")
+        """Opens a tab through the extension API; returns its tab id. In debugger mode, waits until
+        the extension's debugger is attached to it, as it is for a tab a user opened a while ago
+        (a navigation that starts before the attach is judged by the probe instead)."""
+        tab = self.evaluate(f"chrome.tabs.create({{url: {json.dumps(url)}, active: true}}).then(t => t.id)")
+        if self.evaluate("Boolean(globalThis.rootSentinel?.capture?.dbg.active)"):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not self.evaluate(f"rootSentinel.capture.dbg.isAttached({tab})"):
+                time.sleep(0.05)
+        return tab
 
     def navigate(self, tab_id: int, url: str, timeout: float = 30) -> None:
         """Loads ``url`` in a tab and waits until the tab reports ``complete`` (error pages included)."""

@@ -1,0 +1,204 @@
+"""RootSentinel's Chromium build in real headless Chromium with the real native host (issue 4).
+
+Each test starts its own Chromium (tests/e2e/chromium.py) with a fresh HOME, the host installed by
+``rootsentinel install --browser chromium``, and local HTTPS servers on 127.0.0.1 whose chains are made
+here (tests/e2e/pki.py); the badge is read back from the browser through ``chrome.action`` in the
+service worker, the popup from the popup page.
+
+Evidence sources (extension/src/chromium/capture.js):
+- ``probe``: the default build, default settings; the host connects to the origin itself.
+- ``debugger``: the debugger build (build/build_extension.mjs --with-debugger) with ``capture:
+  "debugger"``; the chain comes from ``Network.getCertificate``.
+- ``security-info``: the default build in a Chromium started with
+  ``--enable-features=WebRequestSecurityInfo`` (Chromium 156 has the extra info behind that flag);
+  the leaf comes from webRequest and the host also probes.
+
+Observed in Chromium 156: Chromium refuses the Superfish chain itself even when its root is trusted
+in NSS (``net::ERR_CERT_REVOKED``: Superfish is in Chromium's built-in list of blocked keys), so
+in every mode that page is ``browser-blocked`` and the probe names the banned Superfish root.
+
+Run: ``python -m pytest -m e2e tests/e2e/test_chromium_e2e.py -v`` (needs ``apt-get install chromium
+libnss3-tools``, node, and ``pip install -e .[test]``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import pki
+from chromium import Chromium
+from servers import WebServer
+
+pytestmark = pytest.mark.e2e
+
+INTERCEPTION_ORANGE = [211, 84, 0, 255]  # levels.js BADGE.interception #d35400
+UNKNOWN_GREY = [87, 96, 106, 255]        # #57606a
+BLOCKED_PURPLE = [111, 66, 193, 255]     # #6f42c1
+
+PAGE = "<!doctype html><meta charset=utf-8><title>{title}</title><h1>{title}</h1>"
+
+MODES = {
+    "probe": {},
+    "debugger": {"debugger_build": True, "local_settings": {"capture": "debugger"}},
+    "security-info": {"extra_flags": ["--enable-features=WebRequestSecurityInfo"]},
+}
+
+EVIDENCE = {
+    "probe": "Evidence: a separate connection the RootSentinel helper made to this site. It can differ from "
+             "the browser's own connection (a proxy, DNS over HTTPS).",
+    "debugger": "Evidence: the certificate chain the browser verified for this page, read through the browser's "
+                "debugger. While this is on, the browser shows a bar saying that RootSentinel started debugging "
+                "this browser.",
+    "security-info": "Evidence: this page's own certificate from the browser (the leaf only, without the chain), "
+                     "together with a separate connection the RootSentinel helper made to the site.",
+}
+
+
+def settled(badge: dict) -> bool:
+    """The badge left the initial and the checking states."""
+    return badge["text"] not in ("", "…")
+
+
+def serve(identity: pki.ServerIdentity, certdir: Path, stem: str, title: str) -> WebServer:
+    chain, key = identity.write(certdir, stem)
+    server = WebServer(chain, key)
+    server.pages["/"] = ("text/html", PAGE.format(title=title))
+    return server
+
+
+def write_root(issuer: pki.Issuer, certdir: Path, stem: str) -> Path:
+    path = certdir / f"{stem}.root.pem"
+    path.write_bytes(issuer.pem())
+    return path
+
+
+def probed(cr: Chromium, tab: int, timeout: float = 30) -> dict:
+    """The tab's main record once the browser-blocked page's probe has answered."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = cr.tab_state(tab)
+        if state and state["main"].get("probe"):
+            return state["main"]
+        time.sleep(0.2)
+    raise AssertionError(f"no probe result: {cr.tab_state(tab)}")
+
+
+@pytest.mark.parametrize("mode", ["probe", "debugger"])
+def test_superfish_is_refused_by_chromium_and_the_probe_names_it_banned(certdir, mode):
+    root = pki.leaked_root("superfish")
+    inter = pki.intermediate(root, "Superfish Test Intermediate")
+    server = serve(pki.server_identity(inter, chain_above=[inter]), certdir, "superfish", "Webmail")
+    t0 = time.monotonic()
+    with server, Chromium(trust=[write_root(root, certdir, "superfish")], **MODES[mode]) as cr:
+        tab = cr.new_tab()
+        cr.navigate(tab, server.url("/"))
+        main = probed(cr, tab)
+        assert main["level"] == "browser-blocked"
+        assert main["error"]["message"] == "net::ERR_CERT_REVOKED"
+        assert main["probe"]["level"] == "banned"
+        assert main["probe"]["category"] == "malware-mitm"
+        badge = cr.wait_badge(tab, settled)
+        assert badge["text"] == "BLK"
+        assert badge["color"] == BLOCKED_PURPLE
+        assert badge["title"].startswith("RootSentinel: the browser refused the certificate")
+        popup = cr.popup(tab)
+        assert popup["verdictLevel"] == "browser-blocked"
+        assert popup["explanation"] == "The browser refused the certificate of localhost: net::ERR_CERT_REVOKED"
+        assert "RootSentinel connected to the server itself" in popup["more"]
+        assert "Superfish, Inc." in popup["more"]
+        assert "private key is public" in popup["more"]
+        assert popup["evidence"] == EVIDENCE["probe"]
+        # the probe's chain: what the server sent (the root stays out of the handshake)
+        assert [c["subject"] for c in popup["chain"]] == ["CN=localhost", "CN=Superfish Test Intermediate"]
+        assert popup["chain"][-1]["matched"] is True
+    print(f"superfish ({mode}): {time.monotonic() - t0:.1f} s")
+
+
+@pytest.mark.parametrize("mode", ["probe", "debugger", "security-info"])
+def test_fresh_private_root_is_interception(certdir, mode):
+    root = pki.private_root("Acme TLS Inspection Root", org="Acme Corp")
+    inter = pki.intermediate(root, "Acme Inspection Issuing CA")
+    server = serve(pki.server_identity(inter, chain_above=[inter]), certdir, "acme", "Bank")
+    t0 = time.monotonic()
+    with server, Chromium(trust=[write_root(root, certdir, "acme")], **MODES[mode]) as cr:
+        if mode == "probe":
+            doctor = cr.doctor()
+            assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+            assert "host answered hello" in doctor.stdout
+        tab = cr.new_tab()
+        cr.navigate(tab, server.url("/"))
+        badge = cr.wait_badge(tab, settled)
+        assert badge["text"] == "MITM"
+        assert badge["color"] == INTERCEPTION_ORANGE
+        assert badge["title"].startswith("RootSentinel: connection intercepted")
+        assert "Acme TLS Inspection Root" in badge["title"]
+        popup = cr.popup(tab)
+        assert popup["verdictLevel"] == "interception"
+        assert "Acme TLS Inspection Root" in popup["explanation"]
+        assert popup["evidence"] == EVIDENCE[mode]
+        subjects = [c["subject"] for c in popup["chain"]]
+        if mode == "debugger":
+            # the chain Chromium built: the root came from the NSS db, not from the server
+            assert subjects == ["CN=localhost", "CN=Acme Inspection Issuing CA", "CN=Acme TLS Inspection Root,O=Acme Corp"]
+        else:
+            assert subjects == ["CN=localhost", "CN=Acme Inspection Issuing CA"]
+        assert popup["hostStatus"].startswith("Helper 0.1.0, blocklist ")
+        state = cr.tab_state(tab)
+        assert state["main"]["source"] == mode
+        if mode == "security-info":
+            assert state["main"]["verdict"]["leaf_matches_probe"] is True
+    print(f"private root ({mode}): {time.monotonic() - t0:.1f} s")
+
+
+@pytest.mark.parametrize("mode", ["probe", "debugger"])
+def test_untrusted_root_is_browser_blocked_and_the_probe_explains(certdir, mode):
+    root = pki.private_root("Unknown Interceptor Root")
+    server = serve(pki.server_identity(root), certdir, "untrusted", "Shop")
+    with server, Chromium(trust=[], **MODES[mode]) as cr:
+        tab = cr.new_tab()
+        cr.navigate(tab, server.url("/"))
+        main = probed(cr, tab)
+        assert main["level"] == "browser-blocked"
+        assert main["error"]["message"] == "net::ERR_CERT_AUTHORITY_INVALID"
+        assert main["probe"]["level"] == "interception"
+        badge = cr.wait_badge(tab, settled)
+        assert badge["text"] == "BLK"
+        popup = cr.popup(tab)
+        assert popup["explanation"] == "The browser refused the certificate of localhost: net::ERR_CERT_AUTHORITY_INVALID"
+        assert "RootSentinel connected to the server itself" in popup["more"]
+        assert "Unknown Interceptor Root" in popup["more"]
+        assert "known interception certificate" not in popup["more"]
+        assert popup["evidence"] == EVIDENCE["probe"]
+
+
+def test_worker_restart_keeps_verdicts_and_unjudged_pages_are_unknown(certdir):
+    """The service worker sleeps and restarts (field-reports D.20): verdicts live in storage.session
+    and come back; a page without evidence (plain http) is `unknown`, never `ok`."""
+    root = pki.private_root("Acme TLS Inspection Root", org="Acme Corp")
+    server = serve(pki.server_identity(root), certdir, "acme", "Bank")
+    plain = WebServer()
+    plain.pages["/"] = ("text/html", PAGE.format(title="Plain"))
+    with server, plain, Chromium(trust=[write_root(root, certdir, "acme")]) as cr:
+        tab = cr.new_tab()
+        cr.navigate(tab, server.url("/"))
+        assert cr.wait_badge(tab, settled)["text"] == "MITM"
+        other = cr.new_tab()
+        cr.navigate(other, plain.url("/"))
+        badge = cr.wait_badge(other, settled)
+        assert badge["text"] == "?"
+        assert badge["color"] == UNKNOWN_GREY
+
+        cr.restart_worker()
+        assert cr.evaluate("rootSentinel.sentinel.tabs.ready().then(() => true)") is True
+        # the new worker found the verdicts in storage.session, without asking the host again
+        assert cr.evaluate(f"rootSentinel.sentinel.tabs.get({tab}).level") == "interception"
+        assert cr.evaluate(f"rootSentinel.sentinel.tabs.get({other}).level") == "unknown"
+        # and re-applies them when a tab updates (a same-document navigation: no new response)
+        cr.evaluate(f"chrome.action.setBadgeText({{tabId: {tab}, text: ''}}).then(() => true)")
+        cr.evaluate(f"chrome.tabs.update({tab}, {{url: {server.url('/#later')!r}}}).then(() => true)")
+        badge = cr.wait_badge(tab, settled)
+        assert badge["text"] == "MITM"
+        assert cr.evaluate("rootSentinel.capture.probes.misses") == 0
