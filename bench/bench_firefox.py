@@ -6,7 +6,8 @@ three Firefox instances at once, the same test root trusted in both, the same lo
 has RootSentinel installed with the real host; instance B is started by the same harness without a host
 manifest and the extension is then removed with BiDi ``webExtension.uninstall``, so both profiles are
 otherwise identical. Instance C has the extension but no host manifest (the extension's own cost
-without any native messaging), to tell where an overhead comes from. The figure is the page's own ``loadEventEnd`` (Navigation Timing), read in the page.
+without any native messaging), and two more have one line of the *built copy* of the extension changed
+(see VARIANTS; extension/ itself is untouched), to tell where an overhead comes from. The figure is the page's own ``loadEventEnd`` (Navigation Timing), read in the page.
 """
 
 from __future__ import annotations
@@ -54,6 +55,33 @@ def load(ff, servers, n: int) -> dict:
         time.sleep(0.05)
 
 
+# Diagnosis variants: the extension as built by the harness, with one line of the built copy changed (the
+# sources in extension/ are untouched). Each is skipped when its line is not found.
+VARIANTS = {
+    "noop": ("a blocking onHeadersReceived listener that returns at once (the cost of the listener alone)",
+             "if (details.tabId < 0) return undefined;", "return undefined;"),
+    "nochain": ("getSecurityInfo without the certificate chain, so no check goes to the host (what remains without chains, rawDER and host round trips)",
+                "{ certificateChain: true, rawDER: true }", "{ certificateChain: false }"),
+}
+
+
+def patched_builder(firefox_module, variant: str | None, skipped: list[str]):
+    original = firefox_module.build_extension
+
+    def build(out: Path) -> Path:
+        original(out)
+        if variant:
+            _, old, new = VARIANTS[variant]
+            hits = [p for p in out.rglob("capture.js") if old in p.read_text("utf-8")]
+            if not hits:
+                skipped.append(variant)
+            for p in hits[:1]:
+                p.write_text(p.read_text("utf-8").replace(old, new, 1), "utf-8")
+        return out
+
+    return build
+
+
 def main() -> None:
     a = args(__doc__.splitlines()[0], loads=(int, 20, "timed loads per browser"))
     loads = 4 if a.quick else a.loads
@@ -83,14 +111,30 @@ def main() -> None:
         for j in range(PER_ORIGIN):
             s.pages[f"/r{j}.png"] = ("image/png", PNG)
         s.__enter__()
-    samples = {"with": [], "without": [], "nohost": []}
-    resources = {"with": set(), "without": set(), "nohost": set()}
+    names = ["with", "without", "nohost", *VARIANTS]
+    samples = {k: [] for k in names}
+    resources = {k: set() for k in names}
+    skipped: list[str] = []
     badge = None
     try:
-        with Firefox(trust=[root_pem], host="real") as ff_with, Firefox(trust=[root_pem], host=None) as ff_without, \
-                Firefox(trust=[root_pem], host=None) as ff_nohost:
-            ff_without.bidi.cmd("webExtension.uninstall", {"extension": EXTENSION_ID})
-            browsers = {"with": ff_with, "without": ff_without, "nohost": ff_nohost}
+        import contextlib
+
+        import firefox as harness
+
+        with contextlib.ExitStack() as stack:
+            browsers = {}
+            original = harness.build_extension
+            try:
+                for name in names:
+                    harness.build_extension = patched_builder(harness, name if name in VARIANTS else None, skipped)
+                    ff = stack.enter_context(Firefox(trust=[root_pem], host=None if name in ("without", "nohost") else "real"))
+                    if name == "without":
+                        ff.bidi.cmd("webExtension.uninstall", {"extension": EXTENSION_ID})
+                    if name not in skipped:
+                        browsers[name] = ff
+            finally:
+                harness.build_extension = original
+            ff_with = browsers["with"]
             n = 0
             for _ in range(3):  # warm-up: connections, host start, caches of both
                 for ff in browsers.values():
@@ -116,6 +160,14 @@ def main() -> None:
     w, wo, nh = summary(samples["with"]), summary(samples["without"]), summary(samples["nohost"])
     over = w["median"] / wo["median"] - 1
     over_nh = nh["median"] / wo["median"] - 1
+    variant_rows = []
+    for name, (label, _, _) in VARIANTS.items():
+        if name in skipped or not samples[name]:
+            variant_rows.append([f"diagnosis: {label}", "skipped (line not found in the built extension)", "", "", ""])
+            continue
+        v = summary(samples[name])
+        variant_rows.append([f"diagnosis, with host: {label}", f"{v['median'] * 1e3:.1f} ms", f"{v['p99'] * 1e3:.1f} ms",
+                             f"{statistics.fmean(samples[name]) * 1e3:.1f} ms", f"{(v['median'] / wo['median'] - 1) * 100:+.1f}%"])
     rows = [["without the extension", f"{wo['median'] * 1e3:.1f} ms", f"{wo['p99'] * 1e3:.1f} ms",
              f"{statistics.fmean(samples['without']) * 1e3:.1f} ms", ""],
             ["with RootSentinel + host", f"{w['median'] * 1e3:.1f} ms", f"{w['p99'] * 1e3:.1f} ms",
@@ -123,12 +175,12 @@ def main() -> None:
              goal(over < 0.05, f"{over * 100:+.1f}% vs +5%")],
             ["with RootSentinel, no host installed (diagnosis: the extension's own cost)",
              f"{nh['median'] * 1e3:.1f} ms", f"{nh['p99'] * 1e3:.1f} ms",
-             f"{statistics.fmean(samples['nohost']) * 1e3:.1f} ms", f"{over_nh * 100:+.1f}%"]]
+             f"{statistics.fmean(samples['nohost']) * 1e3:.1f} ms", f"{over_nh * 100:+.1f}%"], *variant_rows]
     rep.table(["Firefox", "load median", "load p99 (= max at 20 loads)", "mean", "overhead of the median (goal < 5%)"], rows)
     rep.line(f"{loads} timed loads per browser after 3 warm-up loads each, interleaved in random order; page with "
              f"{ORIGINS * PER_ORIGIN} images on {ORIGINS} HTTPS origins (127.0.0.1 servers, leaf <- intermediate "
              f"<- private root trusted in both profiles, `Cache-Control: no-store`). Resource entries seen per load: "
-             f"with {sorted(resources['with'])}, without {sorted(resources['without'])}. Badge on the last page with "
+             f"with {sorted(resources['with'])}, without {sorted(resources['without'])}. All {len(browsers)} browsers run at once. Badge on the last page with "
              f"the extension: {badge}.")
     rep.save(a.md)
 
