@@ -38,7 +38,8 @@ async function showCapture(s) {
   $("capture-debugger").disabled = locked;
   $("capture-locked").hidden = !locked;
   // Only the debugger build has the API (build/build_extension.mjs --with-debugger).
-  $("capture-not-granted").hidden = !(s.capture === "debugger" && typeof browser.debugger?.attach !== "function");
+  const hasDebugger = (browser.runtime.getManifest().permissions ?? []).includes("debugger");
+  $("capture-not-granted").hidden = !(s.capture === "debugger" && !hasDebugger);
 }
 
 async function saveCapture() {

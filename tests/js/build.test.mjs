@@ -3,8 +3,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { build } from "../../build/build_extension.mjs";
+
+const EXTENSION_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "extension");
 
 test("the Firefox build holds the manifest and every file it names, and no other adapter", () => {
   const out = mkdtempSync(join(tmpdir(), "rs-build-"));
@@ -27,4 +30,54 @@ test("the Firefox build holds the manifest and every file it names, and no other
 
 test("an unknown browser is an error, not an empty build", () => {
   assert.throws(() => build("netscape", join(tmpdir(), "rs-never")), /no manifest for netscape/);
+});
+
+/** Chromium's extension id of a manifest `key`: SHA-256 of the DER SPKI, first 32 hex digits mapped 0-f -> a-p. */
+async function chromiumId(keyB64) {
+  const digest = Buffer.from(await crypto.subtle.digest("SHA-256", Buffer.from(keyB64, "base64"))).toString("hex");
+  return [...digest.slice(0, 32)].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join("");
+}
+
+test("the Chromium build: MV3 service worker, fixed id, managed schema, PNG icons, only the Chromium adapter", async () => {
+  const out = mkdtempSync(join(tmpdir(), "rs-build-"));
+  try {
+    build("chromium", out);
+    const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+    assert.equal(m.manifest_version, 3);
+    assert.deepEqual(m.background, { service_worker: "src/chromium/background.js", type: "module" });
+    for (const p of ["nativeMessaging", "storage", "webRequest", "webNavigation", "tabs", "notifications"]) assert.ok(m.permissions.includes(p), p);
+    assert.ok(!m.permissions.includes("debugger"), "the default build asks for no debugger");
+    assert.equal(m.optional_permissions, undefined, "Chromium drops debugger from optional_permissions");
+    assert.deepEqual(m.host_permissions, ["<all_urls>"]);
+    assert.equal(m.storage.managed_schema, "managed_schema.json");
+    const schema = JSON.parse(readFileSync(join(out, "managed_schema.json"), "utf8"));
+    assert.deepEqual(schema.properties.capture.enum, ["probe", "debugger"]);
+    const named = [m.background.service_worker, m.action.default_popup, m.options_ui.page, ...Object.values(m.icons),
+      ...Object.values(m.action.default_icon), "src/chromium/capture.js", "src/chromium/debugger.js", "src/chromium/probecache.js",
+      "src/core/background.js", "blocked/blocked.html"];
+    for (const f of named) assert.ok(existsSync(join(out, f)), `missing ${f}`);
+    for (const icon of Object.values(m.icons)) assert.match(icon, /\.png$/, "Chromium takes no SVG icons");
+    assert.equal(existsSync(join(out, "src", "firefox")), false);
+    assert.equal(m.browser_specific_settings, undefined);
+    // the id the installer's allowed_origins lists (native_host/install/extension_ids.py)
+    const ids = readFileSync(join(EXTENSION_ROOT, "..", "native_host", "install", "extension_ids.py"), "utf8");
+    const unpacked = ids.match(/CHROMIUM_UNPACKED_ID = "([a-p]{32})"/)[1];
+    assert.equal(await chromiumId(m.key), unpacked);
+    const pyKey = [...ids.match(/CHROMIUM_UNPACKED_KEY = \(([\s\S]*?)\)/)[1].matchAll(/"([^"]*)"/g)].map((x) => x[1]).join("");
+    assert.equal(m.key, pyKey);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("--with-debugger adds the debugger permission to the Chromium build only", () => {
+  const out = mkdtempSync(join(tmpdir(), "rs-build-"));
+  try {
+    build("chromium", out, { withDebugger: true });
+    const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+    assert.ok(m.permissions.includes("debugger"));
+    assert.throws(() => build("firefox", out, { withDebugger: true }), /chromium build only/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });

@@ -1,0 +1,315 @@
+/**
+ * The Chromium capture adapter (extension/src/chromium/) with the shared core, against a fake
+ * `chrome` API and a fake host: probe cache and TTL, debugger mode, securityInfo feature detection,
+ * error mapping, no evidence -> unknown, and a service-worker restart.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startBackground } from "../../extension/src/core/background.js";
+import { explainMore } from "../../extension/src/core/explain.js";
+import { translator } from "../../extension/src/core/i18n.js";
+import {
+  LEAF_PROBE_WAIT_MS, combineLeafAndProbe, derToBase64, isCertificateError, leafOf, registerCapture,
+} from "../../extension/src/chromium/capture.js";
+import { DebuggerCapture } from "../../extension/src/chromium/debugger.js";
+import { PROBE_TTL_MS, TtlCache } from "../../extension/src/chromium/probecache.js";
+import { settle, verdict } from "./fake-browser.mjs";
+import { b64, fakeChrome, fakeDebugger } from "./fake-chrome.mjs";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function hello(msg) {
+  return { type: "hello", id: msg.id, version: "0.1.0", protocol: 1, blocklist: { version: "t", size: 1, sha256: "00" } };
+}
+
+/** A host whose probes and checks answer by host name: `levels[hostname]`, default ok. */
+function hostByName(levels = {}, { chainOf } = {}) {
+  return (msg) => {
+    if (msg.type === "hello") return hello(msg);
+    const host = msg.type === "probe" ? msg.host : new URL(msg.url).hostname;
+    const url = msg.url ?? `https://${host}/`;
+    const level = levels[host] ?? "ok";
+    const evidence = msg.type === "probe" ? "probe" : "chain";
+    const chain = chainOf?.(msg) ?? [{ index: 0, role: "leaf", cert_sha256: "11".repeat(32), subject: "CN=leaf", issuer: "CN=Issuing CA" },
+      { index: 1, role: "intermediate", cert_sha256: "22".repeat(32), subject: "CN=Issuing CA", issuer: `CN=${host} root` }];
+    return verdict({ ...msg, url }, level, { root: `${host} root`, evidence, chain,
+      probe: msg.type === "probe" ? { host, port: msg.port, sni: host, elapsed_ms: 1, error: null } : null });
+  };
+}
+
+let nextRequest = 1;
+function respond(chrome, { tabId = 7, url, type = "main_frame", requestId, fromCache = false }) {
+  const id = String(requestId ?? nextRequest++);
+  return chrome.webRequest.onHeadersReceived.fire({ requestId: id, tabId, url, type, fromCache, frameId: type === "main_frame" ? 0 : 3 });
+}
+
+const sent = (chrome, type) => chrome.native.sent.filter((m) => m.type === type);
+
+/** Starts the worker; `captureOpts(chrome)` gives registerCapture's injectable parts. */
+async function boot(opts = {}, captureOpts = () => ({})) {
+  const chrome = fakeChrome(opts);
+  let capture = null;
+  const sentinel = startBackground(chrome, (api, s) => { capture = registerCapture(api, s, captureOpts(api)); }, { client: "chromium" });
+  await settle();
+  return { chrome, sentinel, capture };
+}
+
+test("hello names the Chromium client; the badge never passes title null to Chromium", async () => {
+  const { chrome, sentinel } = await boot({ host: hostByName() });
+  assert.equal(sent(chrome, "hello")[0].client, "chromium/0.1.0");
+  await sentinel.applyBadge(99); // no state: Chromium throws on {title: null}; the default title is set instead
+  assert.equal(chrome.badges.get(99).title, "RootSentinel");
+  assert.equal(chrome.badges.get(99).text, "");
+});
+
+test("probe mode: one probe per origin (host, port) for a page and its subresources, again after the TTL", async () => {
+  let now = 1_000_000;
+  const probes = new TtlCache({ now: () => now });
+  const { chrome, sentinel } = await boot({ host: hostByName({ "mitm.test": "interception" }) }, () => ({ probeCache: probes }));
+  respond(chrome, { url: "https://a.test/" });
+  for (let i = 0; i < 10; i += 1) respond(chrome, { url: `https://a.test/img${i}.png`, type: "image" });
+  respond(chrome, { url: "https://a.test:8443/api", type: "xmlhttprequest" });
+  respond(chrome, { url: "https://mitm.test/lib.js", type: "script" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle();
+  assert.deepEqual(sent(chrome, "probe").map((m) => [m.host, m.port]), [["a.test", 443], ["a.test", 8443], ["mitm.test", 443]]);
+  assert.equal(sent(chrome, "probe")[0].url, "https://a.test/");
+  assert.equal(sent(chrome, "check").length, 0);
+  const state = sentinel.tabs.get(7);
+  assert.equal(state.level, "interception");
+  assert.equal(state.main.source, "probe");
+  assert.equal(chrome.badges.get(7).text, "MITM");
+
+  now += PROBE_TTL_MS - 1;
+  respond(chrome, { url: "https://a.test/again" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  assert.equal(sent(chrome, "probe").length, 3, "within the TTL the verdict is reused");
+  assert.equal(sentinel.tabs.get(7).main.cached, true);
+  now += 2;
+  respond(chrome, { url: "https://a.test/later" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  assert.equal(sent(chrome, "probe").length, 4, "after the TTL the origin is probed again");
+});
+
+test("a failed probe is unknown (never ok) and is retried after the short failure TTL", async () => {
+  let now = 0;
+  const probes = new TtlCache({ now: () => now });
+  const host = (msg) => (msg.type === "hello" ? hello(msg) : {
+    ...verdict({ ...msg, url: msg.url }, "unknown"), reason: "probe_failed", evidence: "probe",
+    probe: { host: msg.host, port: msg.port, sni: msg.host, elapsed_ms: 0, error: "connection refused" } });
+  const { chrome, sentinel } = await boot({ host }, () => ({ probeCache: probes }));
+  respond(chrome, { url: "https://down.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  assert.equal(sentinel.tabs.get(7).level, "unknown");
+  assert.equal(chrome.badges.get(7).text, "?");
+  respond(chrome, { url: "https://down.test/x" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  assert.equal(sent(chrome, "probe").length, 1);
+  now += 31_000;
+  respond(chrome, { url: "https://down.test/y" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  assert.equal(sent(chrome, "probe").length, 2);
+});
+
+test("no host: an https page is unknown with the Chromium install hint, never ok", async () => {
+  const { chrome, sentinel } = await boot({ host: null });
+  respond(chrome, { url: "https://a.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle(10);
+  assert.equal(chrome.badges.get(7).text, "?");
+  assert.equal(sentinel.tabs.get(7).main.error.code, "host_unreachable");
+  const t = translator(chrome.i18n, { help_host_unreachable: "help_host_unreachable_chromium" });
+  assert.match(explainMore(t, sentinel.tabs.get(7).main).join(" "), /install --browser chrome/);
+  // a page committed without any response we saw (no evidence at all)
+  chrome.webNavigation.onCommitted.fire({ tabId: 8, frameId: 0, url: "https://sw.test/" });
+  await settle();
+  assert.equal(chrome.badges.get(8).text, "?");
+  assert.match(chrome.badges.get(8).title, /no evidence about its certificate arrived/);
+});
+
+test("debugger mode: attaches to new tabs with Network enabled and judges the chain the browser verified", async () => {
+  const dbg = fakeDebugger({ certificates: new Map([["https://a.test", [b64("leaf"), b64("inter"), b64("root")]]]), emptyTries: 2 });
+  const { chrome, sentinel, capture } = await boot(
+    { host: hostByName({ "a.test": "interception" }), debugger: dbg, local: { capture: "debugger" }, tabs: [{ id: 3, url: "https://open.test/" }] },
+    (api) => ({ debuggerCapture: new DebuggerCapture(api, { retryMs: 1 }) }),
+  );
+  await settle(10);
+  assert.equal(capture.dbg.active, true);
+  assert.deepEqual([...dbg.attached], [3], "already open tabs are attached when the mode is on");
+  chrome.tabs.onCreated.fire({ id: 7 });
+  await settle();
+  assert.deepEqual(dbg.commands.filter((c) => c.tabId === 7).map((c) => c.method), ["attach", "Network.enable"]);
+  assert.equal(dbg.commands.find((c) => c.method === "attach").version, "1.3");
+
+  respond(chrome, { url: "https://a.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle();
+  const [check] = sent(chrome, "check");
+  assert.deepEqual(check.chain, [b64("leaf"), b64("inter"), b64("root")]);
+  assert.equal(check.url, "https://a.test/");
+  assert.equal(sent(chrome, "probe").length, 0);
+  assert.equal(dbg.commands.filter((c) => c.method === "Network.getCertificate").length, 3, "retried while the response was arriving");
+  assert.deepEqual(dbg.commands.find((c) => c.method === "Network.getCertificate").params, { origin: "https://a.test" });
+  assert.equal(sentinel.tabs.get(7).main.source, "debugger");
+  assert.equal(chrome.badges.get(7).text, "MITM");
+
+  // the user cancels Chrome's "debugging this browser" bar: that tab falls back to the probe
+  dbg.cancel(7);
+  respond(chrome, { url: "https://b.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  assert.equal(sent(chrome, "probe").length, 1);
+  assert.equal(sentinel.tabs.get(7).main.source, "probe");
+
+  // switching back to probe mode detaches everywhere
+  await chrome.storage.local.set({ capture: "probe" });
+  await settle(10);
+  assert.equal(dbg.attached.size, 0);
+});
+
+test("debugger mode without the debugger API (the default build) and an origin with no certificate use the probe", async () => {
+  const { chrome, sentinel, capture } = await boot({ host: hostByName(), local: { capture: "debugger" } });
+  assert.equal(capture.dbg.available(), false);
+  chrome.tabs.onCreated.fire({ id: 7 });
+  respond(chrome, { url: "https://a.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  assert.equal(sent(chrome, "probe").length, 1);
+  assert.equal(sentinel.tabs.get(7).main.source, "probe");
+
+  const dbg = fakeDebugger();
+  const withApi = await boot({ host: hostByName(), debugger: dbg, local: { capture: "debugger" } },
+    (api) => ({ debuggerCapture: new DebuggerCapture(api, { attempts: 2, retryMs: 1 }) }));
+  await settle(10);
+  withApi.chrome.tabs.onCreated.fire({ id: 7 });
+  await settle();
+  respond(withApi.chrome, { url: "https://nocert.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle();
+  assert.equal(sent(withApi.chrome, "probe").length, 1, "no certificate from the debugger: probe");
+});
+
+test("securityInfo: where the browser sends the leaf, the host judges it and probes the origin", async () => {
+  const leafDer = [48, 130, 1, 10, 2, 3];
+  const leafHex = "ab".repeat(32);
+  const chainOf = (msg) => [{ index: 0, role: "leaf", cert_sha256: leafHex, subject: "CN=a.test", issuer: "CN=Issuing CA" },
+    ...(msg.type === "probe" ? [{ index: 1, role: "intermediate", cert_sha256: "cd".repeat(32), subject: "CN=Issuing CA", issuer: "CN=Root" }] : [])];
+  const { chrome, sentinel, capture } = await boot({ host: hostByName({ "a.test": "interception" }, { chainOf }), securityInfo: "supported" });
+  assert.equal(capture.securityInfoSpec, "securityInfoRawDer");
+  chrome.leafInfos.set("si1", { state: "secure", certificates: [{ fingerprint: { sha256: leafHex.toUpperCase().match(/../g).join(":") }, rawDER: new Uint8Array(leafDer).buffer }] });
+  respond(chrome, { url: "https://a.test/", requestId: "si1" });
+  await settle(10);
+  const [check] = sent(chrome, "check");
+  assert.deepEqual(check.chain, [Buffer.from(leafDer).toString("base64")]);
+  assert.deepEqual(sent(chrome, "probe").map((m) => [m.host, m.port]), [["a.test", 443]]);
+  const main = sentinel.tabs.get(7).main;
+  assert.equal(main.source, "security-info");
+  assert.equal(main.level, "interception");
+  assert.equal(main.verdict.leaf_matches_probe, true);
+  assert.equal(main.verdict.evidence, "probe", "the probe's chain (with the intermediate) is the one shown");
+});
+
+test("securityInfo feature detection: a browser that throws or silently ignores the spec still gets probes", async () => {
+  for (const mode of ["throws", "silent"]) {
+    const { chrome, sentinel, capture } = await boot({ host: hostByName(), securityInfo: mode });
+    assert.equal(capture.securityInfoSpec, mode === "throws" ? null : "securityInfoRawDer", mode);
+    respond(chrome, { url: "https://a.test/" });
+    await sleep(LEAF_PROBE_WAIT_MS + 30);
+    await settle();
+    assert.equal(sent(chrome, "probe").length, 1, mode);
+    assert.equal(sent(chrome, "check").length, 0, mode);
+    assert.equal(sentinel.tabs.get(7).main.source, "probe", mode);
+    assert.equal(sentinel.tabs.get(7).level, "ok", mode);
+  }
+});
+
+test("combineLeafAndProbe: banned leaf wins; same leaf or known issuer -> the probe; unknown issuer -> the leaf", () => {
+  const probe = { type: "verdict", level: "ok", evidence: "probe", probe: { host: "a" },
+    chain: [{ cert_sha256: "p1", subject: "CN=a", issuer: "CN=CA" }, { cert_sha256: "p2", subject: "CN=CA", issuer: "CN=Root" }] };
+  const leaf = (level, issuer = "CN=CA", sha = "b1") => ({ type: "verdict", level, evidence: "chain", chain: [{ cert_sha256: sha, subject: "CN=a", issuer }] });
+  assert.equal(combineLeafAndProbe(leaf("banned"), probe).level, "banned");
+  assert.equal(combineLeafAndProbe(leaf("banned"), probe).probe.host, "a");
+  assert.equal(combineLeafAndProbe(leaf("interception", "CN=CA", "p1"), probe).leaf_matches_probe, true);
+  assert.equal(combineLeafAndProbe(leaf("interception", "CN=CA", "p1"), probe).level, "ok");
+  const rotated = combineLeafAndProbe(leaf("interception", "CN=CA", "b2"), probe);
+  assert.deepEqual([rotated.level, rotated.leaf_matches_probe], ["ok", false]);
+  const elsewhere = combineLeafAndProbe(leaf("interception", "CN=Corp Proxy", "b3"), probe);
+  assert.deepEqual([elsewhere.level, elsewhere.leaf_matches_probe, elsewhere.evidence], ["interception", false, "chain"]);
+  const failed = { type: "verdict", level: "unknown", reason: "probe_failed", chain: [], probe: { error: "refused" } };
+  assert.equal(combineLeafAndProbe(leaf("ok"), failed).level, "ok");
+  assert.equal(combineLeafAndProbe(leaf("unknown"), failed).reason, "probe_failed");
+  assert.equal(combineLeafAndProbe(null, null), null);
+});
+
+test("leafOf and derToBase64 take bytes in every shape and ignore details without a leaf", () => {
+  const bytes = [48, 130, 0, 1];
+  const want = Buffer.from(bytes).toString("base64");
+  for (const raw of [bytes, new Uint8Array(bytes), new Uint8Array(bytes).buffer, want]) assert.equal(derToBase64(raw), want);
+  assert.equal(derToBase64([]), null);
+  assert.equal(derToBase64([300]), null);
+  assert.equal(derToBase64("not base64!"), null);
+  assert.equal(leafOf({}), null);
+  assert.equal(leafOf({ securityInfo: { state: "insecure" } }), null);
+  assert.deepEqual(leafOf({ securityInfo: { certificates: [{ rawDER: bytes, fingerprint: { sha256: "AB:CD" } }] } }), { der: want, sha256: "abcd" });
+});
+
+test("net::ERR_CERT_* on a main frame is browser-blocked, explained by a probe; known interception is said so", async () => {
+  const host = (msg) => {
+    if (msg.type === "hello") return hello(msg);
+    if (msg.type === "probe") {
+      return { ...verdict({ ...msg, url: "https://kz.test/" }, "banned", { root: "Information Security Certification Authority" }),
+        category: "state-mitm", evidence: "probe" };
+    }
+    return undefined;
+  };
+  const { chrome, sentinel } = await boot({ host });
+  const fire = (error, type = "main_frame", tabId = 7) => chrome.webRequest.onErrorOccurred.fire({ requestId: `e${nextRequest++}`, tabId, url: "https://kz.test/", type, error });
+  fire("net::ERR_CONNECTION_REFUSED");
+  fire("net::ERR_CERT_AUTHORITY_INVALID", "image");
+  await settle();
+  assert.equal(sentinel.tabs.get(7), null, "network errors and subresource errors are not browser-blocked pages");
+  fire("net::ERR_CERT_KNOWN_INTERCEPTION_BLOCKED");
+  await settle(10);
+  const main = sentinel.tabs.get(7).main;
+  assert.equal(main.level, "browser-blocked");
+  assert.equal(main.probe.level, "banned");
+  assert.equal(main.probe.source, "probe");
+  assert.equal(chrome.badges.get(7).text, "BLK");
+  assert.match(chrome.badges.get(7).title, /^RootSentinel: the browser refused the certificate\nThe browser refused the certificate of kz\.test: net::ERR_CERT_KNOWN_INTERCEPTION_BLOCKED/);
+  const t = translator(chrome.i18n);
+  const more = explainMore(t, main).join(" ");
+  assert.match(more, /The browser itself recognised this certificate as a known interception certificate/);
+  assert.match(more, /Information Security Certification Authority/);
+  assert.ok(isCertificateError("net::ERR_CERT_DATE_INVALID"));
+  assert.ok(isCertificateError("net::ERR_SSL_PINNED_KEY_NOT_IN_CERT_CHAIN"));
+  assert.ok(!isCertificateError("net::ERR_SSL_PROTOCOL_ERROR"));
+  assert.ok(!isCertificateError(undefined));
+});
+
+test("a service-worker restart restores the tab verdicts from storage.session and re-applies them on update", async () => {
+  const first = await boot({ host: hostByName({ "a.test": "interception" }) });
+  respond(first.chrome, { url: "https://a.test/page" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle();
+  assert.equal(first.chrome.badges.get(7).text, "MITM");
+
+  const session = await first.chrome.storage.session.get(null);
+  const second = await boot({ host: hostByName() , session });
+  second.chrome.tabs.onUpdated.fire(7, { status: "complete" }, { id: 7 });
+  await settle();
+  assert.equal(second.chrome.badges.get(7).text, "MITM", "restored without asking the host");
+  second.chrome.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/page" });
+  await settle();
+  assert.equal(second.chrome.badges.get(7).text, "MITM");
+  assert.equal(sent(second.chrome, "probe").length, 0);
+  assert.equal(sent(second.chrome, "check").length, 0);
+});
+
+test("enforce mode replaces a banned main frame with the explanation page once judged", async () => {
+  const { chrome } = await boot({ host: hostByName({ "bad.test": "banned" }), managed: { mode: "enforce" } });
+  respond(chrome, { url: "https://bad.test/", tabId: 9 });
+  respond(chrome, { url: "https://good.test/", tabId: 10 });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle(10);
+  assert.deepEqual(chrome.updated, [{ tabId: 9, url: "chrome-extension://bnfgaaecgknnlipoadgbeaekapoomain/blocked/blocked.html?tab=9" }]);
+  const saved = await chrome.storage.session.get("blocked:9");
+  assert.equal(saved["blocked:9"].record.level, "banned");
+});
