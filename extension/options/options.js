@@ -42,6 +42,12 @@ async function showCapture(s) {
   $("capture-not-granted").hidden = !(s.capture === "debugger" && !hasDebugger);
 }
 
+async function save() {
+  const mode = $("mode-enforce").checked ? "enforce" : "warn";
+  await saveLocal(browser.storage, { mode, notifications: $("notifications").checked });
+  $("saved").hidden = false;
+}
+
 async function saveCapture() {
   await saveLocal(browser.storage, { capture: $("capture-debugger").checked ? "debugger" : "probe" });
   $("saved").hidden = false;
