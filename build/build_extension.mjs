@@ -13,10 +13,10 @@
  * `webExtension.install` and Chromium's `--load-extension` see exactly what ships.
  *
  * `--with-debugger` (Chromium only) adds the `debugger` permission, for debugger mode
- * (src/chromium/debugger.js). It cannot be an optional permission: Chromium drops it from
- * `optional_permissions` ("Permission 'debugger' cannot be listed as optional. This permission will
- * be omitted.", seen in Chromium 156), so debugger mode needs this separate build, whose install
- * prompt warns about the debugger (extension/README.md).
+ * (src/chromium/debugger.js). It cannot be an optional permission: with it in
+ * `optional_permissions`, Chromium 156 refuses `permissions.request({permissions: ["debugger"]})`
+ * ("Only permissions specified in the manifest may be requested.", seen here), so debugger mode
+ * needs this separate build, whose install prompt warns about the debugger (extension/README.md).
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";

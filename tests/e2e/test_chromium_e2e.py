@@ -23,6 +23,7 @@ libnss3-tools``, node, and ``pip install -e .[test]``).
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -202,3 +203,32 @@ def test_worker_restart_keeps_verdicts_and_unjudged_pages_are_unknown(certdir):
         badge = cr.wait_badge(tab, settled)
         assert badge["text"] == "MITM"
         assert cr.evaluate("rootSentinel.capture.probes.misses") == 0
+
+
+@pytest.mark.parametrize("debugger_build", [False, True])
+def test_options_page_offers_the_evidence_source_and_says_when_the_debugger_is_missing(debugger_build):
+    with Chromium(debugger_build=debugger_build) as cr:
+        target, session = cr.open_page("options/options.html")
+        try:
+            read = ("JSON.stringify({shown: !document.getElementById('capture-set').hidden,"
+                    " probe: document.getElementById('capture-probe').checked,"
+                    " note: !document.getElementById('capture-not-granted').hidden,"
+                    " text: document.getElementById('capture-set').textContent})")
+            before = json.loads(cr.evaluate(read, session=session))
+            assert before["shown"] and before["probe"] and not before["note"]
+            assert "started debugging this browser" in before["text"]
+            assert "DNS over HTTPS" in before["text"]
+            cr.evaluate("(() => { const r = document.getElementById('capture-debugger'); r.click(); return true; })()",
+                        session=session, user_gesture=True)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and cr.evaluate("chrome.storage.local.get('capture').then(d => d.capture ?? null)") != "debugger":
+                time.sleep(0.1)
+            time.sleep(0.3)
+            after = json.loads(cr.evaluate(read, session=session))
+            assert after["note"] is (not debugger_build)
+            # the worker follows the choice: debugger mode on where the build has the API
+            cr.wait_ready()
+            assert cr.evaluate("rootSentinel.capture.dbg.active") is True
+            assert cr.evaluate("rootSentinel.capture.dbg.available()") is debugger_build
+        finally:
+            cr.cdp.cmd("Target.closeTarget", {"targetId": target})

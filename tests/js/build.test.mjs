@@ -47,7 +47,7 @@ test("the Chromium build: MV3 service worker, fixed id, managed schema, PNG icon
     assert.deepEqual(m.background, { service_worker: "src/chromium/background.js", type: "module" });
     for (const p of ["nativeMessaging", "storage", "webRequest", "webNavigation", "tabs", "notifications"]) assert.ok(m.permissions.includes(p), p);
     assert.ok(!m.permissions.includes("debugger"), "the default build asks for no debugger");
-    assert.equal(m.optional_permissions, undefined, "Chromium drops debugger from optional_permissions");
+    assert.equal(m.optional_permissions, undefined, "Chromium refuses to grant debugger as an optional permission: it is in the debugger build");
     assert.deepEqual(m.host_permissions, ["<all_urls>"]);
     assert.equal(m.storage.managed_schema, "managed_schema.json");
     const schema = JSON.parse(readFileSync(join(out, "managed_schema.json"), "utf8"));

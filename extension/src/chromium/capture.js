@@ -4,8 +4,8 @@
  * the best source available, and the popup names it (record `source`, explain.js SOURCE):
  *
  * 1. `debugger` (opt-in: settings `capture: "debugger"` from the options page or managed policy,
- *    and the optional `debugger` permission): the chain the browser verified, from
- *    `Network.getCertificate` (debugger.js). Chrome shows its "started debugging this browser" bar.
+ *    in the debugger build, which has the `debugger` permission): the chain the browser verified,
+ *    from `Network.getCertificate` (debugger.js). Chrome shows its "started debugging this browser" bar.
  * 2. `security-info`: where the browser offers the `securityInfo` / `securityInfoRawDer` extra info
  *    of `webRequest.onHeadersReceived` (w3c/webextensions#882, PR #899; Chromium 156 behind
  *    `--enable-features=WebRequestSecurityInfo`; feature-detected, see

@@ -12,8 +12,11 @@
  *   README say so. Cancelling the bar detaches (onDetach), and that tab falls back to the probe.
  * - Attaching fails on chrome:// and Web Store pages, on tabs another debugger holds, and, since
  *   Chrome 155, on hosts an administrator listed in `runtime_blocked_hosts`; such tabs use the probe.
- * - `debugger` is an optional permission (extension/manifests/chromium.json): without it this mode
- *   does nothing and the probe is used.
+ * - The `debugger` permission cannot be optional in Chromium: with `"optional_permissions":
+ *   ["debugger"]`, Chromium 156 answers `permissions.request({permissions: ["debugger"]})` with
+ *   "Only permissions specified in the manifest may be requested." (seen here). So only the debugger
+ *   build has it (build/build_extension.mjs --with-debugger);
+ *   in the default build `chrome.debugger` is absent, this mode does nothing and the probe is used.
  */
 
 /** DevTools protocol version asked for by `debugger.attach`. */
@@ -38,7 +41,7 @@ export class DebuggerCapture {
     this.listening = false;
   }
 
-  /** True when the `debugger` API is usable: the optional permission is granted. */
+  /** True when the `debugger` API is usable (the debugger build). */
   available() {
     return typeof this.api.debugger?.attach === "function";
   }
