@@ -88,6 +88,8 @@ export function renderPopup(doc, state, hostStatus, t, lang) {
   clear(more);
   for (const s of rec ? explainMore(t, rec) : []) more.append(el(doc, "p", { class: "help", text: s }));
   if (rec?.error?.message && rec.level !== "browser-blocked") more.append(el(doc, "p", { class: "note", text: t("error_detail", [rec.error.message]) }));
+  // Chromium's leaf-only evidence: the browser's leaf was not the one the helper's probe received.
+  if (rec?.source === "security-info" && rec.verdict?.leaf_matches_probe === false) more.append(el(doc, "p", { class: "note", text: t("leaf_differs_from_probe") }));
 
   $("from-cache").hidden = !(state?.main?.fromCache || rec?.fromCache);
   const source = rec?.source ?? rec?.probe?.source;
