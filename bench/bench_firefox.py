@@ -6,8 +6,9 @@ three Firefox instances at once, the same test root trusted in both, the same lo
 has RootSentinel installed with the real host; instance B is started by the same harness without a host
 manifest and the extension is then removed with BiDi ``webExtension.uninstall``, so both profiles are
 otherwise identical. Instance C has the extension but no host manifest (the extension's own cost
-without any native messaging), and two more have one line of the *built copy* of the extension changed
-(see VARIANTS; extension/ itself is untouched), to tell where an overhead comes from. The figure is the page's own ``loadEventEnd`` (Navigation Timing), read in the page.
+without any native messaging), and, with ``--diagnose 1``, two more have one line of the *built copy* of the extension changed
+(see VARIANTS; extension/ itself is untouched; only with ``--diagnose 1``), to tell where an overhead
+comes from. Besides the medians, the per-round paired ratios and their quartiles show the noise. The figure is the page's own ``loadEventEnd`` (Navigation Timing), read in the page.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def patched_builder(firefox_module, variant: str | None, skipped: list[str]):
 
 
 def main() -> None:
-    a = args(__doc__.splitlines()[0], loads=(int, 20, "timed loads per browser"))
+    a = args(__doc__.splitlines()[0], loads=(int, 30, "timed loads per browser"),
+             diagnose=(int, 0, "1: also the diagnosis variants of the extension (two more browsers)"))
     loads = 4 if a.quick else a.loads
     rep = Report("7. Page-load overhead in headless Firefox")
     try:
@@ -111,7 +113,7 @@ def main() -> None:
         for j in range(PER_ORIGIN):
             s.pages[f"/r{j}.png"] = ("image/png", PNG)
         s.__enter__()
-    names = ["with", "without", "nohost", *VARIANTS]
+    names = ["with", "without", "nohost", *(VARIANTS if a.diagnose else ())]
     samples = {k: [] for k in names}
     resources = {k: set() for k in names}
     skipped: list[str] = []
@@ -162,6 +164,8 @@ def main() -> None:
     over_nh = nh["median"] / wo["median"] - 1
     variant_rows = []
     for name, (label, _, _) in VARIANTS.items():
+        if name not in samples:
+            continue
         if name in skipped or not samples[name]:
             variant_rows.append([f"diagnosis: {label}", "skipped (line not found in the built extension)", "", "", ""])
             continue
@@ -176,7 +180,14 @@ def main() -> None:
             ["with RootSentinel, no host installed (diagnosis: the extension's own cost)",
              f"{nh['median'] * 1e3:.1f} ms", f"{nh['p99'] * 1e3:.1f} ms",
              f"{statistics.fmean(samples['nohost']) * 1e3:.1f} ms", f"{over_nh * 100:+.1f}%"], *variant_rows]
-    rep.table(["Firefox", "load median", "load p99 (= max at 20 loads)", "mean", "overhead of the median (goal < 5%)"], rows)
+    rep.table(["Firefox", "load median", "load p99", "mean", "overhead of the median (goal < 5%)"], rows)
+    paired = sorted(x / y - 1 for x, y in zip(samples["with"], samples["without"]))
+    q = lambda f: paired[min(len(paired) - 1, int(f * len(paired)))]  # noqa: E731
+    rep.line(f"Paired by round (each round loads the page once in every browser, in random order): overhead with "
+             f"the extension and host, median of the per-round ratios {statistics.median(paired) * 100:+.1f}%, "
+             f"quartiles {q(0.25) * 100:+.1f}% .. {q(0.75) * 100:+.1f}%: the spread shows how much of the figure "
+             f"is this machine's noise.")
+    rep.line()
     rep.line(f"{loads} timed loads per browser after 3 warm-up loads each, interleaved in random order; page with "
              f"{ORIGINS * PER_ORIGIN} images on {ORIGINS} HTTPS origins (127.0.0.1 servers, leaf <- intermediate "
              f"<- private root trusted in both profiles, `Cache-Control: no-store`). Resource entries seen per load: "
