@@ -2,13 +2,14 @@
 loaded with and without the extension, 20 timed loads each, interleaved.
 
 Uses the end-to-end harness as it is (tests/e2e/firefox.py, pki.py, servers.py; imported, not copied):
-three Firefox instances at once, the same test root trusted in both, the same local servers. Instance A
+three Firefox instances at once, the same test root trusted in each, the same local servers. Instance A
 has RootSentinel installed with the real host; instance B is started by the same harness without a host
 manifest and the extension is then removed with BiDi ``webExtension.uninstall``, so both profiles are
 otherwise identical. Instance C has the extension but no host manifest (the extension's own cost
-without any native messaging), and, with ``--diagnose 1``, two more have one line of the *built copy* of the extension changed
-(see VARIANTS; extension/ itself is untouched; only with ``--diagnose 1``), to tell where an overhead
-comes from. Besides the medians, the per-round paired ratios and their quartiles show the noise. The figure is the page's own ``loadEventEnd`` (Navigation Timing), read in the page.
+without any native messaging); with ``--diagnose 1`` two more have one line of the *built copy* of the
+extension changed (see VARIANTS; extension/ itself is untouched), to tell where an overhead comes from.
+The figure is the page's own ``loadEventEnd`` (Navigation Timing), read in the page; besides the
+medians, the per-round paired ratios and their quartiles show how much of it is noise.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def patched_builder(firefox_module, variant: str | None, skipped: list[str]):
 
 
 def main() -> None:
-    a = args(__doc__.splitlines()[0], loads=(int, 30, "timed loads per browser"),
+    a = args(__doc__.splitlines()[0], loads=(int, 20, "timed loads per browser (issue 6: 20)"),
              diagnose=(int, 0, "1: also the diagnosis variants of the extension (two more browsers)"))
     loads = 4 if a.quick else a.loads
     rep = Report("7. Page-load overhead in headless Firefox")
