@@ -27,7 +27,8 @@ Managed settings (validated against :data:`MANAGED_SCHEMA`, which ``extension/ma
 
     {"mode": "warn" | "enforce", "allow_spki_sha256": ["<64 hex>", ...],
      "banned": [{"spki_sha256": "<64 hex>", "reason": "..."} | {"cert_sha256": "<64 hex>", "reason": "..."}],
-     "notifications": bool, "probing": bool, "audit": bool}
+     "notifications": bool, "probing": bool, "audit": bool,
+     "capture": "probe" | "debugger"}   # Chromium family only (extension/src/chromium/capture.js)
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ MANAGED_SCHEMA: dict = {
             "type": "boolean",
             "title": "Notifications",
             "description": "Show a desktop notification when a page's chain is banned.",
+        },
+        "capture": {
+            "type": "string",
+            "title": "Certificate evidence (Chrome, Edge, Brave)",
+            "description": ("probe (default): the RootSentinel helper connects to each new site itself and judges the chain the network presents. debugger: the extension reads the chain the browser verified through chrome.debugger; the browser then shows its \"is debugging this browser\" bar, and the user must grant the optional debugger permission once on the options page."),
+            "enum": ["probe", "debugger"],
         },
         "probing": {
             "type": "boolean",
