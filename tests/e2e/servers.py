@@ -22,6 +22,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        if self.server.later_context is not None:
+            # From now on new connections get the other chain (WebServer's ``then_present``).
+            self.server.context = self.server.later_context
         ctype, body, *rest = page
         headers = {"Cache-Control": "no-store", **(rest[0] if rest else {})}
         data = body.encode("utf-8") if isinstance(body, str) else body
@@ -43,6 +46,7 @@ class _TLSServer(ThreadingHTTPServer):
 
     def __init__(self, addr, handler, context: ssl.SSLContext | None):
         self.context = context
+        self.later_context = None
         super().__init__(addr, handler)
 
     def get_request(self):
@@ -63,15 +67,25 @@ class WebServer:
     ``pages`` maps a path to ``(content type, body)`` or ``(content type, body, headers)``; a
     ``Status`` header sets the status code (e.g. 302 with ``Location``). Responses are ``no-store``
     unless the headers say otherwise. The table may be changed before requests arrive.
+
+    ``then_present=(chain_pem, key_pem)`` makes every connection after the first request present
+    another chain: an interceptor that picks its victims, showing the browser one chain and a later
+    connection (RootSentinel's probe) another. HTTP/1.0 responses close their connection, so the
+    browser's page load is the first request.
     """
 
-    def __init__(self, chain_pem: Path | None = None, key_pem: Path | None = None):
+    def __init__(self, chain_pem: Path | None = None, key_pem: Path | None = None,
+                 then_present: tuple[Path, Path] | None = None):
         ctx = None
         if chain_pem is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(chain_pem, key_pem)
         self.scheme = "https" if ctx else "http"
         self.httpd = _TLSServer(("127.0.0.1", 0), _Handler, ctx)
+        if then_present is not None:
+            later = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            later.load_cert_chain(*then_present)
+            self.httpd.later_context = later
         self.httpd.pages = {}
         self.pages = self.httpd.pages
         self.port = self.httpd.server_address[1]

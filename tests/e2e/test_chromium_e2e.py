@@ -232,3 +232,40 @@ def test_options_page_offers_the_evidence_source_and_says_when_the_debugger_is_m
             assert cr.evaluate("rootSentinel.capture.dbg.available()") is debugger_build
         finally:
             cr.cdp.cmd("Target.closeTarget", {"targetId": target})
+
+
+@pytest.mark.parametrize("mode", ["probe", "debugger", "security-info"])
+def test_a_server_that_shows_the_probe_another_chain(certdir, mode):
+    """What each evidence source sees when the network treats the browser and the probe differently
+    (a selective interceptor; or a proxy / DNS over HTTPS route that only the browser takes): the
+    server presents the "Victim Interceptor" chain to the browser's page load and the "Acme" chain
+    to every later connection, the probe's included."""
+    evil_root = pki.private_root("Victim Interceptor Root")
+    evil_inter = pki.intermediate(evil_root, "Victim Interceptor Issuing CA")
+    acme_root = pki.private_root("Acme TLS Inspection Root", org="Acme Corp")
+    acme_inter = pki.intermediate(acme_root, "Acme Inspection Issuing CA")
+    browser_chain = pki.server_identity(evil_inter, chain_above=[evil_inter]).write(certdir, "evil")
+    probe_chain = pki.server_identity(acme_inter, chain_above=[acme_inter]).write(certdir, "acme")
+    server = WebServer(*browser_chain, then_present=probe_chain)
+    server.pages["/"] = ("text/html", PAGE.format(title="Mail"))
+    trust = [write_root(evil_root, certdir, "evil"), write_root(acme_root, certdir, "acme")]
+    with server, Chromium(trust=trust, **MODES[mode]) as cr:
+        tab = cr.new_tab()
+        cr.navigate(tab, server.url("/"))
+        badge = cr.wait_badge(tab, settled)
+        assert badge["text"] == "MITM"
+        popup = cr.popup(tab)
+        differs = "differs from the one the helper's own connection received" in popup["more"]
+        if mode == "probe":
+            # the probe judges what it was shown: the right level, but the wrong root
+            assert "Acme TLS Inspection Root" in popup["explanation"]
+            assert not differs
+        elif mode == "debugger":
+            # the chain the browser verified names the root that really intercepted the page
+            assert "Victim Interceptor Root" in popup["explanation"]
+            assert popup["chain"][-1]["subject"] == "CN=Victim Interceptor Root"
+        else:
+            # leaf only: its issuer is not in the probe's chain, so the browser's leaf decides
+            assert "Victim Interceptor Issuing CA" in popup["explanation"]
+            assert differs
+            assert cr.tab_state(tab)["main"]["verdict"]["leaf_matches_probe"] is False
