@@ -269,3 +269,21 @@ def test_a_server_that_shows_the_probe_another_chain(certdir, mode):
             assert "Victim Interceptor Issuing CA" in popup["explanation"]
             assert differs
             assert cr.tab_state(tab)["main"]["verdict"]["leaf_matches_probe"] is False
+
+
+def test_debugger_mode_survives_a_worker_restart(certdir):
+    """After the worker restarts, its tabs are attached again (or still: "already attached" counts)
+    and the next page is judged from the chain the browser verified."""
+    root = pki.private_root("Acme TLS Inspection Root", org="Acme Corp")
+    server = serve(pki.server_identity(root), certdir, "acme", "Bank")
+    with server, Chromium(trust=[write_root(root, certdir, "acme")], **MODES["debugger"]) as cr:
+        tab = cr.new_tab()
+        cr.restart_worker()
+        cr.wait_ready()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not cr.evaluate(f"rootSentinel.capture.dbg.isAttached({tab})"):
+            time.sleep(0.1)
+        assert cr.evaluate(f"rootSentinel.capture.dbg.isAttached({tab})") is True
+        cr.navigate(tab, server.url("/"))
+        assert cr.wait_badge(tab, settled)["text"] == "MITM"
+        assert cr.tab_state(tab)["main"]["source"] == "debugger"
