@@ -111,11 +111,14 @@ class Chromium:
         local_settings: values written to the extension's storage.local once it runs.
         extra_flags: more command-line switches.
         debugger_build: load the build with the ``debugger`` permission (debugger mode).
+        host_config: the host's system configuration (native_host/config.py), written to a temp file
+            that ``ROOTSENTINEL_CONFIG`` names; the host inherits the browser's environment.
     """
 
     def __init__(self, *, trust: list[Path] = (), host: str | None = "installed", local_settings: dict | None = None,
-                 extra_flags: list[str] = (), debugger_build: bool = False):
+                 extra_flags: list[str] = (), debugger_build: bool = False, host_config: dict | None = None):
         self.debugger_build = debugger_build
+        self.host_config = host_config
         self.binary = chromium_binary()
         self.trust = list(trust)
         self.host_mode = host
@@ -139,6 +142,10 @@ class Chromium:
         build_extension(self.ext_dir, self.debugger_build)
         self.env = {**os.environ, "HOME": str(self.home), "XDG_CONFIG_HOME": str(self.config),
                     "XDG_CACHE_HOME": str(self.home / ".cache"), "XDG_DATA_HOME": str(self.home / ".local" / "share")}
+        if self.host_config is not None:
+            config = self.tmp / "rootsentinel-config.json"
+            config.write_text(json.dumps(self.host_config))
+            self.env["ROOTSENTINEL_CONFIG"] = str(config)
         nssdb = self.home / ".pki" / "nssdb"
         nssdb.mkdir(parents=True)
         subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True, capture_output=True)

@@ -287,3 +287,51 @@ def test_debugger_mode_survives_a_worker_restart(certdir):
         cr.navigate(tab, server.url("/"))
         assert cr.wait_badge(tab, settled)["text"] == "MITM"
         assert cr.tab_state(tab)["main"]["source"] == "debugger"
+
+
+@pytest.mark.parametrize("mode", ["probe", "debugger"])
+def test_a_root_the_organisation_banned_is_banned(certdir, mode):
+    """Chromium refuses the leaked roots of the bundled blocklist by itself (see the Superfish test);
+    a root it accepts is banned when the organisation bans it (host config ``banned``).
+
+    This server sends its root: the host matches an organisation's ban only on certificates it was
+    given (native_host/verdict.py, step 1), and a probe gets only what the server sends, so with
+    the root left out of the handshake probe mode says ``interception`` for this chain (seen here),
+    while debugger mode, with the chain the browser built, still says ``banned``."""
+    root = pki.private_root("Retired Proxy Root", org="Example Corp")
+    inter = pki.intermediate(root, "Retired Proxy Issuing CA")
+    server = serve(pki.server_identity(inter, chain_above=[inter, root]), certdir, "retired", "Intranet")
+    config = {"banned": [{"spki_sha256": pki.spki_sha256(root.cert), "reason": "retired proxy root"}]}
+    with server, Chromium(trust=[write_root(root, certdir, "retired")], host_config=config, **MODES[mode]) as cr:
+        tab = cr.new_tab()
+        cr.navigate(tab, server.url("/"))
+        badge = cr.wait_badge(tab, settled)
+        assert badge["text"] == "BAN"
+        assert badge["title"].startswith("RootSentinel: BANNED root")
+        popup = cr.popup(tab)
+        assert popup["verdictLevel"] == "banned"
+        assert "Retired Proxy" in popup["explanation"]
+        assert popup["evidence"] == EVIDENCE[mode]
+        assert any(c["matched"] for c in popup["chain"])
+
+
+def test_enforce_mode_replaces_a_banned_page_after_its_verdict(certdir):
+    root = pki.private_root("Retired Proxy Root", org="Example Corp")
+    server = serve(pki.server_identity(root, chain_above=[root]), certdir, "retired", "Intranet")
+    config = {"banned": [{"spki_sha256": pki.spki_sha256(root.cert), "reason": "retired proxy root"}]}
+    with server, Chromium(trust=[write_root(root, certdir, "retired")], host_config=config,
+                          local_settings={"mode": "enforce"}) as cr:
+        tab = cr.new_tab()
+        cr.navigate(tab, server.url("/"))
+        blocked = f"chrome-extension://{cr_id()}/blocked/blocked.html?tab={tab}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and cr.evaluate(f"chrome.tabs.get({tab}).then(t => t.url)") != blocked:
+            time.sleep(0.1)
+        assert cr.evaluate(f"chrome.tabs.get({tab}).then(t => t.url)") == blocked
+        assert cr.wait_badge(tab, settled)["text"] == "BAN"
+
+
+def cr_id() -> str:
+    from chromium import EXTENSION_ID
+
+    return EXTENSION_ID
