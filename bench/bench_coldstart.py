@@ -76,7 +76,6 @@ def main() -> None:
     # a whole process start): one module's import, or the whole path to the reply
     probes = {"`import argparse` (cli.py top level)": "import argparse",
               "`import dataclasses` (config.py top level)": "import dataclasses",
-              "`import urllib.parse` (verdict.py top level)": "import urllib.parse",
               "`import native_host.cli`": "import native_host.cli",
               "`import native_host.config`": "import native_host.config",
               "`import native_host.host`": "import native_host.host",

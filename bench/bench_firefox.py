@@ -191,7 +191,7 @@ def main() -> None:
     rep.line()
     rep.line(f"{loads} timed loads per browser after 3 warm-up loads each, interleaved in random order; page with "
              f"{ORIGINS * PER_ORIGIN} images on {ORIGINS} HTTPS origins (127.0.0.1 servers, leaf <- intermediate "
-             f"<- private root trusted in both profiles, `Cache-Control: no-store`). Resource entries seen per load: "
+             f"<- private root trusted in every profile, `Cache-Control: no-store`). Resource entries seen per load: "
              f"with {sorted(resources['with'])}, without {sorted(resources['without'])}. All {len(browsers)} browsers run at once. Badge on the last page with "
              f"the extension: {badge}.")
     rep.save(a.md)

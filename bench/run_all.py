@@ -63,7 +63,9 @@ def main() -> int:
         "the same time (see the load average), so absolute figures move by 2x between runs; ratios move less.",
         "",
     ]
-    out.write_text("\n".join(head) + "\n" + "".join(sections), "utf-8")
+    notes = REPO / "bench" / "NOTES.md"
+    closing = notes.read_text("utf-8") if notes.exists() and not only else ""
+    out.write_text("\n".join(head) + "\n" + "".join(sections) + closing, "utf-8")
     print(f"\nwrote {out.relative_to(REPO)}")
     return 0
 
