@@ -38,9 +38,9 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from native_host.blocklist import Blocklist, bundled, canonical_entries_sha256, load_document
+from native_host.blocklist import Blocklist, bundled, load_document
 from native_host.errors import RootSentinelError, SchemaError
 
 if TYPE_CHECKING:
@@ -204,92 +204,13 @@ def decode_signature(sig_file: bytes) -> bytes:
     return raw
 
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_HEX = re.compile(r"^[0-9a-f]*$")
-_VERSION_RE = re.compile(r"^[0-9]{4}\.[0-9]{2}\.[0-9]{2}(\.[0-9]+)?$")
-_CATEGORIES = frozenset({"state-mitm", "malware-mitm", "compromised-ca", "distrusted-ca"})
-_CHROMIUM_LISTS = frozenset({"block", "interception", "block+interception", None})
-_OPTIONAL_TEXT = ("country", "subject", "subject_key", "ski", "evidence_file", "notes")
-
-
-def check_shape(doc: Any) -> None:
-    """A hand-written check of ``blocklist.schema.json``, for the host's start.
-
-    It accepts only documents the schema accepts (a test compares the two on the bundled list and on
-    mutations of every constraint), and runs in well under a millisecond where ``jsonschema`` takes
-    100-200 ms on a cold start. The installer always runs the full schema as well.
-
-    Raises:
-        CorruptUpdate: naming the first violation.
-    """
-    def fail(where: str, what: str) -> None:
-        raise CorruptUpdate(f"signed, but not a valid blocklist: at {where}: {what}")
-
-    if not isinstance(doc, dict):
-        fail("(top)", "not an object")
-    for key in ("format", "version", "size", "sha256", "entries"):
-        if key not in doc:
-            fail("(top)", f"{key!r} is a required property")
-    if doc["format"] != 1 or isinstance(doc["format"], bool):
-        fail("format", "must be 1")
-    if not isinstance(doc["version"], str) or not _VERSION_RE.match(doc["version"]) or doc["version"].endswith("\n"):
-        fail("version", "not YYYY.MM.DD[.N]")
-    if not isinstance(doc["size"], int) or isinstance(doc["size"], bool) or doc["size"] < 0:
-        fail("size", "not a non-negative integer")
-    if not _is_hex64(doc["sha256"]):
-        fail("sha256", "not 64 lowercase hex digits")
-    if "generated_from" in doc and not isinstance(doc["generated_from"], str):
-        fail("generated_from", "not a string")
-    entries = doc["entries"]
-    if not isinstance(entries, list):
-        fail("entries", "not an array")
-    for i, entry in enumerate(entries):
-        where = f"entries/{i}"
-        if not isinstance(entry, dict):
-            fail(where, "not an object")
-        for key in ("name", "category", "cert_sha256", "spki_sha256", "source", "verified_from_pem"):
-            if key not in entry:
-                fail(where, f"{key!r} is a required property")
-        if not isinstance(entry["name"], str) or not entry["name"]:
-            fail(f"{where}/name", "not a non-empty string")
-        if not isinstance(entry["category"], str) or entry["category"] not in _CATEGORIES:
-            fail(f"{where}/category", "not a known category")
-        for key in ("cert_sha256", "spki_sha256"):
-            if entry[key] is not None and not _is_hex64(entry[key]):
-                fail(f"{where}/{key}", "neither null nor 64 lowercase hex digits")
-        if not isinstance(entry["source"], str):
-            fail(f"{where}/source", "not a string")
-        if not isinstance(entry["verified_from_pem"], bool):
-            fail(f"{where}/verified_from_pem", "not a boolean")
-        for key in _OPTIONAL_TEXT:
-            if key in entry and entry[key] is not None and not isinstance(entry[key], str):
-                fail(f"{where}/{key}", "neither null nor a string")
-        ski = entry.get("ski")
-        if isinstance(ski, str) and (not _HEX.match(ski) or ski.endswith("\n")):
-            fail(f"{where}/ski", "not lowercase hex")
-        if "chromium_list" in entry and (not isinstance(entry["chromium_list"], (str, type(None)))
-                                         or entry["chromium_list"] not in _CHROMIUM_LISTS):
-            fail(f"{where}/chromium_list", "not a known list")
-        subject_key = entry.get("subject_key")
-        if not (_is_hex64(entry["spki_sha256"]) or _is_hex64(entry["cert_sha256"])
-                or (isinstance(subject_key, str) and subject_key)):
-            fail(where, "needs spki_sha256, cert_sha256 or subject_key")
-
-
-def _is_hex64(value: Any) -> bool:
-    return isinstance(value, str) and len(value) == 64 and bool(_HEX64.match(value))
-
-
-def verify_update_bytes(data: bytes, sig_file: bytes, public_key: Ed25519PublicKey, *,
-                        full_schema: bool = True) -> Blocklist:
+def verify_update_bytes(data: bytes, sig_file: bytes, public_key: Ed25519PublicKey) -> Blocklist:
     """Check a signed update held in memory and build its :class:`Blocklist`.
 
     Args:
         data: the exact bytes of the blocklist file.
         sig_file: the content of its ``.sig`` file.
         public_key: the pinned publisher key.
-        full_schema: also validate with ``jsonschema`` (the installer does; the host's start relies on
-            :func:`check_shape`, the signature binding the bytes the installer validated).
 
     Raises:
         UnsignedUpdate: the signature file is empty or malformed.
@@ -310,18 +231,10 @@ def verify_update_bytes(data: bytes, sig_file: bytes, public_key: Ed25519PublicK
         raise CorruptUpdate(f"signed, but not UTF-8 JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise CorruptUpdate("signed, but the JSON is not an object")
-    check_shape(doc)
-    if full_schema:
-        try:
-            blocklist = load_document(doc, verify=True)
-        except SchemaError as exc:
-            raise CorruptUpdate(f"signed, but not a valid blocklist: {exc}") from exc
-    else:
-        actual = canonical_entries_sha256(doc["entries"])
-        if actual != doc["sha256"]:
-            raise CorruptUpdate(f"signed, but not a valid blocklist: content hash {actual} does not match "
-                                f"the declared {doc['sha256']}")
-        blocklist = Blocklist(version=doc["version"], sha256=doc["sha256"], entries=doc["entries"])
+    try:
+        blocklist = load_document(doc, verify=True)  # jsonschema + content hash
+    except SchemaError as exc:
+        raise CorruptUpdate(f"signed, but not a valid blocklist: {exc}") from exc
     version_tuple(blocklist.version)
     return blocklist
 
@@ -413,9 +326,8 @@ def installed_paths(blocklist_dir: Path) -> tuple[Path, Path] | None:
 def load_installed(blocklist_dir: Path, public_key: Ed25519PublicKey) -> Blocklist | None:
     """Re-verify the installed update, as the host does at every start.
 
-    Re-verified: the pointer, the Ed25519 signature over the exact bytes, the content hash, and the
-    document's shape (:func:`check_shape`, the hand-written equivalent of the schema: the installer ran
-    ``jsonschema`` on these same signed bytes, and skipping it here keeps the host's start fast).
+    Re-verified: the pointer, the Ed25519 signature over the exact bytes, the schema (``jsonschema``) and
+    the content hash, as at install: a signed file planted without the installer gets no shortcut.
 
     Returns:
         The installed list when it verifies and is newer than the bundled one; None when nothing is
@@ -426,7 +338,7 @@ def load_installed(blocklist_dir: Path, public_key: Ed25519PublicKey) -> Blockli
             another key or corrupt; the caller falls back to the bundled list and reports the error.
     """
     with _install_lock(Path(blocklist_dir), exclusive=False):
-        blocklist = _load_installed_unlocked(Path(blocklist_dir), public_key, full_schema=False)
+        blocklist = _load_installed_unlocked(Path(blocklist_dir), public_key)
     if blocklist is None or version_tuple(blocklist.version) <= version_tuple(bundled().version):
         return None
     return blocklist
@@ -498,13 +410,12 @@ def installed_paths_or_none(blocklist_dir: Path) -> tuple[Path, Path] | None:
         return None
 
 
-def _load_installed_unlocked(blocklist_dir: Path, public_key: Ed25519PublicKey, *,
-                            full_schema: bool = True) -> Blocklist | None:
+def _load_installed_unlocked(blocklist_dir: Path, public_key: Ed25519PublicKey) -> Blocklist | None:
     paths = installed_paths(blocklist_dir)
     if paths is None:
         return None
     data, sig = read_update(*paths)
-    return verify_update_bytes(data, sig, public_key, full_schema=full_schema)
+    return verify_update_bytes(data, sig, public_key)
 
 
 def _prune(blocklist_dir: Path, keep: set[str]) -> None:

@@ -167,15 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if _launched_by_browser(argv) or (argv[:1] == ["host"] and not {"-h", "--help"} & set(argv)):
         # Fast path for what browsers launch: no parser with every verb (their imports cost start-up time).
-        from native_host.host import run
+        from native_host.host import main_from_argv
 
-        max_frame = 8 * 1024 * 1024
-        for i, arg in enumerate(argv):
-            if arg == "--max-frame" and i + 1 < len(argv) and argv[i + 1].isdigit():
-                max_frame = int(argv[i + 1])
-            elif arg.startswith("--max-frame=") and arg.split("=", 1)[1].isdigit():
-                max_frame = int(arg.split("=", 1)[1])
-        return run(max_frame=max_frame)
+        return main_from_argv(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -27,9 +27,7 @@ import base64
 import binascii
 import json
 import os
-import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +76,6 @@ def default_audit_log_path(platform: str | None = None) -> Path:
     return Path(state) / "rootsentinel" / "audit.jsonl"
 
 
-@dataclass
 class SystemConfig:
     """The loaded configuration.
 
@@ -91,11 +88,15 @@ class SystemConfig:
         path: where it was looked for.
     """
 
-    settings: dict[str, Any]
-    policy: Policy
-    blocklist: Blocklist | None
-    error: str | None
-    path: Path
+    __slots__ = ("settings", "policy", "blocklist", "error", "path")
+
+    def __init__(self, settings: dict[str, Any], policy: Policy, blocklist: Blocklist | None, error: str | None,
+                 path: Path) -> None:  # a plain class: importing dataclasses costs the host's start ~9 ms
+        self.settings = settings
+        self.policy = policy
+        self.blocklist = blocklist
+        self.error = error
+        self.path = path
 
     @property
     def audit(self) -> bool:
@@ -129,10 +130,9 @@ def load_system_config(path: Path | None = None) -> SystemConfig:
         return _broken(path, f"cannot read {path}: {exc.strerror}")
     try:
         settings = json.loads(text)
-        if not surely_valid(settings):  # jsonschema costs ~70-150 ms of the host's start: only when needed
-            from native_host.schemas import validate
+        from native_host.schemas import validate  # imported only when a config file exists
 
-            validate("config", settings)
+        validate("config", settings)
     except ValueError as exc:
         return _broken(path, f"{path} is not JSON: {exc}")
     except SchemaError as exc:
@@ -140,59 +140,6 @@ def load_system_config(path: Path | None = None) -> SystemConfig:
     config = SystemConfig(settings, Policy.from_json(settings), None, None, path)
     _load_blocklist_update(config)
     return config
-
-
-_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
-_BOOLEANS = ("notifications", "probing", "audit", "syslog")
-
-
-def surely_valid(settings: Any) -> bool:
-    """True only when ``settings`` matches ``config.schema.json`` (a hand-written subset check).
-
-    False means "ask jsonschema", which gives the message for a broken config (or accepts an unusual
-    valid one); a test checks on mutations of every constraint that True never disagrees with the schema.
-    """
-    if not isinstance(settings, dict):
-        return False
-    for key, value in settings.items():
-        if key in _BOOLEANS:
-            ok = isinstance(value, bool)
-        elif key == "mode":
-            ok = value in ("warn", "enforce") and isinstance(value, str)
-        elif key in ("audit_log", "blocklist_dir"):
-            ok = isinstance(value, str) and len(value) >= 1
-        elif key == "blocklist_public_key":
-            ok = isinstance(value, str)
-        elif key == "audit_window_seconds":
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 604800
-        elif key == "allow_spki_sha256":
-            ok = isinstance(value, list) and len(value) <= 10000 and all(_hex64(h) for h in value)
-        elif key == "banned":
-            ok = isinstance(value, list) and len(value) <= 100000 and all(_ban_ok(b) for b in value)
-        else:
-            ok = False
-        if not ok:
-            return False
-    return True
-
-
-def _hex64(value: Any) -> bool:
-    return isinstance(value, str) and len(value) == 64 and _HEX64.match(value) is not None
-
-
-def _ban_ok(item: Any) -> bool:
-    if not isinstance(item, dict) or not ("spki_sha256" in item or "cert_sha256" in item):
-        return False
-    for key, value in item.items():
-        if key in ("spki_sha256", "cert_sha256"):
-            if not _hex64(value):
-                return False
-        elif key == "reason":
-            if not isinstance(value, str) or len(value) > 500:
-                return False
-        else:
-            return False  # allowed by the schema, but rare: let jsonschema decide
-    return True
 
 
 def _load_blocklist_update(config: SystemConfig) -> None:

@@ -89,10 +89,12 @@ class Service:
         return self._public
 
     def warm_up(self) -> None:
-        """Import the heavy modules and load the public roots (run on a background thread)."""
-        import native_host.chains  # noqa: F401 - cryptography, jsonschema
-        import native_host.probe  # noqa: F401 - pyOpenSSL
+        """Import what the first ``check`` needs and load the public roots (run on a background thread).
+        pyOpenSSL (about 5 MB) waits for the first probe, which Firefox rarely asks for."""
+        import native_host.chains  # noqa: F401 - cryptography
+        from native_host.schemas import validator
 
+        validator("check.request")  # jsonschema
         _ = self.public
 
     def hello(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +120,7 @@ class Service:
         if "chain" in msg:
             chain = chain_from_base64(msg["chain"], url=url)
         else:
-            chain = chain_from_security_info(msg["securityInfo"], url=url)
+            chain = chain_from_security_info(msg["securityInfo"], url=url, validated=True)  # check.request covered it
         verdict = self.record(self.judge(chain))
         verdict["id"] = msg["id"]
         return verdict
@@ -322,3 +324,14 @@ def run(max_frame: int = DEFAULT_MAX_FRAME) -> int:
     return Host(sys.stdin.buffer, out_fd, Service.from_config(load_system_config()), max_frame).serve()
 
 
+def main_from_argv(argv: list[str]) -> int:
+    """Run the host from command-line words: ``--max-frame N`` (or ``=N``) is read, every other word
+    (``host``, the manifest path and extension id Firefox passes, Chrome's origin and
+    ``--parent-window=``) is ignored (browser-apis.md 3.1)."""
+    max_frame = DEFAULT_MAX_FRAME
+    for i, arg in enumerate(argv):
+        value = argv[i + 1] if arg == "--max-frame" and i + 1 < len(argv) else (
+            arg.split("=", 1)[1] if arg.startswith("--max-frame=") else None)
+        if value is not None and value.isdigit():
+            max_frame = int(value)
+    return run(max_frame=max_frame)
