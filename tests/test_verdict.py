@@ -194,3 +194,21 @@ def test_pem_file_with_one_dsdtestprovider_root():
     v = judge(chain_from_bytes((LEAKED / "dsdtestprovider.crt.pem").read_bytes()), bundled(), mozilla())
     assert (v["level"], v["category"]) == ("banned", "malware-mitm")
     assert v["chain"][0]["serial"].startswith("-5bb3c7b8")
+
+
+NAME_ONLY_KZ = [e for e in bundled().entries if e["country"] == "KZ" and not e["evidence_file"]]
+
+
+@pytest.mark.parametrize("entry", NAME_ONLY_KZ, ids=lambda e: e["name"][:30])
+def test_kazakhstan_roots_known_only_by_name_are_banned_by_issuer(entry):
+    assert entry["category"] in ("state-mitm", "distrusted-ca")
+    """The 2019 "Security Certificate" intermediate and the 2015 national root: no certificate is public,
+    only the name, so a chain whose top certificate names them as issuer is matched by name."""
+    from native_host import der as _der
+    pairs = _der.parse_name_string(entry["subject"].split(" (")[0])
+    oids = {"CN": x509.oid.NameOID.COMMON_NAME, "C": x509.oid.NameOID.COUNTRY_NAME}
+    issuer = x509.Name([x509.NameAttribute(oids[k], v) for k, v in pairs])
+    leaf, _ = issue_leaf(None, new_key(), "mail.example.org", issuer_name=issuer, aki=b"\x02" * 20)
+    verdict = judge(chain_from_base64([b64(der(leaf))]), bundled(), mozilla())
+    assert (verdict["level"], verdict["category"], verdict["matched"]["by"]) == ("banned", entry["category"], "issuer_name")
+    assert verdict["matched"]["entry"]["name"] == entry["name"]
