@@ -112,8 +112,13 @@ def worst(levels: list[str]) -> str:
     return max(known, key=LEVELS.index) if known else "unknown"
 
 
+NAME_CAP = 200
+"""Characters of a root's name kept in explanations and ``names`` (the chain rows keep the full text)."""
+
+
 def display_name(name_der: bytes, fallback: str = "") -> str:
-    """A short human name for a DER Name: its CN, else O, else OU, else the whole RFC 4514 string."""
+    """A short human name for a DER Name: its CN, else O, else OU, else the whole RFC 4514 string; cut at
+    :data:`NAME_CAP` characters with an ellipsis (an attacker's 500 KB CN stays out of every sentence)."""
     if type(name_der) is bytes and type(fallback) is str and len(name_der) <= 1024 and len(fallback) <= 2048:
         return _display_name_cached(name_der, fallback)  # small names only: the cache stays under ~3 MB
     return _display_name(name_der, fallback)
@@ -126,6 +131,11 @@ def _display_name_cached(name_der: bytes, fallback: str) -> str:
 
 
 def _display_name(name_der: bytes, fallback: str) -> str:
+    name = _pick_name(name_der, fallback)
+    return name if len(name) <= NAME_CAP else name[:NAME_CAP] + "\u2026"
+
+
+def _pick_name(name_der: bytes, fallback: str) -> str:
     try:
         attrs = _der.name_attributes(name_der)
     except Exception:  # noqa: BLE001 - an undecodable name still needs a label

@@ -158,6 +158,7 @@ def test_huge_names_are_truncated_to_fit(host):
     assert len(raw) < LIMIT
     reply = json.loads(raw)
     assert reply["truncated"] is True and reply["level"] == "interception"
+    assert len(reply["names"]["root"]) == 201 and reply["names"]["root"].endswith("\u2026")
     _assert_good_after(host, "huge")
 
 
