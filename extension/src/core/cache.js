@@ -60,6 +60,11 @@ export class VerdictCache {
     this.inflight.clear();
   }
 
+  /** Whether a reply of the host is stored: a real verdict, not `unknown` (a failure asks again). */
+  keeps(verdict) {
+    return verdict?.type === "verdict" && verdict.level !== "unknown";
+  }
+
   /**
    * The verdict for `key`: from the cache, from a request already in flight, or from `ask()`.
    * Resolves with `{verdict, cached}`; rejects like `ask()` does (the failure is not cached).
@@ -81,7 +86,7 @@ export class VerdictCache {
     if (key != null) this.inflight.set(key, p);
     try {
       const verdict = await p;
-      if (verdict?.type === "verdict" && verdict.level !== "unknown") this.set(key, verdict);
+      if (this.keeps(verdict)) this.set(key, verdict);
       return { verdict, cached: false };
     } finally {
       if (key != null) this.inflight.delete(key);
