@@ -125,15 +125,9 @@ export class Sentinel {
    */
   async observe(req, securityInfoPromise) {
     const { tabId, url, main } = req;
-    let gen = main ? this.tabs.startPage(tabId, url, req.requestId) : this.tabs.genOf(tabId);
-    if (main) this.applyBadge(tabId);
-    let si;
-    try { si = await securityInfoPromise; } catch { si = undefined; }
-    await this.tabs.ready();
-    if (gen === null) gen = this.tabs.genOf(tabId);
-    if (gen === null) return null;
-    let hostname = null;
-    try { hostname = new URL(url).hostname; } catch { return null; }
+    const start = await this.startObservation(req, securityInfoPromise, undefined);
+    if (!start) return null;
+    const { gen, hostname, evidence: si } = start;
 
     let rec;
     if (!si || !Array.isArray(si.certificates) || si.certificates.length === 0) {
@@ -146,15 +140,42 @@ export class Sentinel {
         return null;
       }
     } else {
-      await this.currentSettings();
-      const key = cacheKey(si, hostname);
-      try {
-        const { verdict, cached } = await this.cache.lookup(key, () => this.askHost(url, si, req.fromCache));
-        rec = recordFromVerdict(verdict, { url, hostname, fromCache: req.fromCache, cached, keepDetail: main });
-      } catch (e) {
-        rec = e instanceof HostError ? failureRecord(url, e.code, e.message) : failureRecord(url, "internal", e?.message);
-      }
+      rec = await this.judge(req, hostname, this.cache, cacheKey(si, hostname), () => this.askHost(url, si, req.fromCache));
     }
+    return this.finishObservation(tabId, gen, rec, main);
+  }
+
+  /**
+   * The start shared by {@link observe} and {@link observeEvidence}: a main frame starts a new page
+   * at once (`pending` badge); then the evidence is awaited (`failed` if its promise rejects).
+   * @returns {Promise<{gen: number, hostname: string, evidence: any}|null>}  null: nothing to record
+   */
+  async startObservation({ tabId, url, main, requestId }, evidencePromise, failed) {
+    let gen = main ? this.tabs.startPage(tabId, url, requestId) : this.tabs.genOf(tabId);
+    if (main) this.applyBadge(tabId);
+    let evidence;
+    try { evidence = await evidencePromise; } catch { evidence = failed; }
+    await this.tabs.ready();
+    if (gen === null) gen = this.tabs.genOf(tabId);
+    if (gen === null) return null;
+    let hostname = null;
+    try { hostname = new URL(url).hostname; } catch { return null; }
+    return { gen, hostname, evidence };
+  }
+
+  /** The Record of a verdict looked up in `cache` (asked with `ask` when not there); a failure's Record otherwise. */
+  async judge({ url, fromCache, main }, hostname, cache, key, ask) {
+    await this.currentSettings();
+    try {
+      const { verdict, cached } = await cache.lookup(key, ask);
+      return recordFromVerdict(verdict, { url, hostname, fromCache, cached, keepDetail: main });
+    } catch (e) {
+      return e instanceof HostError ? failureRecord(url, e.code, e.message) : failureRecord(url, "internal", e?.message);
+    }
+  }
+
+  /** Adds a Record to the tab's page `gen` and notifies when it is banned; returns it. */
+  finishObservation(tabId, gen, rec, main) {
     this.tabs.record(tabId, gen, rec, { main });
     if (rec.level === "banned") this.notifyBanned(tabId, gen, rec);
     return rec;
@@ -191,34 +212,19 @@ export class Sentinel {
    */
   async observeEvidence(req, evidencePromise) {
     const { tabId, url, main } = req;
-    let gen = main ? this.tabs.startPage(tabId, url, req.requestId) : this.tabs.genOf(tabId);
-    if (main) this.applyBadge(tabId);
-    let ev;
-    try { ev = await evidencePromise; } catch { ev = null; }
-    await this.tabs.ready();
-    if (gen === null) gen = this.tabs.genOf(tabId);
-    if (gen === null) return null;
-    let hostname = null;
-    try { hostname = new URL(url).hostname; } catch { return null; }
+    const start = await this.startObservation(req, evidencePromise, null);
+    if (!start) return null;
+    const { gen, hostname, evidence: ev } = start;
 
     let rec;
     if (!ev || typeof ev.ask !== "function") {
       if (!main) return null;
       rec = failureRecord(url, "no_security_info", "");
     } else {
-      await this.currentSettings();
-      const cache = ev.cache ?? this.cache;
-      try {
-        const { verdict, cached } = await cache.lookup(ev.key ?? null, ev.ask);
-        rec = recordFromVerdict(verdict, { url, hostname, fromCache: req.fromCache, cached, keepDetail: main });
-      } catch (e) {
-        rec = e instanceof HostError ? failureRecord(url, e.code, e.message) : failureRecord(url, "internal", e?.message);
-      }
+      rec = await this.judge(req, hostname, ev.cache ?? this.cache, ev.key ?? null, ev.ask);
       rec.source = ev.source ?? null;
     }
-    this.tabs.record(tabId, gen, rec, { main });
-    if (rec.level === "banned") this.notifyBanned(tabId, gen, rec);
-    return rec;
+    return this.finishObservation(tabId, gen, rec, main);
   }
 
   /** A plain-http main frame: a new page whose own level is `unknown` (reason `insecure`). */
