@@ -2,11 +2,21 @@
  * A small fake of the WebExtension `browser` API: just what the background core and the Firefox
  * adapter use, with a scriptable native host behind `runtime.connectNative`.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const EXTENSION = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "extension");
+
+/** Every file below `dir`, recursively (paths joined onto `dir`). */
+export function walk(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else out.push(p);
+  }
+  return out;
+}
 
 /** An event with addListener and a way to fire it; `fire` returns the listeners' return values. */
 export class FakeEvent {

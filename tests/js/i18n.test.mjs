@@ -5,20 +5,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import { EXTENSION, catalogue } from "./fake-browser.mjs";
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
+import { EXTENSION, catalogue, walk } from "./fake-browser.mjs";
 
 const LANGS = ["en", "ru", "kk"];
-
-function walk(dir, out = []) {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}
 
 const FILES = walk(EXTENSION).filter((p) => /\.(js|html|json)$/.test(p) && !p.includes("_locales"));
 const catalogues = Object.fromEntries(LANGS.map((l) => [l, catalogue(l)]));

@@ -4,18 +4,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { EXTENSION } from "./fake-browser.mjs";
-
-function walk(dir, out = []) {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}
+import { EXTENSION, walk } from "./fake-browser.mjs";
 
 test("no innerHTML, outerHTML, insertAdjacentHTML, document.write, eval or new Function", () => {
   const sinks = /\b(innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\s*\(|new\s+Function|setHTML|createContextualFragment|DOMParser)\b/;
