@@ -20,20 +20,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
-from websockets.sync.client import connect
-
-REPO = Path(__file__).resolve().parents[2]
-HOST_NAME = "io.rootsentinel.host"
+from browser import POPUP_FIELDS, REPO, BrowserSession, WebSocketClient, install_host, trust_roots
+from browser import build_extension as _build
 
 sys.path.insert(0, str(REPO))
 from native_host.install.extension_ids import CHROMIUM_UNPACKED_ID  # noqa: E402
@@ -59,50 +53,29 @@ def chromium_binary() -> str | None:
 
 def build_extension(out: Path, with_debugger: bool = False) -> Path:
     """Assembles the Chromium build (``--with-debugger``: the debugger build) with build/build_extension.mjs."""
-    subprocess.run(["node", str(REPO / "build" / "build_extension.mjs"), "chromium", "--out", str(out),
-                    *(["--with-debugger"] if with_debugger else [])], check=True, capture_output=True)
-    return out
+    return _build("chromium", out, *(["--with-debugger"] if with_debugger else []))
 
 
 class CDPError(RuntimeError):
     """A DevTools command answered with an error, or an evaluation threw."""
 
 
-class CDP:
+class CDP(WebSocketClient):
     """A minimal synchronous DevTools client on the browser endpoint; sessions by ``sessionId``."""
 
-    def __init__(self, url: str):
-        self._connection = connect(url, max_size=64 * 1024 * 1024, open_timeout=30)
-        self.ws = self._connection.__enter__()
-        self.next_id = 0
+    protocol = "CDP"
 
     def cmd(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30) -> dict:
-        self.next_id += 1
-        mid = self.next_id
-        msg = {"id": mid, "method": method, "params": params or {}}
+        msg = {"method": method, "params": params or {}}
         if session:
             msg["sessionId"] = session
-        self.ws.send(json.dumps(msg))
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"CDP {method} timed out")
-            reply = json.loads(self.ws.recv(timeout=remaining))
-            if reply.get("id") != mid:
-                continue
-            if "error" in reply:
-                raise CDPError(f"{method}: {reply['error']}")
-            return reply["result"]
-
-    def close(self) -> None:
-        try:
-            self._connection.__exit__(None, None, None)
-        except Exception:  # noqa: BLE001 (closing a dead socket)
-            pass
+        reply = self._exchange(method, msg, timeout)
+        if "error" in reply:
+            raise CDPError(f"{method}: {reply['error']}")
+        return reply["result"]
 
 
-class Chromium:
+class Chromium(BrowserSession):
     """One headless Chromium with RootSentinel's Chromium build loaded. Use as a context manager.
 
     Args:
@@ -115,25 +88,27 @@ class Chromium:
             that ``ROOTSENTINEL_CONFIG`` names; the host inherits the browser's environment.
     """
 
+    name = "Chromium"
+    remote = "DevTools"
+    listening = r"DevTools listening on (ws://\S+)"
+    api = "chrome"
+    badge_timeout = 30.0
+
     def __init__(self, *, trust: list[Path] = (), host: str | None = "installed", local_settings: dict | None = None,
                  extra_flags: list[str] = (), debugger_build: bool = False, host_config: dict | None = None):
+        super().__init__(binary=chromium_binary(), trust=trust, host=host, local_settings=local_settings,
+                         tmp_prefix="rs-e2e-chromium-")
         self.debugger_build = debugger_build
         self.host_config = host_config
-        self.binary = chromium_binary()
-        self.trust = list(trust)
-        self.host_mode = host
-        self.local_settings = local_settings
         self.extra_flags = list(extra_flags)
-        self.tmp = Path(tempfile.mkdtemp(prefix="rs-e2e-chromium-"))
-        self.home = self.tmp / "home"
         self.config = self.home / ".config"
         self.user_data_dir = self.config / "chromium"
-        self.ext_dir = self.tmp / "extension"
-        self.proc: subprocess.Popen | None = None
-        self.cdp: CDP | None = None
         self.sw_session: str | None = None
-        self.stderr_lines: list[str] = []
         self.env: dict[str, str] = {}
+
+    @property
+    def cdp(self) -> CDP | None:
+        return self.client
 
     # --- setup -------------------------------------------------------------------------------------------
 
@@ -148,14 +123,9 @@ class Chromium:
             self.env["ROOTSENTINEL_CONFIG"] = str(config)
         nssdb = self.home / ".pki" / "nssdb"
         nssdb.mkdir(parents=True)
-        subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True, capture_output=True)
-        for i, pem in enumerate(self.trust):
-            subprocess.run(["certutil", "-A", "-d", f"sql:{nssdb}", "-n", f"rs-test-root-{i}", "-t", "C,,", "-i", str(pem)],
-                           check=True, capture_output=True)
+        trust_roots(nssdb, self.trust)
         if self.host_mode == "installed":
-            # What a user does (native_host/install/): the user-level manifest of Chromium.
-            subprocess.run([sys.executable, "-m", "native_host", "install", "--browser", "chromium"], check=True,
-                           capture_output=True, cwd=REPO, env=self.env)
+            install_host("chromium", self.env)  # the user-level manifest of Chromium
 
     def doctor(self) -> subprocess.CompletedProcess:
         """``rootsentinel doctor --browser chromium`` in this browser's HOME."""
@@ -166,24 +136,8 @@ class Chromium:
         args = [self.binary, *FLAGS, *self.extra_flags, f"--user-data-dir={self.user_data_dir}",
                 f"--load-extension={self.ext_dir}", f"--disable-extensions-except={self.ext_dir}",
                 "--remote-debugging-port=0", "about:blank"]
-        self.proc = subprocess.Popen(args, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                     start_new_session=True)
-        ws_url = None
-        found = threading.Event()
-
-        def pump():
-            nonlocal ws_url
-            for line in self.proc.stderr:
-                self.stderr_lines.append(line.rstrip("\n"))
-                m = re.search(r"DevTools listening on (ws://\S+)", line)
-                if m and not found.is_set():
-                    ws_url = m.group(1)
-                    found.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        if not found.wait(60):
-            raise RuntimeError("Chromium did not start DevTools:\n" + "\n".join(self.stderr_lines[-30:]))
-        self.cdp = CDP(ws_url)
+        ws_url = self._start(args, self.env)
+        self.client = CDP(ws_url)
         self.sw_session = self._attach_worker()
         if self.local_settings:
             self.evaluate(f"chrome.storage.local.set({json.dumps(self.local_settings)}).then(() => true)")
@@ -250,32 +204,6 @@ class Chromium:
                 return t["targetId"]
         raise RuntimeError("no service worker")
 
-    def __enter__(self) -> "Chromium":
-        try:
-            self._prepare()
-            self._launch()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self.cdp:
-            self.cdp.close()
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
     # --- driving ------------------------------------------------------------------------------------------
 
     def evaluate(self, expression: str, session: str | None = None, user_gesture: bool = False):
@@ -310,23 +238,6 @@ class Chromium:
                 return
             time.sleep(0.1)
 
-    def badge(self, tab_id: int) -> dict:
-        """Badge text, colour and tooltip of a tab, read through chrome.action in the service worker."""
-        return json.loads(self.evaluate(
-            f"Promise.all([chrome.action.getBadgeText({{tabId: {tab_id}}}),"
-            f" chrome.action.getBadgeBackgroundColor({{tabId: {tab_id}}}),"
-            f" chrome.action.getTitle({{tabId: {tab_id}}})])"
-            ".then(([text, color, title]) => JSON.stringify({text, color, title}))"))
-
-    def wait_badge(self, tab_id: int, predicate, timeout: float = 30) -> dict:
-        """Polls the badge until ``predicate(badge)`` holds; returns the last badge either way."""
-        deadline = time.monotonic() + timeout
-        badge = self.badge(tab_id)
-        while not predicate(badge) and time.monotonic() < deadline:
-            time.sleep(0.2)
-            badge = self.badge(tab_id)
-        return badge
-
     def open_page(self, path: str) -> tuple[str, str]:
         """Opens ``chrome-extension://<id>/<path>`` in a new target; returns (targetId, sessionId)."""
         target = self.cdp.cmd("Target.createTarget", {"url": f"chrome-extension://{EXTENSION_ID}/{path}"})["targetId"]
@@ -345,22 +256,7 @@ class Chromium:
         """Opens the popup page for a tab and returns what it shows, as text."""
         target, session = self.open_page(f"popup/popup.html?tab={tab_id}")
         try:
-            return json.loads(self.evaluate("""JSON.stringify({
-                level: document.getElementById('level').textContent,
-                verdictLevel: document.getElementById('verdict').dataset.level,
-                explanation: document.getElementById('explanation').textContent,
-                more: document.getElementById('more').textContent,
-                evidence: document.getElementById('evidence').textContent,
-                origins: [...document.querySelectorAll('#origins li')].map(li => ({
-                    origin: li.querySelector('.origin-name').textContent, level: li.dataset.level,
-                    root: li.querySelector('.origin-root').textContent})),
-                chain: [...document.querySelectorAll('#chain li.cert')].map(li => ({
-                    subject: li.querySelector('.subject .value').textContent,
-                    issuer: li.querySelector('.issuer .value').textContent,
-                    matched: li.classList.contains('matched'),
-                    text: li.textContent})),
-                hostStatus: document.getElementById('host-status').textContent,
-            })""", session=session))
+            return json.loads(self.evaluate("JSON.stringify({" + POPUP_FIELDS + "})", session=session))
         finally:
             self.cdp.cmd("Target.closeTarget", {"targetId": target})
 

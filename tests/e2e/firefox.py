@@ -19,23 +19,17 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import shutil
-import signal
 import stat
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 
-from websockets.sync.client import connect
+from browser import HOST_NAME, POPUP_FIELDS, REPO, BrowserSession, WebSocketClient, install_host, poll, trust_roots
+from browser import build_extension as _build
 
-REPO = Path(__file__).resolve().parents[2]
 EXTENSION_ID = "rootsentinel@rootsentinel.io"
-HOST_NAME = "io.rootsentinel.host"
 
 
 def firefox_binary() -> str | None:
@@ -45,47 +39,26 @@ def firefox_binary() -> str | None:
 
 def build_extension(out: Path) -> Path:
     """Assembles the Firefox build with build/build_extension.mjs (node) into ``out``."""
-    subprocess.run(["node", str(REPO / "build" / "build_extension.mjs"), "firefox", "--out", str(out)],
-                   check=True, capture_output=True)
-    return out
+    return _build("firefox", out)
 
 
 class BiDiError(RuntimeError):
     """A BiDi command answered with an error."""
 
 
-class BiDi:
+class BiDi(WebSocketClient):
     """A minimal synchronous WebDriver BiDi client: commands by id, events ignored."""
 
-    def __init__(self, url: str):
-        self._connection = connect(url, max_size=64 * 1024 * 1024, open_timeout=30)
-        self.ws = self._connection.__enter__()
-        self.next_id = 0
+    protocol = "BiDi"
 
     def cmd(self, method: str, params: dict | None = None, timeout: float = 30) -> dict:
-        self.next_id += 1
-        mid = self.next_id
-        self.ws.send(json.dumps({"id": mid, "method": method, "params": params or {}}))
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"BiDi {method} timed out")
-            msg = json.loads(self.ws.recv(timeout=remaining))
-            if msg.get("id") != mid:
-                continue
-            if msg.get("type") == "error" or "error" in msg and msg.get("type") != "success":
-                raise BiDiError(f"{method}: {msg.get('error')}: {msg.get('message')}")
-            return msg["result"]
-
-    def close(self) -> None:
-        try:
-            self._connection.__exit__(None, None, None)
-        except Exception:  # noqa: BLE001 (closing a dead socket)
-            pass
+        msg = self._exchange(method, {"method": method, "params": params or {}}, timeout)
+        if msg.get("type") == "error" or "error" in msg and msg.get("type") != "success":
+            raise BiDiError(f"{method}: {msg.get('error')}: {msg.get('message')}")
+        return msg["result"]
 
 
-class Firefox:
+class Firefox(BrowserSession):
     """One headless Firefox with RootSentinel installed. Use as a context manager.
 
     Args:
@@ -99,23 +72,25 @@ class Firefox:
         local_settings: values written to the extension's storage.local before pages load.
     """
 
+    name = "Firefox"
+    remote = "BiDi"
+    listening = r"WebDriver BiDi listening on (ws://\S+)"
+    api = "browser"
+    badge_timeout = 20.0
+
     def __init__(self, *, trust: list[Path] = (), host: str | None = "real", locale: str | None = None,
                  managed: dict | None = None, local_settings: dict | None = None):
-        self.binary = firefox_binary()
-        self.trust = list(trust)
-        self.host_mode = host
+        super().__init__(binary=firefox_binary(), trust=trust, host=host, local_settings=local_settings,
+                         tmp_prefix="rs-e2e-")
         self.locale = locale
         self.managed = managed
-        self.local_settings = local_settings
-        self.tmp = Path(tempfile.mkdtemp(prefix="rs-e2e-"))
-        self.home = self.tmp / "home"
         self.profile = self.tmp / "profile"
-        self.ext_dir = self.tmp / "extension"
         self.uuid = str(uuid.uuid4())
-        self.proc: subprocess.Popen | None = None
-        self.bidi: BiDi | None = None
-        self.stderr_lines: list[str] = []
         self.host_log = self.tmp / "host.stderr.log"
+
+    @property
+    def bidi(self) -> BiDi | None:
+        return self.client
 
     # --- setup -------------------------------------------------------------------------------------------
 
@@ -123,11 +98,7 @@ class Firefox:
         self.home.mkdir()
         self.profile.mkdir()
         build_extension(self.ext_dir)
-        subprocess.run(["certutil", "-N", "-d", f"sql:{self.profile}", "--empty-password"], check=True,
-                       capture_output=True)
-        for i, pem in enumerate(self.trust):
-            subprocess.run(["certutil", "-A", "-d", f"sql:{self.profile}", "-n", f"rs-test-root-{i}", "-t", "C,,",
-                            "-i", str(pem)], check=True, capture_output=True)
+        trust_roots(self.profile, self.trust)
         prefs = {
             "extensions.webextensions.uuids": json.dumps({EXTENSION_ID: self.uuid}),
             "network.http.http3.enable": False,
@@ -158,25 +129,16 @@ class Firefox:
 
         moz = self.home / ".mozilla"
         if self.host_mode == "installed":
-            # What a user does: `rootsentinel install --browser firefox` (native_host/install/).
-            subprocess.run([sys.executable, "-m", "native_host", "install", "--browser", "firefox"], check=True,
-                           capture_output=True, cwd=REPO, env={**os.environ, "HOME": str(self.home)})
+            install_host("firefox", {**os.environ, "HOME": str(self.home)})
         elif self.host_mode is not None:
             hosts = moz / "native-messaging-hosts"
             hosts.mkdir(parents=True)
             if self.host_mode == "real":
-                wrapper = self.tmp / "rootsentinel-host"
-                wrapper.write_text(
-                    "#!/bin/sh\n"
+                path = self._host_wrapper(
                     f"cd {json.dumps(str(REPO))} || exit 1\n"
                     f"exec {json.dumps(sys.executable)} -m native_host host \"$@\" 2>>{json.dumps(str(self.host_log))}\n")
-                wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-                path = str(wrapper)
             elif self.host_mode == "crash":
-                wrapper = self.tmp / "rootsentinel-host"
-                wrapper.write_text("#!/bin/sh\necho 'host crashed on purpose' >&2\nexit 70\n")
-                wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-                path = str(wrapper)
+                path = self._host_wrapper("echo 'host crashed on purpose' >&2\nexit 70\n")
             else:
                 path = str(self.tmp / "does-not-exist" / "rootsentinel-host")
             (hosts / f"{HOST_NAME}.json").write_text(json.dumps({
@@ -189,29 +151,19 @@ class Firefox:
                 "name": EXTENSION_ID, "description": "RootSentinel test policy", "type": "storage",
                 "data": self.managed}))
 
+    def _host_wrapper(self, script: str) -> str:
+        """Writes the executable ``sh`` script the host manifest points to; returns its path."""
+        wrapper = self.tmp / "rootsentinel-host"
+        wrapper.write_text("#!/bin/sh\n" + script)
+        wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        return str(wrapper)
+
     def _launch(self) -> None:
         env = {**os.environ, "HOME": str(self.home), "MOZ_HEADLESS": "1", "MOZ_CRASHREPORTER_DISABLE": "1",
                "XDG_CONFIG_HOME": str(self.home / ".config"), "XDG_CACHE_HOME": str(self.home / ".cache")}
-        self.proc = subprocess.Popen(
-            [self.binary, "--headless", "--no-remote", "--profile", str(self.profile),
-             "--remote-debugging-port", "0", "--remote-allow-system-access"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-        ws_url = None
-        found = threading.Event()
-
-        def pump():
-            nonlocal ws_url
-            for line in self.proc.stderr:
-                self.stderr_lines.append(line.rstrip("\n"))
-                m = re.search(r"WebDriver BiDi listening on (ws://\S+)", line)
-                if m and not found.is_set():
-                    ws_url = m.group(1)
-                    found.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        if not found.wait(60):
-            raise RuntimeError("Firefox did not start BiDi:\n" + "\n".join(self.stderr_lines[-30:]))
-        self.bidi = BiDi(ws_url.rstrip("/") + "/session")
+        ws_url = self._start([self.binary, "--headless", "--no-remote", "--profile", str(self.profile),
+                              "--remote-debugging-port", "0", "--remote-allow-system-access"], env)
+        self.client = BiDi(ws_url.rstrip("/") + "/session")
         self.bidi.cmd("session.new", {"capabilities": {"alwaysMatch": {"acceptInsecureCerts": False}}})
         result = self.bidi.cmd("webExtension.install", {"extensionData": {"type": "path", "path": str(self.ext_dir)}})
         assert result["extension"] == EXTENSION_ID, result
@@ -220,32 +172,6 @@ class Firefox:
         if self.local_settings:
             self.open_extension_page("options/options.html")
             self.evaluate(f"browser.storage.local.set({json.dumps(self.local_settings)}).then(() => true)")
-
-    def __enter__(self) -> "Firefox":
-        try:
-            self._prepare()
-            self._launch()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self.bidi:
-            self.bidi.close()
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     # --- driving ------------------------------------------------------------------------------------------
 
@@ -291,45 +217,17 @@ class Firefox:
                 return tid
         raise AssertionError(f"no tab at {url_prefix}: {tabs}")
 
-    def badge(self, tab_id: int) -> dict:
-        """Badge text, colour and tooltip of a tab, read through the action API from an extension page."""
-        return json.loads(self.evaluate(
-            f"Promise.all([browser.action.getBadgeText({{tabId: {tab_id}}}),"
-            f" browser.action.getBadgeBackgroundColor({{tabId: {tab_id}}}),"
-            f" browser.action.getTitle({{tabId: {tab_id}}})])"
-            ".then(([text, color, title]) => JSON.stringify({text, color, title}))"))
-
-    def wait_badge(self, tab_id: int, predicate, timeout: float = 20) -> dict:
-        """Polls the badge until ``predicate(badge)`` holds; returns the last badge either way."""
-        deadline = time.monotonic() + timeout
-        badge = self.badge(tab_id)
-        while not predicate(badge) and time.monotonic() < deadline:
-            time.sleep(0.2)
-            badge = self.badge(tab_id)
-        return badge
+    def open_popup(self, tab_id: int) -> str:
+        """Opens the popup page for a tab and waits (10 s at most) until it has rendered; returns its context."""
+        ctx = self.open_extension_page(f"popup/popup.html?tab={tab_id}")
+        poll(lambda: self.evaluate("document.body.dataset.ready === '1'"), lambda ready: ready is True, 10, 0.1)
+        return ctx
 
     def popup(self, tab_id: int) -> dict:
         """Opens the popup page for a tab and returns what it shows, as text."""
-        self.open_extension_page(f"popup/popup.html?tab={tab_id}")
-        deadline = time.monotonic() + 10
-        while self.evaluate("document.body.dataset.ready === '1'") is not True and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return json.loads(self.evaluate("""JSON.stringify({
-            level: document.getElementById('level').textContent,
-            verdictLevel: document.getElementById('verdict').dataset.level,
-            explanation: document.getElementById('explanation').textContent,
-            more: document.getElementById('more').textContent,
-            evidence: document.getElementById('evidence').textContent,
-            origins: [...document.querySelectorAll('#origins li')].map(li => ({
-                origin: li.querySelector('.origin-name').textContent, level: li.dataset.level,
-                root: li.querySelector('.origin-root').textContent})),
-            chain: [...document.querySelectorAll('#chain li.cert')].map(li => ({
-                subject: li.querySelector('.subject .value').textContent,
-                issuer: li.querySelector('.issuer .value').textContent,
-                matched: li.classList.contains('matched'),
-                text: li.textContent})),
+        self.open_popup(tab_id)
+        return json.loads(self.evaluate("JSON.stringify({" + POPUP_FIELDS + """
             chainHidden: document.getElementById('chain-section').hidden,
-            hostStatus: document.getElementById('host-status').textContent,
             fromCache: !document.getElementById('from-cache').hidden,
             retryShown: !document.getElementById('retry-host').hidden,
             images: document.images.length,
@@ -386,10 +284,7 @@ def badge_and_popup_screenshot(ff: Firefox, tab_id: int) -> bytes:
     the button as Firefox shows it. Headless Firefox cannot capture chrome contexts over BiDi, so the
     toolbar is drawn with CanvasRenderingContext2D.drawWindow in the chrome realm and the popup page
     (opened in a tab) with browsingContext.captureScreenshot; the two are composed in a canvas."""
-    ctx = ff.open_extension_page(f"popup/popup.html?tab={tab_id}")
-    deadline = time.monotonic() + 10
-    while ff.evaluate("document.body.dataset.ready === '1'") is not True and time.monotonic() < deadline:
-        time.sleep(0.1)
+    ctx = ff.open_popup(tab_id)
     width, height = json.loads(ff.evaluate(
         "JSON.stringify([document.body.scrollWidth, document.body.scrollHeight])"))
     popup_png = ff.bidi.cmd("browsingContext.captureScreenshot", {
