@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 import pki
+from browser import poll, settled, write_root
 from chromium import Chromium
 from servers import WebServer
 
@@ -58,11 +59,6 @@ EVIDENCE = {
 }
 
 
-def settled(badge: dict) -> bool:
-    """The badge left the initial and the checking states."""
-    return badge["text"] not in ("", "…")
-
-
 def serve(identity: pki.ServerIdentity, certdir: Path, stem: str, title: str) -> WebServer:
     chain, key = identity.write(certdir, stem)
     server = WebServer(chain, key)
@@ -70,10 +66,11 @@ def serve(identity: pki.ServerIdentity, certdir: Path, stem: str, title: str) ->
     return server
 
 
-def write_root(issuer: pki.Issuer, certdir: Path, stem: str) -> Path:
-    path = certdir / f"{stem}.root.pem"
-    path.write_bytes(issuer.pem())
-    return path
+def visit(cr: Chromium, url: str) -> int:
+    """Opens a new tab and loads ``url`` in it; returns the tab id."""
+    tab = cr.new_tab()
+    cr.navigate(tab, url)
+    return tab
 
 
 def probed(cr: Chromium, tab: int, timeout: float = 30) -> dict:
@@ -94,8 +91,7 @@ def test_superfish_is_refused_by_chromium_and_the_probe_names_it_banned(certdir,
     server = serve(pki.server_identity(inter, chain_above=[inter]), certdir, "superfish", "Webmail")
     t0 = time.monotonic()
     with server, Chromium(trust=[write_root(root, certdir, "superfish")], **MODES[mode]) as cr:
-        tab = cr.new_tab()
-        cr.navigate(tab, server.url("/"))
+        tab = visit(cr, server.url("/"))
         main = probed(cr, tab)
         assert main["level"] == "browser-blocked"
         assert main["error"]["message"] == "net::ERR_CERT_REVOKED"
@@ -129,8 +125,7 @@ def test_fresh_private_root_is_interception(certdir, mode):
             doctor = cr.doctor()
             assert doctor.returncode == 0, doctor.stdout + doctor.stderr
             assert "host answered hello" in doctor.stdout
-        tab = cr.new_tab()
-        cr.navigate(tab, server.url("/"))
+        tab = visit(cr, server.url("/"))
         badge = cr.wait_badge(tab, settled)
         assert badge["text"] == "MITM"
         assert badge["color"] == INTERCEPTION_ORANGE
@@ -159,8 +154,7 @@ def test_untrusted_root_is_browser_blocked_and_the_probe_explains(certdir, mode)
     root = pki.private_root("Unknown Interceptor Root")
     server = serve(pki.server_identity(root), certdir, "untrusted", "Shop")
     with server, Chromium(trust=[], **MODES[mode]) as cr:
-        tab = cr.new_tab()
-        cr.navigate(tab, server.url("/"))
+        tab = visit(cr, server.url("/"))
         main = probed(cr, tab)
         assert main["level"] == "browser-blocked"
         assert main["error"]["message"] == "net::ERR_CERT_AUTHORITY_INVALID"
@@ -183,8 +177,7 @@ def test_worker_restart_keeps_verdicts_and_unjudged_pages_are_unknown(certdir):
     plain = WebServer()
     plain.pages["/"] = ("text/html", PAGE.format(title="Plain"))
     with server, plain, Chromium(trust=[write_root(root, certdir, "acme")]) as cr:
-        tab = cr.new_tab()
-        cr.navigate(tab, server.url("/"))
+        tab = visit(cr, server.url("/"))
         assert cr.wait_badge(tab, settled)["text"] == "MITM"
         other = cr.new_tab()
         cr.navigate(other, plain.url("/"))
@@ -220,9 +213,8 @@ def test_options_page_offers_the_evidence_source_and_says_when_the_debugger_is_m
             assert "DNS over HTTPS" in before["text"]
             cr.evaluate("(() => { const r = document.getElementById('capture-debugger'); r.click(); return true; })()",
                         session=session, user_gesture=True)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and cr.evaluate("chrome.storage.local.get('capture').then(d => d.capture ?? null)") != "debugger":
-                time.sleep(0.1)
+            poll(lambda: cr.evaluate("chrome.storage.local.get('capture').then(d => d.capture ?? null)"),
+                 lambda capture: capture == "debugger", 10, 0.1)
             time.sleep(0.3)
             after = json.loads(cr.evaluate(read, session=session))
             assert after["note"] is (not debugger_build)
@@ -250,8 +242,7 @@ def test_a_server_that_shows_the_probe_another_chain(certdir, mode):
     server.pages["/"] = ("text/html", PAGE.format(title="Mail"))
     trust = [write_root(evil_root, certdir, "evil"), write_root(acme_root, certdir, "acme")]
     with server, Chromium(trust=trust, **MODES[mode]) as cr:
-        tab = cr.new_tab()
-        cr.navigate(tab, server.url("/"))
+        tab = visit(cr, server.url("/"))
         badge = cr.wait_badge(tab, settled)
         assert badge["text"] == "MITM"
         popup = cr.popup(tab)
@@ -280,9 +271,7 @@ def test_debugger_mode_survives_a_worker_restart(certdir):
         tab = cr.new_tab()
         cr.restart_worker()
         cr.wait_ready()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not cr.evaluate(f"rootSentinel.capture.dbg.isAttached({tab})"):
-            time.sleep(0.1)
+        poll(lambda: cr.evaluate(f"rootSentinel.capture.dbg.isAttached({tab})"), bool, 10, 0.1)
         assert cr.evaluate(f"rootSentinel.capture.dbg.isAttached({tab})") is True
         cr.navigate(tab, server.url("/"))
         assert cr.wait_badge(tab, settled)["text"] == "MITM"
@@ -303,8 +292,7 @@ def test_a_root_the_organisation_banned_is_banned(certdir, mode):
     server = serve(pki.server_identity(inter, chain_above=[inter, root]), certdir, "retired", "Intranet")
     config = {"banned": [{"spki_sha256": pki.spki_sha256(root.cert), "reason": "retired proxy root"}]}
     with server, Chromium(trust=[write_root(root, certdir, "retired")], host_config=config, **MODES[mode]) as cr:
-        tab = cr.new_tab()
-        cr.navigate(tab, server.url("/"))
+        tab = visit(cr, server.url("/"))
         badge = cr.wait_badge(tab, settled)
         assert badge["text"] == "BAN"
         assert badge["title"].startswith("RootSentinel: BANNED root")
@@ -321,12 +309,9 @@ def test_enforce_mode_replaces_a_banned_page_after_its_verdict(certdir):
     config = {"banned": [{"spki_sha256": pki.spki_sha256(root.cert), "reason": "retired proxy root"}]}
     with server, Chromium(trust=[write_root(root, certdir, "retired")], host_config=config,
                           local_settings={"mode": "enforce"}) as cr:
-        tab = cr.new_tab()
-        cr.navigate(tab, server.url("/"))
+        tab = visit(cr, server.url("/"))
         blocked = f"chrome-extension://{cr_id()}/blocked/blocked.html?tab={tab}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and cr.evaluate(f"chrome.tabs.get({tab}).then(t => t.url)") != blocked:
-            time.sleep(0.1)
+        poll(lambda: cr.evaluate(f"chrome.tabs.get({tab}).then(t => t.url)"), lambda url: url == blocked, 20, 0.1)
         assert cr.evaluate(f"chrome.tabs.get({tab}).then(t => t.url)") == blocked
         assert cr.wait_badge(tab, settled)["text"] == "BAN"
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import pki
+from browser import poll, settled, write_root
 from firefox import REPO, Firefox, badge_and_popup_screenshot, pin_action
 from servers import WebServer
 
@@ -32,20 +33,15 @@ BLOCKED_PURPLE = [111, 66, 193, 255]     # #6f42c1
 PAGE = "<!doctype html><meta charset=utf-8><title>{title}</title><h1>{title}</h1>{extra}"
 
 
-def settled(badge: dict) -> bool:
-    """The badge left the initial and the checking states."""
-    return badge["text"] not in ("", "…")
-
-
 def serve(identity: pki.ServerIdentity, certdir: Path, stem: str) -> WebServer:
     chain, key = identity.write(certdir, stem)
     return WebServer(chain, key)
 
 
-def write_root(issuer: pki.Issuer, certdir: Path, stem: str) -> Path:
-    path = certdir / f"{stem}.root.pem"
-    path.write_bytes(issuer.pem())
-    return path
+def visit(ff: Firefox, url: str) -> int:
+    """Loads ``url`` in the first tab; returns that tab's WebExtension id."""
+    ff.navigate(url)
+    return ff.tab_id(url)
 
 
 @pytest.fixture
@@ -63,8 +59,7 @@ def test_superfish_chain_is_banned_and_popup_names_superfish(superfish):
     t0 = time.monotonic()
     with server, Firefox(trust=[root_pem]) as ff:
         pin_action(ff)
-        ff.navigate(server.url("/"))
-        tab = ff.tab_id(server.url("/"))
+        tab = visit(ff, server.url("/"))
         badge = ff.wait_badge(tab, settled)
         assert badge["text"] == "BAN"
         assert badge["color"] == BANNED_RED
@@ -102,8 +97,7 @@ def test_fresh_private_root_is_interception(certdir):
     server = serve(pki.server_identity(inter, chain_above=[inter]), certdir, "acme")
     server.pages["/"] = ("text/html", PAGE.format(title="Bank", extra=""))
     with server, Firefox(trust=[write_root(root, certdir, "acme")]) as ff:
-        ff.navigate(server.url("/"))
-        tab = ff.tab_id(server.url("/"))
+        tab = visit(ff, server.url("/"))
         badge = ff.wait_badge(tab, settled)
         assert badge["text"] == "MITM"
         assert badge["color"] == INTERCEPTION_ORANGE
@@ -141,8 +135,7 @@ def test_clean_main_frame_with_intercepted_subresource(certdir, main_frame):
         main.pages["/"] = ("text/html", PAGE.format(
             title="News", extra=f"<img id=px src='{evil.url('/pixel.svg')}'>"))
         page_url = main.url("/")
-        ff.navigate(page_url)
-        tab = ff.tab_id(page_url)
+        tab = visit(ff, page_url)
         badge = ff.wait_badge(tab, lambda b: b["text"] == "MITM")
         assert badge["text"] == "MITM"
         assert "Unknown Interceptor Root" in badge["title"]
@@ -169,8 +162,7 @@ def test_missing_or_crashing_host_gives_unknown_with_fix(certdir, host):
     server = serve(pki.server_identity(root), certdir, "private")
     server.pages["/"] = ("text/html", PAGE.format(title="Shop", extra=""))
     with server, Firefox(trust=[write_root(root, certdir, "private")], host=host) as ff:
-        ff.navigate(server.url("/"))
-        tab = ff.tab_id(server.url("/"))
+        tab = visit(ff, server.url("/"))
         badge = ff.wait_badge(tab, settled)
         assert badge["text"] == "?"
         assert badge["color"] == UNKNOWN_GREY
@@ -191,8 +183,7 @@ def test_markup_in_certificate_names_is_shown_as_text(certdir):
     server = serve(pki.server_identity(root, cn=leaf_cn), certdir, "markup")
     server.pages["/"] = ("text/html", PAGE.format(title="Markup", extra=""))
     with server, Firefox(trust=[write_root(root, certdir, "markup")]) as ff:
-        ff.navigate(server.url("/"))
-        tab = ff.tab_id(server.url("/"))
+        tab = visit(ff, server.url("/"))
         badge = ff.wait_badge(tab, settled)
         assert badge["text"] == "MITM"
         assert root_cn in badge["title"]
@@ -212,16 +203,9 @@ def test_enforce_mode_replaces_banned_page(superfish):
     server, root_pem = superfish
     with server, Firefox(trust=[root_pem], managed={"mode": "enforce"}, local_settings={"mode": "warn"}) as ff:
         ff.navigate(server.url("/"))
-        deadline = time.monotonic() + 15
-        url = ff.current_url()
-        while not url.startswith(ff.base) and time.monotonic() < deadline:
-            time.sleep(0.2)
-            url = ff.current_url()
+        url = poll(ff.current_url, lambda u: u.startswith(ff.base), 15)
         assert url.startswith(ff.base + "blocked/blocked.html?tab=")
-        for _ in range(50):
-            if ff.evaluate("document.body.dataset.ready === '1'", context=ff.context) is True:
-                break
-            time.sleep(0.1)
+        poll(lambda: ff.evaluate("document.body.dataset.ready === '1'", context=ff.context), lambda r: r is True, 5, 0.1)
         shown = json.loads(ff.evaluate("JSON.stringify({h: document.querySelector('h1').textContent,"
                                        " e: document.getElementById('explanation').textContent,"
                                        " u: document.getElementById('url').textContent,"
@@ -234,10 +218,7 @@ def test_enforce_mode_replaces_banned_page(superfish):
         assert ff.wait_badge(tab, settled)["text"] == "BAN"
         # the options page shows the administrator's choice, locked
         ff.open_extension_page("options/options.html")
-        for _ in range(50):
-            if ff.evaluate("document.body.dataset.ready === '1'") is True:
-                break
-            time.sleep(0.1)
+        poll(lambda: ff.evaluate("document.body.dataset.ready === '1'"), lambda r: r is True, 5, 0.1)
         options = json.loads(ff.evaluate(
             "JSON.stringify({enforce: document.getElementById('mode-enforce').checked,"
             " disabled: document.getElementById('mode-enforce').disabled,"
@@ -263,8 +244,7 @@ def test_localized_browser_gets_localized_tooltip_and_popup(superfish, lang):
     badge_text, title_start, sentence, level, root_role, may = LOCALIZED[lang]
     server, root_pem = superfish
     with server, Firefox(trust=[root_pem], locale=lang) as ff:
-        ff.navigate(server.url("/"))
-        tab = ff.tab_id(server.url("/"))
+        tab = visit(ff, server.url("/"))
         ui = ff.evaluate("browser.i18n.getUILanguage()")
         assert ui.startswith(lang), f"Firefox UI language is {ui}: install the firefox-esr-l10n-{lang} package"
         badge = ff.wait_badge(tab, settled)
@@ -288,17 +268,12 @@ def test_untrusted_root_is_browser_blocked_and_probed(certdir):
     server = serve(pki.server_identity(inter, chain_above=[inter]), certdir, "untrusted")
     server.pages["/"] = ("text/html", PAGE.format(title="Blocked", extra=""))
     with server, Firefox(trust=[]) as ff:
-        ff.navigate(server.url("/"))
-        tab = ff.tab_id(server.url("/"))
+        tab = visit(ff, server.url("/"))
         badge = ff.wait_badge(tab, settled)
         assert badge["text"] == "BLK"
         assert badge["color"] == BLOCKED_PURPLE
         assert badge["title"].startswith("RootSentinel: Firefox refused the certificate")
-        deadline = time.monotonic() + 20
-        popup = ff.popup(tab)
-        while "connected to the server itself" not in popup["more"] and time.monotonic() < deadline:
-            time.sleep(0.3)
-            popup = ff.popup(tab)
+        popup = poll(lambda: ff.popup(tab), lambda p: "connected to the server itself" in p["more"], 20, 0.3)
         assert popup["verdictLevel"] == "browser-blocked"
         assert "RootSentinel connected to the server itself" in popup["more"]
         assert any("Untrusted Interceptor Issuing CA" in c["subject"] for c in popup["chain"])
@@ -316,14 +291,9 @@ def test_second_server_under_a_known_root_is_judged_without_resending_its_der(ce
     second.pages["/logo.svg"] = ("image/svg+xml", "<svg xmlns='http://www.w3.org/2000/svg' width='4' height='4'/>")
     with first, second, Firefox(trust=[write_root(root, certdir, "shared")]) as ff:
         first.pages["/"] = ("text/html", PAGE.format(title="Portal", extra=f"<img src='{second.url('/logo.svg')}'>"))
-        ff.navigate(first.url("/"))
-        tab = ff.tab_id(first.url("/"))
+        tab = visit(ff, first.url("/"))
         assert ff.wait_badge(tab, settled)["text"] == "MITM"
-        deadline = time.monotonic() + 10
-        popup = ff.popup(tab)
-        while len(popup["origins"]) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-            popup = ff.popup(tab)
+        popup = poll(lambda: ff.popup(tab), lambda p: len(p["origins"]) >= 2, 10)
         assert sorted(o["origin"] for o in popup["origins"]) == sorted(
             [f"https://localhost:{first.port}", f"https://localhost:{second.port}"])
         for o in popup["origins"]:
@@ -360,8 +330,7 @@ def test_cached_page_is_labelled_from_cache(certdir):
     server.pages["/cached"] = ("text/html", PAGE.format(title="Cached", extra=""), {"Cache-Control": "max-age=600"})
     server.pages["/other"] = ("text/html", PAGE.format(title="Other", extra=""))
     with server, Firefox(trust=[write_root(root, certdir, "cache")]) as ff:
-        ff.navigate(server.url("/cached"))
-        tab = ff.tab_id(server.url("/cached"))
+        tab = visit(ff, server.url("/cached"))
         assert ff.wait_badge(tab, settled)["text"] == "MITM"
         assert ff.popup(tab)["fromCache"] is False
         ff.navigate(server.url("/other"))
@@ -379,7 +348,6 @@ def test_host_installed_with_rootsentinel_install_is_reached(superfish):
     with server, Firefox(trust=[root_pem], host="installed") as ff:
         manifest = json.loads((ff.home / ".mozilla" / "native-messaging-hosts" / "io.rootsentinel.host.json").read_text())
         assert manifest["allowed_extensions"] == ["rootsentinel@rootsentinel.io"]
-        ff.navigate(server.url("/"))
-        tab = ff.tab_id(server.url("/"))
+        tab = visit(ff, server.url("/"))
         assert ff.wait_badge(tab, settled)["text"] == "BAN"
         assert ff.popup(tab)["hostStatus"].startswith("Helper 0.1.0, blocklist ")
