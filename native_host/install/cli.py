@@ -89,33 +89,31 @@ def _root(args) -> Path | None:
     return Path(args.root).resolve() if args.root else None
 
 
-def cmd_install(args: argparse.Namespace) -> int:
-    """``rootsentinel install``: write host manifests (and launcher, registry keys or .reg files)."""
+def _apply(args: argparse.Namespace, action) -> int:
+    """Runs ``action(env, root)`` (install or uninstall) and prints its changes; a failure is one line on stderr."""
     root = _root(args)
     try:
         env = detect_environment(args.os, root)
-        changes = install(args.browser, args.scope, args.os, env, dry_run=args.dry_run, host_path=args.host_path,
-                          extension_ids=args.extension_id or (), root=root)
+        changes = action(env, root)
     except InstallError as exc:
         return _fail(str(exc))
     except OSError as exc:
         return _os_error(exc, args.scope)
     _print_changes(changes, args.dry_run)
     return EXIT_OK
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    """``rootsentinel install``: write host manifests (and launcher, registry keys or .reg files)."""
+    return _apply(args, lambda env, root: install(
+        args.browser, args.scope, args.os, env, dry_run=args.dry_run, host_path=args.host_path,
+        extension_ids=args.extension_id or (), root=root))
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
     """``rootsentinel uninstall``: remove exactly what install wrote."""
-    root = _root(args)
-    try:
-        env = detect_environment(args.os, root)
-        changes = uninstall(args.browser, args.scope, args.os, env, root=root, dry_run=args.dry_run)
-    except InstallError as exc:
-        return _fail(str(exc))
-    except OSError as exc:
-        return _os_error(exc, args.scope)
-    _print_changes(changes, args.dry_run)
-    return EXIT_OK
+    return _apply(args, lambda env, root: uninstall(args.browser, args.scope, args.os, env, root=root,
+                                                    dry_run=args.dry_run))
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
