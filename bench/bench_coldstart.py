@@ -74,15 +74,13 @@ def main() -> None:
         note = "The PyInstaller bundle `dist/rootsentinel-host/` is absent (`make dist` builds it): skipped."
     # what the host does before its first reply, timed inside a fresh interpreter each (less noisy than
     # a whole process start): one module's import, or the whole path to the reply
-    probes = {"`import argparse` (cli.py top level)": "import argparse",
-              "`import dataclasses` (config.py top level)": "import dataclasses",
-              "`import native_host.cli`": "import native_host.cli",
-              "`import native_host.config`": "import native_host.config",
+    probes = {"`import native_host.config`": "import native_host.config",
               "`import native_host.host`": "import native_host.host",
-              "everything before the reply: cli, host, config, bundled blocklist, Service":
-                  "import native_host.cli\nfrom native_host.host import Service\n"
-                  "from native_host.config import load_system_config\nc = load_system_config()\n"
-                  "Service(blocklist=c.blocklist, policy=c.policy, config_error=c.error)"}
+              "everything before the reply (`python -m native_host host` path): host, config, bundled "
+              "blocklist, Service":
+                  "from native_host.host import Service\n"
+                  "from native_host.config import load_system_config\n"
+                  "Service.from_config(load_system_config())"}
     samples: dict[str, list[float]] = {k: [] for k in [*contenders, *probes]}
     errors: dict[str, str] = {}
     for name, argv in contenders.items():  # warm the page cache once, untimed
