@@ -2,7 +2,7 @@
 
 For each browser it finds the manifest the browser would read (user scope first, then system; on
 Windows through the registry key, or the ``.reg`` file written off Windows), then checks what the
-field reports say breaks hosts (../shared/docs/field-reports.md section A): the manifest is missing,
+field reports say breaks hosts (docs/reference/field-reports.md section A): the manifest is missing,
 not JSON, names another host, lacks our extension id (or lists an origin without its trailing ``/``
 or with a wildcard), names a relative, missing or non-executable ``path``; and finally starts the
 host as the browser would and speaks the protocol: a frame is a 4-byte native-order length plus

@@ -8,7 +8,7 @@ listed in ``allowed_origins`` (wildcards are not allowed there).
 
 Sources: Chrome "Manifest - key" (https://developer.chrome.com/docs/extensions/reference/manifest/key);
 chromium ``components/crx_file/id_util.cc`` (``GenerateId``: SHA-256, first 16 bytes, hex mapped to
-``a``-``p``); ../shared/docs/browser-apis.md section 4.2.
+``a``-``p``); docs/reference/browser-apis.md section 4.2.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def chromium_origin(extension_id: str) -> str:
     """Return the exact ``allowed_origins`` entry for an id: ``chrome-extension://<id>/``.
 
     The trailing slash is required; without it Chrome fails with "Failed to parse pattern"
-    (samhh/bukubrow-webext#2, ../shared/docs/field-reports.md A5).
+    (samhh/bukubrow-webext#2, docs/reference/field-reports.md A5).
 
     Raises:
         ValueError: if ``extension_id`` is not 32 letters ``a``-``p``.

@@ -34,7 +34,7 @@ from native_host.install.extension_ids import CHROMIUM_UNPACKED_ID  # noqa: E402
 
 EXTENSION_ID = CHROMIUM_UNPACKED_ID
 
-# e2e-recipe.md and .library/env/machines/python.md: no network beyond 127.0.0.1, no first-run UI.
+# docs/reference/e2e-recipe.md: no network beyond 127.0.0.1, no first-run UI.
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--no-default-browser-check", "--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable"]
