@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml package.json
 ## run: the main job on real input: judge the real Kazakhstan 2019 root, then probe a local HTTPS server
 ##      that presents a leaf signed with the real leaked Superfish key
 run: setup
-	-rootsentinel check build/blocklist-sources/certs/b5ba8dd7f89564c2889d3d6453c84998c77824919b64ea0835aa62986591be50.pem
+	-$(PYTHON) -m native_host check build/blocklist-sources/certs/b5ba8dd7f89564c2889d3d6453c84998c77824919b64ea0835aa62986591be50.pem
 	$(PYTHON) build/demo.py
 
 ## test: the whole suite (Python unit + protocol + real-browser end to end, node unit tests, web-ext lint)
