@@ -268,13 +268,15 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
             verdict["names"]["root"] = name
             return verdict
     # 5. the anchor
-    sent = top.self_issued or public.is_public(top)
+    top_public = rows[-1]["public_root"]  # public.is_public(top), computed once for the chain row
+    sent = top.self_issued or top_public
     anchor_der, anchor_text = (top.subject_der, top.subject) if sent else (top.issuer_der, top.issuer)
     name = display_name(anchor_der, anchor_text)
     verdict["names"]["root"] = name
-    is_public = public.is_public(top) or (not top.self_issued and public.issuer_is_public(top))
     if chain.builtin_root is not None:
-        is_public = chain.builtin_root or public.is_public(top)
+        is_public = chain.builtin_root or top_public
+    else:
+        is_public = top_public or (not top.self_issued and public.issuer_is_public(top))
     verdict["anchor"] = {"index": n - 1, "public": is_public, "sent": sent}
     if is_public:
         verdict.update(level="ok", category="public", reason="public_anchor",

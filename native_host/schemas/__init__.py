@@ -34,8 +34,9 @@ def schema(name: str) -> dict[str, Any]:
 def _registry() -> Registry:
     from referencing import Registry, Resource
 
-    files = resources.files(__name__)
-    docs = [json.loads(f.read_text("utf-8")) for f in files.iterdir() if f.name.endswith(".schema.json")]
+    names = [f.name[:-len(".schema.json")] for f in resources.files(__name__).iterdir()
+             if f.name.endswith(".schema.json")]
+    docs = [schema(name) for name in names]  # the same cached documents the validators compile
     return Registry().with_resources((doc["$id"], Resource.from_contents(doc)) for doc in docs)
 
 
