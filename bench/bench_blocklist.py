@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import os
 import random
 import statistics
 import sys
@@ -88,7 +87,7 @@ def main() -> None:
     key = generate_private_key()
     pub = key.public_key()
     rep = Report("5. Blocklist scale")
-    rows, lrows, notes, packed_rows, start_parts = [], [], [], [], []
+    rows, lrows, packed_rows, start_parts = [], [], [], []
     schema_per_entry = None
     for n in sizes:
         reps = 5 if n <= 10_000 else (3 if n <= 100_000 else 1)

@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from certkit import (BASIC_CONSTRAINTS_CA, LEAKED, OID_BASIC_CONSTRAINTS, OID_C, OID_CN, SOURCES, extension,
-                     issue_leaf, load_leaked, make_root, name, raw_certificate, rsa_key, der)
+                     issue_leaf, make_root, name, raw_certificate, rsa_key, der)
 from native_host.certfacts import cert_facts, pem_blocks
 from native_host.errors import BadDER
 

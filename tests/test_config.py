@@ -13,8 +13,6 @@ import pytest
 
 from hostkit import HostProcess
 from native_host.config import default_blocklist_dir, load_system_config
-from native_host.errors import SchemaError
-from native_host.schemas import validate
 from native_host.verdict import Policy
 
 REPO = Path(__file__).parent.parent
