@@ -1,8 +1,12 @@
 # RootSentinel: every target does its own set-up on a fresh Debian/Ubuntu machine (as root or with sudo).
-PYTHON ?= python3
+# Everything runs in the project's own virtualenv (.venv, no system site packages): a package that someone
+# installed into the system Python can never make the suite green.
+BASE_PYTHON ?= python3
+VENV := .venv
+PYTHON := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := firefox-esr firefox-esr-l10n-ru firefox-esr-l10n-kk libnss3-tools chromium openssl
-STAMP := .setup-done
+APT_PACKAGES := python3-venv firefox-esr firefox-esr-l10n-ru firefox-esr-l10n-kk libnss3-tools chromium openssl
+STAMP := $(VENV)/.setup-done
 
 .PHONY: setup run test test-fast test-python test-js lint-extension test-e2e blocklist bench dist clean
 
@@ -11,7 +15,8 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml package.json
 	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); fi
-	$(PYTHON) -m pip install -q -e '.[test]'
+	@[ -x $(PYTHON) ] || $(BASE_PYTHON) -m venv $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[test]'
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 
@@ -24,11 +29,11 @@ run: setup
 ## test: the whole suite (Python unit + protocol + real-browser end to end, node unit tests, web-ext lint)
 test: setup test-python test-js lint-extension
 
-test-python:
+test-python: setup
 	ROOTSENTINEL_E2E=require $(PYTHON) -m pytest -q
 
 ## test-fast: the Python tests without real browsers (a few seconds to a minute)
-test-fast:
+test-fast: setup
 	$(PYTHON) -m pytest -q -m "not e2e and not slow"
 
 ## test-e2e: the real-browser end-to-end tests only
@@ -45,8 +50,8 @@ lint-extension:
 bench: setup
 	$(PYTHON) bench/run_all.py
 
-## blocklist: regenerate native_host/data/blocklist.json from build/blocklist-sources/
-blocklist:
+## blocklist: regenerate native_host/engine/data/blocklist.json from build/blocklist-sources/
+blocklist: setup
 	$(PYTHON) build/make_blocklist.py
 
 ## dist: dist/rootsentinel-host/ (the host as a self-contained PyInstaller onedir bundle: build/rootsentinel-host.spec),
@@ -70,4 +75,4 @@ dist-chromium: setup
 	else echo "dist: skipping the Chromium .zip: there is no Chromium build yet (extension/manifests/chromium.json is missing)"; fi
 
 clean:
-	rm -rf dist $(STAMP) .pytest_cache
+	rm -rf dist $(VENV) .pytest_cache

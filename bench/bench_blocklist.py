@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import Report, args, goal, summary, us  # noqa: E402
-from native_host import blocklist as bl  # noqa: E402
+from native_host.engine import blocklist as bl  # noqa: E402
 
 clock = time.perf_counter
 

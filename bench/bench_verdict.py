@@ -25,11 +25,11 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 from bench._chains import big_chain, three_chain  # noqa: E402
 from bench._common import Report, args, goal, summary, us  # noqa: E402
-from native_host import certfacts  # noqa: E402
-from native_host.blocklist import bundled  # noqa: E402
-from native_host.chains import chain_from_base64  # noqa: E402
-from native_host.publicroots import mozilla  # noqa: E402
-from native_host.verdict import Chain, judge  # noqa: E402
+from native_host.engine import certfacts  # noqa: E402
+from native_host.engine.blocklist import bundled  # noqa: E402
+from native_host.engine.chains import chain_from_base64  # noqa: E402
+from native_host.engine.publicroots import mozilla  # noqa: E402
+from native_host.engine.verdict import Chain, judge  # noqa: E402
 
 DER = serialization.Encoding.DER
 SPKI = serialization.PublicFormat.SubjectPublicKeyInfo
@@ -45,7 +45,7 @@ def floor(ders: list[bytes]) -> None:
 
 def clear_caches() -> None:
     """Every cache on the verdict path: certificate facts, decoded Names, display names, OID texts."""
-    from native_host import der, verdict
+    from native_host.engine import der, verdict
 
     for fn in (getattr(certfacts, "_cert_facts_cached", None), getattr(certfacts, "_name_text_and_key_cached", None),
                getattr(verdict, "_display_name_cached", None), getattr(der, "_decode_oid", None)):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate ``native_host/data/blocklist.json`` from ``build/blocklist-sources/``.
+"""Regenerate ``native_host/engine/data/blocklist.json`` from ``build/blocklist-sources/``.
 
 Every ``cert_sha256`` and ``spki_sha256`` that has a certificate or key file behind it is recomputed from
 the file's raw DER; a recomputed hash that disagrees with ``roots.json`` stops the build. Entries keep name,
@@ -23,12 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from native_host import der  # noqa: E402
-from native_host.blocklist import canonical_entries_sha256  # noqa: E402
-from native_host.certfacts import cert_facts, pem_blocks  # noqa: E402
+from native_host.engine import der  # noqa: E402
+from native_host.engine.blocklist import canonical_entries_sha256  # noqa: E402
+from native_host.engine.certfacts import cert_facts, pem_blocks  # noqa: E402
 
 SOURCES = ROOT / "build" / "blocklist-sources"
-OUTPUT = ROOT / "native_host" / "data" / "blocklist.json"
+OUTPUT = ROOT / "native_host" / "engine" / "data" / "blocklist.json"
 VERSION = "2026.11.29"
 """Bump when the sources change; signed updates must carry a greater version (compared as integers)."""
 

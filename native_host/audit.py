@@ -396,7 +396,7 @@ class AuditLog:
     @classmethod
     def from_config(cls, config: SystemConfig) -> AuditLog:
         """Build from the system config: ``audit_log``, ``syslog``, ``audit_window_seconds``."""
-        from native_host.blocklist import bundled
+        from native_host.engine.blocklist import bundled
 
         settings = config.settings
         window = settings.get("audit_window_seconds", DEFAULT_WINDOW_SECONDS)

@@ -62,7 +62,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
-    from native_host.blocklist import load_document
+    from native_host.engine.blocklist import load_document
     from native_host.blocklist_update import (CorruptUpdate, atomic_write, load_private_key, sign_bytes,
                                               signature_path, version_tuple)
     from native_host.errors import SchemaError
@@ -113,7 +113,7 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from native_host.blocklist import bundled
+    from native_host.engine.blocklist import bundled
     from native_host.config import load_system_config
 
     config = load_system_config()

@@ -3,8 +3,8 @@
 An *update* is two files:
 
 - ``<name>.json``: a blocklist document with the schema ``native_host/schemas/blocklist.schema.json``
-  (the shape of the bundled ``native_host/data/blocklist.json``), whose declared ``sha256`` is its content
-  hash (:func:`native_host.blocklist.canonical_entries_sha256`);
+  (the shape of the bundled ``native_host/engine/data/blocklist.json``), whose declared ``sha256`` is its content
+  hash (:func:`native_host.engine.blocklist.canonical_entries_sha256`);
 - ``<name>.json.sig``: a detached Ed25519 signature (RFC 8032, 64 bytes) over the *exact bytes* of that
   file, base64 (RFC 4648) on one line.
 
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from native_host.blocklist import Blocklist, bundled, load_document
+from native_host.engine.blocklist import Blocklist, bundled, load_document
 from native_host.errors import RootSentinelError, SchemaError
 
 if TYPE_CHECKING:

@@ -91,7 +91,7 @@ def render_text(verdict: dict) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from native_host.chains import chain_from_bytes
+    from native_host.engine.chains import chain_from_bytes
     from native_host.config import load_system_config
     from native_host.host import Service
 

@@ -31,9 +31,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from native_host.blocklist import Blocklist
+from native_host.engine.blocklist import Blocklist
 from native_host.errors import SchemaError
-from native_host.verdict import Policy
+from native_host.engine.verdict import Policy
 
 
 def default_config_path(platform: str | None = None) -> Path:

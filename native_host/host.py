@@ -18,14 +18,14 @@ import threading
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable
 
 from native_host import __version__
-from native_host.blocklist import Blocklist, bundled
+from native_host.engine.blocklist import Blocklist, bundled
 from native_host.errors import BadFrame, FrameTooLarge, RootSentinelError, SchemaError, TruncatedFrame
 from native_host.framing import DEFAULT_MAX_FRAME, FrameReader, decode_message, encode_frame, write_all
-from native_host.verdict import Chain, Policy, judge
+from native_host.engine.verdict import Chain, Policy, judge
 
 if TYPE_CHECKING:
     from native_host.config import SystemConfig
-    from native_host.publicroots import PublicRoots
+    from native_host.engine.publicroots import PublicRoots
 
 # cryptography, jsonschema and pyOpenSSL cost ~120 ms to import: the host answers a bare ``hello`` before
 # importing them (cold start is what a browser waits for on every connectNative) and warms them up on a
@@ -83,7 +83,7 @@ class Service:
     @property
     def public(self) -> PublicRoots:
         if self._public is None:
-            from native_host.publicroots import mozilla
+            from native_host.engine.publicroots import mozilla
 
             self._public = mozilla()
         return self._public
@@ -91,7 +91,7 @@ class Service:
     def warm_up(self) -> None:
         """Import what the first ``check`` needs and load the public roots (run on a background thread).
         pyOpenSSL (about 5 MB) waits for the first probe, which Firefox rarely asks for."""
-        import native_host.chains  # noqa: F401 - cryptography
+        import native_host.engine.chains  # noqa: F401 - cryptography
         from native_host.schemas import validator
 
         validator("check.request")  # jsonschema
@@ -114,7 +114,7 @@ class Service:
         Raises:
             BadBase64, BadDER, SchemaError: bad certificates.
         """
-        from native_host.chains import chain_from_base64, chain_from_security_info
+        from native_host.engine.chains import chain_from_base64, chain_from_security_info
 
         url = msg.get("url")
         if "chain" in msg:
@@ -131,7 +131,7 @@ class Service:
         A failed handshake gives an ``unknown`` verdict with reason ``probe_failed`` and the error in
         ``probe.error`` (a verdict, not an error frame: "the network presented nothing" is an answer).
         """
-        from native_host.certfacts import cert_facts
+        from native_host.engine.certfacts import cert_facts
         from native_host.probe import probe
 
         try:

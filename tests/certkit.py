@@ -179,7 +179,7 @@ def security_info(chain_der: list[bytes], *, builtin_root: bool = False, raw: bo
     """The object Firefox's ``getSecurityInfo(id, {certificateChain: true, rawDER: raw})`` returns, in the
     formats seen in Firefox ESR 153 (browser-apis.md 1.2): uppercase colon hex fingerprints, base64 SPKI
     digest, validity in ms, ``rawDER`` as an array of byte values."""
-    from native_host.certfacts import cert_facts
+    from native_host.engine.certfacts import cert_facts
 
     certs = []
     for i, d in enumerate(chain_der):

@@ -18,7 +18,7 @@ import pytest
 from certkit import b64, der, issue_leaf, load_leaked, make_root, sha256
 from hostkit import HostProcess
 from native_host.audit import AuditLog, clean_url, dedup_key, ecs_event, origin_of
-from native_host.chains import chain_from_base64
+from native_host.engine.chains import chain_from_base64
 from native_host.cli import main
 from native_host.host import Service
 
@@ -166,13 +166,13 @@ def test_interception_and_notice_are_audited_unknown_and_ok_are_not(tmp_path):
     event = audit(interception)
     assert (event["event"]["action"], event["event"]["severity"], event["log"]["level"]) == \
         ("tls-interception-detected", 47, "warning")
-    from native_host.verdict import Policy
-    from native_host.certfacts import cert_facts
+    from native_host.engine.verdict import Policy
+    from native_host.engine.certfacts import cert_facts
     spki = cert_facts(der(root)).spki_sha256
     notice = Service(policy=Policy(frozenset({spki}))).judge(chain_from_base64(chain, url="https://intranet.example/"))
     assert notice["level"] == "notice"
     assert audit(notice)["event"]["action"] == "allowlisted-inspection-seen"
-    from native_host.chains import chain_from_security_info
+    from native_host.engine.chains import chain_from_security_info
     unknown = Service().judge(chain_from_security_info({"state": "insecure"}, url="http://x.example/"))
     assert unknown["level"] == "unknown" and audit(unknown) is None
     assert len(_lines(tmp_path / "a.jsonl")) == 2
@@ -325,7 +325,7 @@ WORKER = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from certkit import b64, der, issue_leaf, load_leaked
     from native_host.audit import AuditLog
-    from native_host.chains import chain_from_base64
+    from native_host.engine.chains import chain_from_base64
     from native_host.host import Service
 
     log, go, n, tag = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]

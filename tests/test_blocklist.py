@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from native_host.blocklist import bundled, canonical_entries_sha256, load_path
+from native_host.engine.blocklist import bundled, canonical_entries_sha256, load_path
 from native_host.schemas import validate
 
 ROOT = Path(__file__).parent.parent
@@ -20,11 +20,11 @@ def test_committed_file_equals_fresh_regeneration():
 
 
 def test_schema_and_content_hash():
-    doc = json.loads((ROOT / "native_host" / "data" / "blocklist.json").read_text("utf-8"))
+    doc = json.loads((ROOT / "native_host" / "engine" / "data" / "blocklist.json").read_text("utf-8"))
     validate("blocklist", doc)
     assert doc["sha256"] == canonical_entries_sha256(doc["entries"])
     assert doc["size"] == len(doc["entries"]) == 116
-    assert load_path(ROOT / "native_host" / "data" / "blocklist.json").summary() == bundled().summary()
+    assert load_path(ROOT / "native_host" / "engine" / "data" / "blocklist.json").summary() == bundled().summary()
 
 
 def test_chromium_list_meaning_kept():

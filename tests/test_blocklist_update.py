@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from certkit import b64, der, issue_leaf, load_leaked, make_root, sha256
 from hostkit import HostProcess
 from native_host import blocklist_update as bu
-from native_host.blocklist import bundled, canonical_entries_sha256
+from native_host.engine.blocklist import bundled, canonical_entries_sha256
 from native_host.cli import main
 from native_host.config import load_system_config
 from native_host.schemas import validate
 
-BUNDLED = json.loads((Path(__file__).parent.parent / "native_host/data/blocklist.json").read_text("utf-8"))
+BUNDLED = json.loads((Path(__file__).parent.parent / "native_host/engine/data/blocklist.json").read_text("utf-8"))
 
 
 def _spki_sha256(cert) -> str:

@@ -20,7 +20,7 @@ import pytest
 from certkit import b64, der, issue_leaf, load_leaked, pem_chain
 from hostkit import HostProcess
 
-from native_host.blocklist import bundled
+from native_host.engine.blocklist import bundled
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 
 from certkit import (BASIC_CONSTRAINTS_CA, LEAKED, OID_BASIC_CONSTRAINTS, OID_C, OID_CN, SOURCES, extension,
                      issue_leaf, make_root, name, raw_certificate, rsa_key, der)
-from native_host.certfacts import cert_facts, pem_blocks
+from native_host.engine.certfacts import cert_facts, pem_blocks
 from native_host.errors import BadDER
 
 
@@ -41,7 +41,7 @@ def test_superfish_real_values():
 
 
 def test_negative_serial_dsdtestprovider_no_warning_on_any_stream():
-    code = ("import sys; from native_host.certfacts import cert_facts, pem_blocks; "
+    code = ("import sys; from native_host.engine.certfacts import cert_facts, pem_blocks; "
             f"from pathlib import Path; d = pem_blocks(Path({str(LEAKED / 'dsdtestprovider.crt.pem')!r}).read_bytes())[0][1]; "
             "f = cert_facts(d); print(f.serial[:9], f.spki_sha256[:8])")
     out = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, check=True)

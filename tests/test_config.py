@@ -13,7 +13,7 @@ import pytest
 
 from hostkit import HostProcess
 from native_host.config import default_blocklist_dir, load_system_config
-from native_host.verdict import Policy
+from native_host.engine.verdict import Policy
 
 REPO = Path(__file__).parent.parent
 H = "ab" * 32

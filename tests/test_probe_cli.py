@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 
 from certkit import issue_leaf, load_leaked, make_root, new_key, pem_chain
 from hostkit import tls_server
-from native_host.certfacts import pem_blocks
+from native_host.engine.certfacts import pem_blocks
 
 
 def _key_pem(key) -> bytes:

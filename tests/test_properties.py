@@ -12,14 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from certkit import LEAKED
-from native_host import der as _der
-from native_host.blocklist import bundled
-from native_host.certfacts import cert_facts, pem_blocks
-from native_host.chains import chain_from_base64
+from native_host.engine import der as _der
+from native_host.engine.blocklist import bundled
+from native_host.engine.certfacts import cert_facts, pem_blocks
+from native_host.engine.chains import chain_from_base64
 from native_host.errors import BadDER
 from native_host.host import Host, Service
-from native_host.publicroots import mozilla
-from native_host.verdict import Chain, judge
+from native_host.engine.publicroots import mozilla
+from native_host.engine.verdict import Chain, judge
 
 SUPERFISH = pem_blocks((LEAKED / "superfish.crt.pem").read_bytes())[0][1]
 SF_SPKI = "4bb8f35ba1e126f8dde1b0c420625ed86dce61a7bddadbdea9aba578ff13145e"

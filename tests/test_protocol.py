@@ -129,7 +129,7 @@ def test_negative_serial_root_no_text_on_stdout():
     holds nothing but frames."""
     h = HostProcess(env={"PYTHONWARNINGS": "always"})
     pem = (load_leaked.__globals__["LEAKED"] / "dsdtestprovider.crt.pem").read_bytes()
-    from native_host.certfacts import pem_blocks
+    from native_host.engine.certfacts import pem_blocks
     blob = pem_blocks(pem)[0][1]
     reply = h.request({"type": "check", "id": 1, "chain": [b64(blob)]})
     assert (reply["level"], reply["category"]) == ("banned", "malware-mitm")

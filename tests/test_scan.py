@@ -18,11 +18,11 @@ import pytest
 from certkit import FIXTURES, LEAKED, SOURCES, der, load_leaked, make_root, pem_chain, sha256
 from cryptography import x509
 
-from native_host.certfacts import cert_facts
+from native_host.engine.certfacts import cert_facts
 from native_host.scan import _files, _macos, _nss, _windows, readers, scan_with
 from native_host.scan.model import ScanContext, StoreUnreadable, ToolMissing
 from native_host.scan.report import REPORT_SCHEMA
-from native_host.verdict import Policy
+from native_host.engine.verdict import Policy
 
 SCAN = FIXTURES / "scan"
 SUPERFISH_PEM = (LEAKED / "superfish.crt.pem").read_bytes()

@@ -11,11 +11,11 @@ import pytest
 from cryptography import x509
 
 from certkit import (LEAKED, SOURCES, b64, der, issue_leaf, load_leaked, make_root, new_key, pem_chain, security_info)
-from native_host.blocklist import bundled
-from native_host.certfacts import cert_facts, pem_blocks
-from native_host.chains import chain_from_base64, chain_from_bytes, chain_from_security_info
-from native_host.publicroots import mozilla
-from native_host.verdict import Chain, Policy, judge, worst
+from native_host.engine.blocklist import bundled
+from native_host.engine.certfacts import cert_facts, pem_blocks
+from native_host.engine.chains import chain_from_base64, chain_from_bytes, chain_from_security_info
+from native_host.engine.publicroots import mozilla
+from native_host.engine.verdict import Chain, Policy, judge, worst
 
 KZ_ENTRIES = [e for e in bundled().entries if e["category"] == "state-mitm" and e["evidence_file"]]
 
@@ -204,7 +204,7 @@ def test_kazakhstan_roots_known_only_by_name_are_banned_by_issuer(entry):
     assert entry["category"] in ("state-mitm", "distrusted-ca")
     """The 2019 "Security Certificate" intermediate and the 2015 national root: no certificate is public,
     only the name, so a chain whose top certificate names them as issuer is matched by name."""
-    from native_host import der as _der
+    from native_host.engine import der as _der
     pairs = _der.parse_name_string(entry["subject"].split(" (")[0])
     oids = {"CN": x509.oid.NameOID.COMMON_NAME, "C": x509.oid.NameOID.COUNTRY_NAME}
     issuer = x509.Name([x509.NameAttribute(oids[k], v) for k, v in pairs])

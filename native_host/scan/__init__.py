@@ -20,11 +20,11 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI imports this package to build its parser: keep that import light
-    from native_host.blocklist import Blocklist
-    from native_host.publicroots import PublicRoots
+    from native_host.engine.blocklist import Blocklist
+    from native_host.engine.publicroots import PublicRoots
     from native_host.scan.model import ScanContext
     from native_host.scan.report import ScanReport
-    from native_host.verdict import Policy
+    from native_host.engine.verdict import Policy
 
 __all__ = ["scan", "scan_with"]
 
@@ -41,12 +41,12 @@ def scan_with(ctx: ScanContext, readers: tuple[ModuleType, ...], blocklist: Bloc
         readers: reader modules (:func:`native_host.scan.readers.for_os`).
         blocklist / public / policy: default the bundled blocklist, certifi's Mozilla store, no policy.
     """
-    from native_host.blocklist import bundled
+    from native_host.engine.blocklist import bundled
     from native_host.errors import RootSentinelError
-    from native_host.publicroots import mozilla
+    from native_host.engine.publicroots import mozilla
     from native_host.scan.model import Installed
     from native_host.scan.report import ScanReport, StoreResult, judge_all
-    from native_host.verdict import Policy
+    from native_host.engine.verdict import Policy
 
     results: list[StoreResult] = []
     items: list[Installed] = []

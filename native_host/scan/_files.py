@@ -32,8 +32,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from native_host.certfacts import pem_blocks
-from native_host.der import read_tlv, split_concatenated
+from native_host.engine.certfacts import pem_blocks
+from native_host.engine.der import read_tlv, split_concatenated
 from native_host.errors import BadDER
 from native_host.scan.model import Installed, ScanContext, Store, StoreUnreadable, is_dir, is_file
 

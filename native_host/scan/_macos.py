@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from native_host.certfacts import cert_facts, pem_blocks
+from native_host.engine.certfacts import cert_facts, pem_blocks
 from native_host.errors import BadDER
 from native_host.scan.model import Installed, ScanContext, Store, StoreUnreadable, is_file
 

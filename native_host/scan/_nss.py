@@ -27,7 +27,7 @@ import configparser
 import re
 from pathlib import Path, PurePath
 
-from native_host.certfacts import pem_blocks
+from native_host.engine.certfacts import pem_blocks
 from native_host.errors import BadDER
 from native_host.scan.model import Installed, ScanContext, Store, StoreUnreadable, ToolMissing, is_file
 

@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from native_host import __version__
-from native_host.blocklist import Blocklist
-from native_host.certfacts import CertFacts, cert_facts
+from native_host.engine.blocklist import Blocklist
+from native_host.engine.certfacts import CertFacts, cert_facts
 from native_host.errors import BadDER
-from native_host.publicroots import PublicRoots
+from native_host.engine.publicroots import PublicRoots
 from native_host.scan.model import Installed, Store
-from native_host.verdict import Policy
+from native_host.engine.verdict import Policy
 
 STATUS_ORDER = ("banned", "non-public", "allowlisted", "distrusted", "vendor", "public", "intermediate")
 """Statuses, worst first."""

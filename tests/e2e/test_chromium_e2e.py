@@ -284,7 +284,7 @@ def test_a_root_the_organisation_banned_is_banned(certdir, mode):
     a root it accepts is banned when the organisation bans it (host config ``banned``).
 
     This server sends its root: the host matches an organisation's ban only on certificates it was
-    given (native_host/verdict.py, step 1), and a probe gets only what the server sends, so with
+    given (native_host/engine/verdict.py, step 1), and a probe gets only what the server sends, so with
     the root left out of the handshake probe mode says ``interception`` for this chain (seen here),
     while debugger mode, with the chain the browser built, still says ``banned``."""
     root = pki.private_root("Retired Proxy Root", org="Example Corp")

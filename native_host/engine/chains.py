@@ -1,4 +1,4 @@
-"""Turn the three input forms into a :class:`native_host.verdict.Chain`.
+"""Turn the three input forms into a :class:`native_host.engine.verdict.Chain`.
 
 - a list of base64 DER strings, leaf first (the protocol's ``chain``; Chromium ``Network.getCertificate``);
 - a Firefox ``SecurityInfo`` object (``webRequest.getSecurityInfo(id, {certificateChain: true, rawDER: true})``;
@@ -15,11 +15,11 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from native_host import der as _der
-from native_host.certfacts import CertFacts, cert_facts, pem_blocks
+from native_host.engine import der as _der
+from native_host.engine.certfacts import CertFacts, cert_facts, pem_blocks
 from native_host.errors import BadBase64, BadDER, BadInput
 from native_host.schemas import validate
-from native_host.verdict import Chain
+from native_host.engine.verdict import Chain
 
 MAX_CHAIN = 64
 """At most this many certificates per chain (a real chain has 2-5)."""
@@ -113,7 +113,7 @@ def _facts_from_certinfo(i: int, info: dict[str, Any]) -> CertFacts:
 
 
 def _name_key_of(text: str) -> str:
-    """:func:`native_host.der.name_key` of a DN string; small names cached (the same issuers recur on
+    """:func:`native_host.engine.der.name_key` of a DN string; small names cached (the same issuers recur on
     every page once the extension stops sending their DER)."""
     if len(text) <= 2048:
         return _name_key_cached(text)

@@ -21,7 +21,7 @@ from functools import lru_cache
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID
 
-from native_host import der as _der
+from native_host.engine import der as _der
 from native_host.errors import BadDER
 
 MAX_CERT_BYTES = 1 << 20
@@ -38,7 +38,7 @@ class CertFacts:
             ``spki_sha256`` is None only when the DER walker could not find the SPKI.
         subject / issuer: RFC 4514 strings (attacker-controlled text), "" when undecodable.
         subject_der / issuer_der: the raw DER Names (b"" when not found), for exact name matching.
-        subject_key / issuer_key: :func:`native_host.der.name_key` of the names, for matching by text.
+        subject_key / issuer_key: :func:`native_host.engine.der.name_key` of the names, for matching by text.
         serial: hex of the serial number's two's-complement bytes with a leading "-" when negative.
         not_before / not_after: ISO 8601 UTC strings, or None.
         ski / aki: subjectKeyIdentifier / authorityKeyIdentifier.keyIdentifier as hex, or None.
@@ -182,7 +182,7 @@ def _cert_facts_cached(der: bytes) -> CertFacts:
 
 
 def _name_text_and_key(name_der: bytes) -> tuple[str, str]:
-    """RFC 4514 text and :func:`native_host.der.name_key` of a DER Name; small Names are cached, since a
+    """RFC 4514 text and :func:`native_host.engine.der.name_key` of a DER Name; small Names are cached, since a
     CA's name recurs as the issuer of every certificate it signs (and a root's as both of its own)."""
     if len(name_der) <= 1024:
         return _name_text_and_key_cached(name_der)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import certifi
 
-from native_host.certfacts import CertFacts, cert_facts, pem_blocks
+from native_host.engine.certfacts import CertFacts, cert_facts, pem_blocks
 
 
 @dataclass

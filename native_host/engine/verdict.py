@@ -23,12 +23,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from native_host import der as _der
+from native_host.engine import der as _der
 
 if TYPE_CHECKING:  # keep this module light: the host imports it before its first check
-    from native_host.blocklist import Blocklist, BlocklistEntry
-    from native_host.certfacts import CertFacts
-    from native_host.publicroots import PublicRoots
+    from native_host.engine.blocklist import Blocklist, BlocklistEntry
+    from native_host.engine.certfacts import CertFacts
+    from native_host.engine.publicroots import PublicRoots
 
 LEVELS = ("ok", "notice", "interception", "banned")
 """Ordered levels, best first; ``unknown`` stands apart (see :func:`worst`)."""
@@ -189,8 +189,8 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
 
     Args:
         chain: the certificates and where they came from.
-        blocklist: the banned roots (:func:`native_host.blocklist.bundled` or an installed update).
-        public: the public roots (:func:`native_host.publicroots.mozilla`).
+        blocklist: the banned roots (:func:`native_host.engine.blocklist.bundled` or an installed update).
+        public: the public roots (:func:`native_host.engine.publicroots.mozilla`).
         policy: the enterprise overlay, or None.
 
     Returns:
