@@ -7,16 +7,21 @@ PYTHON := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-venv firefox-esr firefox-esr-l10n-ru firefox-esr-l10n-kk libnss3-tools chromium openssl
 STAMP := $(VENV)/.setup-done
+MITM_VENV := .venv-mitmproxy
+MITMPROXY_VERSION := 11.0.2
 
 .PHONY: setup run test test-fast test-python test-js lint-extension test-e2e blocklist bench dist clean
 
 ## setup: system packages (browsers, NSS tools), the Python package with test extras, npm dev tools
 setup: $(STAMP)
-$(STAMP): pyproject.toml package.json
+$(STAMP): pyproject.toml package.json Makefile
 	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); fi
 	@[ -x $(PYTHON) ] || $(BASE_PYTHON) -m venv $(VENV)
 	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@# mitmproxy, a real interception proxy for the tests, in a virtualenv of its own (its pins differ)
+	@[ -x $(MITM_VENV)/bin/mitmdump ] || { $(BASE_PYTHON) -m venv $(MITM_VENV) && \
+	  $(MITM_VENV)/bin/pip install -q --disable-pip-version-check 'mitmproxy==$(MITMPROXY_VERSION)'; }
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 
@@ -75,4 +80,4 @@ dist-chromium: setup
 	else echo "dist: skipping the Chromium .zip: there is no Chromium build yet (extension/manifests/chromium.json is missing)"; fi
 
 clean:
-	rm -rf dist $(VENV) .pytest_cache
+	rm -rf dist $(VENV) $(MITM_VENV) .pytest_cache
