@@ -10,7 +10,7 @@ STAMP := $(VENV)/.setup-done
 MITM_VENV := .venv-mitmproxy
 MITMPROXY_VERSION := 11.0.2
 
-.PHONY: setup run test test-fast test-python test-js lint-extension test-e2e blocklist bench dist clean
+.PHONY: setup run test test-fast test-python test-js lint-extension test-e2e blocklist catalogue bench dist clean
 
 ## setup: system packages (browsers, NSS tools), the Python package with test extras, npm dev tools
 setup: $(STAMP)
@@ -50,6 +50,10 @@ test-js:
 
 lint-extension:
 	npm run --silent lint
+
+## catalogue: regenerate native_host/engine/data/catalogue.json from build/catalogue-sources/products.json
+catalogue: setup
+	$(PYTHON) build/make_catalogue.py
 
 ## bench: benchmarks against baselines measured in the same run; writes bench/RESULTS.md (a few minutes)
 bench: setup
