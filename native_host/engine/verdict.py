@@ -27,6 +27,7 @@ from native_host.engine import der as _der
 
 if TYPE_CHECKING:  # keep this module light: the host imports it before its first check
     from native_host.engine.blocklist import Blocklist, BlocklistEntry
+    from native_host.engine.catalogue import Catalogue
     from native_host.engine.certfacts import CertFacts
     from native_host.engine.publicroots import PublicRoots
 
@@ -184,7 +185,8 @@ def _entry_view(entry: BlocklistEntry) -> dict[str, Any]:
     }
 
 
-def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Policy | None = None) -> dict[str, Any]:
+def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Policy | None = None,
+          catalogue: Catalogue | None = None) -> dict[str, Any]:
     """Judge one chain. Pure: the same inputs give the same verdict.
 
     Args:
@@ -192,6 +194,8 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
         blocklist: the banned roots (:func:`native_host.engine.blocklist.bundled` or an installed update).
         public: the public roots (:func:`native_host.engine.publicroots.mozilla`).
         policy: the enterprise overlay, or None.
+        catalogue: the interception products that name a non-public anchor (see :func:`_name_interceptor`);
+            None for the bundled one (:func:`native_host.engine.catalogue.bundled`, loaded on first use).
 
     Returns:
         The verdict object of ``native_host/schemas/verdict.reply.schema.json`` with ``id`` None.
@@ -215,7 +219,8 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
     verdict["chain"] = rows
     top = certs[-1]
 
-    def banned(i: int, entry_view: dict[str, Any], by: str, reason: str, root_name: str) -> dict[str, Any]:
+    def banned(i: int, entry_view: dict[str, Any], by: str, reason: str, root_name: str,
+               name_der: bytes | None = None, spki: str | None = None) -> dict[str, Any]:
         rows[i]["matched"] = True
         category = entry_view["category"]
         country = f", {entry_view['country']}" if entry_view.get("country") else ""
@@ -228,6 +233,8 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
                          f"holds its key can read and change everything sent to {host or 'this site'}."),
         )
         verdict["names"].update(root=root_name, entry=entry_view["name"])
+        if name_der is not None:
+            _name_interceptor(verdict, name_der, spki, catalogue, host, keep_category=True)
         return verdict
 
     # 1. enterprise bans
@@ -247,14 +254,15 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
         if hit:
             entry, by = hit
             reason = "blocklist_spki" if by == "spki_sha256" else "blocklist_cert"
-            return banned(i, _entry_view(entry), by, reason, display_name(c.subject_der, c.subject))
+            return banned(i, _entry_view(entry), by, reason, display_name(c.subject_der, c.subject),
+                          c.subject_der, c.spki_sha256)
     # 3. blocklist by the top certificate's issuer, when the root was not sent
     if not top.self_issued and top.issuer_key:
         hit = blocklist.lookup_issuer(top.issuer_key, top.aki)
         if hit:
             entry, by = hit
             return banned(n - 1, _entry_view(entry), by, "blocklist_issuer",
-                          display_name(top.issuer_der, top.issuer))
+                          display_name(top.issuer_der, top.issuer), top.issuer_der)
     # 4. enterprise allow-list
     for i in range(n - 1, -1, -1):
         c = certs[i]
@@ -292,4 +300,59 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
                        "(C=KZ) that is not publicly trusted: treat it as government interception; anyone on "
                        f"this network can read what you send to {host or 'this site'}.")
     verdict.update(level="interception", category="unknown-interception", reason=reason, explanation=explanation)
+    if reason != "kz_issuer":  # a C=KZ anchor stays a government-interception warning, whatever it calls itself
+        _name_interceptor(verdict, anchor_der, top.spki_sha256 if sent else None, catalogue, host)
     return verdict
+
+
+_KIND_TEXT = {
+    "antivirus": "{product}\u2019s HTTPS scanning",
+    "corporate-proxy": "{product}\u2019s TLS inspection (a corporate proxy or secure web gateway)",
+    "dev-tool": "the development tool {product}",
+    "parental-control": "{product}\u2019s parental-control filtering",
+    "adware": "the adware {product}",
+}
+
+
+def _name_interceptor(verdict: dict[str, Any], anchor_der: bytes, anchor_spki: str | None,
+                      catalogue: Catalogue | None, host: str | None, *, keep_category: bool = False) -> None:
+    """Name who a non-public (or banned) anchor looks like, from the catalogue; changes no level.
+
+    On a match: ``names.product`` and ``names.vendor`` are set and ``interceptor`` gets ``{product, vendor,
+    kind, advice, by, catalogue}`` (``by``: ``"spki_sha256"`` when the root's key is the product's fixed
+    key, else ``"subject_name"``). Unless ``keep_category`` (banned verdicts keep their blocklist category),
+    the category becomes the entry's kind and the explanation says who it looks like and that this is only
+    what the root's name claims. A catalogue that cannot be loaded names nobody.
+
+    Args:
+        verdict: the verdict being built (changed in place).
+        anchor_der: the DER Name of the anchor: the root's subject, or the top certificate's issuer when the
+            root was not sent.
+        anchor_spki: the root's ``spki_sha256`` when the root itself was sent, else None.
+        catalogue: the catalogue, or None for the bundled one.
+        host: the site, for the explanation.
+    """
+    try:
+        if catalogue is None:
+            from native_host.engine.catalogue import bundled
+
+            catalogue = bundled()
+        entry = catalogue.identify_name(anchor_der, anchor_spki)
+    except Exception:  # noqa: BLE001 - a broken catalogue must not break the verdict
+        return
+    if entry is None:
+        return
+    by = "spki_sha256" if anchor_spki and any(r.get("spki_sha256") == anchor_spki for r in entry["rules"]) \
+        else "subject_name"
+    verdict["names"].update(product=entry["product"], vendor=entry["vendor"])
+    verdict["interceptor"] = {"product": entry["product"], "vendor": entry["vendor"], "kind": entry["kind"],
+                              "advice": entry["advice"], "by": by, "catalogue": catalogue.version}
+    if keep_category:
+        return
+    what = _KIND_TEXT[entry["kind"]].format(product=entry["product"])
+    claim = ("by the key its root carries (the key the product ships)" if by == "spki_sha256"
+             else "by the name its root carries; a name is only a claim, since anyone can give a root any name")
+    verdict.update(category=entry["kind"], explanation=(
+        f"This connection is anchored in \u201c{verdict['names']['root']}\u201d, a root that is not publicly "
+        f"trusted. It looks like {what}, {claim}. Whoever holds this root\u2019s key can read what you send "
+        f"to {host or 'this site'}."))
