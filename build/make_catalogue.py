@@ -3,8 +3,9 @@
 
 The source is validated against ``catalogue.schema.json#/$defs/source``; every pattern must compile and be
 anchored (``^...$``); every example subject (as the cited source shows it) must be identified as its own
-entry and as no earlier one, so the catalogue's order never hides a product; a fixed ``spki_sha256`` that has
-a key file in ``build/blocklist-sources/keys/`` is recomputed from that file. Entries are sorted by kind
+entry and as no earlier one, so the catalogue's order never hides a product; every fixed ``spki_sha256`` must be the hash
+of a key in ``build/blocklist-sources/keys/`` or of a certificate in ``build/catalogue-sources/certs/``
+(recomputed from the file's raw DER). Entries are sorted by kind
 then product.
 
 Usage: ``python build/make_catalogue.py [--check]`` (``--check`` compares instead of writing; exit 1 on a
@@ -27,6 +28,7 @@ from native_host.engine.certfacts import pem_blocks  # noqa: E402
 
 SOURCES = ROOT / "build" / "catalogue-sources" / "products.json"
 KEYS = ROOT / "build" / "blocklist-sources" / "keys"
+CERTS = ROOT / "build" / "catalogue-sources" / "certs"
 OUTPUT = ROOT / "native_host" / "engine" / "data" / "catalogue.json"
 
 
@@ -43,7 +45,15 @@ def _validate_source(doc: dict) -> None:
 
 
 def _key_files() -> dict[str, str]:
+    """spki_sha256 -> file, for the public keys in blocklist-sources/keys and the certificates in
+    catalogue-sources/certs (the key hash recomputed from the file's raw DER)."""
+    from native_host.engine.certfacts import cert_facts
+
     keys = {}
+    for path in sorted(CERTS.glob("*.pem")):
+        for label, blob in pem_blocks(path.read_bytes()):
+            if label == "CERTIFICATE":
+                keys[cert_facts(blob).spki_sha256] = path.name
     for path in sorted(KEYS.glob("*.pem")):
         for label, blob in pem_blocks(path.read_bytes()):
             if label == "PUBLIC KEY":
@@ -56,7 +66,7 @@ def build() -> dict:
 
     Raises:
         SystemExit: the source is not valid, a pattern does not compile, an example is not identified as
-            its own entry, a product appears twice, or a fixed key names a key file that disagrees.
+            its own entry, a product appears twice, or a fixed key has no key or certificate file with that hash.
     """
     src = json.loads(SOURCES.read_text("utf-8"))
     _validate_source(src)
@@ -80,7 +90,7 @@ def build() -> dict:
         for rule in entry["rules"]:
             spki = rule.get("spki_sha256")
             if spki and spki not in keys:
-                print(f"note: {entry['product']}: no key file for spki_sha256 {spki}", file=sys.stderr)
+                raise SystemExit(f"{entry['product']}: no key or certificate file has spki_sha256 {spki}")
     return {
         "format": 1,
         "version": src["version"],
