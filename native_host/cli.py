@@ -66,6 +66,11 @@ def render_text(verdict: dict) -> str:
     """A human summary of a verdict: the level, the explanation, one line per certificate."""
     lines = [f"{verdict['level'].upper()}" + (f" ({verdict['category']})" if verdict.get("category") else ""),
              safe_text(verdict["explanation"])]
+    who = verdict.get("interceptor")
+    if who:
+        claim = "key (the one the product ships)" if who["by"] == "spki_sha256" else "name (a claim, not proof)"
+        lines.append(f"looks like: {safe_text(who['product'])} ({safe_text(who['vendor'])}), {who['kind']}, "
+                     f"by its root's {claim}; advice: {who['advice']}")
     if verdict.get("probe") and verdict["probe"].get("error") is None:
         p = verdict["probe"]
         lines.append(f"evidence: probe of {safe_text(p['host'])}:{p['port']} (SNI {safe_text(p['sni']) or '-'}), "
