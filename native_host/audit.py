@@ -27,7 +27,12 @@ objects the way ECS documents them (``{"event": {"kind": "alert"}}``, not ``{"ev
   ``category``, ``reason``, ``evidence``, ``entry`` (matched blocklist entry name), ``matched_by``,
   ``anchor`` {``name``, ``spki_sha256``, ``cert_sha256``, ``public``, ``sent``}, ``chain_cert_sha256``
   (leaf first), ``from_cache``, ``blocklist_version``, ``repeats`` (identical verdicts suppressed by the
-  de-duplication window before this one).
+  de-duplication window before this one), and ``interceptor`` {``product``, ``vendor``, ``kind``,
+  ``advice``, ``by``, ``catalogue_version``} when the catalogue knows the anchor (what its name or key
+  claims, not proof);
+- ``threat.software.name`` / ``threat.software.type`` for that product
+  (https://www.elastic.co/guide/en/ecs/current/ecs-threat.html; type ``"Malware"`` for adware, else
+  ``"Tool"``, the two ECS values), so a SIEM can count interception by product.
 
 ``unknown`` verdicts are not audited: they mean "no evidence" (plain HTTP, host unreachable, a failed
 probe) and would flood the log with facts about the network, not about interception. ``ok`` is not
@@ -209,6 +214,7 @@ def ecs_event(verdict: dict[str, Any], *, timestamp: float, hostname: str, user:
     url_full = clean_url(verdict.get("url"))
     domain = verdict.get("host") or (urlsplit(url_full).hostname if url_full else None)
     level = verdict["level"]
+    who = verdict.get("interceptor") or {}
     doc = {
         "@timestamp": _iso(timestamp),
         "message": _cap(verdict.get("explanation")),
@@ -236,6 +242,8 @@ def ecs_event(verdict: dict[str, Any], *, timestamp: float, hostname: str, user:
         "user": {"name": user},
         "process": {"pid": os.getpid()},
         "related": {"hash": _related_hashes(rows, verdict)},
+        "threat": {"software": {"name": _cap(who.get("product")),
+                                "type": ("Malware" if who.get("kind") == "adware" else "Tool") if who else None}},
         "rootsentinel": {
             "level": level, "category": verdict.get("category"), "reason": verdict.get("reason"),
             "evidence": verdict.get("evidence"), "entry": _cap((matched.get("entry") or {}).get("name")),
@@ -243,6 +251,9 @@ def ecs_event(verdict: dict[str, Any], *, timestamp: float, hostname: str, user:
             "chain_cert_sha256": [r.get("cert_sha256") for r in rows[:16]],
             "from_cache": verdict.get("from_cache"), "blocklist_version": blocklist_version,
             "repeats": repeats,
+            "interceptor": {"product": _cap(who.get("product")), "vendor": _cap(who.get("vendor")),
+                            "kind": who.get("kind"), "advice": who.get("advice"), "by": who.get("by"),
+                            "catalogue_version": who.get("catalogue")},
         },
     }
     return _drop_none(doc)
