@@ -399,3 +399,38 @@ def test_discovery_skips_folders_this_user_may_not_read(tmp_path, monkeypatch):
     ctx, chosen = readers.context(root=root)
     report = scan_with(ctx, chosen)
     assert [r.store.kind for r in report.stores] == ["linux-bundle"] and report.exit_code == 2
+
+
+def test_a_non_public_root_found_in_a_store_is_named_by_the_catalogue(tmp_path):
+    """A mitmproxy-named root planted in the system anchors is non-public and named mitmproxy (dev-tool);
+    the real Superfish root stays banned and is named Superfish; an unknown name is named nobody."""
+    from cryptography import x509 as _x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    base, key = make_root("placeholder")
+    name = _x509.Name([_x509.NameAttribute(NameOID.COMMON_NAME, "mitmproxy"),
+                       _x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mitmproxy")])
+    mitm = (_x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(_x509.random_serial_number()).not_valid_before(base.not_valid_before_utc)
+            .not_valid_after(base.not_valid_after_utc)
+            .add_extension(_x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(key, hashes.SHA256()))
+    superfish, _ = load_leaked("superfish")
+    unknown, _ = make_root("Nobody Knows This Root")
+    root = tmp_path / "root"
+    put(root, "/etc/ssl/certs/ca-certificates.crt", certifi_pem(3))
+    put(root, "/usr/local/share/ca-certificates/dev/mitmproxy.crt", pem_chain(mitm))
+    put(root, "/usr/local/share/ca-certificates/dev/sf.crt", pem_chain(superfish))
+    put(root, "/usr/local/share/ca-certificates/dev/unknown.crt", pem_chain(unknown))
+    code, report, _ = run_scan(root, "--json")
+    assert code == 2
+    jsonschema.validate(report, REPORT_SCHEMA)
+    f = finding(report, sha256(der(mitm)))
+    assert (f["status"], f["category"]) == ("non-public", "dev-tool")
+    assert (f["interceptor"]["product"], f["interceptor"]["by"]) == ("mitmproxy", "subject_name")
+    f = finding(report, sha256(der(superfish)))
+    assert (f["status"], f["category"], f["interceptor"]["product"]) == ("banned", "malware-mitm", "Superfish")
+    f = finding(report, sha256(der(unknown)))
+    assert (f["status"], f["category"], f["interceptor"]) == ("non-public", None, None)
+    code, text, _ = run_scan(root)
+    assert "looks like mitmproxy (mitmproxy project), dev-tool, by its name" in text

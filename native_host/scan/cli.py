@@ -32,6 +32,11 @@ def _text(report: ScanReport, include_ok: bool) -> str:
             head += f"  [{safe_text(entry.get('name'))}; {entry.get('category')}; matched by {f.matched['by']}]"
         elif f.reason == "kz_issuer":
             head += "  [names C=KZ: likely government interception]"
+        if f.interceptor:
+            who = f.interceptor
+            how = "key" if who["by"] == "spki_sha256" else "name"
+            head += (f"  [looks like {safe_text(who['product'])} ({safe_text(who['vendor'])}), {who['kind']}, "
+                     f"by its {how}]")
         lines.append(head)
         lines.append(f"    cert_sha256 {f.facts.cert_sha256}  spki_sha256 {f.facts.spki_sha256}")
         if f.facts.not_after:

@@ -64,6 +64,9 @@ class Finding:
         places: where it was found, each with its own status.
         status / reason: of the worst place.
         matched: ``{"by": ..., "entry": {...}}`` for a blocklist or policy match, else None.
+        interceptor: for a banned, non-public or allow-listed anchor the catalogue knows (by its subject name
+            or its key): ``{"product", "vendor", "kind", "advice", "by", "catalogue"}`` (what the name claims),
+            else None.
     """
 
     facts: CertFacts
@@ -71,6 +74,7 @@ class Finding:
     status: str = "public"
     reason: str = ""
     matched: dict[str, Any] | None = None
+    interceptor: dict[str, Any] | None = None
 
     @property
     def level(self) -> str:
@@ -140,8 +144,26 @@ def judge_all(items: list[Installed], blocklist: Blocklist, public: PublicRoots,
         banned = banned_by_hash[key]
         # a distrusted banned root keeps its match: the report says what the store refuses
         finding.matched = banned[1] if banned and finding.status in ("banned", "distrusted") else None
+        if finding.status in ("banned", "non-public", "allowlisted"):
+            finding.interceptor = _interceptor(finding.facts)
     findings = sorted(by_hash.values(), key=lambda f: (STATUS_ORDER.index(f.status), f.facts.subject))
     return findings, problems
+
+
+def _interceptor(facts: CertFacts) -> dict[str, Any] | None:
+    """Who the catalogue says this root is (:mod:`native_host.engine.catalogue`), or None; never raises."""
+    try:
+        from native_host.engine.catalogue import bundled
+
+        catalogue = bundled()
+        entry = catalogue.identify_name(facts.subject_der, facts.spki_sha256)
+    except Exception:  # noqa: BLE001 - a broken catalogue must not break the scan
+        return None
+    if entry is None:
+        return None
+    by = "spki_sha256" if any(r.get("spki_sha256") == facts.spki_sha256 for r in entry["rules"]) else "subject_name"
+    return {"product": entry["product"], "vendor": entry["vendor"], "kind": entry["kind"],
+            "advice": entry["advice"], "by": by, "catalogue": catalogue.version}
 
 
 @dataclass
@@ -217,11 +239,13 @@ def _finding_json(f: Finding, now: str) -> dict[str, Any]:
     c = f.facts
     return {
         "level": f.level, "status": f.status, "reason": f.reason,
-        "category": (f.matched or {}).get("entry", {}).get("category") if f.status == "banned" else None,
+        "category": ((f.matched or {}).get("entry", {}).get("category") if f.status == "banned"
+                     else (f.interceptor or {}).get("kind") if f.status == "non-public" else None),
         "subject": c.subject, "issuer": c.issuer, "cert_sha256": c.cert_sha256, "spki_sha256": c.spki_sha256,
         "self_issued": c.self_issued, "not_before": c.not_before, "not_after": c.not_after,
         "expired": bool(c.not_after and c.not_after < now),
         "matched": f.matched,
+        "interceptor": f.interceptor,
         "found_in": [{"kind": p.installed.store.kind, "location": p.installed.store.location,
                       "owner": p.installed.store.owner, "label": p.installed.label, "trust": p.installed.trust,
                       "anchor": p.installed.anchor, "status": p.status} for p in f.places],
@@ -255,7 +279,7 @@ REPORT_SCHEMA: dict[str, Any] = {
         "findings": {"type": "array", "items": {
             "type": "object", "additionalProperties": False,
             "required": ["level", "status", "reason", "category", "subject", "issuer", "cert_sha256", "spki_sha256",
-                         "self_issued", "not_before", "not_after", "expired", "matched", "found_in"],
+                         "self_issued", "not_before", "not_after", "expired", "matched", "interceptor", "found_in"],
             "properties": {
                 "level": {"enum": ["ok", "notice", "interception", "banned"]},
                 "status": {"enum": list(STATUS_ORDER)},
@@ -267,6 +291,8 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "not_before": {"type": ["string", "null"]}, "not_after": {"type": ["string", "null"]},
                 "expired": {"type": "boolean"},
                 "matched": {"anyOf": [{"type": "null"}, {"type": "object", "required": ["by", "entry"]}]},
+                "interceptor": {"anyOf": [{"type": "null"}, {
+                    "type": "object", "required": ["product", "vendor", "kind", "advice", "by", "catalogue"]}]},
                 "found_in": {"type": "array", "minItems": 1, "items": {
                     "type": "object", "additionalProperties": False,
                     "required": ["kind", "location", "owner", "label", "trust", "anchor", "status"],
