@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { translator, formatDate } from "../../extension/src/core/i18n.js";
-import { explainMore, explainRecord, tooltip } from "../../extension/src/core/explain.js";
+import { explainMore, explainRecord, interceptorText, tooltip } from "../../extension/src/core/explain.js";
 import { fakeBrowser } from "./fake-browser.mjs";
 
 const CASES = [
@@ -76,3 +76,44 @@ test("validity dates are formatted for the locale", () => {
   assert.equal(formatDate(null, "en"), "");
   assert.equal(formatDate("not a date", "en"), "");
 });
+
+// The catalogue names who a root looks like (issue 12): every kind, in every language, says the product
+// and that this is only what the root's name claims; a banned root keeps its sentence and gains one.
+const NAMED = [
+  { category: "antivirus", product: "Kaspersky", vendor: "AO Kaspersky Lab" },
+  { category: "corporate-proxy", product: "Zscaler", vendor: "Zscaler, Inc." },
+  { category: "dev-tool", product: "mitmproxy", vendor: "mitmproxy project" },
+  { category: "parental-control", product: "Qustodio", vendor: "Qustodio" },
+  { category: "adware", product: "PrivDog", vendor: "Adtrustmedia (Comodo)" },
+];
+
+for (const lang of ["en", "ru", "kk"]) {
+  const t = translator(fakeBrowser({ lang }).i18n);
+
+  test(`${lang}: an interception the catalogue recognised names the product and says it is a claim`, () => {
+    const seen = new Set();
+    for (const c of NAMED) {
+      const rec = { level: "interception", category: c.category, reason: "non_public_anchor",
+        names: { host: "bank.test", root: "Root <b>X</b>", product: c.product, vendor: c.vendor },
+        verdict: { interceptor: { product: c.product, vendor: c.vendor, kind: c.category, by: "subject_name" } } };
+      const s = explainRecord(t, rec);
+      for (const part of ["bank.test", "Root <b>X</b>", c.product]) assert.ok(s.includes(part), `${lang} ${c.category}: ${s}`);
+      assert.doesNotMatch(s, /\$|explain_/);
+      const unnamed = explainRecord(t, { ...rec, names: { host: "bank.test", root: "Root <b>X</b>" }, verdict: {} });
+      assert.notEqual(s, unnamed);
+      const who = interceptorText(t, rec);
+      assert.ok(who.includes(c.product) && who.includes(c.vendor), who);
+      seen.add(s);
+    }
+    assert.equal(seen.size, NAMED.length);
+    const byKey = explainRecord(t, { level: "interception", category: "dev-tool", names: { host: "h.test", root: "localhost",
+      product: "webpack-dev-server", vendor: "webpack-dev-server project" }, interceptor: { by: "spki_sha256" } });
+    assert.ok(byKey.includes("webpack-dev-server") && byKey.includes("localhost"), byKey);
+    assert.notEqual(interceptorText(t, { names: { product: "p", vendor: "v" }, interceptor: { by: "spki_sha256" } }),
+      interceptorText(t, { names: { product: "p", vendor: "v" } }));
+    assert.equal(interceptorText(t, { level: "interception", names: { host: "h", root: "r" } }), "");
+    const banned = { level: "banned", category: "malware-mitm", reason: "blocklist_spki",
+      names: { host: "a.test", root: "Superfish, Inc.", entry: "Superfish", product: "Superfish", vendor: "Superfish, Inc." } };
+    assert.ok(explainMore(t, banned).some((line) => line.includes("Superfish") && !line.includes("$")));
+  });
+}

@@ -4,8 +4,10 @@
  * issue 7). All message keys used here are written out literally in the tables below, so the
  * catalogue test can check that each one exists and that no catalogue key is unused.
  *
- * Names (`names.root`, `names.entry`, `names.host`) are attacker-controlled text: they are only ever
- * substituted into message placeholders and inserted with textContent by the pages.
+ * Names (`names.root`, `names.entry`, `names.host`, and `names.product` / `names.vendor` from the
+ * host's catalogue) are attacker-controlled text: they are only ever substituted into message
+ * placeholders and inserted with textContent by the pages. A product name is what the root's name (or
+ * key) claims, never proof: every sentence that uses one says so.
  */
 import { LEVEL_NAME } from "./levels.js";
 
@@ -25,6 +27,19 @@ const INTERCEPTION = Object.freeze({
   "unknown-interception": "explain_interception_unknown",
 });
 
+/**
+ * Interception explanations that name the product the catalogue recognised (`names.product`), by
+ * category; `explain_interception_named_key` when the root carries the key the product ships
+ * (`interceptor.by` = `spki_sha256`).
+ */
+const INTERCEPTION_NAMED = Object.freeze({
+  antivirus: "explain_interception_named_antivirus",
+  "corporate-proxy": "explain_interception_named_corporate_proxy",
+  "dev-tool": "explain_interception_named_dev_tool",
+  "parental-control": "explain_interception_named_parental_control",
+  adware: "explain_interception_named_adware",
+});
+
 /** Short category names (popup, origin list). */
 export const CATEGORY_NAME = Object.freeze({
   "state-mitm": "category_state_mitm",
@@ -35,6 +50,8 @@ export const CATEGORY_NAME = Object.freeze({
   antivirus: "category_antivirus",
   "corporate-proxy": "category_corporate_proxy",
   "dev-tool": "category_dev_tool",
+  "parental-control": "category_parental_control",
+  adware: "category_adware",
   "unknown-interception": "category_unknown_interception",
   public: "category_public",
 });
@@ -124,8 +141,13 @@ export function explainRecord(t, rec) {
       return t("explain_pending", [host]);
     case "notice":
       return t("explain_notice", [host, root]);
-    case "interception":
+    case "interception": {
+      const product = rec.names?.product;
+      const byKey = (rec.interceptor ?? rec.verdict?.interceptor)?.by === "spki_sha256";
+      if (product && byKey) return t("explain_interception_named_key", [host, root, product]);
+      if (product && INTERCEPTION_NAMED[rec.category]) return t(INTERCEPTION_NAMED[rec.category], [host, root, product]);
       return t(INTERCEPTION[rec.category] ?? INTERCEPTION["unknown-interception"], [host, root]);
+    }
     case "banned":
       if (rec.reason === "policy_banned") return t("explain_banned_policy", [host, root]);
       return t(BANNED[rec.category] ?? "explain_banned_other", [host, root, entry]);
@@ -151,6 +173,7 @@ export function explainRecord(t, rec) {
 export function explainMore(t, rec) {
   const out = [];
   if (rec?.error?.code === "host_unreachable" || rec?.error?.code === "timeout") out.push(t("help_host_unreachable"));
+  if (rec?.level === "banned" && rec.names?.product) out.push(t("explain_banned_named", [rec.names.product, rec.names.vendor ?? ""]));
   if (rec?.level === "browser-blocked") {
     if (String(rec.error?.message ?? "").includes(KNOWN_INTERCEPTION_ERROR)) out.push(t("explain_known_interception_blocked"));
     if (rec.probe && rec.probe.level && rec.probe.level !== "unknown") out.push(t("probe_found", [explainRecord(t, rec.probe)]));
@@ -158,6 +181,17 @@ export function explainMore(t, rec) {
     else out.push(t("probe_running"));
   }
   return out;
+}
+
+/**
+ * "Looks like: product (vendor)" for the popup, or "" when the catalogue named nobody.
+ * @returns {string}
+ */
+export function interceptorText(t, rec) {
+  const product = rec?.names?.product;
+  if (!product) return "";
+  const byKey = (rec.interceptor ?? rec.verdict?.interceptor)?.by === "spki_sha256";
+  return t(byKey ? "interceptor_by_key" : "interceptor_by_name", [product, rec.names.vendor ?? ""]);
 }
 
 /** The badge tooltip: level name plus the main sentence of the worst record. */

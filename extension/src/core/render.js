@@ -3,7 +3,7 @@
  */
 import { el, clear } from "./dom.js";
 import { formatDate, formatNumber } from "./i18n.js";
-import { CATEGORY_NAME, EVIDENCE, MATCHED_BY, REASON, ROLE, SOURCE, explainMore, explainRecord, levelName } from "./explain.js";
+import { CATEGORY_NAME, EVIDENCE, MATCHED_BY, REASON, ROLE, SOURCE, explainMore, explainRecord, interceptorText, levelName } from "./explain.js";
 import { isIntercepted } from "./levels.js";
 import { worstRecord } from "./sentinel.js";
 
@@ -86,6 +86,8 @@ export function renderPopup(doc, state, hostStatus, t, lang) {
 
   const more = $("more");
   clear(more);
+  const who = rec ? interceptorText(t, rec) : "";
+  if (who) more.append(el(doc, "p", { class: "interceptor", text: who }));
   for (const s of rec ? explainMore(t, rec) : []) more.append(el(doc, "p", { class: "help", text: s }));
   if (rec?.error?.message && rec.level !== "browser-blocked") more.append(el(doc, "p", { class: "note", text: t("error_detail", [rec.error.message]) }));
   // Chromium's leaf-only evidence: the browser's leaf was not the one the helper's probe received.
