@@ -103,6 +103,51 @@ def run(ders: list[bytes], n_warm: int, n_cold: int, new_leaves: list[bytes] | N
     return out
 
 
+def run_catalogue(n: int) -> list[list[str]]:
+    """Verdict cost with the catalogue against the same verdict with an empty catalogue, back to back, on
+    interception chains: a root the catalogue names (Zscaler's documented subject), one it does not know
+    (every rule tried), each with the per-name cache warm and cleared before every verdict."""
+    from cryptography import x509 as _x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    from native_host.engine.catalogue import Catalogue, bundled as bundled_catalogue
+    from tests.certkit import der, issue_leaf, make_root
+
+    bl, pub, cat = bundled(), mozilla(), bundled_catalogue()
+    empty = Catalogue(cat.version, cat.sha256, [])
+    chains = {}
+    base, key = make_root("placeholder")
+    name = _x509.Name([_x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Zscaler Inc."),
+                       _x509.NameAttribute(NameOID.COMMON_NAME, "Zscaler Root CA")])
+    named = (_x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+             .serial_number(1).not_valid_before(base.not_valid_before_utc).not_valid_after(base.not_valid_after_utc)
+             .add_extension(_x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(key, hashes.SHA256()))
+    chains["named root (Zscaler)"] = [der(issue_leaf(named, key, "intranet.example")[0]), der(named)]
+    other, okey = make_root("Some Corporate Root Nobody Catalogued")
+    chains["unknown root (all rules tried)"] = [der(issue_leaf(other, okey, "intranet.example")[0]), der(other)]
+    rows = []
+    for label, ders in chains.items():
+        facts = [certfacts.cert_facts(d) for d in ders]
+        assert judge(Chain(facts), bl, pub, catalogue=cat)["level"] == "interception"
+        for cache in ("warm", "cold"):
+            with_s, without_s = [], []
+            for _ in range(n):
+                if cache == "cold":
+                    cat._identify_der.cache_clear()
+                t0 = clock()
+                judge(Chain(facts), bl, pub, catalogue=empty)
+                t1 = clock()
+                judge(Chain(facts), bl, pub, catalogue=cat)
+                t2 = clock()
+                without_s.append(t1 - t0)
+                with_s.append(t2 - t1)
+            w, wo = summary(with_s), summary(without_s)
+            rows.append([label, f"name cache {cache}", us(w["median"]), us(wo["median"]),
+                         us(w["median"] - wo["median"]), f"{w['median'] / wo['median']:.2f}x"])
+    return rows
+
+
 def main() -> None:
     a = args(__doc__.splitlines()[0])
     n3, n3c, nb, nbc = (20_000, 3_000, 2_000, 300) if not a.quick else (2_000, 300, 200, 30)
@@ -145,6 +190,15 @@ def main() -> None:
     rep.line(f"Sizes: 3-cert chain {sum(len(d) for d in three):,} bytes of DER (verdict `{verdict_level}`); "
              f"10,000-SAN leaf {len(big[0]):,} bytes. Iterations: 3-cert {n3:,} warm / {n3c:,} cold / "
              f"{len(leaves):,} new leaves; 10,000-SAN {nb:,} warm / {nbc:,} cold.")
+    rep.line()
+    from native_host.engine.catalogue import bundled as bundled_catalogue
+
+    rep.line(f"Who intercepts: the same interception verdict with the bundled catalogue ({len(bundled_catalogue())} "
+             "products, patterns compiled once) and with an empty one, back to back; the name cache is per DER Name "
+             "(cold: cleared before every verdict, so every pattern runs).")
+    rep.line()
+    rep.table(["anchor", "case", "with catalogue (median)", "without (median)", "matching cost", "with / without"],
+              run_catalogue(n3c))
     rep.save(a.md)
 
 
