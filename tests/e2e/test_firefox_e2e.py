@@ -351,3 +351,32 @@ def test_host_installed_with_rootsentinel_install_is_reached(superfish):
         tab = visit(ff, server.url("/"))
         assert ff.wait_badge(tab, settled)["text"] == "BAN"
         assert ff.popup(tab)["hostStatus"].startswith("Helper 0.1.0, blocklist ")
+
+
+def test_real_mitmproxy_in_front_of_a_site_is_named_mitmproxy(certdir, tmp_path):
+    """Issue 12: a real mitmproxy (package registry, ``make setup``) generates its CA, which is trusted in
+    the profile, and runs in reverse mode in front of a local site; the badge and popup name mitmproxy, a
+    development tool, by the name its root carries."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from mitmkit import Mitmdump, mitmproxy_ca
+
+    ca_pem = mitmproxy_ca(tmp_path / "mitmproxy")
+    origin = WebServer()
+    origin.pages["/"] = ("text/html", PAGE.format(title="Behind mitmproxy", extra=""))
+    with origin, Mitmdump(tmp_path / "mitmproxy", mode=f"reverse:http://127.0.0.1:{origin.port}") as proxy, \
+            Firefox(trust=[ca_pem]) as ff:
+        tab = visit(ff, f"https://localhost:{proxy.port}/")
+        badge = ff.wait_badge(tab, settled)
+        assert badge["text"] == "MITM"
+        assert badge["color"] == INTERCEPTION_ORANGE
+        assert "development tool mitmproxy" in badge["title"]
+        assert "by the name its root carries" in badge["title"]
+        popup = ff.popup(tab)
+        assert popup["verdictLevel"] == "interception"
+        assert "development tool mitmproxy" in popup["explanation"]
+        assert "Looks like: mitmproxy (mitmproxy project), by the name its root carries." in popup["more"]
+        assert [o["level"] for o in popup["origins"]] == ["interception"]
+        assert popup["origins"][0]["root"] == "Root: mitmproxy (Development tool)"
+        assert "mitmproxy" in popup["chain"][-1]["subject"]
