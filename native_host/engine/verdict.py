@@ -13,9 +13,12 @@ Order of the checks, first hit wins:
 4. an enterprise allow-listed root (by SPKI) anywhere in the chain -> ``notice``;
 5. the anchor: public (Firefox ``isBuiltInRoot``, or Mozilla's store from certifi, by the top certificate
    itself or by its issuer) -> ``ok``; otherwise ``interception`` (``kz_issuer`` when the anchor names
-   ``C=KZ``: Kazakhstan's roots rotate, an unknown one is high risk).
+   ``C=KZ``: Kazakhstan's roots rotate, an unknown one is high risk). A non-public anchor that the
+   catalogue of interception products recognises is named (:func:`_name_interceptor`): the category says
+   what kind of product it looks like; the level never changes.
 
-The engine never asks which OS or browser it runs on, reads no files and has no state.
+The engine never asks which OS or browser it runs on and has no state; the only file it reads is the
+bundled catalogue, once, when no catalogue is passed in.
 """
 
 from __future__ import annotations
