@@ -4,7 +4,6 @@ subject (or its shipped key) and a leaf under them."""
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 import subprocess
@@ -16,6 +15,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import certkit
 from hostkit import HostProcess
@@ -276,3 +277,23 @@ def test_a_leaf_only_chain_is_named_by_its_issuer():
     v = _judge(leaf)
     assert (v["level"], v["category"]) == ("interception", "dev-tool")
     assert v["anchor"]["sent"] is False and v["names"]["product"] == "mitmproxy"
+
+
+# --- property: a name never changes a level -----------------------------------------------------------------
+
+_KNOWN = [v for e in ENTRIES for ex in e["examples"] for v in ex.values()]
+_VALUE = st.one_of(st.sampled_from(_KNOWN), st.text(min_size=1, max_size=80).filter(lambda s: s.strip()))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cn=_VALUE, o=st.one_of(st.none(), _VALUE), ou=st.one_of(st.none(), _VALUE))
+def test_whatever_a_private_root_calls_itself_the_level_is_interception(cn, o, ou):
+    subject = {k: v for k, v in (("CN", cn), ("O", o), ("OU", ou)) if v is not None}
+    root, key = _root_with_subject("property", subject)
+    leaf, _ = certkit.issue_leaf(root, key, "bank.example")
+    v = _judge(leaf, root)
+    assert v["level"] == "interception"
+    if "interceptor" in v:
+        assert v["category"] == v["interceptor"]["kind"] and v["names"]["product"] == v["interceptor"]["product"]
+    else:
+        assert v["category"] == "unknown-interception"
