@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-venv firefox-esr firefox-esr-l10n-ru firefox-esr-l10n-kk libnss3-tools chromium openssl
 STAMP := $(VENV)/.setup-done
 
-.PHONY: setup run test test-fast test-python test-js lint-extension test-e2e blocklist bench dist clean
+.PHONY: setup run test test-fast test-python test-js lint-extension test-e2e blocklist publicroots bench dist clean
 
 ## setup: system packages (browsers, NSS tools), the Python package with test extras, npm dev tools
 setup: $(STAMP)
@@ -53,6 +53,11 @@ bench: setup
 ## blocklist: regenerate native_host/engine/data/blocklist.json from build/blocklist-sources/
 blocklist: setup
 	$(PYTHON) build/make_blocklist.py
+
+## publicroots: regenerate native_host/engine/data/publicroots.json (the public root store: Mozilla via a pinned
+##              certifi release, the roots Mozilla removed, the Chrome Root Store) from build/publicroots-sources/
+publicroots: setup
+	$(PYTHON) build/make_publicroots.py
 
 ## dist: dist/rootsentinel-host/ (the host as a self-contained PyInstaller onedir bundle: build/rootsentinel-host.spec),
 ##       dist/rootsentinel-firefox-VERSION.xpi (web-ext build; unsigned: release Firefox needs it signed on AMO, unlisted)
