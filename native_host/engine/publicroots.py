@@ -89,7 +89,7 @@ class PublicRoots:
         counts: the document's per-program counts (``mozilla``, ``chrome``, ``both``, ``removed``, ...).
     """
 
-    def __init__(self, roots: Iterable[PublicRoot], *, version: str | None = None, sha256: str | None = None,
+    def __init__(self, roots: Iterable[PublicRoot] = (), *, version: str | None = None, sha256: str | None = None,
                  counts: dict[str, int] | None = None) -> None:
         self.roots: tuple[PublicRoot, ...] = tuple(roots)
         self.version, self.sha256, self.counts = version, sha256, dict(counts or {})
