@@ -10,7 +10,7 @@ STAMP := $(VENV)/.setup-done
 MITM_VENV := .venv-mitmproxy
 MITMPROXY_VERSION := 11.0.2
 
-.PHONY: setup run test test-fast test-python test-js lint-extension test-e2e blocklist catalogue bench dist clean
+.PHONY: setup run test test-fast test-python test-js lint-extension test-e2e blocklist catalogue publicroots bench dist clean
 
 ## setup: system packages (browsers, NSS tools), the Python package with test extras, npm dev tools
 setup: $(STAMP)
@@ -62,6 +62,11 @@ bench: setup
 ## blocklist: regenerate native_host/engine/data/blocklist.json from build/blocklist-sources/
 blocklist: setup
 	$(PYTHON) build/make_blocklist.py
+
+## publicroots: regenerate native_host/engine/data/publicroots.json (the public root store: Mozilla via a pinned
+##              certifi release, the roots Mozilla removed, the Chrome Root Store) from build/publicroots-sources/
+publicroots: setup
+	$(PYTHON) build/make_publicroots.py
 
 ## dist: dist/rootsentinel-host/ (the host as a self-contained PyInstaller onedir bundle: build/rootsentinel-host.spec),
 ##       dist/rootsentinel-firefox-VERSION.xpi (web-ext build; unsigned: release Firefox needs it signed on AMO, unlisted)

@@ -49,7 +49,8 @@ class Service:
 
     Args:
         blocklist: default the bundled one.
-        public: default Mozilla's store from certifi, loaded on first use (so ``hello`` stays fast).
+        public: default the bundled public store (:func:`native_host.engine.publicroots.store`), loaded on
+            first use (so ``hello`` stays fast).
         policy: the system policy (enterprise config); a connection's ``hello`` may add to it.
         audit: called with every ``check`` and ``probe`` verdict (:class:`native_host.audit.AuditLog`), or None.
     """
@@ -83,9 +84,9 @@ class Service:
     @property
     def public(self) -> PublicRoots:
         if self._public is None:
-            from native_host.engine.publicroots import mozilla
+            from native_host.engine.publicroots import store
 
-            self._public = mozilla()
+            self._public = store()
         return self._public
 
     def warm_up(self) -> None:

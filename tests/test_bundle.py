@@ -107,7 +107,7 @@ def test_bundle_is_the_whole_cli(bundle, clean_env, tmp_path):
     proc = subprocess.run([str(bundle), "check", str(chain), "--json"], capture_output=True, text=True,
                           env=clean_env, cwd=tmp_path, timeout=60)
     assert proc.returncode == 2 and json.loads(proc.stdout)["level"] == "banned", proc.stderr
-    # scan (a verb cli.py loads by name) with certifi's store inside the bundle
+    # scan (a verb cli.py loads by name) with the bundled public store inside the bundle
     root = tmp_path / "root"
     bundle_file = root / "etc/ssl/certs/ca-certificates.crt"
     bundle_file.parent.mkdir(parents=True)

@@ -6,13 +6,12 @@ import json
 import subprocess
 import sys
 
-import certifi
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from certkit import issue_leaf, load_leaked, make_root, new_key, pem_chain
 from hostkit import tls_server
-from native_host.engine.certfacts import pem_blocks
+from native_host.engine.publicroots import store
 
 
 def _key_pem(key) -> bytes:
@@ -50,7 +49,8 @@ def test_private_root_server_is_interception():
 
 
 def test_chain_anchored_in_real_mozilla_root_is_ok():
-    root_der = pem_blocks(open(certifi.where(), "rb").read())[20][1]
+    root_der = next(r.facts.der for r in store().roots if r.programs == ("mozilla", "chrome")
+                    and r.facts.subject == "CN=ISRG Root X1,O=Internet Security Research Group,C=US")
     root = x509.load_der_x509_certificate(root_der)
     ski = x509.SubjectKeyIdentifier.from_public_key(root.public_key()).digest
     # We hold no Mozilla root key: the leaf names the real root as issuer; the probe judges what is

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import certifi
 import jsonschema
 import pytest
 from certkit import FIXTURES, LEAKED, SOURCES, der, load_leaked, make_root, pem_chain, sha256
@@ -25,6 +24,7 @@ from native_host.scan.report import REPORT_SCHEMA
 from native_host.engine.verdict import Policy
 
 SCAN = FIXTURES / "scan"
+MOZILLA_BUNDLE = Path(__file__).parent.parent / "build" / "publicroots-sources" / "mozilla" / "cacert.pem"
 SUPERFISH_PEM = (LEAKED / "superfish.crt.pem").read_bytes()
 SUPERFISH_SHA = sha256(der(load_leaked("superfish")[0]))
 EDELL_PEM = (LEAKED / "edellroot.crt.pem").read_bytes()
@@ -34,14 +34,15 @@ needs_certutil = pytest.mark.skipif(shutil.which("certutil") is None,
 
 
 def certifi_blocks() -> list[bytes]:
-    """certifi's Mozilla bundle as PEM blocks, byte for byte (``cryptography`` would warn on one of them)."""
-    text = Path(certifi.where()).read_bytes()
+    """The pinned certifi release's Mozilla bundle (the public store's source) as PEM blocks, byte for byte
+    (``cryptography`` would warn on one of them)."""
+    text = MOZILLA_BUNDLE.read_bytes()
     return [b"-----BEGIN CERTIFICATE-----" + part.split(b"-----END CERTIFICATE-----")[0] + b"-----END CERTIFICATE-----\n"
             for part in text.split(b"-----BEGIN CERTIFICATE-----")[1:]]
 
 
 def certifi_pem(n: int | None = None) -> bytes:
-    """The first ``n`` (default all) certificates of certifi's Mozilla bundle, as PEM."""
+    """The first ``n`` (default all) certificates of that Mozilla bundle, as PEM."""
     return b"".join(certifi_blocks()[:n])
 
 

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import certifi
 import pytest
 from cryptography import x509
 
@@ -144,8 +143,14 @@ def test_policy_ban_by_certificate_hash():
     assert v["matched"]["entry"]["name"] == "ex-vendor"
 
 
-def _public_root(index: int = 10) -> bytes:
-    return pem_blocks(open(certifi.where(), "rb").read())[index][1]
+ISRG_ROOT_X1 = "96bcec06264976f37460779acf28c5a7cfe8a3c0aae11a8ffcee05c0bddf08c6"
+
+
+def _public_root(cert_sha256: str = ISRG_ROOT_X1) -> bytes:
+    """A real root of the bundled public store (ISRG Root X1: trusted by Mozilla and Chrome), as DER."""
+    root, = (r for r in mozilla().roots if r.facts.cert_sha256 == cert_sha256)
+    assert root.programs == ("mozilla", "chrome")
+    return root.facts.der
 
 
 def test_chain_anchored_in_real_mozilla_root_is_ok_with_and_without_root():

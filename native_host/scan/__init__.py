@@ -39,11 +39,11 @@ def scan_with(ctx: ScanContext, readers: tuple[ModuleType, ...], blocklist: Bloc
     Args:
         ctx: paths, homes and the tool runner.
         readers: reader modules (:func:`native_host.scan.readers.for_os`).
-        blocklist / public / policy: default the bundled blocklist, certifi's Mozilla store, no policy.
+        blocklist / public / policy: default the bundled blocklist, the bundled public store, no policy.
     """
     from native_host.engine.blocklist import bundled
     from native_host.errors import RootSentinelError
-    from native_host.engine.publicroots import mozilla
+    from native_host.engine.publicroots import store as public_store
     from native_host.scan.model import Installed
     from native_host.scan.report import ScanReport, StoreResult, judge_all
     from native_host.engine.verdict import Policy
@@ -62,7 +62,7 @@ def scan_with(ctx: ScanContext, readers: tuple[ModuleType, ...], blocklist: Bloc
                 items.extend(found)
             results.append(result)
     blocklist = blocklist or bundled()
-    findings, problems = judge_all(items, blocklist, public or mozilla(), policy or Policy())
+    findings, problems = judge_all(items, blocklist, public or public_store(), policy or Policy())
     return ScanReport(results, findings, problems, blocklist.summary())
 
 

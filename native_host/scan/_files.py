@@ -19,8 +19,8 @@ A bundle entry that the distribution's own ``ca-certificates`` package ships (De
 ``/usr/share/ca-certificates/mozilla/*.crt``; Fedora and RHEL
 ``/usr/share/pki/ca-trust-source/ca-bundle.trust.p11-kit``; Arch
 ``/usr/share/ca-certificates/trust-source/mozilla.trust.p11-kit``) is marked ``vendor``: the distribution's
-copy of Mozilla's store is older or newer than certifi's, and a root it still ships is its choice, not an
-installed interception root. Whatever else is in the bundle was added locally.
+copy of Mozilla's store is older or newer than the bundled public store's, and a root it still ships is its
+choice, not an installed interception root. Whatever else is in the bundle was added locally.
 
 An anchor dropped in a folder is trusted only after ``update-ca-certificates`` / ``update-ca-trust``
 has merged it into the bundle; the scan reports it from the folder either way (it is on its way in).

@@ -10,14 +10,15 @@ status             level (exit)    meaning
 ``banned``         banned (2)      blocklist or system-policy match by SPKI or certificate hash (or, for a
                                    certificate that is not self-issued, by its issuer: issued by a banned
                                    root), and the store does not distrust it
-``non-public``     interception    a trust anchor that is neither in Mozilla's root store (certifi) nor
+``non-public``     interception    a trust anchor that no root program of the public store trusts, nor
                    (1)             allow-listed; reason ``kz_issuer`` when it names ``C=KZ``
 ``allowlisted``    notice (1)      a trust anchor allow-listed in the system config (``allow_spki_sha256``)
 ``distrusted``     ok (0)          the store explicitly refuses it (NSS ``p``, a p11-kit blocklist folder)
 ``vendor``         ok (0)          a non-public root that the OS vendor ships: Apple's root keychain, or a
                                    Linux bundle entry from the distribution's ``ca-certificates`` package
-                                   (an older or newer copy of Mozilla's store than certifi's)
-``public``         ok (0)          in Mozilla's store, by key or certificate hash
+                                   (an older or newer copy of Mozilla's store than the bundled one)
+``public``         ok (0)          trusted by Mozilla or Chrome (the bundled public store), by certificate
+                                   or key hash
 ``intermediate``   ok (0)          not a trust anchor in that store (Windows ``CA``, NSS without ``C``)
 =================  ==============  =====================================================================
 """
