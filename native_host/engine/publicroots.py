@@ -10,11 +10,50 @@ Mozilla CA bundle, ``certifi.where()``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import certifi
 
 from native_host.engine.certfacts import CertFacts, cert_facts, pem_blocks
+
+
+@dataclass(frozen=True)
+class PublicRoot:
+    """One root of the store and the programs that trust it.
+
+    (Interface of the bundled store of issue 11, part A; here every certifi root is a Mozilla root that was
+    never removed.)
+
+    Attributes:
+        facts: the root certificate's :class:`CertFacts`.
+        programs: root programs that trust it now, a subset of ``("mozilla", "chrome")``; ``()`` when removed.
+        removed: ``{"program", "last_release", "last_release_date"}`` for a root its program removed, else None.
+    """
+
+    facts: CertFacts
+    programs: tuple[str, ...] = ("mozilla",)
+    removed: dict[str, Any] | None = None
+
+    @property
+    def trusted(self) -> bool:
+        """True when at least one root program trusts this root now."""
+        return bool(self.programs)
+
+    @cached_property
+    def _certificate(self):  # noqa: ANN202 - cryptography.x509.Certificate
+        from cryptography import x509
+
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # negative serials warn on load (pyca#6626)
+            return x509.load_der_x509_certificate(self.facts.der)
+
+    def certificate(self):  # noqa: ANN201
+        """The root as a ``cryptography.x509.Certificate`` (parsed once). Raises ValueError if unparseable."""
+        return self._certificate
 
 
 @dataclass
@@ -40,6 +79,31 @@ class PublicRoots:
             self.by_spki[facts.spki_sha256] = facts
         if facts.subject_der:
             self.by_subject.setdefault(facts.subject_der, []).append(facts)
+
+    def _root(self, facts: CertFacts) -> PublicRoot:
+        root = self._roots.get(facts.cert_sha256)
+        if root is None:
+            root = self._roots[facts.cert_sha256] = PublicRoot(facts)
+        return root
+
+    @property
+    def _roots(self) -> dict[str, PublicRoot]:
+        cache = self.__dict__.get("_root_cache")
+        if cache is None:
+            cache = self.__dict__["_root_cache"] = {}
+        return cache
+
+    def root_for(self, facts: CertFacts) -> PublicRoot | None:
+        """The store's root that is this very certificate (by ``cert_sha256``, else by ``spki_sha256``), or None."""
+        hit = self.by_cert.get(facts.cert_sha256) or (self.by_spki.get(facts.spki_sha256) if facts.spki_sha256 else None)
+        return self._root(hit) if hit is not None else None
+
+    def issuers_for(self, facts: CertFacts) -> list[PublicRoot]:
+        """Roots whose subject DER equals ``facts.issuer_der`` (AKI/SKI agreeing where both are present),
+        trusted roots first."""
+        out = [self._root(r) for r in self.by_subject.get(facts.issuer_der, ())
+               if facts.aki is None or r.ski is None or r.ski == facts.aki]
+        return sorted(out, key=lambda r: not r.trusted)
 
     def is_public(self, facts: CertFacts) -> bool:
         """True when this very certificate (by key or by hash) is a public root."""
@@ -71,6 +135,11 @@ def load_pem_bundle(path: str | Path) -> PublicRoots:
 
 
 _MOZILLA: PublicRoots | None = None
+
+
+def store() -> PublicRoots:
+    """The public store (alias of :func:`mozilla`)."""
+    return mozilla()
 
 
 def mozilla() -> PublicRoots:
