@@ -9,10 +9,10 @@ Mozilla CA bundle, ``certifi.where()``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import certifi
 
@@ -56,69 +56,50 @@ class PublicRoot:
         return self._certificate
 
 
-@dataclass
 class PublicRoots:
-    """Index of public roots.
+    """Index of public roots, by certificate hash, key hash and subject Name.
 
-    Attributes:
-        by_spki / by_cert: lowercase hex SHA-256 -> the root's :class:`CertFacts`.
-        by_subject: the root's raw DER subject Name -> list of roots with that name.
+    Args:
+        roots: :class:`PublicRoot` items (issue 11 part A replaces this module with the bundled store; the
+            constructor and the lookups below are that store's interface).
     """
 
-    by_spki: dict[str, CertFacts] = field(default_factory=dict)
-    by_cert: dict[str, CertFacts] = field(default_factory=dict)
-    by_subject: dict[bytes, list[CertFacts]] = field(default_factory=dict)
+    def __init__(self, roots: Iterable[PublicRoot] = ()) -> None:
+        self.roots: tuple[PublicRoot, ...] = tuple(roots)
+        self._by_cert: dict[str, PublicRoot] = {}
+        self._by_spki: dict[str, PublicRoot] = {}
+        self._by_subject: dict[bytes, list[PublicRoot]] = {}
+        for root in sorted(self.roots, key=lambda r: not r.trusted):  # trusted first in every index
+            f = root.facts
+            self._by_cert.setdefault(f.cert_sha256, root)
+            if f.spki_sha256:
+                self._by_spki.setdefault(f.spki_sha256, root)
+            if f.subject_der:
+                self._by_subject.setdefault(f.subject_der, []).append(root)
 
     def __len__(self) -> int:
-        return len(self.by_cert)
-
-    def add(self, facts: CertFacts) -> None:
-        """Index one root certificate."""
-        self.by_cert[facts.cert_sha256] = facts
-        if facts.spki_sha256:
-            self.by_spki[facts.spki_sha256] = facts
-        if facts.subject_der:
-            self.by_subject.setdefault(facts.subject_der, []).append(facts)
-
-    def _root(self, facts: CertFacts) -> PublicRoot:
-        root = self._roots.get(facts.cert_sha256)
-        if root is None:
-            root = self._roots[facts.cert_sha256] = PublicRoot(facts)
-        return root
-
-    @property
-    def _roots(self) -> dict[str, PublicRoot]:
-        cache = self.__dict__.get("_root_cache")
-        if cache is None:
-            cache = self.__dict__["_root_cache"] = {}
-        return cache
+        return sum(1 for r in self.roots if r.trusted)
 
     def root_for(self, facts: CertFacts) -> PublicRoot | None:
         """The store's root that is this very certificate (by ``cert_sha256``, else by ``spki_sha256``), or None."""
-        hit = self.by_cert.get(facts.cert_sha256) or (self.by_spki.get(facts.spki_sha256) if facts.spki_sha256 else None)
-        return self._root(hit) if hit is not None else None
+        return self._by_cert.get(facts.cert_sha256) or self._by_spki.get(facts.spki_sha256 or "")
 
     def issuers_for(self, facts: CertFacts) -> list[PublicRoot]:
-        """Roots whose subject DER equals ``facts.issuer_der`` (AKI/SKI agreeing where both are present),
-        trusted roots first."""
-        out = [self._root(r) for r in self.by_subject.get(facts.issuer_der, ())
-               if facts.aki is None or r.ski is None or r.ski == facts.aki]
-        return sorted(out, key=lambda r: not r.trusted)
+        """Roots whose subject DER equals ``facts.issuer_der`` (AKI/SKI agreeing where both are present,
+        RFC 5280 4.2.1.1), trusted roots first. No signature is checked."""
+        if not facts.issuer_der:
+            return []
+        return [r for r in self._by_subject.get(facts.issuer_der, ())
+                if facts.aki is None or r.facts.ski is None or r.facts.ski == facts.aki]
 
     def is_public(self, facts: CertFacts) -> bool:
-        """True when this very certificate (by key or by hash) is a public root."""
-        return facts.cert_sha256 in self.by_cert or (facts.spki_sha256 or "") in self.by_spki
+        """True when this very certificate (by key or by hash) is a trusted public root."""
+        root = self.root_for(facts)
+        return root is not None and root.trusted
 
     def issuer_is_public(self, facts: CertFacts) -> bool:
-        """True when ``facts`` was issued by a public root that is not in the chain.
-
-        Matches the issuer Name byte for byte; when the certificate has an authority key id and the root a
-        subject key id, they must agree too (RFC 5280 4.2.1.1).
-        """
-        for root in self.by_subject.get(facts.issuer_der, ()):
-            if facts.aki is None or root.ski is None or root.ski == facts.aki:
-                return True
-        return False
+        """True when a trusted public root may have issued ``facts`` (by name and key id; see :meth:`issuers_for`)."""
+        return any(r.trusted for r in self.issuers_for(facts))
 
 
 def load_pem_bundle(path: str | Path) -> PublicRoots:
@@ -127,11 +108,8 @@ def load_pem_bundle(path: str | Path) -> PublicRoots:
     Raises:
         OSError: the file cannot be read.
     """
-    roots = PublicRoots()
-    for label, der in pem_blocks(Path(path).read_bytes()):
-        if label == "CERTIFICATE":
-            roots.add(cert_facts(der))
-    return roots
+    return PublicRoots(PublicRoot(cert_facts(der)) for label, der in pem_blocks(Path(path).read_bytes())
+                       if label == "CERTIFICATE")
 
 
 _MOZILLA: PublicRoots | None = None

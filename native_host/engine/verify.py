@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
@@ -345,7 +345,8 @@ def _extend(walk: _Walk, steps: tuple[Step, ...]) -> PathResult:
             return best  # a verified anchor from what was sent: no need to fetch
     if best is not None:
         return best
-    claims_public = bool(walk.store.by_subject.get(child.issuer_der))
+    # Named like a store root (by name alone: an imitation may carry another key id).
+    claims_public = bool(walk.store.issuers_for(replace(child, aki=None)))
     if claims_public or tried_any:
         if claims_public:
             detail = ("its issuer's name is a public root's, but no signature from that root verifies"
