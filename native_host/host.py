@@ -93,6 +93,7 @@ class Service:
         """Import what the first ``check`` needs and load the public roots (run on a background thread).
         pyOpenSSL (about 5 MB) waits for the first probe, which Firefox rarely asks for."""
         import native_host.engine.chains  # noqa: F401 - cryptography
+        import native_host.engine.verify  # noqa: F401 - the path builder
         from native_host.schemas import validator
 
         validator("check.request")  # jsonschema

@@ -32,7 +32,7 @@ The engine never asks which OS or browser it runs on, reads no files and keeps o
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -176,7 +176,7 @@ def _host_of(chain: Chain) -> str | None:
     return None
 
 
-def _row(i: int, facts: CertFacts, n: int, public: PublicRoots, now: datetime) -> dict[str, Any]:
+def _row(i: int, facts: CertFacts, n: int, public: PublicRoots, now: str) -> dict[str, Any]:
     from native_host.engine import verify as _verify  # cryptography: not imported before the host's first reply
 
     if i == n - 1 and facts.self_issued and (i > 0 or n == 1):
@@ -283,7 +283,7 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
     from native_host.engine import verify as _verify
 
     policy = policy or Policy()
-    now = now or datetime.now(timezone.utc)
+    stamp = _verify.utc_stamp(now)
     host = _host_of(chain)
     verdict: dict[str, Any] = {
         "type": "verdict", "id": None, "level": "unknown", "category": None, "reason": "no_certificates",
@@ -298,7 +298,7 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
                                   if chain.insecure else "No certificate was available to judge this connection.")
         return verdict
     n = len(certs)
-    rows = [_row(i, c, n, public, now) for i, c in enumerate(certs)]
+    rows = [_row(i, c, n, public, stamp) for i, c in enumerate(certs)]
     verdict["chain"] = rows
     whom = _whom(host)
 

@@ -389,13 +389,18 @@ def ca_issuers_urls(facts: CertFacts) -> list[str]:
     return out[:2]
 
 
-def expired(facts: CertFacts, now: datetime | None = None) -> bool:
-    """True when ``now`` (default: the current time, UTC) is outside the certificate's validity period.
+def utc_stamp(now: datetime | None = None) -> str:
+    """``now`` (default: the current time) as the ISO 8601 UTC text :class:`CertFacts` dates use."""
+    t = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
-    A certificate with unknown dates is not called expired."""
+
+def expired(facts: CertFacts, now: datetime | str | None = None) -> bool:
+    """True when ``now`` (a datetime, a :func:`utc_stamp` text, default the current time) is outside the
+    certificate's validity period. A certificate with unknown dates is not called expired."""
     if not facts.not_after or not facts.not_before:
         return False
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = now if isinstance(now, str) else utc_stamp(now)
     return not (facts.not_before <= stamp <= facts.not_after)
 
 
