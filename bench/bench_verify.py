@@ -1,4 +1,4 @@
-"""7. Path verification cost per chain (issue 11), against the ``cryptography`` parse + hash floor.
+"""8. Path verification cost per chain (issue 11), against the ``cryptography`` parse + hash floor.
 
 Chains: the real Let's Encrypt R11 under ISRG Root X1 (RSA 4096 signature; the root not sent, taken from
 the store), and a 3-certificate ECDSA P-256 chain leaf <- intermediate <- root (the bench root declared
@@ -108,7 +108,7 @@ def timed(n: int, prepare, work, base) -> tuple[dict, dict]:
 def main() -> None:
     a = args(__doc__.splitlines()[0])
     n_warm, n_cold = (5_000, 500) if not a.quick else (500, 60)
-    rep = Report("7. Path verification per chain")
+    rep = Report("8. Path verification per chain")
     rep.line("Per chain; the floor is `load_der_x509_certificate` + SHA-256 of the DER + SHA-256 of the SPKI for "
              "every certificate sent, timed back to back with each run. Cold: certificate facts, parsed "
              "certificates and link results cleared before each run. Warm: link results cached. New leaf: a "
