@@ -345,3 +345,38 @@ def test_link_results_are_cached_and_bounded():
     for i in range(5):
         lru.put(i, i)
     assert (lru.get(0), lru.get(3), lru.get(4)) == (None, 3, 4)
+
+
+def test_more_cases_through_the_host_protocol(host):
+    chain = [_pem("r11"), _pem("isrg-root-x1")]
+    info = security_info(chain, builtin_root=False)
+    reply = host.request({"type": "check", "id": "ff", "securityInfo": info})
+    assert (reply["level"], reply["reason"]) == ("interception", "not_builtin_root")
+    reply = host.request({"type": "check", "id": "le", "chain": [b64(d) for d in chain]})
+    assert (reply["level"], reply["reason"], reply["path"]["indices"]) == ("ok", "public_anchor", [0, 1])
+    sf_subject = x509.load_pem_x509_certificate((LEAKED / "superfish.crt.pem").read_bytes()).subject
+    key = new_key()
+    fake_sf = (x509.CertificateBuilder().subject_name(sf_subject).issuer_name(sf_subject).public_key(key.public_key())
+               .serial_number(9).not_valid_before(dt.datetime(2024, 1, 1)).not_valid_after(dt.datetime(2034, 1, 1))
+               .sign(key, __import__("cryptography.hazmat.primitives.hashes", fromlist=["SHA256"]).SHA256()))
+    leaf, _ = issue_leaf(fake_sf, key, "bank.example")
+    reply = host.request({"type": "check", "id": "sf", "chain": [b64(der(leaf)), b64(der(fake_sf))]})
+    assert (reply["level"], reply["category"], reply["reason"]) == ("banned", "malware-mitm", "banned_name")
+    us_root, us_key = make_root("Example US Proxy CA", country="US")
+    kz_leaf, _ = issue_leaf(us_root, us_key, "shop.kz")
+    reply = host.request({"type": "check", "id": "kz", "chain": [b64(der(kz_leaf)), b64(der(us_root))]})
+    assert reply["reason"] == "non_public_anchor"
+
+
+REMOVED = [r for r in getattr(store(), "roots", ())
+           if not r.trusted and bundled().lookup(r.facts.cert_sha256, r.facts.spki_sha256) is None]
+
+
+@pytest.mark.skipif(not REMOVED, reason="this store has no removed roots (the bundled store of issue 11a has)")
+def test_a_real_removed_root_is_formerly_public(tmp_path):
+    root = REMOVED[0]
+    v = judge(Chain([root.facts]), bundled(), store())
+    assert (v["level"], v["reason"]) == ("unknown", "formerly_public_root")
+    assert "this is not interception" in v["explanation"]
+    code, cv, _ = _cli(tmp_path, _pem_of(root.facts.der))
+    assert (code, cv["reason"]) == (3, "formerly_public_root")
