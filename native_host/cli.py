@@ -107,7 +107,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             data = target.read_bytes()
         except OSError as exc:
             raise BadInput(f"cannot read {target}: {exc.strerror}") from exc
-        verdict = service.record(service.judge(chain_from_bytes(data, name=str(target))))
+        verdict = service.record(service.judge(chain_from_bytes(data, name=str(target)),
+                                               fetch_issuers=args.fetch_issuers))
     else:
         verdict = service.probe(target[0], target[1], timeout=args.timeout)
     if args.json:
@@ -144,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", help="PEM/DER chain file (leaf first), SecurityInfo JSON file, https://host[:port] or host:port")
     p.add_argument("--json", action="store_true", help="print the verdict object the host would send")
     p.add_argument("--timeout", type=float, default=5.0, help="probe timeout in seconds (default 5)")
+    p.add_argument("--fetch-issuers", action="store_true",
+                   help="for a chain file: fetch a missing issuer from its AIA caIssuers http:// URL (64 KiB, 3 s); "
+                        "probes always do")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("host", help="run the native messaging host on stdin/stdout (host manifests launch this)")
     p.add_argument("--max-frame", type=int, default=8 * 1024 * 1024, help="cap on incoming frames in bytes")

@@ -64,6 +64,7 @@ class Service:
         self.system_policy = policy or Policy()
         self.policy = self.system_policy
         self.config_error = config_error
+        self._fetcher = None
 
     @classmethod
     def from_config(cls, config: "SystemConfig") -> "Service":
@@ -93,6 +94,7 @@ class Service:
         """Import what the first ``check`` needs and load the public roots (run on a background thread).
         pyOpenSSL (about 5 MB) waits for the first probe, which Firefox rarely asks for."""
         import native_host.engine.chains  # noqa: F401 - cryptography
+        import native_host.engine.verify  # noqa: F401 - the path builder
         from native_host.schemas import validator
 
         validator("check.request")  # jsonschema
@@ -105,9 +107,29 @@ class Service:
         return {"type": "hello", "id": msg["id"], "version": __version__, "protocol": PROTOCOL,
                 "blocklist": self.blocklist.summary(), "config_error": self.config_error}
 
-    def judge(self, chain: Chain) -> dict[str, Any]:
-        """Run the verdict engine with this service's blocklist, public roots and policy."""
-        return judge(chain, self.blocklist, self.public, self.policy)
+    @property
+    def fetcher(self):  # noqa: ANN201 - native_host.aia.Fetcher
+        """The AIA caIssuers fetcher shared by this service's checks and probes (created on first use)."""
+        if self._fetcher is None:
+            from native_host.aia import Fetcher
+
+            self._fetcher = Fetcher()
+        return self._fetcher
+
+    def judge(self, chain: Chain, *, fetch_issuers: bool = False) -> dict[str, Any]:
+        """Run the verdict engine with this service's blocklist, public roots and policy.
+
+        Args:
+            fetch_issuers: complete a path whose top issuer was not sent from its AIA caIssuers URL
+                (:mod:`native_host.aia`); the host does for its checks and probes, the CLI for files only
+                with ``--fetch-issuers``.
+        """
+        return judge(chain, self.blocklist, self.public, self.policy,
+                     fetch=self._fetch_issuers if fetch_issuers else None)
+
+    def _fetch_issuers(self, url: str) -> list[bytes]:
+        # urllib is imported only when a path really needs a fetch (rare: most servers send their intermediates)
+        return self.fetcher(url)
 
     def check(self, msg: dict[str, Any]) -> dict[str, Any]:
         """Answer ``check`` (``chain`` or ``securityInfo``).
@@ -122,7 +144,7 @@ class Service:
             chain = chain_from_base64(msg["chain"], url=url)
         else:
             chain = chain_from_security_info(msg["securityInfo"], url=url, validated=True)  # check.request covered it
-        verdict = self.record(self.judge(chain))
+        verdict = self.record(self.judge(chain, fetch_issuers=True))
         verdict["id"] = msg["id"]
         return verdict
 
@@ -144,7 +166,7 @@ class Service:
         else:
             chain = Chain(certs=[cert_facts(d) for d in result.chain], evidence="probe", url=url,
                           host=host.strip("[]"))
-            verdict = self.judge(chain)
+            verdict = self.judge(chain, fetch_issuers=True)
             verdict["probe"] = {"host": host, "port": port, "sni": result.sni, "elapsed_ms": result.elapsed_ms,
                                 "error": None}
         return self.record(verdict)

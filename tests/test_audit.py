@@ -179,7 +179,7 @@ def test_interception_and_notice_are_audited_unknown_and_ok_are_not(tmp_path):
 
 
 def test_kz_interception_is_high_severity():
-    root, key = make_root("Qaznet Trust Network", country="KZ")
+    root, key = make_root("Example Kazakh Inspection Root", country="KZ")  # not a banned name (that is banned_name)
     leaf, _ = issue_leaf(root, key, "mail.example")
     verdict = _verdict([b64(der(leaf)), b64(der(root))])
     assert verdict["reason"] == "kz_issuer"

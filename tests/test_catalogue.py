@@ -22,6 +22,7 @@ import certkit
 from hostkit import HostProcess
 from native_host.engine import catalogue as cat
 from native_host.engine.blocklist import bundled as bundled_blocklist
+from native_host.engine.certfacts import cert_facts
 from native_host.engine.chains import chain_from_bytes
 from native_host.engine.publicroots import mozilla
 from native_host.engine.verdict import Policy, judge
@@ -95,12 +96,16 @@ def _cases():
 CASES = list(_cases())
 
 
-def _expected(entry: dict) -> tuple[int, str, str]:
-    """(CLI exit code, level, category) for a chain through this entry's root."""
+def _expected(entry: dict, root_subject_key: str | None = None) -> tuple[int, str, str]:
+    """(CLI exit code, level, category) for a chain through this entry's root (``root_subject_key``: its
+    subject's name key, for the banned-name rule)."""
     spki = next((r["spki_sha256"] for r in entry["rules"] if "spki_sha256" in r), None)
     hit = bundled_blocklist().lookup(None, spki) if spki else None
     if hit:  # the blocklist wins: banned stays banned, the catalogue only names it
         return 2, "banned", hit[0]["category"]
+    same_name = bundled_blocklist().by_subject.get(root_subject_key) if root_subject_key else None
+    if same_name:  # a banned root's exact name with another key: banned_name (issue 11)
+        return 2, "banned", same_name[0]["category"]
     return 1, "interception", entry["kind"]
 
 
@@ -115,7 +120,8 @@ def chains(tmp_path_factory):
         leaf, _ = certkit.issue_leaf(root, key, f"site{n}.example")
         path = base / f"chain{n}.pem"
         path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM) + root.public_bytes(serialization.Encoding.PEM))
-        out[param.id] = (path, [certkit.b64(certkit.der(leaf)), certkit.b64(certkit.der(root))])
+        out[param.id] = (path, [certkit.b64(certkit.der(leaf)), certkit.b64(certkit.der(root))],
+                         cert_facts(certkit.der(root)).subject_key)
     return out
 
 
@@ -179,8 +185,8 @@ def test_identify_is_anchored_case_insensitive_and_bounded():
 
 @pytest.mark.parametrize("entry, example", CASES)
 def test_cli_names_the_product(entry, example, chains, request):
-    path, _ = chains[request.node.callspec.id]
-    code, level, category = _expected(entry)
+    path, _, subject_key = chains[request.node.callspec.id]
+    code, level, category = _expected(entry, subject_key)
     out = subprocess.run([sys.executable, "-m", "native_host", "check", str(path), "--json"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == code, out.stdout + out.stderr
@@ -199,8 +205,8 @@ def test_cli_names_the_product(entry, example, chains, request):
 
 @pytest.mark.parametrize("entry, example", CASES)
 def test_host_names_the_product(entry, example, chains, host, request):
-    _, b64_chain = chains[request.node.callspec.id]
-    _, level, category = _expected(entry)
+    _, b64_chain, subject_key = chains[request.node.callspec.id]
+    _, level, category = _expected(entry, subject_key)
     reply = host.request({"type": "check", "id": request.node.callspec.id, "chain": b64_chain})
     validate("verdict.reply", reply)
     assert (reply["level"], reply["category"]) == (level, category)
@@ -245,11 +251,13 @@ def test_the_real_superfish_root_stays_banned_and_is_named():
     assert v["interceptor"]["kind"] == "adware"
 
 
-def test_another_key_under_superfish_name_is_adware_interception():
+def test_another_key_under_superfish_name_is_banned_by_name_and_named_adware():
+    """Issue 11: a fresh key under a banned root's exact subject is ``banned_name``; the catalogue still names it."""
     root, key = _root_with_subject("Superfish", next(e for e in ENTRIES if e["product"] == "Superfish")["examples"][0])
     leaf, _ = certkit.issue_leaf(root, key, "bank.example")
     v = _judge(leaf, root)
-    assert (v["level"], v["category"]) == ("interception", "adware")
+    assert (v["level"], v["category"], v["reason"]) == ("banned", "malware-mitm", "banned_name")
+    assert (v["names"]["product"], v["interceptor"]["kind"]) == ("Superfish", "adware")
 
 
 def test_a_kazakh_root_calling_itself_kaspersky_keeps_the_government_warning():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -12,6 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from certkit import issue_leaf, load_leaked, make_root, new_key, pem_chain
 from hostkit import tls_server
 from native_host.engine.publicroots import store
+
+LE = Path(__file__).parent / "fixtures" / "letsencrypt"
 
 
 def _key_pem(key) -> bytes:
@@ -48,19 +51,30 @@ def test_private_root_server_is_interception():
     assert [r["role"] for r in verdict["chain"]] == ["leaf", "intermediate"]
 
 
-def test_chain_anchored_in_real_mozilla_root_is_ok():
+def test_leaf_naming_a_real_mozilla_root_is_not_ok():
+    """Before issue 11 this was ``ok`` (exit 0): the probe never checked the leaf's signature."""
     root_der = next(r.facts.der for r in store().roots if r.programs == ("mozilla", "chrome")
                     and r.facts.subject == "CN=ISRG Root X1,O=Internet Security Research Group,C=US")
     root = x509.load_der_x509_certificate(root_der)
     ski = x509.SubjectKeyIdentifier.from_public_key(root.public_key()).digest
-    # We hold no Mozilla root key: the leaf names the real root as issuer; the probe judges what is
-    # presented and never verifies signatures (browsers do that).
+    # We hold no Mozilla root key: the leaf names the real root as issuer and its key id, signed by another key.
     leaf, leaf_key = issue_leaf(None, new_key(), "localhost", issuer_name=root.subject, aki=ski)
     with tls_server(pem_chain(leaf, root), _key_pem(leaf_key)) as port:
         code, verdict, _ = _check(f"https://localhost:{port}")
-    assert code == 0
-    assert (verdict["level"], verdict["category"]) == ("ok", "public")
-    assert verdict["chain"][1]["public_root"] is True
+    assert code == 3
+    assert (verdict["level"], verdict["reason"]) == ("unknown", "incomplete_chain")
+    assert verdict["chain"][1]["public_root"] is True and verdict["chain"][1]["on_path"] is False
+
+
+def test_private_root_with_appended_isrg_root_is_interception_through_the_probe():
+    isrg = x509.load_pem_x509_certificate(open(LE / "isrg-root-x1.pem", "rb").read())
+    root, root_key = make_root("Appended Public Root Test CA")
+    leaf, leaf_key = issue_leaf(root, root_key, "localhost", sans=["localhost"])
+    with tls_server(pem_chain(leaf, root, isrg), _key_pem(leaf_key)) as port:
+        code, verdict, _ = _check(f"https://localhost:{port}")
+    assert code == 1
+    assert (verdict["level"], verdict["reason"]) == ("interception", "non_public_anchor")
+    assert verdict["path"]["indices"] == [0, 1] and verdict["path"]["name_matches"] is True
 
 
 def test_probe_through_host_protocol(host):

@@ -41,7 +41,9 @@ def test_one_byte_mutation_of_a_real_root_is_still_judged(pos, value):
     mutated[pos] = value
     facts = cert_facts(bytes(mutated))
     verdict = judge(Chain(certs=[facts]), bundled(), mozilla())
-    assert verdict["level"] in ("banned", "interception", "ok", "notice")
+    assert verdict["level"] in ("banned", "interception", "unknown")  # a mutated private root is never public
+    if verdict["level"] == "unknown":  # the mutation broke the certificate: it says so, it does not guess
+        assert verdict["reason"] == "unparseable_leaf" and verdict["chain"][0]["parse_error"]
     if facts.spki_sha256 == SF_SPKI:  # the key survived the mutation: it must still match
         assert verdict["level"] == "banned"
 
@@ -118,3 +120,70 @@ def test_bare_hello_fast_path_agrees_with_schema(msg):
         except SchemaError:
             return
         assert "policy" in msg or set(msg) - {"type", "id", "client"}  # only richer hellos skip the fast path
+
+
+# --- issue 11: what a server adds never turns a chain ok ---------------------------------------------------
+
+def _le(name: str) -> bytes:
+    return pem_blocks((LEAKED.parent / "letsencrypt" / f"{name}.pem").read_bytes())[0][1]
+
+
+def _extras_and_bases():
+    from cryptography import x509
+
+    from certkit import der, issue_leaf, load_leaked, make_root, new_key
+
+    root, key = make_root("Property Private Root")
+    private_leaf, _ = issue_leaf(root, key, "p.example")
+    inter, inter_key = issue_leaf(root, key, "Property Intermediate", ca=True, sans=[], cn="Property Intermediate")
+    deep_leaf, _ = issue_leaf(inter, inter_key, "deep.example")
+    sf_cert, sf_key = load_leaked("superfish")
+    sf_leaf, _ = issue_leaf(sf_cert, sf_key, "sf.example")
+    x1 = x509.load_der_x509_certificate(_le("isrg-root-x1"))
+    forged, _ = issue_leaf(None, new_key(), "forged.example", issuer_name=x1.subject,
+                           aki=x509.SubjectKeyIdentifier.from_public_key(x1.public_key()).digest)
+    bases = {  # chains that are not ok, leaf first, and the level each must keep at least
+        "private": [der(private_leaf), der(root)],
+        "private_leaf_only": [der(private_leaf)],
+        "deep": [der(deep_leaf), der(inter), der(root)],
+        "superfish": [der(sf_leaf)],
+        "forged": [der(forged)],
+        "garbage": [b"\x30\x82\x00\x10" + b"\x01" * 16],
+    }
+    extras = [_le(n) for n in ("isrg-root-x1", "isrg-root-x2", "r11", "r12", "e5", "e6", "e5-cross")]
+    extras += [b"\x30\x03\x02\x01\x00", b"\x00" * 40, der(root), der(inter), SUPERFISH]
+    return bases, extras
+
+
+_BASES, _EXTRAS = _extras_and_bases()
+_BASE_VERDICTS = {k: judge(Chain([cert_facts(d) for d in v]), bundled(), mozilla()) for k, v in _BASES.items()}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(_BASES)), st.lists(st.sampled_from(range(len(_EXTRAS))), max_size=6), st.randoms())
+def test_appending_or_reordering_what_a_server_could_add_never_makes_ok(base, extra_ix, rnd):
+    from native_host.schemas import validate
+
+    leaf, *rest = _BASES[base]
+    tail = rest + [_EXTRAS[i] for i in extra_ix]
+    rnd.shuffle(tail)
+    if tail and rnd.random() < 0.3:
+        tail.append(tail[0])  # a duplicate
+    verdict = judge(Chain([cert_facts(d) for d in [leaf, *tail]]), bundled(), mozilla())
+    validate("verdict.reply", verdict)
+    assert _BASE_VERDICTS[base]["level"] != "ok"
+    assert verdict["level"] != "ok", (base, verdict["explanation"])
+    if _BASE_VERDICTS[base]["level"] == "banned":
+        assert verdict["level"] == "banned"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(_EXTRAS + [d for v in _BASES.values() for d in v]),
+                          st.binary(min_size=1, max_size=64)), min_size=1, max_size=6))
+def test_any_chain_gets_a_verdict(ders):
+    from native_host.schemas import validate
+
+    verdict = judge(Chain([cert_facts(d) for d in ders]), bundled(), mozilla())
+    validate("verdict.reply", verdict)
+    if cert_facts(ders[0]).spki_sha256 is None:  # the leaf is not a certificate
+        assert verdict["level"] in ("unknown", "banned")

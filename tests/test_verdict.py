@@ -153,16 +153,16 @@ def _public_root(cert_sha256: str = ISRG_ROOT_X1) -> bytes:
     return root.facts.der
 
 
-def test_chain_anchored_in_real_mozilla_root_is_ok_with_and_without_root():
+def test_leaf_copying_a_mozilla_roots_name_and_aki_is_never_ok():
+    """Before issue 11 this leaf (signed by a fresh key, naming a real root and its key id) was ``ok``."""
     root_der = _public_root()
     root = x509.load_der_x509_certificate(root_der)
     ski = x509.SubjectKeyIdentifier.from_public_key(root.public_key()).digest
     leaf, _ = issue_leaf(None, new_key(), "example.org", issuer_name=root.subject, aki=ski)
-    v = judge(chain_from_base64([b64(der(leaf)), b64(root_der)]), bundled(), mozilla())
-    assert (v["level"], v["category"], v["reason"]) == ("ok", "public", "public_anchor")
-    assert v["chain"][1]["public_root"] is True
-    v = judge(chain_from_base64([b64(der(leaf))]), bundled(), mozilla())
-    assert v["level"] == "ok" and v["anchor"]["sent"] is False
+    for items in ([b64(der(leaf)), b64(root_der)], [b64(der(leaf))]):
+        v = judge(chain_from_base64(items), bundled(), mozilla())
+        assert (v["level"], v["reason"]) == ("unknown", "incomplete_chain")
+        assert v["path"]["bad_signature"] is True and v["anchor"]["public"] is False
 
 
 def test_security_info_without_raw_der_uses_fingerprints():

@@ -128,7 +128,8 @@ def _name_key_cached(text: str) -> str:
 def chain_from_security_info(info: dict[str, Any], *, url: str | None = None, validated: bool = False) -> Chain:
     """Read a Firefox ``SecurityInfo`` object.
 
-    ``state: "insecure"`` (plain HTTP) gives an ``insecure`` chain; ``isBuiltInRoot`` of the last
+    ``state: "insecure"`` (plain HTTP) gives an ``insecure`` chain; ``secure`` and ``weak`` mean Firefox's
+    verifier built and accepted the chain (:attr:`Chain.browser_verified`), ``broken`` that it did not; ``isBuiltInRoot`` of the last
     certificate becomes :attr:`Chain.builtin_root` (Firefox marks only the built chain's root, per
     ``toolkit/components/extensions/webrequest/SecurityInfo.sys.mjs``); ``fromCache`` is carried along.
 
@@ -150,7 +151,8 @@ def chain_from_security_info(info: dict[str, Any], *, url: str | None = None, va
     builtin = infos[-1].get("isBuiltInRoot") if infos else None
     return Chain(certs=certs, evidence="securityInfo", url=url,
                  builtin_root=builtin if isinstance(builtin, bool) else None,
-                 from_cache=bool(info.get("fromCache")))
+                 from_cache=bool(info.get("fromCache")),
+                 browser_verified=info["state"] in ("secure", "weak"))
 
 
 def chain_from_bytes(data: bytes, *, name: str = "input") -> Chain:
@@ -177,7 +179,9 @@ def chain_from_bytes(data: bytes, *, name: str = "input") -> Chain:
         blocks = [d for label, d in pem_blocks(data) if label in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE")]
         if not blocks:
             raise BadInput(f"{name} has PEM armour but no CERTIFICATE block")
-        return Chain(certs=[cert_facts(d) for d in blocks[:MAX_CHAIN]])
+        certs = [cert_facts(d) for d in blocks[:MAX_CHAIN]]
+        _require_one_certificate(certs, name)
+        return Chain(certs=certs)
     try:
         pieces = _der.split_concatenated(data)
     except BadDER as exc:

@@ -320,3 +320,26 @@ def cr_id() -> str:
     from chromium import EXTENSION_ID
 
     return EXTENSION_ID
+
+
+def test_an_appended_public_root_does_not_make_an_intercepted_chain_ok(certdir):
+    """Issue 11: the server sends leaf + private root + the real ISRG Root X1. The probe (Chromium's default
+    evidence) sees a public root last; before path building this was ``OK (public)``."""
+    from cryptography import x509
+
+    root = pki.private_root("Appended Root Inspection CA", org="Acme Corp")
+    identity = pki.server_identity(root, chain_above=[root])
+    repo = Path(__file__).resolve().parents[2]
+    identity.chain.append(x509.load_pem_x509_certificate(
+        (repo / "tests" / "fixtures" / "letsencrypt" / "isrg-root-x1.pem").read_bytes()))
+    server = serve(identity, certdir, "appended", "Bank")
+    with server, Chromium(trust=[write_root(root, certdir, "appended")]) as cr:
+        tab = visit(cr, server.url("/"))
+        badge = cr.wait_badge(tab, settled)
+        assert badge["text"] == "MITM"
+        assert badge["color"] == INTERCEPTION_ORANGE
+        assert "Appended Root Inspection CA" in badge["title"]
+        popup = cr.popup(tab)
+        assert popup["verdictLevel"] == "interception"
+        assert popup["evidence"] == EVIDENCE["probe"]
+        assert [c["subject"] for c in popup["chain"]][-1].startswith("CN=ISRG Root X1")

@@ -380,3 +380,22 @@ def test_real_mitmproxy_in_front_of_a_site_is_named_mitmproxy(certdir, tmp_path)
         assert [o["level"] for o in popup["origins"]] == ["interception"]
         assert popup["origins"][0]["root"] == "Root: mitmproxy (Development tool)"
         assert "mitmproxy" in popup["chain"][-1]["subject"]
+def test_an_appended_public_root_does_not_make_an_intercepted_chain_ok(certdir):
+    """Issue 11: the server sends leaf + private root + the real ISRG Root X1; Firefox anchors the chain in the
+    private root (``isBuiltInRoot: false``), and the store must not override that."""
+    from cryptography import x509
+
+    root = pki.private_root("Appended Root Inspection CA", org="Acme Corp")
+    identity = pki.server_identity(root, chain_above=[root])
+    identity.chain.append(x509.load_pem_x509_certificate(
+        (REPO / "tests" / "fixtures" / "letsencrypt" / "isrg-root-x1.pem").read_bytes()))
+    server = serve(identity, certdir, "appended")
+    server.pages["/"] = ("text/html", PAGE.format(title="Bank", extra=""))
+    with server, Firefox(trust=[write_root(root, certdir, "appended")]) as ff:
+        tab = visit(ff, server.url("/"))
+        badge = ff.wait_badge(tab, settled)
+        assert badge["text"] == "MITM"
+        assert badge["color"] == INTERCEPTION_ORANGE
+        popup = ff.popup(tab)
+        assert popup["verdictLevel"] == "interception"
+        assert "Appended Root Inspection CA" in popup["explanation"]

@@ -22,6 +22,9 @@ const CASES = [
   { level: "interception", category: "unknown-interception", reason: "kz_issuer" },
   { level: "notice", category: "allowlisted", reason: "allowlisted_root" },
   { level: "ok", category: "public", reason: "public_anchor" },
+  { level: "banned", category: "state-mitm", reason: "banned_name" },
+  { level: "unknown", category: null, reason: "incomplete_chain" },
+  { level: "unknown", category: null, reason: "formerly_public_root" },
 ];
 
 for (const lang of ["en", "ru", "kk"]) {
@@ -115,5 +118,19 @@ for (const lang of ["en", "ru", "kk"]) {
     const banned = { level: "banned", category: "malware-mitm", reason: "blocklist_spki",
       names: { host: "a.test", root: "Superfish, Inc.", entry: "Superfish", product: "Superfish", vendor: "Superfish, Inc." } };
     assert.ok(explainMore(t, banned).some((line) => line.includes("Superfish") && !line.includes("$")));
+for (const lang of ["en", "ru", "kk"]) {
+  const t = translator(fakeBrowser({ lang }).i18n);
+  test(`${lang}: issue 11 reasons have their own sentences`, () => {
+    const names = { host: "shop.example", root: "ISRG Root X1", entry: "Qaznet" };
+    const generic = explainRecord(t, { level: "unknown", reason: "something_else", names });
+    const seen = new Set([generic]);
+    for (const reason of ["unparseable_leaf", "incomplete_chain", "formerly_public_root"]) {
+      const s = explainRecord(t, { level: "unknown", category: null, reason, names });
+      assert.ok(s.includes("shop.example"), `${lang} ${reason}: ${s}`);
+      assert.doesNotMatch(s, /\$|explain_/, `${lang}: ${s}`);
+      seen.add(s);
+    }
+    assert.equal(seen.size, 4, "each reason reads differently from the generic unknown sentence");
+    assert.ok(explainRecord(t, { level: "unknown", reason: "formerly_public_root", names }).includes("ISRG Root X1"));
   });
 }

@@ -42,7 +42,8 @@ const NOT_MESSAGES = new Set([
   "browser_blocked", "extension_pages", "default_locale", "default_title", "default_popup", "default_icon",
   "options_ui", "open_in_tab", "host_permissions", "web_accessible_resources", "content_security_policy",
   "browser_specific_settings", "strict_min_version", "data_collection_permissions", "gecko_android", "manifest_version",
-  "not_before", "not_after", "parse_error", "from_cache",
+  "not_before", "not_after", "parse_error", "from_cache", "banned_name", "unparseable_leaf", "incomplete_chain",
+  "formerly_public_root", "subject_name",
 ]);
 
 test("every catalogue has exactly the same keys", () => {

@@ -70,6 +70,10 @@ export const REASON = Object.freeze({
   no_certificates: "reason_no_certificates",
   insecure: "reason_insecure",
   probe_failed: "reason_probe_failed",
+  banned_name: "reason_banned_name",
+  unparseable_leaf: "reason_unparseable_leaf",
+  incomplete_chain: "reason_incomplete_chain",
+  formerly_public_root: "reason_formerly_public_root",
 });
 
 /** How a certificate matched a blocklist entry (`matched.by`). */
@@ -78,6 +82,7 @@ export const MATCHED_BY = Object.freeze({
   cert_sha256: "matched_by_cert",
   issuer_name: "matched_by_issuer_name",
   issuer_aki: "matched_by_issuer_aki",
+  subject_name: "matched_by_subject_name",
 });
 
 /** Where the evidence came from (`evidence`). */
@@ -150,6 +155,7 @@ export function explainRecord(t, rec) {
     }
     case "banned":
       if (rec.reason === "policy_banned") return t("explain_banned_policy", [host, root]);
+      if (rec.reason === "banned_name") return t("explain_banned_name", [host, root, entry]);
       return t(BANNED[rec.category] ?? "explain_banned_other", [host, root, entry]);
     case "browser-blocked":
       return t("explain_browser_blocked", [host, rec.error?.message ?? ""]);
@@ -163,6 +169,9 @@ export function explainRecord(t, rec) {
   if (rec?.reason === "insecure") return t("explain_insecure", [host]);
   if (rec?.reason === "no_certificates") return t("explain_no_security_info", [host]);
   if (rec?.reason === "probe_failed") return t("explain_probe_failed", [host]);
+  if (rec?.reason === "unparseable_leaf") return t("explain_unparseable_leaf", [host]);
+  if (rec?.reason === "incomplete_chain") return t("explain_incomplete_chain", [host, root]);
+  if (rec?.reason === "formerly_public_root") return t("explain_formerly_public_root", [host, root]);
   return t("explain_unknown", [host]);
 }
 
