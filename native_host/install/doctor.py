@@ -474,7 +474,7 @@ def diagnose(
             if ("*" in block or HOST_NAME in block) and HOST_NAME not in allow:
                 checks.append(Check(False, browser, f"policy NativeMessagingBlocklist blocks {HOST_NAME} "
                                                     f"({'; '.join(policy['_files'])})",
-                                    f"add {HOST_NAME} to NativeMessagingAllowlist (see rootsentinel policy --browser {browser if browser in ('chrome', 'edge') else 'chrome'})"))
+                                    f"add {HOST_NAME} to NativeMessagingAllowlist (see rootsentinel policy --browser {browser if browser in ('chrome', 'chromium', 'edge') else 'chrome'})"))
                 continue
             if policy.get("NativeMessagingUserLevelHosts") is False:
                 checks.append(Check(None, browser, "policy NativeMessagingUserLevelHosts is false: "
