@@ -486,7 +486,7 @@ def diagnose(
                     continue
         if skip_absent and target_os != "windows" and not _has_manifest(browser, target_os, env, root) \
                 and not _profile_exists(browser, target_os, env, root):
-            checks.append(Check(None, browser, "skipped: no manifest and no profile folder (browser not used here); "
+            checks.append(Check(None, browser, "not installed (no profile folder and no host manifest): skipped; "
                                                f"rootsentinel doctor --browser {browser} checks it anyway"))
             continue
         found = _find_manifest(browser, target_os, env, browser_scopes, root, use_winreg, checks)
