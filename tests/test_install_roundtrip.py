@@ -75,3 +75,17 @@ def test_doctor_skips_browsers_that_are_not_installed(home):
     assert out.returncode == 0, out.stdout + out.stderr
     assert not [ln for ln in out.stdout.splitlines() if ln.startswith("✗")]
     assert "✓ firefox: host answered hello" in out.stdout
+
+
+def test_system_scope_from_a_checkout_warns_and_names_the_bundled_host(home):
+    out = rs(home, "install", "--browser", "firefox", "--scope", "system", "--dry-run")
+    assert out.returncode == 0, out.stderr
+    (warning,) = out.stderr.splitlines()
+    assert warning.startswith("rootsentinel: warning: the system-wide launcher")
+    assert "source checkout" in warning or "virtualenv" in warning
+    assert "--host-path /opt/rootsentinel/rootsentinel-host" in warning and "make dist-host" in warning
+    out = rs(home, "install", "--browser", "firefox", "--scope", "system", "--dry-run",
+             "--host-path", "/opt/rootsentinel/rootsentinel-host")
+    assert out.returncode == 0 and out.stderr == ""
+    out = rs(home, "install", "--browser", "firefox", "--dry-run")  # user scope: this account's own Python is right
+    assert out.returncode == 0 and out.stderr == ""

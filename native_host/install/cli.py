@@ -103,8 +103,27 @@ def _apply(args: argparse.Namespace, action) -> int:
     return EXIT_OK
 
 
+SYSTEM_HOST_ADVICE = ("for every account, install the bundled host instead: 'make dist-host', copy "
+                      "dist/rootsentinel-host/ to /opt/rootsentinel/, then 'rootsentinel install --scope system "
+                      "--host-path /opt/rootsentinel/rootsentinel-host' (docs/install.md)")
+"""What ``install --scope system`` advises when its launcher would depend on a checkout or virtualenv."""
+
+
+def _warn_private_launcher(args: argparse.Namespace) -> None:
+    """Warn on stderr when a system-scope launcher would run a checkout's or a virtualenv's Python."""
+    from native_host.install.launcher import private_interpreter
+
+    if args.scope != "system" or args.host_path or args.os != locations.current_os():
+        return
+    why = private_interpreter()
+    if why:
+        print(f"rootsentinel: warning: the system-wide launcher this writes is tied to one folder: {why}; "
+              f"{SYSTEM_HOST_ADVICE}", file=sys.stderr)
+
+
 def cmd_install(args: argparse.Namespace) -> int:
     """``rootsentinel install``: write host manifests (and launcher, registry keys or .reg files)."""
+    _warn_private_launcher(args)
     return _apply(args, lambda env, root: install(
         args.browser, args.scope, args.os, env, dry_run=args.dry_run, host_path=args.host_path,
         extension_ids=args.extension_id or (), root=root))
