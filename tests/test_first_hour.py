@@ -210,3 +210,22 @@ def test_enterprise_doc_chromium_policy_folder_matches_the_verb():
     doc = (REPO / "docs/enterprise.md").read_text()
     assert "/etc/chromium/policies/managed/" in doc
     assert rs("policy", "--browser", "chromium").returncode == 0
+
+
+# --- the README's examples --------------------------------------------------------------------------
+
+def test_committed_securityinfo_example_is_judged_banned():
+    example = REPO / "docs/examples/securityinfo-superfish.json"
+    readme = (REPO / "README.md").read_text()
+    assert "rootsentinel check docs/examples/securityinfo-superfish.json" in readme
+    out = rs("check", str(example), "--json")
+    assert out.returncode == 2, out.stderr
+    verdict = json.loads(out.stdout)
+    assert (verdict["level"], verdict["category"], verdict["evidence"]) == ("banned", "malware-mitm", "securityInfo")
+    assert verdict["chain"][-1]["spki_sha256"] == "4bb8f35ba1e126f8dde1b0c420625ed86dce61a7bddadbdea9aba578ff13145e"
+
+
+def test_readme_says_how_to_get_the_command_on_path():
+    readme = (REPO / "README.md").read_text()
+    assert ". .venv/bin/activate" in readme and "pipx install ." in readme
+    assert readme.index("make run ") < readme.index("make test ")  # the first two commands stay first
