@@ -105,7 +105,7 @@ def _apply(args: argparse.Namespace, action) -> int:
 
 SYSTEM_HOST_ADVICE = ("for every account, install the bundled host instead: 'make dist-host', copy "
                       "dist/rootsentinel-host/ to /opt/rootsentinel/, then 'rootsentinel install --scope system "
-                      "--host-path /opt/rootsentinel/rootsentinel-host' (docs/install.md)")
+                      "--host-path /opt/rootsentinel/rootsentinel-host/rootsentinel-host' (docs/install.md)")
 """What ``install --scope system`` advises when its launcher would depend on a checkout or virtualenv."""
 
 
