@@ -192,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "UTF-8 JSON) on stdin and answer each on stdout. Browsers start this through the "
                                    "host manifest that 'rootsentinel install' writes; you do not run it by hand "
                                    "(docs/protocol.md).")
-    p.add_argument("--max-frame", type=int, default=8 * 1024 * 1024, help="largest incoming frame accepted, in bytes (default 8 MiB); a larger one gets an error frame")
+    p.add_argument("--max-frame", type=int, default=8 * 1024 * 1024,
+                   help="largest incoming frame accepted, in bytes (default 8 MiB); a larger one gets an error frame")
     p.set_defaults(func=cmd_host)
     for module in ("native_host.install.cli", "native_host.blocklist_cli", "native_host.scan.cli"):
         try:
