@@ -18,7 +18,7 @@
  * ("Only permissions specified in the manifest may be requested.", seen here), so debugger mode
  * needs this separate build, whose install prompt warns about the debugger (extension/README.md).
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -57,11 +57,41 @@ export function build(browser, out, { withDebugger = false } = {}) {
   return out;
 }
 
+/**
+ * The browsers this tree can build: those with a manifest in extension/manifests/ and an adapter
+ * (extension/src/<browser>/background.js).
+ * @returns {string[]} e.g. ["chromium", "firefox"], sorted
+ */
+export function targets() {
+  return readdirSync(join(SRC, "manifests"))
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => f.slice(0, -".json".length))
+    .filter((b) => existsSync(join(SRC, "src", b, "background.js")))
+    .sort();
+}
+
+const USAGE = "usage: node build/build_extension.mjs firefox|chromium [--with-debugger] [--out DIR]";
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const i = args.indexOf("--out");
   const browser = args.find((a, j) => !a.startsWith("--") && (i === -1 || j !== i + 1)) ?? "firefox";
   const withDebugger = args.includes("--with-debugger");
+  const known = targets();
+  if (!known.includes(browser)) {
+    // one line naming what can be built, not a stack trace (issue 10)
+    console.error(`build_extension: no target ${JSON.stringify(browser)}; the targets are ${known.join(", ")} (${USAGE})`);
+    process.exit(2);
+  }
+  if (i !== -1 && !args[i + 1]) {
+    console.error(`build_extension: --out needs a folder (${USAGE})`);
+    process.exit(2);
+  }
   const out = i !== -1 ? resolve(args[i + 1]) : join(ROOT, "dist", withDebugger ? `${browser}-debugger` : browser);
-  console.log(build(browser, out, { withDebugger }));
+  try {
+    console.log(build(browser, out, { withDebugger }));
+  } catch (err) {
+    console.error(`build_extension: ${err.message}`);
+    process.exit(1);
+  }
 }

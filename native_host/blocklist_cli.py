@@ -1,4 +1,4 @@
-"""The ``blocklist`` verb of ``rootsentinel``: make keys, sign, verify, install and show blocklist updates.
+"""The ``blocklist`` verb of ``rootsentinel``: build, make keys, sign, verify, install and show blocklist updates.
 
 ``native_host.cli`` calls :func:`add_parsers` with its argparse subparsers object; each sub-verb sets
 ``func(args) -> int``: 0 ok, 3 on an error (a :class:`~native_host.errors.RootSentinelError`, which the CLI
@@ -6,6 +6,7 @@ prints as one line). These functions are the only place of the update machinery 
 
 A publisher's round trip (signing happens off the fleet; only the public key is deployed)::
 
+    rootsentinel blocklist build edited.json --out blocklist-2026.12.01.json   # rehash, bump the version
     rootsentinel blocklist keygen --out publisher.key         # prints the base64 public key
     # put it in the system config: "blocklist_public_key": "<base64>"
     rootsentinel blocklist sign blocklist-2026.12.01.json --key publisher.key    # writes ...json.sig
@@ -34,10 +35,24 @@ def _pinned_key(args: argparse.Namespace):
 
     if getattr(args, "public_key", None):
         return parse_public_key(args.public_key)
+    from native_host.blocklist_update import NoPinnedKey
     from native_host.config import load_system_config
 
     config = load_system_config()
-    return parse_public_key(config.settings.get("blocklist_public_key"))
+    try:
+        return parse_public_key(config.settings.get("blocklist_public_key"))
+    except NoPinnedKey as exc:
+        raise NoPinnedKey(f"{exc}; pin it as \"blocklist_public_key\" in {config.path} (the ROOTSENTINEL_CONFIG "
+                          f"environment variable names another config file), or pass --public-key BASE64") from None
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from native_host.blocklist_build import build_file
+
+    doc = build_file(Path(args.input), Path(args.out), version=args.version)
+    sys.stdout.write(f"built {args.out}: version {doc['version']}, {doc['size']} entries, sha256 {doc['sha256']}; "
+                     f"sign it with: rootsentinel blocklist sign {args.out} --key KEYFILE\n")
+    return EXIT_OK
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
@@ -136,11 +151,23 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def add_parsers(subparsers) -> None:
     """Add ``blocklist keygen|sign|verify|install|show`` to an argparse subparsers object."""
-    parent = subparsers.add_parser("blocklist", help="sign, verify, install and show signed blocklist updates",
+    parent = subparsers.add_parser("blocklist", help="build, sign, verify, install and show signed blocklist updates",
                                    description="Signed blocklist updates (Ed25519 over the exact file bytes; "
                                                "the host accepts them only under blocklist_public_key).")
     sub = parent.add_subparsers(dest="blocklist_command", metavar="VERB")
     parent.set_defaults(func=lambda args: (parent.print_help(sys.stderr), EXIT_ERROR)[1])
+
+    p = sub.add_parser("build", help="build a new version from a sources file or an edited list (rehash, bump version)",
+                       description="Build a blocklist to sign: from an edited blocklist JSON or a JSON array of entries "
+                                   "(the shape of build/blocklist-sources/roots.json; an entry may name "
+                                   "\"certificate\": \"FILE.pem\" to take its fingerprints and names from the "
+                                   "certificate). Recomputes every hash, the size and the content hash, and bumps the "
+                                   "version past the input's and the bundled one.")
+    p.add_argument("input", metavar="INPUT", help="an edited blocklist JSON, or a JSON array of entries")
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write the new blocklist (e.g. blocklist-2026.12.01.json)")
+    p.add_argument("--version", metavar="YYYY.MM.DD[.N]",
+                   help="the version to give it (default: today's date, or the input's version with .N raised)")
+    p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("keygen", help="make an Ed25519 signing key; print its public key (base64)")
     p.add_argument("--out", required=True, metavar="KEYFILE", help="where to write the private key (PEM, mode 0600)")

@@ -1,4 +1,4 @@
-"""The ``rootsentinel`` command line: the host's second face.
+"""rootsentinel: is your HTTPS connection intercepted? Judge certificate chains against banned and public roots.
 
 Verbs: ``check`` (judge a chain file, a Firefox SecurityInfo JSON, or a live ``https://host[:port]``),
 ``host`` (what host manifests launch), and the install, doctor, policy, blocklist, scan verbs registered
@@ -59,7 +59,26 @@ def parse_target(target: str) -> tuple[str, int] | Path:
         return m.group(1).strip("[]"), int(m.group(2))
     if path.exists():
         raise BadInput(f"{target} is not a regular file")
-    raise BadInput(f"{target}: no such file, and not https://host[:port] or host:port")
+    raise BadInput(_not_a_target(target))
+
+
+ACCEPTED_TARGETS = "a PEM/DER chain file, a SecurityInfo JSON file, https://host[:port] or host:port"
+"""What ``check TARGET`` accepts, as the one-line error messages name it."""
+
+
+_FILE_SUFFIXES = (".pem", ".der", ".crt", ".cer", ".json", ".txt", ".p7b", ".p7c")
+
+
+def _not_a_target(target: str) -> str:
+    """The one-line reason ``target`` is neither a file nor an address ``check`` can probe."""
+    shown = safe_text(target)
+    if target.lower().startswith("http://"):
+        return (f"{shown}: plain HTTP has no certificate to judge; for the same site over TLS use "
+                f"https://{safe_text(target[7:])} (accepted: {ACCEPTED_TARGETS})")
+    if re.fullmatch(r"[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]", target) and not target.lower().endswith(_FILE_SUFFIXES):
+        return (f"{shown}: no such file; to probe a server give https://{shown} or {shown}:PORT "
+                f"(accepted: {ACCEPTED_TARGETS})")
+    return f"{shown}: no such file (accepted: {ACCEPTED_TARGETS})"
 
 
 def render_text(verdict: dict) -> str:
@@ -115,7 +134,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(verdict, ensure_ascii=False, indent=1) + "\n")
     else:
         sys.stdout.write(render_text(verdict) + "\n")
-    if verdict["reason"] == "probe_failed":
+    if verdict["reason"] == "probe_failed" and args.json:
+        # the text output already says why on stdout; under --json a script may want the line too
         print(f"rootsentinel: {safe_text(verdict['probe']['error'])}", file=sys.stderr)
     return EXIT[verdict["level"]]
 
@@ -126,13 +146,40 @@ def cmd_host(args: argparse.Namespace) -> int:
     return run(max_frame=args.max_frame)
 
 
+class UsageError(RootSentinelError):
+    """A command line argparse refused (unknown option, missing argument); exit code 3."""
+
+    code = "usage"
+
+    def __init__(self, message: str, parser: argparse.ArgumentParser):
+        super().__init__(message)
+        self.parser = parser
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with usage errors on exit code 3 (2 means ``banned`` here)."""
+    """argparse with usage errors on exit code 3 (2 means ``banned`` here): :class:`UsageError`, which
+    :func:`main` prints (and under ``--json`` also as an error object)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: {message}", file=sys.stderr)
-        raise SystemExit(3)
+        raise UsageError(message, self)
+
+
+def error_object(exc: RootSentinelError) -> dict:
+    """The JSON object ``--json`` prints for an error that ends in exit code 3:
+    ``{"type": "error", "code": <the error's protocol code>, "message": <one line>}``."""
+    return {"type": "error", "code": exc.code, "message": safe_text(str(exc))}
+
+
+def _fail(exc: RootSentinelError, as_json: bool) -> int:
+    """Report ``exc`` as one line on stderr (and under ``--json`` as one JSON object on stdout); returns 3."""
+    if isinstance(exc, UsageError):
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: {safe_text(str(exc))}", file=sys.stderr)
+    else:
+        print(f"rootsentinel: {safe_text(str(exc))}", file=sys.stderr)
+    if as_json:
+        sys.stdout.write(json.dumps(error_object(exc), ensure_ascii=False) + "\n")
+    return 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,8 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="for a chain file: fetch a missing issuer from its AIA caIssuers http:// URL (64 KiB, 3 s); "
                         "probes always do")
     p.set_defaults(func=cmd_check)
-    p = sub.add_parser("host", help="run the native messaging host on stdin/stdout (host manifests launch this)")
-    p.add_argument("--max-frame", type=int, default=8 * 1024 * 1024, help="cap on incoming frames in bytes")
+    p = sub.add_parser("host", help="run the native messaging host on stdin/stdout (host manifests launch this)",
+                       description="Run the native messaging host: read frames (a 4-byte native-order length, then "
+                                   "UTF-8 JSON) on stdin and answer each on stdout. Browsers start this through the "
+                                   "host manifest that 'rootsentinel install' writes; you do not run it by hand "
+                                   "(docs/protocol.md).")
+    p.add_argument("--max-frame", type=int, default=8 * 1024 * 1024,
+                   help="largest incoming frame accepted, in bytes (default 8 MiB); a larger one gets an error frame")
     p.set_defaults(func=cmd_host)
     for module in ("native_host.install.cli", "native_host.blocklist_cli", "native_host.scan.cli"):
         try:
@@ -180,14 +232,16 @@ def main(argv: list[str] | None = None) -> int:
 
         return main_from_argv(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        return _fail(exc, "--json" in argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 3
     try:
         return args.func(args)
     except RootSentinelError as exc:
-        print(f"rootsentinel: {safe_text(str(exc))}", file=sys.stderr)
-        return 3
+        return _fail(exc, bool(getattr(args, "json", False)))
     except KeyboardInterrupt:
         return 130

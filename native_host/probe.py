@@ -52,6 +52,23 @@ def _is_ip(host: str) -> bool:
         return False
 
 
+_NOT_TLS_REASONS = ("wrong version number", "packet length too long", "http request", "record layer failure")
+"""OpenSSL reasons for a first reply that is not a TLS record (a plain-HTTP server answering our ClientHello
+with ``HTTP/1.1 400``): OpenSSL ``ssl/record`` error strings ``SSL_R_WRONG_VERSION_NUMBER`` (1.1/3.x),
+``SSL_R_PACKET_LENGTH_TOO_LONG`` and ``SSL_R_HTTP_REQUEST``."""
+
+
+def _handshake_failure(host: str, port: int, exc: Exception) -> str:
+    """One line for a failed handshake: plain words for a server that does not speak TLS, else OpenSSL's reason."""
+    text = str(exc)
+    if any(reason in text.lower() for reason in _NOT_TLS_REASONS):
+        return (f"{host}:{port}: the server did not answer TLS (a plain-HTTP or other non-TLS service on that port?); "
+                "there is no certificate to judge")
+    reasons = [r[2] for r in getattr(exc, "args", [[]])[0] if isinstance(r, tuple) and len(r) == 3] \
+        if exc.args and isinstance(exc.args[0], list) else []
+    return f"TLS handshake with {host}:{port} failed: {'; '.join(reasons) or text}"
+
+
 def probe(host: str, port: int = 443, *, sni: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> ProbeResult:
     """Handshake with ``host:port`` and return the presented chain.
 
@@ -91,7 +108,7 @@ def probe(host: str, port: int = 443, *, sni: str | None = None, timeout: float 
             except SSL.WantWriteError:
                 wait = ([], [sock], [])
             except SSL.Error as exc:
-                raise ProbeFailed(f"TLS handshake with {host}:{port} failed: {exc}") from exc
+                raise ProbeFailed(_handshake_failure(host, port, exc)) from exc
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not any(select.select(*wait, remaining)):
                 raise ProbeFailed(f"TLS handshake with {host}:{port} timed out after {timeout:g} s")

@@ -116,7 +116,7 @@ def test_banned_root_planted_in_firefox_profile_is_found_with_its_location(tmp_p
     assert edell["status"] == "distrusted" and edell["matched"]["entry"]["category"] == "malware-mitm"
     code, text, _ = run_scan(root)
     assert "BANNED: CN=Superfish\\, Inc." in text
-    assert 'found in nss sql:/home/ana/.mozilla/firefox/k3x9.default-release (Superfish, Inc. SuperFish, Inc., trust C,,): banned' in text
+    assert f'found in nss sql:{root}/home/ana/.mozilla/firefox/k3x9.default-release (Superfish, Inc. SuperFish, Inc., trust C,,): banned' in text
 
 
 @needs_certutil

@@ -155,6 +155,20 @@ def chain_from_security_info(info: dict[str, Any], *, url: str | None = None, va
                  browser_verified=info["state"] in ("secure", "weak"))
 
 
+def _looks_like_text(data: bytes) -> bool:
+    """True for UTF-8 text with no control bytes but tab/CR/LF: a DER certificate always starts with the
+    SEQUENCE tag 0x30 followed by a length byte, and its body holds bytes below 0x20."""
+    head = data[:4096]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        try:  # a multi-byte character cut at the 4096-byte boundary
+            text = head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return all(c >= " " or c in "\t\r\n" for c in text)
+
+
 def chain_from_bytes(data: bytes, *, name: str = "input") -> Chain:
     """Read a chain file: PEM (any number of ``CERTIFICATE`` blocks), a JSON ``SecurityInfo``, or DER
     (one certificate or several back to back). Leaf first.
@@ -182,10 +196,13 @@ def chain_from_bytes(data: bytes, *, name: str = "input") -> Chain:
         certs = [cert_facts(d) for d in blocks[:MAX_CHAIN]]
         _require_one_certificate(certs, name)
         return Chain(certs=certs)
+    if _looks_like_text(data):
+        raise BadInput(f"{name} is not a certificate: it is text without a '-----BEGIN CERTIFICATE-----' block "
+                       "(expected a PEM or DER chain, or a SecurityInfo JSON)")
     try:
         pieces = _der.split_concatenated(data)
     except BadDER as exc:
-        raise BadInput(f"{name} is neither PEM, JSON nor DER certificates ({exc})") from exc
+        raise BadInput(f"{name} is not a certificate: neither PEM, a SecurityInfo JSON nor DER ({exc})") from exc
     certs = [cert_facts(p) for p in pieces[:MAX_CHAIN]]
     _require_one_certificate(certs, name)
     return Chain(certs=certs)

@@ -28,7 +28,7 @@ from native_host.install import locations, registry
 from native_host.install.doctor import diagnose
 from native_host.install.installer import Change, install, uninstall
 from native_host.install.model import BROWSERS, OSES, SCOPES, Environment, InstallError
-from native_host.install.policy import XPI_URL_PLACEHOLDER, managed_settings, policy_for
+from native_host.install.policy import CAPTURE_MODES, POLICY_BROWSERS, XPI_URL_PLACEHOLDER, managed_settings, policy_for
 from native_host.install.extension_ids import CHROMIUM_STORE_ID_PLACEHOLDER
 
 EXIT_OK = 0
@@ -103,8 +103,27 @@ def _apply(args: argparse.Namespace, action) -> int:
     return EXIT_OK
 
 
+SYSTEM_HOST_ADVICE = ("for every account, install the bundled host instead: 'make dist-host', copy "
+                      "dist/rootsentinel-host/ to /opt/rootsentinel/, then 'rootsentinel install --scope system "
+                      "--host-path /opt/rootsentinel/rootsentinel-host/rootsentinel-host' (docs/install.md)")
+"""What ``install --scope system`` advises when its launcher would depend on a checkout or virtualenv."""
+
+
+def _warn_private_launcher(args: argparse.Namespace) -> None:
+    """Warn on stderr when a system-scope launcher would run a checkout's or a virtualenv's Python."""
+    from native_host.install.launcher import private_interpreter
+
+    if args.scope != "system" or args.host_path or args.os != locations.current_os():
+        return
+    why = private_interpreter()
+    if why:
+        print(f"rootsentinel: warning: the system-wide launcher this writes is tied to one folder: {why}; "
+              f"{SYSTEM_HOST_ADVICE}", file=sys.stderr)
+
+
 def cmd_install(args: argparse.Namespace) -> int:
     """``rootsentinel install``: write host manifests (and launcher, registry keys or .reg files)."""
+    _warn_private_launcher(args)
     return _apply(args, lambda env, root: install(
         args.browser, args.scope, args.os, env, dry_run=args.dry_run, host_path=args.host_path,
         extension_ids=args.extension_id or (), root=root))
@@ -149,6 +168,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
             notifications=not args.no_notifications,
             probing=not args.no_probing,
             audit=not args.no_audit,
+            capture=args.capture,
         )
         doc = policy_for(args.browser, settings, extension_id=args.extension_id, xpi_url=args.xpi_url,
                          update_url=args.update_url)
@@ -188,7 +208,8 @@ def add_parsers(subparsers) -> None:
 
     p = subparsers.add_parser("uninstall", help="remove what install wrote")
     _common(p, browser_required=True)
-    p.add_argument("--scope", choices=SCOPES, default="user")
+    p.add_argument("--scope", choices=SCOPES, default="user",
+                   help="user (default: this account) or system (all accounts): the scope the install used")
     p.add_argument("--dry-run", action="store_true", help="print what would be removed and remove nothing")
     p.set_defaults(func=cmd_uninstall)
 
@@ -200,16 +221,31 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--no-spawn", action="store_true", help="do not start the host")
     p.set_defaults(func=cmd_doctor)
 
-    p = subparsers.add_parser("policy", help="print an enterprise policy that force-installs the extension")
-    p.add_argument("--browser", required=True, choices=["firefox", "chrome", "edge"])
+    p = subparsers.add_parser(
+        "policy", help="print an enterprise policy that force-installs the extension",
+        description="Print a JSON policy that force-installs the extension, passes it managed settings and (Chromium "
+                    "family) allows the native host. Save it as Firefox's policies.json, or in "
+                    "/etc/opt/chrome/policies/managed/, /etc/chromium/policies/managed/ or /etc/opt/edge/policies/managed/ "
+                    "(docs/enterprise.md).")
+    p.add_argument("--browser", required=True, choices=POLICY_BROWSERS, help="which browser's policy format to print")
     p.add_argument("--extension-id", metavar="ID", help="extension id (default: Firefox id / Chromium store placeholder)")
     p.add_argument("--xpi-url", metavar="URL", help="Firefox: where the signed .xpi is served")
-    p.add_argument("--update-url", metavar="URL", help="Chrome/Edge: update manifest URL (default: the store's)")
-    p.add_argument("--mode", choices=["warn", "enforce"], default="warn")
-    p.add_argument("--allow-spki-sha256", action="append", metavar="HEX", help="company inspection root (repeatable)")
-    p.add_argument("--ban-spki-sha256", action="append", type=_ban("spki_sha256"), metavar="HEX[=REASON]")
-    p.add_argument("--ban-cert-sha256", action="append", type=_ban("cert_sha256"), metavar="HEX[=REASON]")
-    p.add_argument("--no-notifications", action="store_true")
-    p.add_argument("--no-probing", action="store_true")
-    p.add_argument("--no-audit", action="store_true")
+    p.add_argument("--update-url", metavar="URL", help="Chrome/Chromium/Edge: update manifest URL (default: the store's)")
+    p.add_argument("--mode", choices=["warn", "enforce"], default="warn",
+                   help="warn (default): badge and popup only; enforce: a page whose chain is banned is replaced "
+                        "by an explanation page")
+    p.add_argument("--capture", choices=CAPTURE_MODES,
+                   help="Chrome/Chromium/Edge: where the chain comes from: probe (the extension's default; the host "
+                        "connects to each new site itself) or debugger (the chain the browser verified; needs the "
+                        "--with-debugger build, and the browser shows its debugging bar)")
+    p.add_argument("--allow-spki-sha256", action="append", metavar="HEX",
+                   help="SPKI SHA-256 of a company inspection root: its chains are a notice, not interception (repeatable)")
+    p.add_argument("--ban-spki-sha256", action="append", type=_ban("spki_sha256"), metavar="HEX[=REASON]",
+                   help="also treat the root with this SPKI SHA-256 as banned, with an optional reason (repeatable)")
+    p.add_argument("--ban-cert-sha256", action="append", type=_ban("cert_sha256"), metavar="HEX[=REASON]",
+                   help="also treat the certificate with this SHA-256 as banned, with an optional reason (repeatable)")
+    p.add_argument("--no-notifications", action="store_true", help="no desktop notification for a banned chain")
+    p.add_argument("--no-probing", action="store_true",
+                   help="the host never opens its own TLS connection to a site (no probe evidence)")
+    p.add_argument("--no-audit", action="store_true", help="write no audit events")
     p.set_defaults(func=cmd_policy)

@@ -474,7 +474,7 @@ def diagnose(
             if ("*" in block or HOST_NAME in block) and HOST_NAME not in allow:
                 checks.append(Check(False, browser, f"policy NativeMessagingBlocklist blocks {HOST_NAME} "
                                                     f"({'; '.join(policy['_files'])})",
-                                    f"add {HOST_NAME} to NativeMessagingAllowlist (see rootsentinel policy --browser {browser if browser in ('chrome', 'edge') else 'chrome'})"))
+                                    f"add {HOST_NAME} to NativeMessagingAllowlist (see rootsentinel policy --browser {browser if browser in ('chrome', 'chromium', 'edge') else 'chrome'})"))
                 continue
             if policy.get("NativeMessagingUserLevelHosts") is False:
                 checks.append(Check(None, browser, "policy NativeMessagingUserLevelHosts is false: "
@@ -486,7 +486,7 @@ def diagnose(
                     continue
         if skip_absent and target_os != "windows" and not _has_manifest(browser, target_os, env, root) \
                 and not _profile_exists(browser, target_os, env, root):
-            checks.append(Check(None, browser, "skipped: no manifest and no profile folder (browser not used here); "
+            checks.append(Check(None, browser, "not installed (no profile folder and no host manifest): skipped; "
                                                f"rootsentinel doctor --browser {browser} checks it anyway"))
             continue
         found = _find_manifest(browser, target_os, env, browser_scopes, root, use_winreg, checks)

@@ -73,6 +73,7 @@ class Plan:
     files: list[PlannedFile] = field(default_factory=list)
     registry_values: list[registry.RegistryValue] = field(default_factory=list)  # winreg mode only
     use_winreg: bool = False
+    env: Environment | None = None  # where the install record goes (None: no record)
 
 
 def _default_use_winreg(target_os: str, root: Path | None) -> bool:
@@ -153,7 +154,7 @@ def plan_install(
             )
         host = locations.launcher_path(scope, target_os, env)
         files.append(PlannedFile(host, launcher_script(target_os, python=python), LAUNCHER_MODE, "launcher", tuple(names)))
-    plan = Plan(target_os, scope, root, str(host), [], use_winreg=use_winreg)
+    plan = Plan(target_os, scope, root, str(host), [], use_winreg=use_winreg, env=env)
     by_path: dict[PurePath, int] = {}
     for browser in names:
         loc = locations.host_location(browser, scope, target_os, env)
@@ -176,6 +177,41 @@ def plan_install(
                                          MANIFEST_MODE, "registry", (browser,)))
     plan.files = files
     return plan
+
+
+RECORD_NAME = "install-record.json"
+"""The file, beside the default launcher (``rootsentinel/`` in the scope's data folder), where ``install``
+records the folders it created, so that ``uninstall`` removes them again once they are empty. Not written
+under ``--root`` (a staging tree for a package: the package manager owns the folders there)."""
+
+
+def record_path(scope: str, target_os: str, env: Environment, root: Path | None) -> Path:
+    """Where the install record of ``scope`` lives (under ``root``)."""
+    return under_root(root, locations.launcher_path(scope, target_os, env)).parent / RECORD_NAME
+
+
+def _missing_dirs(folder: Path) -> list[Path]:
+    """``folder`` and its ancestors that do not exist yet, outermost first (what ``mkdir -p`` creates)."""
+    missing: list[Path] = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing[::-1]
+
+
+def _read_record(path: Path) -> list[str]:
+    try:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return []
+    dirs = doc.get("created_dirs") if isinstance(doc, dict) else None
+    return [d for d in dirs if isinstance(d, str)] if isinstance(dirs, list) else []
+
+
+def _write_record(path: Path, dirs: list[str]) -> None:
+    body = {"comment": "folders 'rootsentinel install' created; 'rootsentinel uninstall' removes them once empty",
+            "created_dirs": sorted(set(dirs))}
+    _write_atomic(path, (json.dumps(body, indent=1) + "\n").encode(), MANIFEST_MODE)
 
 
 def _write_atomic(dest: Path, content: bytes, mode: int) -> None:
@@ -213,6 +249,7 @@ def apply_plan(plan: Plan, *, dry_run: bool = False) -> list[Change]:
     if plan.root is None and not dry_run and plan.target_os != locations.current_os():
         raise InstallError(f"writing {plan.target_os} locations on {locations.current_os()} needs --root DIR (or --dry-run)")
     changes: list[Change] = []
+    created_dirs: list[Path] = []
     for item in plan.files:
         note = ", ".join(item.browsers)
         try:
@@ -231,6 +268,7 @@ def apply_plan(plan: Plan, *, dry_run: bool = False) -> list[Change]:
             verb = "would update" if action == "updated" else "would write"
             changes.append(Change(verb, str(dest), item.kind, item.content, note))
             continue
+        created_dirs.extend(_missing_dirs(dest.parent))
         _write_atomic(dest, item.content, item.mode)
         changes.append(Change(action, str(dest), item.kind, item.content, note))
     for value in plan.registry_values:
@@ -242,6 +280,10 @@ def apply_plan(plan: Plan, *, dry_run: bool = False) -> list[Change]:
         else:
             registry.write_default(value.key, value.value)
             changes.append(Change("written" if current is None else "updated", value.key, "registry", value.value.encode()))
+    if created_dirs and plan.env is not None and plan.root is None:  # under --root a package manager owns folders
+        record = record_path(plan.scope, plan.target_os, plan.env, plan.root)
+        created_dirs.extend(_missing_dirs(record.parent))
+        _write_record(record, _read_record(record) + [str(d) for d in created_dirs])
     return changes
 
 
@@ -258,6 +300,33 @@ def _manifest_host_path(dest: Path) -> str | None:
     return doc.get("path") if isinstance(doc, dict) and doc.get("name") == HOST_NAME else None
 
 
+def _remove_created_dirs(record: Path) -> list[Change]:
+    """Remove the folders the install record names once they are empty (deepest first); keep the record for
+    the ones still in use, delete it when none is left."""
+    dirs = _read_record(record)
+    if not dirs:
+        return []
+    changes: list[Change] = []
+    try:
+        record.unlink()
+    except FileNotFoundError:
+        pass
+    kept: list[str] = []
+    for name in sorted(set(dirs), key=lambda d: len(Path(d).parts), reverse=True):
+        folder = Path(name)
+        if not folder.is_dir():
+            continue
+        try:
+            folder.rmdir()
+        except OSError:  # not empty: something else (another browser's manifest, the browser itself) uses it
+            kept.append(name)
+            continue
+        changes.append(Change("removed", str(folder), "folder", None, "created by rootsentinel install"))
+    if kept:
+        _write_record(record, kept)
+    return changes
+
+
 def uninstall(
     browsers: list[str] | tuple[str, ...],
     scope: str,
@@ -272,9 +341,10 @@ def uninstall(
 
     Removes each browser's manifest(s) and ``.reg`` file (or, on Windows, its registry key when it
     still names our manifest), then the launcher when it is ours and no remaining RootSentinel
-    manifest of this scope names it, then our own empty ``rootsentinel`` folders. Brave and Chromium
-    read the same system file, so removing it for one removes it for both (the change says so).
-    Browser directories are left in place.
+    manifest of this scope names it, then the folders install created (listed in its record,
+    :data:`RECORD_NAME`) once they are empty, and our own empty ``rootsentinel`` folders. Brave and
+    Chromium read the same system file, so removing it for one removes it for both (the change says so).
+    Browser folders that existed before the install are left in place.
 
     Raises:
         InstallError: for unknown names.
@@ -343,6 +413,7 @@ def uninstall(
         else:
             remove(launcher_dest, "launcher")
     if not dry_run:
+        changes.extend(_remove_created_dirs(record_path(scope, target_os, env, root)))
         for folder in {launcher_dest.parent, *(d.parent for d in removed if d.parent.name == "RootSentinel")}:
             if folder.name in ("rootsentinel", "RootSentinel") and folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()

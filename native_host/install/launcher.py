@@ -48,6 +48,24 @@ def _package_parent() -> str | None:
     return None if parent in resolved else parent
 
 
+def private_interpreter(python: str | None = None) -> str | None:
+    """Why a launcher for ``python`` (default :data:`sys.executable`) suits one account only, or None.
+
+    It does when the package is imported from a source checkout (the launcher then sets ``PYTHONPATH`` into
+    it) or the interpreter belongs to a virtualenv (``sys.prefix != sys.base_prefix``): a system-wide host
+    manifest would make every user's browser depend on that folder staying where it is and readable.
+    A frozen bundle is self-contained: None.
+    """
+    if getattr(sys, "frozen", False) and python is None:
+        return None
+    checkout = _package_parent()
+    if checkout:
+        return f"it runs RootSentinel from the source checkout {checkout}"
+    if python is None and sys.prefix != sys.base_prefix:
+        return f"it runs the virtualenv Python {sys.executable}"
+    return None
+
+
 def launcher_script(target_os: str, python: str | None = None, frozen: bool | None = None,
                     pythonpath: str | None | bool = True) -> bytes:
     """Return the launcher's bytes for ``target_os``.

@@ -12,7 +12,8 @@ Outputs (printed by ``rootsentinel policy``):
   Source: mozilla/policy-templates docs (``ExtensionSettings``, ``3rdparty``), https://mozilla.github.io/policy-templates/;
   ``3rdparty`` values reach ``browser.storage.managed`` (Firefox 68).
 
-- Chrome / Edge JSON policy (Linux ``/etc/opt/chrome/policies/managed/``, ``/etc/opt/edge/policies/managed/``;
+- Chrome / Chromium / Edge JSON policy (Linux ``/etc/opt/chrome/policies/managed/``,
+  ``/etc/chromium/policies/managed/``, ``/etc/opt/edge/policies/managed/``;
   the same names as registry values or plist keys on Windows/macOS)::
 
     {"ExtensionInstallForcelist": ["<id>;<update url>"],
@@ -111,9 +112,17 @@ XPI_URL_PLACEHOLDER = "https://rootsentinel.example/download/rootsentinel-latest
 
 UPDATE_URLS = {
     "chrome": "https://clients2.google.com/service/update2/crx",
+    "chromium": "https://clients2.google.com/service/update2/crx",
     "edge": "https://edge.microsoft.com/extensionwebstorebase/v1/crx",
 }
-"""The stores' update URLs (Chrome Web Store; Microsoft Edge Add-ons), used for store-hosted ids."""
+"""The stores' update URLs (Chrome Web Store, which Chromium's ExtensionInstallForcelist also defaults to;
+Microsoft Edge Add-ons), used for store-hosted ids."""
+
+POLICY_BROWSERS = ("firefox", "chrome", "chromium", "edge")
+"""Browsers ``rootsentinel policy`` writes a policy for."""
+
+CAPTURE_MODES = ("probe", "debugger")
+"""The Chromium family's ``capture`` managed setting (``extension/managed_schema.json``)."""
 
 
 def _hex64(value: str, what: str) -> str:
@@ -131,6 +140,7 @@ def managed_settings(
     notifications: bool = True,
     probing: bool = True,
     audit: bool = True,
+    capture: str | None = None,
 ) -> dict:
     """Build the managed settings object, normalising fingerprints to lowercase hex.
 
@@ -138,20 +148,24 @@ def managed_settings(
         mode: ``warn`` or ``enforce``.
         allow_spki_sha256: SPKI SHA-256 of company inspection roots (colons allowed, any case).
         banned: ``[{"spki_sha256" or "cert_sha256": hex, "reason": str}]``.
+        capture: the Chromium family's evidence source, ``probe`` or ``debugger`` (None: not set, the
+            extension's default ``probe``).
 
     Raises:
-        InstallError: bad mode, malformed fingerprint, or a banned entry without exactly one of
+        InstallError: bad mode or capture, malformed fingerprint, or a banned entry without exactly one of
             ``spki_sha256`` / ``cert_sha256``.
     """
     if mode not in ("warn", "enforce"):
         raise InstallError(f"mode must be warn or enforce, not {mode!r}")
+    if capture is not None and capture not in CAPTURE_MODES:
+        raise InstallError(f"capture must be probe or debugger, not {capture!r}")
     bans = []
     for entry in banned:
         keys = [k for k in ("spki_sha256", "cert_sha256") if entry.get(k)]
         if len(keys) != 1:
             raise InstallError("each banned entry needs exactly one of spki_sha256 or cert_sha256")
         bans.append({keys[0]: _hex64(entry[keys[0]], keys[0]), "reason": str(entry.get("reason") or "banned by policy")})
-    return {
+    settings = {
         "mode": mode,
         "allow_spki_sha256": [_hex64(v, "allow_spki_sha256") for v in allow_spki_sha256],
         "banned": bans,
@@ -159,6 +173,9 @@ def managed_settings(
         "probing": bool(probing),
         "audit": bool(audit),
     }
+    if capture is not None:
+        settings["capture"] = capture
+    return settings
 
 
 def firefox_policies(settings: dict, *, xpi_url: str = XPI_URL_PLACEHOLDER,
@@ -182,13 +199,13 @@ def firefox_policies(settings: dict, *, xpi_url: str = XPI_URL_PLACEHOLDER,
 
 def chromium_policies(browser: str, settings: dict, *, extension_id: str = CHROMIUM_STORE_ID_PLACEHOLDER,
                       update_url: str | None = None) -> dict:
-    """A Chrome or Edge JSON policy: force-install, managed settings, allow our native host.
+    """A Chrome, Chromium or Edge JSON policy: force-install, managed settings, allow our native host.
 
     Raises:
         InstallError: unknown browser, malformed id, or a non-https update URL.
     """
     if browser not in UPDATE_URLS:
-        raise InstallError(f"policies are for firefox, chrome or edge, not {browser!r}")
+        raise InstallError(f"policies are for {', '.join(POLICY_BROWSERS)}, not {browser!r}")
     if not is_chromium_extension_id(extension_id):
         raise InstallError(f"not a Chromium extension id (32 letters a-p): {extension_id!r}")
     update_url = update_url or UPDATE_URLS[browser]
@@ -205,6 +222,9 @@ def policy_for(browser: str, settings: dict, *, extension_id: str | None = None,
                update_url: str | None = None) -> dict:
     """Dispatch to :func:`firefox_policies` or :func:`chromium_policies` by browser name."""
     if browser == "firefox":
+        if "capture" in settings:
+            raise InstallError("capture is a Chromium-family setting (Firefox reads the chain itself); "
+                               "drop --capture for --browser firefox")
         return firefox_policies(settings, xpi_url=xpi_url or XPI_URL_PLACEHOLDER,
                                 extension_id=extension_id or FIREFOX_EXTENSION_ID)
     return chromium_policies(browser, settings, extension_id=extension_id or CHROMIUM_STORE_ID_PLACEHOLDER,

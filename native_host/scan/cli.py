@@ -1,4 +1,5 @@
-"""The ``scan`` verb: ``rootsentinel scan [--json] [--all] [--root DIR] [--home DIR]... [--all-users]``.
+"""The ``scan`` verb: ``rootsentinel scan [--json] [--all] [--root DIR] [--home DIR]... [--all-users]``, or
+``rootsentinel scan --nss-db DIR... --anchors DIR...`` for only the stores named.
 
 Exit codes as ``check``: 2 a banned root is installed, 1 a non-public (or allow-listed) root is trusted,
 0 none, 3 an error, or nothing found while some store could not be read. This module is the only part of
@@ -19,7 +20,20 @@ if TYPE_CHECKING:
     from native_host.scan.report import ScanReport
 
 
-def _text(report: ScanReport, include_ok: bool) -> str:
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _where(location: str, root: Path | None) -> str:
+    """A store's location as the reader of the report can open it: under ``--root`` with the prefix
+    (``sql:/mnt/disk/home/ana/.pki/nssdb``), since the same path without it names this machine's store."""
+    if root is None or not location.startswith(("/", "sql:/")):
+        return location
+    scheme = "sql:" if location.startswith("sql:") else ""
+    return f"{scheme}{str(root).rstrip('/')}{location[len(scheme):]}"
+
+
+def _text(report: ScanReport, include_ok: bool, root: Path | None = None) -> str:
     from native_host.cli import safe_text
 
     lines = []
@@ -44,17 +58,80 @@ def _text(report: ScanReport, include_ok: bool) -> str:
         for p in f.places:
             extra = f", trust {p.installed.trust}" if p.installed.trust is not None else ""
             label = f" ({safe_text(p.installed.label)}{extra})" if p.installed.label else ""
-            lines.append(f"    found in {p.installed.store.kind} {safe_text(p.installed.store.location)}{label}: {p.status}")
+            lines.append(f"    found in {p.installed.store.kind} {safe_text(_where(p.installed.store.location, root))}"
+                         f"{label}: {p.status}")
     c = report.counts()
-    lines.append(f"scanned {c['stores']} stores, {c['certificates']} distinct certificates: {c['banned']} banned, "
+    lines.append(f"scanned {_plural(c['stores'], 'store')}, {_plural(c['certificates'], 'distinct certificate')}: "
+                 f"{c['banned']} banned, "
                  f"{c['non_public']} non-public, {c['allowlisted']} allow-listed, {c['distrusted']} distrusted, "
                  f"{c['public']} public, {c['vendor']} vendor, {c['intermediate']} not anchors")
     for r in report.stores:
         state = f"error: {safe_text(r.error)}" if r.error else f"{r.certificates} certificate{'' if r.certificates == 1 else 's'}"
-        lines.append(f"  {r.store.kind:<15} {safe_text(r.store.location)}  ({r.store.owner}; {state})")
+        lines.append(f"  {r.store.kind:<15} {safe_text(_where(r.store.location, root))}  ({r.store.owner}; {state})")
     for problem in report.problems:
         lines.append(f"  skipped: {safe_text(problem)}")
     return "\n".join(lines)
+
+
+def _check_homes(homes: list[str], root: Path | None) -> None:
+    """Refuse a ``--home`` that is not a folder (inside the ``--root`` tree when one is given).
+
+    Raises:
+        BadInput: naming the folder looked for.
+    """
+    from native_host.cli import safe_text
+
+    for home in homes:
+        if root is not None:
+            if not home.startswith("/"):
+                raise BadInput(f"--home {safe_text(home)}: with --root give the home as the scanned system names it "
+                               f"(/home/NAME)")
+            real = root / home.lstrip("/")
+            if not real.is_dir():
+                raise BadInput(f"--home {safe_text(home)}: no such folder inside --root {safe_text(str(root))} "
+                               f"(looked for {safe_text(str(real))}); with --root, --home is a path in the scanned tree")
+        elif not Path(home).is_dir():
+            raise BadInput(f"--home {safe_text(home)}: not a folder")
+
+
+class _GivenStores:
+    """A reader (the interface of :mod:`native_host.scan.model`) for the stores named with ``--nss-db`` and
+    ``--anchors``: it discovers exactly those and reads each with the NSS or the folder reader."""
+
+    def __init__(self, stores):
+        self.stores = stores
+
+    def discover(self, ctx):
+        return list(self.stores)
+
+    def read(self, store, ctx):
+        from native_host.scan import _files, _nss
+
+        return (_nss if store.kind == "nss" else _files).read(store, ctx)
+
+
+def _given_stores(nss_dbs: list[str], anchors: list[str]) -> tuple:
+    """The readers for ``--nss-db`` / ``--anchors`` (empty when neither is given).
+
+    Raises:
+        BadInput: an NSS folder without ``cert9.db``, or an anchors path that is not a folder.
+    """
+    from native_host.cli import safe_text
+    from native_host.scan.model import Store
+
+    stores = []
+    for db in nss_dbs:
+        folder = Path(db[4:] if db.startswith("sql:") else db)
+        if not (folder / "cert9.db").is_file():
+            raise BadInput(f"--nss-db {safe_text(db)}: no cert9.db in that folder (an NSS database folder, such as "
+                           f"a Firefox profile or ~/.pki/nssdb)")
+        stores.append(Store("nss", f"sql:{folder.absolute()}", folder, owner="given"))
+    for name in anchors:
+        folder = Path(name)
+        if not folder.is_dir():
+            raise BadInput(f"--anchors {safe_text(name)}: not a folder")
+        stores.append(Store("linux-anchors", str(folder.absolute()), folder, anchors=True, owner="given"))
+    return (_GivenStores(stores),) if stores else ()
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -67,15 +144,26 @@ def cmd_scan(args: argparse.Namespace) -> int:
         root = Path(args.root)
         if not root.is_dir():
             raise BadInput(f"--root {args.root}: not a folder")
+    _check_homes(args.home or [], root)
+    given = _given_stores(args.nss_db or [], args.anchors or [])
+    if given and (args.root or args.home or args.all_users):
+        raise BadInput("--nss-db and --anchors scan only the stores given; drop --root, --home and --all-users")
     config = load_system_config()
     if config.error:
         print(f"rootsentinel: {config.error} (defaults in force)", file=sys.stderr)
-    report = scan(root=root, homes=args.home, all_users=args.all_users, blocklist=config.blocklist,
-                  policy=config.policy)
+    if given:
+        from native_host.scan import scan_with
+        from native_host.scan.readers import context
+
+        ctx, _ = context()
+        report = scan_with(ctx, given, blocklist=config.blocklist, policy=config.policy)
+    else:
+        report = scan(root=root, homes=args.home, all_users=args.all_users, blocklist=config.blocklist,
+                      policy=config.policy)
     if args.json:
         sys.stdout.write(json.dumps(report.to_json(include_ok=args.all), ensure_ascii=False, indent=1) + "\n")
     else:
-        sys.stdout.write(_text(report, args.all) + "\n")
+        sys.stdout.write(_text(report, args.all, root) + "\n")
     for error in report.errors:
         print(f"rootsentinel: cannot read {error}", file=sys.stderr)
     return report.exit_code
@@ -95,4 +183,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="a home folder to scan for Firefox profiles, ~/.pki/nssdb, login keychains (repeatable; "
                         "default: yours)")
     p.add_argument("--all-users", action="store_true", help="scan every home folder (run as root/Administrator)")
+    p.add_argument("--nss-db", metavar="DIR", action="append",
+                   help="scan only this NSS database folder (holding cert9.db: a Firefox profile, ~/.pki/nssdb); "
+                        "repeatable, combines with --anchors")
+    p.add_argument("--anchors", metavar="DIR", action="append",
+                   help="scan only this folder of trusted root files (PEM or DER, every file under it counts as "
+                        "an anchor); repeatable, combines with --nss-db")
     p.set_defaults(func=cmd_scan)

@@ -399,3 +399,34 @@ def test_an_appended_public_root_does_not_make_an_intercepted_chain_ok(certdir):
         popup = ff.popup(tab)
         assert popup["verdictLevel"] == "interception"
         assert "Appended Root Inspection CA" in popup["explanation"]
+CAPTURE_SNIPPET = REPO / "docs" / "examples" / "capture-securityinfo.js"
+"""What the README tells a user to paste into the extension's console: keeps the SecurityInfo Firefox hands
+the extension for the next main frame."""
+
+
+def test_securityinfo_capture_is_what_check_reads(superfish, tmp_path):
+    """The SecurityInfo Firefox gives the extension, dumped to JSON, is what ``rootsentinel check FILE.json``
+    reads. ``ROOTSENTINEL_UPDATE_SECURITYINFO=1`` rewrites docs/examples/securityinfo-superfish.json from it."""
+    import subprocess
+    import sys
+
+    server, root_pem = superfish
+    server.pages["/capture"] = ("text/html", PAGE.format(title="Capture", extra=""))
+    with server, Firefox(trust=[root_pem]) as ff:
+        ff.open_extension_page("options/options.html")
+        assert ff.evaluate(CAPTURE_SNIPPET.read_text()) is True
+        ff.navigate(server.url("/capture"))
+        captured = poll(lambda: ff.evaluate("window.__securityInfo"), lambda v: bool(v), 20)
+    assert captured, "no SecurityInfo captured"
+    info = json.loads(captured)
+    assert info["state"] == "secure" and len(info["certificates"]) == 3
+    assert "Superfish" in info["certificates"][-1]["subject"]
+    path = tmp_path / "securityinfo.json"
+    path.write_text(captured + "\n")
+    out = subprocess.run([sys.executable, "-m", "native_host", "check", str(path), "--json"],
+                         capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert out.returncode == 2, out.stderr
+    verdict = json.loads(out.stdout)
+    assert (verdict["level"], verdict["category"], verdict["evidence"]) == ("banned", "malware-mitm", "securityInfo")
+    if os.environ.get("ROOTSENTINEL_UPDATE_SECURITYINFO") == "1":
+        (REPO / "docs" / "examples" / "securityinfo-superfish.json").write_text(captured + "\n")

@@ -81,3 +81,28 @@ test("--with-debugger adds the debugger permission to the Chromium build only", 
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test("an unknown target is one line naming the targets, exit 2, no stack trace", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const script = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "build", "build_extension.mjs");
+  const run = spawnSync(process.execPath, [script, "safari"], { encoding: "utf8" });
+  assert.equal(run.status, 2);
+  assert.equal(run.stdout, "");
+  const lines = run.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, run.stderr);
+  assert.match(lines[0], /no target "safari"; the targets are chromium, firefox/);
+  assert.doesNotMatch(run.stderr, /at build|node:internal/);
+});
+
+test("a build error (debugger build for Firefox) is one line, exit 1", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const script = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "build", "build_extension.mjs");
+  const out = mkdtempSync(join(tmpdir(), "rs-build-"));
+  try {
+    const run = spawnSync(process.execPath, [script, "firefox", "--with-debugger", "--out", out], { encoding: "utf8" });
+    assert.equal(run.status, 1);
+    assert.equal(run.stderr.trim(), "build_extension: --with-debugger is for the chromium build only");
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
