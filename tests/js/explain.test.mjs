@@ -118,6 +118,9 @@ for (const lang of ["en", "ru", "kk"]) {
     const banned = { level: "banned", category: "malware-mitm", reason: "blocklist_spki",
       names: { host: "a.test", root: "Superfish, Inc.", entry: "Superfish", product: "Superfish", vendor: "Superfish, Inc." } };
     assert.ok(explainMore(t, banned).some((line) => line.includes("Superfish") && !line.includes("$")));
+  });
+}
+
 for (const lang of ["en", "ru", "kk"]) {
   const t = translator(fakeBrowser({ lang }).i18n);
   test(`${lang}: issue 11 reasons have their own sentences`, () => {
