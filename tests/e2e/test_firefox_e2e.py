@@ -380,6 +380,8 @@ def test_real_mitmproxy_in_front_of_a_site_is_named_mitmproxy(certdir, tmp_path)
         assert [o["level"] for o in popup["origins"]] == ["interception"]
         assert popup["origins"][0]["root"] == "Root: mitmproxy (Development tool)"
         assert "mitmproxy" in popup["chain"][-1]["subject"]
+
+
 def test_an_appended_public_root_does_not_make_an_intercepted_chain_ok(certdir):
     """Issue 11: the server sends leaf + private root + the real ISRG Root X1; Firefox anchors the chain in the
     private root (``isBuiltInRoot: false``), and the store must not override that."""
@@ -399,6 +401,8 @@ def test_an_appended_public_root_does_not_make_an_intercepted_chain_ok(certdir):
         popup = ff.popup(tab)
         assert popup["verdictLevel"] == "interception"
         assert "Appended Root Inspection CA" in popup["explanation"]
+
+
 CAPTURE_SNIPPET = REPO / "docs" / "examples" / "capture-securityinfo.js"
 """What the README tells a user to paste into the extension's console: keeps the SecurityInfo Firefox hands
 the extension for the next main frame."""
