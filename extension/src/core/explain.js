@@ -53,6 +53,7 @@ export const REASON = Object.freeze({
   no_certificates: "reason_no_certificates",
   insecure: "reason_insecure",
   probe_failed: "reason_probe_failed",
+  busy: "reason_busy",
 });
 
 /** How a certificate matched a blocklist entry (`matched.by`). */
@@ -141,6 +142,7 @@ export function explainRecord(t, rec) {
   if (rec?.reason === "insecure") return t("explain_insecure", [host]);
   if (rec?.reason === "no_certificates") return t("explain_no_security_info", [host]);
   if (rec?.reason === "probe_failed") return t("explain_probe_failed", [host]);
+  if (rec?.reason === "busy") return t("explain_probe_busy", [host]);
   return t("explain_unknown", [host]);
 }
 
