@@ -416,6 +416,7 @@ def install_update(list_path: Path, blocklist_dir: Path, public_key: Ed25519Publ
         blocklist_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UpdateRejected(f"cannot create {blocklist_dir}: {exc.strerror}") from exc
+    check_private_dir(blocklist_dir)
     with _install_lock(blocklist_dir, exclusive=True):
         current = bundled()
         try:
@@ -492,18 +493,42 @@ def atomic_write(path: Path, data: bytes) -> None:
     Raises:
         OSError: the temp file cannot be created or renamed (it is removed; ``path`` is unchanged).
     """
+    # mkstemp opens with O_CREAT | O_EXCL (a planted name or link fails, it is never followed); the mode is
+    # set on the open descriptor, so swapping the temp name for a link cannot redirect the chmod
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), 0o644)  # readable by every user's host process (mkstemp makes 0600)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # readable by every user's host process (mkstemp makes 0600)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def check_private_dir(directory: Path) -> None:
+    """Refuse to write into a directory that other users can write (group- or world-writable, or owned by
+    someone other than this user or root): there they could plant links or swap files between our steps.
+
+    Raises:
+        UpdateRejected: such a directory (or one that cannot be examined). A no-op on Windows (ACLs).
+    """
+    if os.name == "nt":
+        return
+    import stat
+
+    try:
+        st = os.stat(directory)
+    except OSError as exc:
+        raise UpdateRejected(f"cannot examine {directory}: {exc.strerror}") from exc
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or st.st_uid not in (0, os.geteuid()):
+        raise UpdateRejected(f"refusing to write into {directory}: other users can write it "
+                             f"(mode {stat.S_IMODE(st.st_mode):04o}, owner uid {st.st_uid}); "
+                             "make it owned by this user or root and not group- or world-writable")
 
 
 def fsync_dir(directory: Path) -> None:
@@ -532,15 +557,24 @@ def _install_lock(directory: Path, exclusive: bool) -> Iterator[None]:
         return
     import fcntl
 
+    import stat
+
     path = directory / _LOCK_NAME
+    nofollow = getattr(os, "O_NOFOLLOW", 0)  # a symlink planted as the lock file is refused, not followed
     try:
         if exclusive:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | nofollow, 0o644)
         else:
-            fd = os.open(path, os.O_RDONLY)
+            fd = os.open(path, os.O_RDONLY | nofollow)
     except OSError as exc:
         if exclusive:
-            raise UpdateRejected(f"cannot lock {path}: {exc.strerror}") from exc
+            raise UpdateRejected(f"cannot lock {path}: {exc.strerror or exc}") from exc
+        yield
+        return
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        if exclusive:
+            raise UpdateRejected(f"cannot lock {path}: not a regular file")
         yield
         return
     try:
