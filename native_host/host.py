@@ -457,7 +457,7 @@ class Host:
                         return 0
                     continue
                 except RootSentinelError as exc:
-                    reply = _error(getattr(exc, "msg_id", None) if msg is None else _id_of(msg), exc)
+                    reply = _error(_id_of({"id": getattr(exc, "msg_id", None)} if msg is None else msg), exc)
                 except RecursionError:  # a message nested just under json's limit, too deep for the schema walk
                     reply = {"type": "error", "id": _id_of(msg), "code": "bad_json",
                              "message": "payload is not usable JSON: arrays or objects nested too deep"}
