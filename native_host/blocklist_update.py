@@ -53,8 +53,9 @@ SIG_SUFFIX = ".sig"
 _LOCK_NAME = ".install.lock"
 _INSTALLED_RE = re.compile(r"^blocklist-[0-9]{4}\.[0-9]{2}\.[0-9]{2}(\.[0-9]+)?\.json$")
 MAX_UPDATE_BYTES = 16 * 1024 * 1024
-"""Cap on a blocklist file's size (the bundled list is ~140 KB; 100,000 entries, the schema's cap, fit in
-about 30 MB at the schema's field caps, so this bounds the file before the schema bounds its entries)."""
+"""Cap on a blocklist file's size. The bundled list is ~140 KB for 116 entries; a compact entry is ~250
+bytes, so about 65,000 such entries fit: for most lists this cap binds before the schema's 100,000-entry
+cap, which bounds a list of tiny entries."""
 _MAX_UPDATE_BYTES = MAX_UPDATE_BYTES
 VERIFIED_SUFFIX = ".verified"
 """Suffix of the file beside an installed list holding the SHA-256 of the bytes the installer validated."""

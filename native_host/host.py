@@ -229,7 +229,7 @@ class ProbeScheduler:
             job = _ProbeJob(host, port, time.monotonic(), (msg_id, url))
             self._jobs[key] = job
             self._queue.append(job)
-            if self._idle == 0 and self._threads < self.workers:
+            if len(self._queue) > self._idle and self._threads < self.workers:  # more jobs than idle workers
                 self._threads += 1
                 threading.Thread(target=self._work, name=f"probe-{self._threads}", daemon=True).start()
             else:
