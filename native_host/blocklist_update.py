@@ -19,8 +19,10 @@ raw 32-byte Ed25519 public key, RFC 8032 section 5.1.5). :func:`install_update` 
 and then writes both files into the blocklist dir atomically (temp file in the same dir, fsync, rename)
 and commits by replacing one pointer file.
 Any refusal raises an :class:`UpdateRejected` subclass and leaves the installed files untouched, so the
-last good list stays in use. At start the host re-verifies the installed pair (:func:`load_installed`)
-and falls back to the bundled list, with a reported error, when anything is wrong.
+last good list stays in use. The installer records the SHA-256 of the bytes it validated beside the list
+(``<list>.verified``); at start the host checks the installed pair's signature and that digest
+(:func:`load_installed`; the schema walk is done once, at install) and falls back to the bundled list,
+with a reported error, when anything is wrong.
 
 Keys and signatures use ``cryptography``'s Ed25519 (``Ed25519PrivateKey`` / ``Ed25519PublicKey``:
 https://cryptography.io/en/latest/hazmat/primitives/asymmetric/ed25519/).
@@ -318,6 +320,7 @@ def verify_update(list_path: Path, public_key: Ed25519PublicKey, sig_path: Path 
 #     current                              one line: the file name of the list in use
 #     blocklist-2026.12.01.json            an installed list (never modified once written)
 #     blocklist-2026.12.01.json.sig        its signature
+#     blocklist-2026.12.01.json.verified   SHA-256 hex of the bytes the installer validated
 #     blocklist-2026.11.30.json(.sig)      the previous pair, kept for one more install
 #     .install.lock                        advisory lock (installers exclusive, readers shared)
 #
