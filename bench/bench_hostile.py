@@ -1,4 +1,4 @@
-"""7. Hostile input (issue 13): a good probe under a flood of stalling probes, exit time after EOF with
+"""Hostile input (issue 13): a good probe under a flood of stalling probes, exit time after EOF with
 queued probes, host start with a 50,000-entry signed blocklist, and host memory after many ``check``
 messages with fresh leaves.
 
@@ -198,7 +198,7 @@ def main() -> None:
     a = args(__doc__.splitlines()[0], checks=(int, 100_000, "check messages with fresh leaves"),
              entries=(int, 50_000, "entries of the large signed list"))
     checks = 5_000 if a.quick else a.checks
-    rep = Report("7. Hostile input: probe flood, EOF, large signed list, memory")
+    rep = Report("Hostile input (issue 13): probe flood, EOF, large signed list, memory")
 
     port, server = tls_server()
     try:
