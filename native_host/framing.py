@@ -156,7 +156,7 @@ def encode_frame(message: dict[str, Any]) -> bytes:
     """
     try:
         payload = _ENCODER.encode(message).encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate from somewhere: U+FFFD-free "?" beats a dead host
+    except UnicodeEncodeError:  # a lone surrogate that got past decode_message: a "?" in its place beats a dead host
         payload = _ENCODER.encode(message).encode("utf-8", "replace")
     if len(payload) > MAX_REPLY_BYTES:
         raise ValueError(f"reply of {len(payload)} bytes is over the browsers' 1 MiB limit")

@@ -6,7 +6,10 @@ Protocol: docs/protocol.md; framing: :mod:`native_host.framing`. Guarantees:
   pointed at stderr, so a stray ``print`` or C-level write cannot corrupt the channel (field report A.1);
 - every bad frame gets an ``error`` frame and the host keeps serving; EOF on stdin exits 0;
 - replies stay under 1 MiB (chain detail is cut and ``truncated`` is set; field report A.2);
-- ``probe`` requests run on worker threads so a slow server does not hold up ``check`` replies;
+- ``probe`` requests run on worker threads so a slow server does not hold up ``check`` replies; they are
+  bounded, shared per origin, have a deadline from when they were asked and are cancelled at EOF
+  (:class:`ProbeScheduler`);
+- hostile JSON (lone surrogates, deep nesting, huge integers) is ``bad_json``, never ``internal``;
 - unknown extra argv from browsers (manifest path, extension id, ``--parent-window=``) is ignored.
 """
 
