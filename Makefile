@@ -10,7 +10,7 @@ STAMP := $(VENV)/.setup-done
 MITM_VENV := .venv-mitmproxy
 MITMPROXY_VERSION := 11.0.2
 
-.PHONY: setup run test test-fast test-python test-js lint-extension test-e2e blocklist catalogue publicroots bench dist clean
+.PHONY: setup run test test-fast test-python test-js lint-extension test-e2e fuzz blocklist catalogue publicroots bench dist clean
 
 ## setup: system packages (browsers, NSS tools), the Python package with test extras, npm dev tools
 setup: $(STAMP)
@@ -40,6 +40,12 @@ test-python: setup
 ## test-fast: the Python tests without real browsers (a few seconds to a minute)
 test-fast: setup
 	$(PYTHON) -m pytest -q -m "not e2e and not slow"
+
+## fuzz: the fuzz targets (frame reader + host loop, certificate-chain input; tests/test_fuzz.py) for many more
+##       examples than `make test` runs (FUZZ_EXAMPLES, default 20000; a few minutes to an hour)
+FUZZ_EXAMPLES ?= 20000
+fuzz: setup
+	ROOTSENTINEL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTHON) -m pytest -q -p no:cacheprovider tests/test_fuzz.py tests/test_textsafe.py
 
 ## test-e2e: the real-browser end-to-end tests only
 test-e2e: setup

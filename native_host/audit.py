@@ -262,13 +262,13 @@ def ecs_event(verdict: dict[str, Any], *, timestamp: float, hostname: str, user:
 def _json_line(event: dict[str, Any]) -> str:
     """One line of JSON, UTF-8 text kept readable (Cyrillic names stay Cyrillic).
 
-    ``json.dumps`` escapes control characters, so no newline can split the line; U+2028/U+2029 are
-    escaped too (line breaks to ``str.splitlines`` and some log shippers). A lone surrogate from an
-    undecodable certificate name is written by the caller's ``backslashreplace`` as ``\\udcXX``, which is
-    itself a JSON escape: the line stays valid UTF-8 and valid JSON.
+    Written by :func:`native_host.textsafe.dumps_json`: every control, format, line or paragraph
+    separator and bidi character (U+0085 and U+2028 included) and every lone surrogate is a JSON escape,
+    so an event is exactly one line by any line-splitting rule and valid UTF-8.
     """
-    line = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-    return line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    from native_host.textsafe import dumps_json
+
+    return dumps_json(event)
 
 
 def _related_hashes(rows: list[dict[str, Any]], verdict: dict[str, Any]) -> list[str] | None:

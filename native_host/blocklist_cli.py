@@ -77,22 +77,18 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
-    from native_host.engine.blocklist import load_document
-    from native_host.blocklist_update import (CorruptUpdate, atomic_write, load_private_key, sign_bytes,
-                                              signature_path, version_tuple)
-    from native_host.errors import SchemaError
+    from native_host.blocklist_update import (MAX_UPDATE_BYTES, atomic_write, check_document_bytes,
+                                              load_private_key, sign_bytes, signature_path)
 
     path = Path(args.file)
     key = load_private_key(Path(args.key))
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(MAX_UPDATE_BYTES + 1)
     except OSError as exc:
         raise UpdateRejected(f"cannot read {path}: {exc.strerror}") from exc
-    try:  # refuse to sign what no host would accept
-        blocklist = load_document(json.loads(data.decode("utf-8")), verify=True)
-    except (UnicodeDecodeError, ValueError, TypeError, SchemaError) as exc:
-        raise CorruptUpdate(f"{path} is not a valid blocklist, not signing it: {exc}") from exc
-    version_tuple(blocklist.version)
+    # refuse to sign what no host would install: the very checks of `blocklist install`
+    blocklist = check_document_bytes(data, f"{path} is not signed:")
     sig_path = Path(args.sig) if args.sig else signature_path(path)
     try:
         atomic_write(sig_path, sign_bytes(data, key))

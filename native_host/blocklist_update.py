@@ -19,8 +19,10 @@ raw 32-byte Ed25519 public key, RFC 8032 section 5.1.5). :func:`install_update` 
 and then writes both files into the blocklist dir atomically (temp file in the same dir, fsync, rename)
 and commits by replacing one pointer file.
 Any refusal raises an :class:`UpdateRejected` subclass and leaves the installed files untouched, so the
-last good list stays in use. At start the host re-verifies the installed pair (:func:`load_installed`)
-and falls back to the bundled list, with a reported error, when anything is wrong.
+last good list stays in use. The installer records the SHA-256 of the bytes it validated beside the list
+(``<list>.verified``); at start the host checks the installed pair's signature and that digest
+(:func:`load_installed`; the schema walk is done once, at install) and falls back to the bundled list,
+with a reported error, when anything is wrong.
 
 Keys and signatures use ``cryptography``'s Ed25519 (``Ed25519PrivateKey`` / ``Ed25519PublicKey``:
 https://cryptography.io/en/latest/hazmat/primitives/asymmetric/ed25519/).
@@ -52,7 +54,13 @@ CURRENT_NAME = "current"
 SIG_SUFFIX = ".sig"
 _LOCK_NAME = ".install.lock"
 _INSTALLED_RE = re.compile(r"^blocklist-[0-9]{4}\.[0-9]{2}\.[0-9]{2}(\.[0-9]+)?\.json$")
-_MAX_UPDATE_BYTES = 16 * 1024 * 1024  # the bundled list is ~140 KB; anything this large is not a blocklist
+MAX_UPDATE_BYTES = 16 * 1024 * 1024
+"""Cap on a blocklist file's size. The bundled list is ~140 KB for 116 entries; a compact entry is ~250
+bytes, so about 65,000 such entries fit: for most lists this cap binds before the schema's 100,000-entry
+cap, which bounds a list of tiny entries."""
+_MAX_UPDATE_BYTES = MAX_UPDATE_BYTES
+VERIFIED_SUFFIX = ".verified"
+"""Suffix of the file beside an installed list holding the SHA-256 of the bytes the installer validated."""
 
 
 class UpdateRejected(RootSentinelError):
@@ -204,18 +212,12 @@ def decode_signature(sig_file: bytes) -> bytes:
     return raw
 
 
-def verify_update_bytes(data: bytes, sig_file: bytes, public_key: Ed25519PublicKey) -> Blocklist:
-    """Check a signed update held in memory and build its :class:`Blocklist`.
-
-    Args:
-        data: the exact bytes of the blocklist file.
-        sig_file: the content of its ``.sig`` file.
-        public_key: the pinned publisher key.
+def verify_signature(data: bytes, sig_file: bytes, public_key: Ed25519PublicKey) -> None:
+    """Check the detached signature of ``data`` under the pinned key (nothing is parsed).
 
     Raises:
         UnsignedUpdate: the signature file is empty or malformed.
         BadSignature: the signature does not match ``data`` under ``public_key``.
-        CorruptUpdate: signed, but not JSON, not matching the schema, or the content hash differs.
     """
     from cryptography.exceptions import InvalidSignature
 
@@ -225,18 +227,59 @@ def verify_update_bytes(data: bytes, sig_file: bytes, public_key: Ed25519PublicK
     except InvalidSignature:
         raise BadSignature("the signature does not verify under the pinned blocklist_public_key "
                            "(the file was changed, or signed by another key)") from None
+
+
+def check_document_bytes(data: bytes, what: str = "signed, but") -> Blocklist:
+    """Everything that makes bytes an acceptable blocklist, signature aside: at most
+    :data:`MAX_UPDATE_BYTES`, UTF-8 JSON, an object matching ``blocklist.schema.json`` (with its limits on
+    entries and text per field), its content hash, a dotted-integer version. ``blocklist sign`` and
+    ``blocklist install`` both call it, so nothing is signed that no host would install.
+
+    Raises:
+        CorruptUpdate: any of these fails (``what`` starts the message).
+    """
+    if len(data) > MAX_UPDATE_BYTES:
+        raise CorruptUpdate(f"{what} {len(data)} bytes, over the {MAX_UPDATE_BYTES >> 20} MiB of a blocklist")
     try:
         doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise CorruptUpdate(f"signed, but not UTF-8 JSON: {exc}") from exc
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise CorruptUpdate(f"{what} not UTF-8 JSON: {exc}") from exc
     if not isinstance(doc, dict):
-        raise CorruptUpdate("signed, but the JSON is not an object")
+        raise CorruptUpdate(f"{what} the JSON is not an object")
     try:
         blocklist = load_document(doc, verify=True)  # jsonschema + content hash
     except SchemaError as exc:
-        raise CorruptUpdate(f"signed, but not a valid blocklist: {exc}") from exc
+        raise CorruptUpdate(f"{what} not a valid blocklist: {exc}") from exc
     version_tuple(blocklist.version)
     return blocklist
+
+
+def verify_update_bytes(data: bytes, sig_file: bytes, public_key: Ed25519PublicKey) -> Blocklist:
+    """Check a signed update held in memory and build its :class:`Blocklist` (the full check, as at install).
+
+    Args:
+        data: the exact bytes of the blocklist file.
+        sig_file: the content of its ``.sig`` file.
+        public_key: the pinned publisher key.
+
+    Raises:
+        UnsignedUpdate: the signature file is empty or malformed.
+        BadSignature: the signature does not match ``data`` under ``public_key``.
+        CorruptUpdate: signed, but as :func:`check_document_bytes`.
+    """
+    verify_signature(data, sig_file, public_key)  # first: unsigned bytes are never parsed
+    return check_document_bytes(data)
+
+
+def verified_path(list_path: Path) -> Path:
+    """Where the installer records the digest of the bytes it validated: ``<list>.verified``."""
+    return list_path.with_name(list_path.name + VERIFIED_SUFFIX)
+
+
+def _sha256_hex(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def read_update(list_path: Path, sig_path: Path | None = None) -> tuple[bytes, bytes]:
@@ -249,9 +292,10 @@ def read_update(list_path: Path, sig_path: Path | None = None) -> tuple[bytes, b
     list_path = Path(list_path)
     sig_path = Path(sig_path) if sig_path else signature_path(list_path)
     try:
-        if list_path.stat().st_size > _MAX_UPDATE_BYTES:
-            raise UpdateRejected(f"{list_path} is over {_MAX_UPDATE_BYTES >> 20} MiB: not a blocklist")
-        data = list_path.read_bytes()
+        with open(list_path, "rb") as f:  # read at most the cap (+1 to see it is over), whatever stat says
+            data = f.read(MAX_UPDATE_BYTES + 1)
+        if len(data) > MAX_UPDATE_BYTES:
+            raise UpdateRejected(f"{list_path} is over {MAX_UPDATE_BYTES >> 20} MiB: not a blocklist")
     except OSError as exc:
         raise UpdateRejected(f"cannot read {list_path}: {exc.strerror}") from exc
     try:
@@ -276,6 +320,7 @@ def verify_update(list_path: Path, public_key: Ed25519PublicKey, sig_path: Path 
 #     current                              one line: the file name of the list in use
 #     blocklist-2026.12.01.json            an installed list (never modified once written)
 #     blocklist-2026.12.01.json.sig        its signature
+#     blocklist-2026.12.01.json.verified   SHA-256 hex of the bytes the installer validated
 #     blocklist-2026.11.30.json(.sig)      the previous pair, kept for one more install
 #     .install.lock                        advisory lock (installers exclusive, readers shared)
 #
@@ -326,8 +371,11 @@ def installed_paths(blocklist_dir: Path) -> tuple[Path, Path] | None:
 def load_installed(blocklist_dir: Path, public_key: Ed25519PublicKey) -> Blocklist | None:
     """Re-verify the installed update, as the host does at every start.
 
-    Re-verified: the pointer, the Ed25519 signature over the exact bytes, the schema (``jsonschema``) and
-    the content hash, as at install: a signed file planted without the installer gets no shortcut.
+    Checked at every start: the pointer, the Ed25519 signature over the exact bytes, and the SHA-256 of
+    those bytes against the digest the installer recorded beside them (``<list>.verified``) after its full
+    check (schema, limits, content hash). The schema walk (seconds for a 50,000-entry list) is done once,
+    at install. A signed pair without a digest file (planted without the installer, or installed by an
+    older version) gets the full check at every start; a digest that does not match is refused.
 
     Returns:
         The installed list when it verifies and is newer than the bundled one; None when nothing is
@@ -372,6 +420,7 @@ def install_update(list_path: Path, blocklist_dir: Path, public_key: Ed25519Publ
         blocklist_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UpdateRejected(f"cannot create {blocklist_dir}: {exc.strerror}") from exc
+    check_private_dir(blocklist_dir)
     with _install_lock(blocklist_dir, exclusive=True):
         current = bundled()
         try:
@@ -389,15 +438,16 @@ def install_update(list_path: Path, blocklist_dir: Path, public_key: Ed25519Publ
         target = blocklist_dir / name
         try:
             atomic_write(signature_path(target), sig)
+            atomic_write(verified_path(target), (_sha256_hex(data) + "\n").encode("ascii"))
             atomic_write(target, data)
             fsync_dir(blocklist_dir)
             atomic_write(current_pointer(blocklist_dir), (name + "\n").encode("ascii"))
             fsync_dir(blocklist_dir)
         except OSError as exc:
             raise UpdateRejected(f"cannot write into {blocklist_dir}: {exc.strerror}") from exc
-        keep = {name, signature_path(target).name}
+        keep = {name, signature_path(target).name, verified_path(target).name}
         if previous is not None:
-            keep |= {previous[0].name, previous[1].name}
+            keep |= {previous[0].name, previous[1].name, verified_path(previous[0]).name}
         _prune(blocklist_dir, keep)
     return InstallResult(blocklist, current.version, target)
 
@@ -415,14 +465,27 @@ def _load_installed_unlocked(blocklist_dir: Path, public_key: Ed25519PublicKey) 
     if paths is None:
         return None
     data, sig = read_update(*paths)
-    return verify_update_bytes(data, sig, public_key)
+    try:
+        recorded = verified_path(paths[0]).read_bytes()[:200].decode("ascii", "replace").strip()
+    except OSError:
+        return verify_update_bytes(data, sig, public_key)
+    verify_signature(data, sig, public_key)
+    if recorded != _sha256_hex(data):
+        raise CorruptUpdate(f"{paths[0].name} is not the file the installer validated "
+                            f"(its SHA-256 differs from {verified_path(paths[0]).name})")
+    from native_host.engine.blocklist import Blocklist
+
+    doc = json.loads(data.decode("utf-8"))  # the bytes the installer validated: no schema walk again
+    return Blocklist(version=doc["version"], sha256=doc["sha256"], entries=doc["entries"])
 
 
 def _prune(blocklist_dir: Path, keep: set[str]) -> None:
     """Remove installed pairs other than ``keep`` (best effort: a leftover file is harmless)."""
     for path in blocklist_dir.iterdir():
         name = path.name
-        base = name[: -len(SIG_SUFFIX)] if name.endswith(SIG_SUFFIX) else name
+        base = name
+        for suffix in (SIG_SUFFIX, VERIFIED_SUFFIX):
+            base = base[: -len(suffix)] if base.endswith(suffix) else base
         if name not in keep and (_INSTALLED_RE.match(base) or (name.startswith(".") and name.endswith(".tmp"))):
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -434,18 +497,42 @@ def atomic_write(path: Path, data: bytes) -> None:
     Raises:
         OSError: the temp file cannot be created or renamed (it is removed; ``path`` is unchanged).
     """
+    # mkstemp opens with O_CREAT | O_EXCL (a planted name or link fails, it is never followed); the mode is
+    # set on the open descriptor, so swapping the temp name for a link cannot redirect the chmod
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), 0o644)  # readable by every user's host process (mkstemp makes 0600)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # readable by every user's host process (mkstemp makes 0600)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def check_private_dir(directory: Path) -> None:
+    """Refuse to write into a directory that other users can write (group- or world-writable, or owned by
+    someone other than this user or root): there they could plant links or swap files between our steps.
+
+    Raises:
+        UpdateRejected: such a directory (or one that cannot be examined). A no-op on Windows (ACLs).
+    """
+    if os.name == "nt":
+        return
+    import stat
+
+    try:
+        st = os.stat(directory)
+    except OSError as exc:
+        raise UpdateRejected(f"cannot examine {directory}: {exc.strerror}") from exc
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or st.st_uid not in (0, os.geteuid()):
+        raise UpdateRejected(f"refusing to write into {directory}: other users can write it "
+                             f"(mode {stat.S_IMODE(st.st_mode):04o}, owner uid {st.st_uid}); "
+                             "make it owned by this user or root and not group- or world-writable")
 
 
 def fsync_dir(directory: Path) -> None:
@@ -474,15 +561,24 @@ def _install_lock(directory: Path, exclusive: bool) -> Iterator[None]:
         return
     import fcntl
 
+    import stat
+
     path = directory / _LOCK_NAME
+    nofollow = getattr(os, "O_NOFOLLOW", 0)  # a symlink planted as the lock file is refused, not followed
     try:
         if exclusive:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | nofollow, 0o644)
         else:
-            fd = os.open(path, os.O_RDONLY)
+            fd = os.open(path, os.O_RDONLY | nofollow)
     except OSError as exc:
         if exclusive:
-            raise UpdateRejected(f"cannot lock {path}: {exc.strerror}") from exc
+            raise UpdateRejected(f"cannot lock {path}: {exc.strerror or exc}") from exc
+        yield
+        return
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        if exclusive:
+            raise UpdateRejected(f"cannot lock {path}: not a regular file")
         yield
         return
     try:

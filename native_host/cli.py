@@ -9,7 +9,6 @@ interception, 2 banned, 3 unknown or error (with a one-line reason on stderr).
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
@@ -17,20 +16,18 @@ from urllib.parse import urlsplit
 
 from native_host import __version__
 from native_host.errors import BadInput, RootSentinelError
+from native_host.textsafe import dumps_json, escape
 
 EXIT = {"ok": 0, "notice": 1, "interception": 1, "banned": 2, "unknown": 3}
 """``check`` exit code per verdict level."""
 
 _HOSTPORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def safe_text(text: str | None) -> str:
-    """Make attacker-controlled certificate text safe for a terminal: control characters, C1 codes and
-    bidi overrides become ``\\xNN`` / ``\\uNNNN`` escapes, so no escape sequence reaches the terminal."""
-    if not text:
-        return ""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+    """Attacker-controlled text made safe for a terminal: :func:`native_host.textsafe.escape` (the one
+    escaping rule; controls, format, separator and bidi characters become ``\\xNN`` / ``\\uNNNN``)."""
+    return escape(text)
 
 
 def parse_target(target: str) -> tuple[str, int] | Path:
@@ -48,12 +45,14 @@ def parse_target(target: str) -> tuple[str, int] | Path:
     if target.lower().startswith("https://"):
         try:
             parts = urlsplit(target)
-            host, port = parts.hostname, parts.port or 443
+            host, port = parts.hostname, parts.port
         except ValueError as exc:
             raise BadInput(f"bad URL {target!r}: {exc}") from exc
         if not host:
             raise BadInput(f"no host in URL {target!r}")
-        return host, port
+        if port == 0:
+            raise BadInput(f"port 0 in URL {target!r}: a probe needs a port from 1 to 65535")
+        return host, 443 if port is None else port
     m = _HOSTPORT.match(target)
     if m and 0 < int(m.group(2)) < 65536:
         return m.group(1).strip("[]"), int(m.group(2))
@@ -131,7 +130,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         verdict = service.probe(target[0], target[1], timeout=args.timeout)
     if args.json:
-        sys.stdout.write(json.dumps(verdict, ensure_ascii=False, indent=1) + "\n")
+        sys.stdout.write(dumps_json(verdict, indent=1) + "\n")
     else:
         sys.stdout.write(render_text(verdict) + "\n")
     if verdict["reason"] == "probe_failed" and args.json:
@@ -245,3 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc, bool(getattr(args, "json", False)))
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - every failure is one line and exit 3 (1 means interception)
+        print(f"rootsentinel: internal error ({type(exc).__name__}): {safe_text(' '.join(str(exc).split()))[:300]}",
+              file=sys.stderr)
+        return 3

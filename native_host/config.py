@@ -13,7 +13,8 @@ stay in force.
 
 Signed blocklist updates (:mod:`native_host.blocklist_update`) are installed into ``blocklist_dir``
 (default: a ``blocklist`` folder beside the config file) and accepted only under ``blocklist_public_key``.
-At every start :func:`load_system_config` re-verifies the installed pair; when anything is wrong the
+At every start :func:`load_system_config` checks the installed pair (signature, and the digest the installer
+recorded); when anything is wrong the
 bundled list is used and the reason is reported the same way as a broken config.
 
 Audit events (:mod:`native_host.audit`) are off unless ``"audit": true``; they go to ``audit_log``

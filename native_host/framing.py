@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 from typing import Any, BinaryIO
 
@@ -106,11 +107,45 @@ def decode_message(payload: bytes) -> dict[str, Any]:
         raise BadUTF8(f"payload is not UTF-8 (byte {exc.start})") from exc
     try:
         obj = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise BadJSON(f"payload is not JSON: {exc.msg} at char {exc.pos}") from exc
+    except ValueError as exc:  # e.g. an integer over Python's 4,300-digit limit (no .msg, no .pos)
+        raise BadJSON(f"payload is not usable JSON: {' '.join(str(exc).split())[:200]}") from exc
+    except RecursionError as exc:
+        raise BadJSON("payload is not usable JSON: arrays or objects nested too deep") from exc
     if not isinstance(obj, dict):
         raise NotObject(f"a message must be a JSON object, not {type(obj).__name__}")
+    if _SURROGATE_ESCAPE.search(text):
+        _refuse_lone_surrogates(obj)
     return obj
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""A JSON ``\\uD800``..``\\uDFFF`` escape: only then can a decoded string hold a lone surrogate (the payload
+itself is strict UTF-8, which cannot encode one)."""
+
+
+def _refuse_lone_surrogates(obj: dict[str, Any]) -> None:
+    """Raise :class:`BadJSON` when a string (key or value) of ``obj`` holds a lone UTF-16 surrogate.
+
+    RFC 8259 section 8.2 leaves such strings' behaviour unpredictable; they cannot be written back as UTF-8,
+    so a reply echoing one (an id, a URL) could not be sent. The error keeps the message's ``id`` when the
+    id itself is clean (``exc.msg_id``).
+    """
+    try:
+        _ENCODER.encode(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return
+    msg_id = obj.get("id")
+    try:
+        _ENCODER.encode(msg_id).encode("utf-8")
+    except (UnicodeEncodeError, TypeError, ValueError):
+        msg_id = None
+    exc = BadJSON("payload is not usable JSON: a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff)")
+    exc.msg_id = msg_id  # type: ignore[attr-defined]
+    raise exc
 
 
 def encode_frame(message: dict[str, Any]) -> bytes:
@@ -119,7 +154,10 @@ def encode_frame(message: dict[str, Any]) -> bytes:
     Raises:
         ValueError: the encoded payload is over :data:`MAX_REPLY_BYTES` (callers shrink first).
     """
-    payload = _ENCODER.encode(message).encode("utf-8")
+    try:
+        payload = _ENCODER.encode(message).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate that got past decode_message: a "?" in its place beats a dead host
+        payload = _ENCODER.encode(message).encode("utf-8", "replace")
     if len(payload) > MAX_REPLY_BYTES:
         raise ValueError(f"reply of {len(payload)} bytes is over the browsers' 1 MiB limit")
     return HEADER.pack(len(payload)) + payload

@@ -6,12 +6,16 @@ Protocol: docs/protocol.md; framing: :mod:`native_host.framing`. Guarantees:
   pointed at stderr, so a stray ``print`` or C-level write cannot corrupt the channel (field report A.1);
 - every bad frame gets an ``error`` frame and the host keeps serving; EOF on stdin exits 0;
 - replies stay under 1 MiB (chain detail is cut and ``truncated`` is set; field report A.2);
-- ``probe`` requests run on worker threads so a slow server does not hold up ``check`` replies;
+- ``probe`` requests run on worker threads so a slow server does not hold up ``check`` replies; they are
+  bounded, shared per origin, have a deadline from when they were asked and are cancelled at EOF
+  (:class:`ProbeScheduler`);
+- hostile JSON (lone surrogates, deep nesting, huge integers) is ``bad_json``, never ``internal``;
 - unknown extra argv from browsers (manifest path, extension id, ``--parent-window=``) is ignored.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -172,38 +176,211 @@ class Service:
         return self.record(verdict)
 
 
-def fit_reply(reply: dict[str, Any]) -> bytes:
-    """Encode a reply as a frame under 1 MiB, cutting chain detail if needed (``truncated: true``).
+PROBE_WORKERS = 32
+"""Probes run at once at most. A probe mostly waits on the network, so threads are cheap: a page that
+makes the browser ask for 16 origins that never speak TLS leaves slots free for the page the user is on,
+and a flood beyond 32 delays another probe by one handshake timeout (5 s), not by the flood's length."""
 
-    Steps: cap every chain row's text fields at 2,048 characters; then keep only the leaf, the matched
-    row and the top row; then drop the chain rows entirely.
+PROBE_QUEUE = 64
+"""Distinct origins waiting for a free worker at most; a probe beyond that is answered at once with an
+``unknown`` verdict of reason ``busy``."""
+
+PROBE_DEADLINE = 15.0
+"""Seconds from when a probe was asked to its answer. A probe that waited in the queue gets only what is
+left (its handshake timeout shrinks), and one that waited past it is answered ``busy`` without a
+connection. Under the extension's 20-second wait (``PROBE_TIMEOUT_MS`` in extension/src/core/sentinel.js), so an answer arrives."""
+
+EOF_GRACE = 1.0
+"""Seconds the host waits at EOF for probes already connecting; queued probes are cancelled at once."""
+
+
+class _ProbeJob:
+    """One origin's probe and everyone waiting for it: ``waiters`` are ``(id, url)`` pairs."""
+
+    __slots__ = ("host", "port", "asked", "waiters")
+
+    def __init__(self, host: str, port: int, asked: float, waiter: tuple[Any, str | None]) -> None:
+        self.host, self.port, self.asked, self.waiters = host, port, asked, [waiter]
+
+
+class ProbeScheduler:
+    """Runs ``probe`` requests on worker threads, bounded and shared (issue 13, item 3).
+
+    - at most ``workers`` probes connect at once (daemon threads, started as needed);
+    - at most ``queue`` distinct origins wait; a probe beyond that gets an ``unknown`` verdict, reason
+      ``busy``, at once (returned by :meth:`submit` for the caller to send);
+    - a probe of an origin (host, case-folded, and port) already queued or connecting joins it: one
+      handshake, one verdict per request id (each with its own ``url``);
+    - each probe's deadline counts from when it was asked (``deadline`` seconds): the handshake gets the
+      time that is left, and a probe whose time ran out in the queue is answered ``busy``;
+    - :meth:`close` (EOF on stdin) answers every queued probe ``busy`` and waits at most ``grace`` seconds
+      for the connecting ones.
+
+    Args:
+        service: the :class:`Service` that probes and judges.
+        send: writes one reply frame (thread-safe, never raises for a gone reader).
+        workers / queue / deadline: as above; defaults :data:`PROBE_WORKERS`, :data:`PROBE_QUEUE`,
+            :data:`PROBE_DEADLINE`.
+    """
+
+    def __init__(self, service: Service, send: Callable[[dict[str, Any]], None], workers: int = PROBE_WORKERS,
+                 queue: int = PROBE_QUEUE, deadline: float = PROBE_DEADLINE) -> None:
+        import collections
+
+        self.service, self.send = service, send
+        self.workers, self.queue_cap, self.deadline = workers, queue, deadline
+        self._cond = threading.Condition()
+        self._jobs: dict[tuple[str, int], _ProbeJob] = {}  # queued or connecting, by origin
+        self._queue: collections.deque[_ProbeJob] = collections.deque()
+        self._threads = 0
+        self._idle = 0
+        self._running = 0
+        self._closed = False
+
+    def submit(self, msg_id: Any, host: str, port: int, url: str | None) -> dict[str, Any] | None:
+        """Queue (or join) a probe of ``host:port``. Returns a ``busy`` verdict to send now when the queue
+        is full, else None (the verdict is sent from a worker)."""
+        import time
+
+        key = (host.lower(), port)
+        with self._cond:
+            job = self._jobs.get(key)
+            if job is not None:
+                job.waiters.append((msg_id, url))
+                return None
+            if len(self._queue) >= self.queue_cap or self._closed:
+                verdict = self.busy_verdict(host, port, url, f"{len(self._queue)} probes are already waiting")
+                verdict["id"] = msg_id
+                return verdict
+            job = _ProbeJob(host, port, time.monotonic(), (msg_id, url))
+            self._jobs[key] = job
+            self._queue.append(job)
+            if len(self._queue) > self._idle and self._threads < self.workers:  # more jobs than idle workers
+                self._threads += 1
+                threading.Thread(target=self._work, name=f"probe-{self._threads}", daemon=True).start()
+            else:
+                self._cond.notify()
+        return None
+
+    def busy_verdict(self, host: str, port: int, url: str | None, why: str) -> dict[str, Any]:
+        """An ``unknown`` verdict, reason ``busy``: the host did not probe ``host:port`` (``why``)."""
+        verdict = self.service.judge(Chain(certs=[], evidence="probe", url=url, host=host.strip("[]")))
+        error = f"not probed: the host is busy ({why})"
+        verdict.update(reason="busy", explanation=f"RootSentinel did not probe {host}:{port}: {why}.")
+        verdict["probe"] = {"host": host, "port": port, "sni": None, "elapsed_ms": 0.0, "error": error}
+        return verdict
+
+    def _work(self) -> None:
+        import time
+
+        while True:
+            with self._cond:
+                self._idle += 1
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                self._idle -= 1
+                if self._closed:
+                    return
+                job = self._queue.popleft()
+                self._running += 1
+            try:
+                left = job.asked + self.deadline - time.monotonic()
+                if left < 0.5:
+                    verdict = self.busy_verdict(job.host, job.port, job.waiters[0][1],
+                                                f"it waited {self.deadline:g} s for a free probe slot")
+                else:
+                    from native_host.probe import DEFAULT_TIMEOUT
+
+                    verdict = self.service.probe(job.host, job.port, job.waiters[0][1],
+                                                 timeout=min(DEFAULT_TIMEOUT, left))
+                error = None
+            except Exception as exc:  # noqa: BLE001 - a worker must always answer
+                _log_exception("probe failed")
+                verdict, error = None, {"type": "error", "code": "internal",
+                                        "message": f"internal error: {type(exc).__name__}"}
+            with self._cond:
+                self._jobs.pop((job.host.lower(), job.port), None)
+                self._running -= 1
+                self._cond.notify_all()
+            self._answer(job, verdict, error)
+
+    def _answer(self, job: _ProbeJob, verdict: dict[str, Any] | None, error: dict[str, Any] | None) -> None:
+        """Send one reply per waiter: its own id (and url) on a copy of the verdict."""
+        for msg_id, url in job.waiters:
+            if verdict is None:
+                self.send({**error, "id": msg_id})
+                continue
+            reply = json.loads(json.dumps(verdict)) if len(job.waiters) > 1 else verdict
+            reply["id"] = msg_id
+            reply["url"] = url
+            self.send(reply)
+
+    def close(self, grace: float = EOF_GRACE) -> None:
+        """Stop: answer the queued probes ``busy`` (the browser has gone; the answer is best effort), wake
+        the idle workers, and wait at most ``grace`` seconds for the connecting ones."""
+        import time
+
+        with self._cond:
+            self._closed = True
+            queued = list(self._queue)
+            self._queue.clear()
+            for job in queued:
+                self._jobs.pop((job.host.lower(), job.port), None)
+            self._cond.notify_all()
+        for job in queued:
+            self._answer(job, self.busy_verdict(job.host, job.port, job.waiters[0][1], "the browser disconnected"),
+                         None)
+        end = time.monotonic() + grace
+        with self._cond:
+            while self._running and (left := end - time.monotonic()) > 0:
+                self._cond.wait(left)
+
+
+def _cap_strings(value: Any) -> Any:
+    """``value`` with every string over :data:`_FIELD_CAP` characters cut (an ellipsis added), at any depth."""
+    if isinstance(value, str):
+        return value if len(value) <= _FIELD_CAP else value[:_FIELD_CAP] + "\u2026"
+    if isinstance(value, dict):
+        return {k: _cap_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cap_strings(v) for v in value]
+    return value
+
+
+def fit_reply(reply: dict[str, Any]) -> bytes:
+    """Encode a reply as a frame under 1 MiB, cutting detail if needed (``truncated: true``).
+
+    Steps: cap every string of the reply (chain rows, ``matched.entry``, ``names``, explanation, url, probe)
+    at 2,048 characters; then keep only the leaf, the matched row and the top row; then drop the chain rows
+    entirely; a reply that still does not fit (it cannot, after the cuts, unless a caller built one
+    outside the schemas) becomes an ``internal`` error frame, never an exception.
     """
     try:
         return encode_frame(reply)
     except ValueError:
         pass
-    reply["truncated"] = True
-    for row in reply.get("chain", ()):
-        for key, value in row.items():
-            if isinstance(value, str) and len(value) > _FIELD_CAP:
-                row[key] = value[:_FIELD_CAP] + "\u2026"
-    for key in ("explanation", "url"):
-        if isinstance(reply.get(key), str) and len(reply[key]) > _FIELD_CAP:
-            reply[key] = reply[key][:_FIELD_CAP] + "\u2026"
+    if reply.get("type") == "verdict":
+        reply["truncated"] = True
+    reply.update(_cap_strings({k: v for k, v in reply.items() if k not in ("type", "id")}))
     try:
         return encode_frame(reply)
     except ValueError:
         pass
     rows = reply.get("chain", [])
-    keep = {0, len(rows) - 1}
-    if reply.get("matched"):
-        keep.add(reply["matched"]["index"])
-    reply["chain"] = [r for r in rows if r["index"] in keep]
+    if isinstance(rows, list) and rows:
+        keep = {0, len(rows) - 1}
+        if reply.get("matched"):
+            keep.add(reply["matched"]["index"])
+        reply["chain"] = [r for r in rows if r["index"] in keep]
+        try:
+            return encode_frame(reply)
+        except ValueError:
+            reply["chain"] = []
     try:
         return encode_frame(reply)
     except ValueError:
-        reply["chain"] = []
-        return encode_frame(reply)
+        return encode_frame({"type": "error", "id": _id_of(reply), "code": "internal",
+                             "message": "the reply could not be cut under the browsers' 1 MiB limit"})
 
 
 def is_bare_hello(msg: dict[str, Any]) -> bool:
@@ -245,14 +422,19 @@ class Host:
         self.out_fd = out_fd
         self.service = service
         self._write_lock = threading.Lock()
-        self._pool = None  # a ThreadPoolExecutor, made at the first probe
+        self.probes: ProbeScheduler | None = None  # made at the first probe
+        self.probe_workers, self.probe_queue, self.probe_deadline = PROBE_WORKERS, PROBE_QUEUE, PROBE_DEADLINE
         self._warm: threading.Thread | None = None
 
     def send(self, reply: dict[str, Any]) -> None:
-        """Write one reply frame (thread-safe)."""
+        """Write one reply frame (thread-safe). A reader that has gone away (EPIPE) is not an error here:
+        the serve loop ends at EOF on stdin."""
         frame = fit_reply(reply)
         with self._write_lock:
-            write_all(self.out_fd, frame)
+            try:
+                write_all(self.out_fd, frame)
+            except BrokenPipeError:
+                pass
 
     def handle(self, msg: dict[str, Any]) -> dict[str, Any] | None:
         """Answer one decoded message; returns None when the reply will be sent later (probe)."""
@@ -272,22 +454,12 @@ class Host:
             return self.service.hello(msg)
         if kind == "check":
             return self.service.check(msg)
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
-        self._pool.submit(self._probe_job, msg)
-        return None
-
-    def _probe_job(self, msg: dict[str, Any]) -> None:
-        try:
-            host, port = msg["host"], msg.get("port", 443)
-            verdict = self.service.probe(host, port, msg.get("url"))
-            verdict["id"] = msg["id"]
-            self.send(verdict)
-        except Exception as exc:  # noqa: BLE001 - a worker must always answer
-            _log_exception("probe failed")
-            self.send({"type": "error", "id": msg.get("id"), "code": "internal", "message": str(exc)[:900]})
+        if self.probes is None:
+            self.probes = ProbeScheduler(self.service, self.send, self.probe_workers, self.probe_queue,
+                                         self.probe_deadline)
+        port = msg.get("port", 443)
+        # JSON Schema counts 443.0 as an integer (2020-12 validation 6.1.1); the socket needs an int
+        return self.probes.submit(msg["id"], msg["host"], int(port), msg.get("url"))  # a busy verdict, or None
 
     def serve(self) -> int:
         """Serve until EOF on stdin. Returns the process exit code (0)."""
@@ -311,7 +483,10 @@ class Host:
                         return 0
                     continue
                 except RootSentinelError as exc:
-                    reply = _error(_id_of(msg), exc)
+                    reply = _error(_id_of({"id": getattr(exc, "msg_id", None)} if msg is None else msg), exc)
+                except RecursionError:  # a message nested just under json's limit, too deep for the schema walk
+                    reply = {"type": "error", "id": _id_of(msg), "code": "bad_json",
+                             "message": "payload is not usable JSON: arrays or objects nested too deep"}
                 except Exception as exc:  # noqa: BLE001 - never die on one message
                     _log_exception("internal error")
                     reply = {"type": "error", "id": _id_of(msg), "code": "internal",
@@ -319,8 +494,8 @@ class Host:
                 if reply is not None:
                     self.send(reply)
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
+            if self.probes is not None:
+                self.probes.close(grace=EOF_GRACE)
 
 
 def protect_stdout() -> int:

@@ -91,6 +91,8 @@ def probe(host: str, port: int = 443, *, sni: str | None = None, timeout: float 
         sock = socket.create_connection((address, port), timeout=timeout)
     except OSError as exc:
         raise ProbeFailed(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from exc
+    except UnicodeError as exc:  # the idna codec refuses the name (a label over 63 characters, "a..b", "...")
+        raise ProbeFailed(f"cannot connect to {host}:{port}: not a valid host name ({exc})") from exc
     try:
         sock.setblocking(False)
         ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)

@@ -200,7 +200,9 @@ def test_a_newer_update_replaces_the_installed_one_and_old_pairs_are_pruned(site
         assert _install(pub.write(version, [roots[i][0]])) == 0
     names = sorted(p.name for p in bl_dir.iterdir() if not p.name.startswith("."))
     assert names == ["blocklist-2026.12.01.1.json", "blocklist-2026.12.01.1.json.sig",
-                     "blocklist-2026.12.02.json", "blocklist-2026.12.02.json.sig", "current"]
+                     "blocklist-2026.12.01.1.json.verified",
+                     "blocklist-2026.12.02.json", "blocklist-2026.12.02.json.sig",
+                     "blocklist-2026.12.02.json.verified", "current"]
     _host_answers(config, "2026.12.02", banned_roots=[roots[2]], not_banned_roots=[roots[0]])
 
 

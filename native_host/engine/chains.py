@@ -174,7 +174,8 @@ def chain_from_bytes(data: bytes, *, name: str = "input") -> Chain:
     (one certificate or several back to back). Leaf first.
 
     Raises:
-        BadInput: empty, or none of the three forms.
+        BadInput: empty, none of the three forms, or more than :data:`MAX_CHAIN` certificates (refused
+            whole, never judged in part).
         BadDER / SchemaError: as the form's reader.
     """
     stripped = data.lstrip()
@@ -193,7 +194,8 @@ def chain_from_bytes(data: bytes, *, name: str = "input") -> Chain:
         blocks = [d for label, d in pem_blocks(data) if label in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE")]
         if not blocks:
             raise BadInput(f"{name} has PEM armour but no CERTIFICATE block")
-        certs = [cert_facts(d) for d in blocks[:MAX_CHAIN]]
+        _refuse_long(blocks, name)
+        certs = [cert_facts(d) for d in blocks]
         _require_one_certificate(certs, name)
         return Chain(certs=certs)
     if _looks_like_text(data):
@@ -203,6 +205,20 @@ def chain_from_bytes(data: bytes, *, name: str = "input") -> Chain:
         pieces = _der.split_concatenated(data)
     except BadDER as exc:
         raise BadInput(f"{name} is not a certificate: neither PEM, a SecurityInfo JSON nor DER ({exc})") from exc
-    certs = [cert_facts(p) for p in pieces[:MAX_CHAIN]]
+    _refuse_long(pieces, name)
+    certs = [cert_facts(p) for p in pieces]
     _require_one_certificate(certs, name)
     return Chain(certs=certs)
+
+
+def _refuse_long(ders: list[bytes], name: str) -> None:
+    """A file of more than :data:`MAX_CHAIN` certificates is refused whole: a verdict on its first 64 would
+    leave the rest (a banned root among them) unjudged without a word. A bundle of roots is the job of
+    ``rootsentinel scan``, not of a chain check.
+
+    Raises:
+        BadInput: more than :data:`MAX_CHAIN` certificates.
+    """
+    if len(ders) > MAX_CHAIN:
+        raise BadInput(f"{name} holds {len(ders)} certificates, over the {MAX_CHAIN} of a chain; "
+                       "nothing was judged (split it, or scan a root bundle with `rootsentinel scan`)")

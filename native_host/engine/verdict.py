@@ -195,10 +195,16 @@ def _row(i: int, facts: CertFacts, n: int, public: PublicRoots, now: str) -> dic
     }
 
 
+def _cut(text: Any, cap: int = NAME_CAP) -> Any:
+    """A string cut at ``cap`` characters with an ellipsis, like root names (anything else unchanged):
+    a signed list's entry text is bounded by its schema, but a verdict never relies on that."""
+    return text[:cap] + "\u2026" if isinstance(text, str) and len(text) > cap else text
+
+
 def _entry_view(entry: BlocklistEntry) -> dict[str, Any]:
     return {
-        "name": entry["name"], "category": entry["category"], "country": entry.get("country"),
-        "list": entry.get("chromium_list") or "rootsentinel", "source": entry["source"],
+        "name": _cut(entry["name"]), "category": entry["category"], "country": _cut(entry.get("country")),
+        "list": entry.get("chromium_list") or "rootsentinel", "source": _cut(entry["source"], 2048),
         "verified_from_pem": entry.get("verified_from_pem", False),
         "spki_sha256": entry.get("spki_sha256"), "cert_sha256": entry.get("cert_sha256"),
     }

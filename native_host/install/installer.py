@@ -218,9 +218,12 @@ def _write_atomic(dest: Path, content: bytes, mode: int) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with os.fdopen(fd, "wb") as fh:  # mkstemp: O_CREAT | O_EXCL, never a planted file or link
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), mode)  # on the descriptor: a swapped temp name cannot redirect it
             fh.write(content)
-        os.chmod(tmp, mode)
+        if not hasattr(os, "fchmod"):
+            os.chmod(tmp, mode)
         os.replace(tmp, dest)
     except BaseException:
         try:

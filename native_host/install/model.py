@@ -127,9 +127,19 @@ def under_root(root: Path | None, target: PurePath) -> Path:
         if isinstance(target, PurePosixPath) and isinstance(PurePath(), PureWindowsPath):
             raise InstallError(f"cannot write the POSIX path {target} here; use --root DIR or --dry-run")
         return real
-    parts = list(target.parts)
-    anchor = parts.pop(0)
+    parts = []
+    for part in list(target.parts)[1:]:  # ".." resolved against the anchor, as the OS would: "/../x" is "/x"
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in (".", ""):
+            parts.append(part)
     if isinstance(target, PureWindowsPath):
-        drive = anchor.rstrip("\\/").rstrip(":") or "drive"
+        drive = target.parts[0].rstrip("\\/").rstrip(":") or "drive"
         parts.insert(0, drive.replace("\\", "_").replace("/", "_"))
-    return Path(root).joinpath(*parts)
+    dest = Path(root).joinpath(*parts)
+    real_root = Path(root).resolve()
+    resolved = dest.resolve()  # symlinks already under the root are followed too
+    if resolved != real_root and real_root not in resolved.parents:
+        raise InstallError(f"{target} under --root {root} leads to {resolved}, outside the root; refusing")
+    return dest

@@ -74,6 +74,7 @@ export const REASON = Object.freeze({
   unparseable_leaf: "reason_unparseable_leaf",
   incomplete_chain: "reason_incomplete_chain",
   formerly_public_root: "reason_formerly_public_root",
+  busy: "reason_busy",
 });
 
 /** How a certificate matched a blocklist entry (`matched.by`). */
@@ -172,6 +173,7 @@ export function explainRecord(t, rec) {
   if (rec?.reason === "unparseable_leaf") return t("explain_unparseable_leaf", [host]);
   if (rec?.reason === "incomplete_chain") return t("explain_incomplete_chain", [host, root]);
   if (rec?.reason === "formerly_public_root") return t("explain_formerly_public_root", [host, root]);
+  if (rec?.reason === "busy") return t("explain_probe_busy", [host]);
   return t("explain_unknown", [host]);
 }
 
