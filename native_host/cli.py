@@ -177,7 +177,7 @@ def _fail(exc: RootSentinelError, as_json: bool) -> int:
     else:
         print(f"rootsentinel: {safe_text(str(exc))}", file=sys.stderr)
     if as_json:
-        sys.stdout.write(json.dumps(error_object(exc), ensure_ascii=False) + "\n")
+        sys.stdout.write(dumps_json(error_object(exc)) + "\n")
     return 3
 
 

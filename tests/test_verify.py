@@ -196,7 +196,7 @@ def test_pem_holding_base64_of_plain_text_is_not_interception(tmp_path):
     with pytest.raises(BadDER, match="not an X.509 certificate"):
         chain_from_bytes(_pem_of(b"this is not a certificate at all, just words"))
     code, out, err = _cli(tmp_path, _pem_of(b"this is not a certificate at all, just words"))
-    assert code == 3 and out == {}
+    assert code == 3 and (out["type"], out["code"]) == ("error", "bad_der")  # --json: one error object (issue 10)
     assert err.count("\n") == 1 and "not an X.509 certificate" in err and "Traceback" not in err
 
 
