@@ -70,6 +70,10 @@ def render_text(verdict: dict) -> str:
         p = verdict["probe"]
         lines.append(f"evidence: probe of {safe_text(p['host'])}:{p['port']} (SNI {safe_text(p['sni']) or '-'}), "
                      f"{p['elapsed_ms']:.1f} ms; a separate connection from the browser's")
+        route = p.get("route") or {}
+        if route.get("connected"):
+            via = f"through the {route['proxy']} proxy" if route.get("proxy") else "direct"
+            lines.append(f"route: connected to {safe_text(route['connected'])}, {via}")
     else:
         lines.append(f"evidence: {verdict['evidence']}")
     by_issuer = (verdict.get("matched") or {}).get("by") in ("issuer_name", "issuer_aki")
@@ -104,7 +108,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise BadInput(f"cannot read {target}: {exc.strerror}") from exc
         verdict = service.record(service.judge(chain_from_bytes(data, name=str(target))))
     else:
-        verdict = service.probe(target[0], target[1], timeout=args.timeout)
+        from native_host.route import Route
+
+        route = Route.from_cli(args.connect_to, args.proxy)
+        verdict = service.probe(target[0], target[1], timeout=args.timeout, route=route)
     if args.json:
         sys.stdout.write(json.dumps(verdict, ensure_ascii=False, indent=1) + "\n")
     else:
@@ -139,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", help="PEM/DER chain file (leaf first), SecurityInfo JSON file, https://host[:port] or host:port")
     p.add_argument("--json", action="store_true", help="print the verdict object the host would send")
     p.add_argument("--timeout", type=float, default=5.0, help="probe timeout in seconds (default 5)")
+    p.add_argument("--proxy", metavar="URL", help="probe through this proxy, as a browser set to use it does: "
+                   "http://HOST:PORT (HTTP CONNECT) or socks5://HOST:PORT")
+    p.add_argument("--connect-to", metavar="ADDR", help="probe this IP address instead of resolving the name "
+                   "(the name still goes in SNI), e.g. the address the browser connected to")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("host", help="run the native messaging host on stdin/stdout (host manifests launch this)")
     p.add_argument("--max-frame", type=int, default=8 * 1024 * 1024, help="cap on incoming frames in bytes")

@@ -26,6 +26,7 @@ from native_host.engine.verdict import Chain, Policy, judge
 if TYPE_CHECKING:
     from native_host.config import SystemConfig
     from native_host.engine.publicroots import PublicRoots
+    from native_host.route import Route
 
 # cryptography, jsonschema and pyOpenSSL cost ~120 ms to import: the host answers a bare ``hello`` before
 # importing them (cold start is what a browser waits for on every connectNative) and warms them up on a
@@ -125,27 +126,41 @@ class Service:
         verdict["id"] = msg["id"]
         return verdict
 
-    def probe(self, host: str, port: int = 443, url: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
-        """Probe ``host:port`` and judge the presented chain (evidence ``probe``).
+    def probe(self, host: str, port: int = 443, url: str | None = None, timeout: float = 5.0,
+              route: "Route | None" = None) -> dict[str, Any]:
+        """Probe ``host:port`` along ``route`` and judge the presented chain (evidence ``probe``).
+
+        Args:
+            route: the address and proxy to use (:class:`native_host.route.Route`, from the browser's
+                probe request or the CLI's ``--connect-to`` / ``--proxy``); default: resolve, go direct.
 
         A failed handshake gives an ``unknown`` verdict with reason ``probe_failed`` and the error in
-        ``probe.error`` (a verdict, not an error frame: "the network presented nothing" is an answer).
+        ``probe.error`` (a verdict, not an error frame: "the network presented nothing" is an answer);
+        ``probe.route`` records the route facts either way (docs/protocol.md).
         """
         from native_host.engine.certfacts import cert_facts
         from native_host.probe import probe
+        from native_host.route import ProxyAuthRequired, ProxyUnsupported, Route
 
+        route = route or Route()
         try:
-            result = probe(host, port, timeout=timeout)
+            result = probe(host, port, timeout=timeout, route=route)
         except RootSentinelError as exc:
             verdict = self.judge(Chain(certs=[], evidence="probe", url=url, host=host.strip("[]")))
             verdict.update(reason="probe_failed", explanation=f"The probe could not see a certificate: {exc}")
-            verdict["probe"] = {"host": host, "port": port, "sni": None, "elapsed_ms": 0.0, "error": str(exc)}
+            facts = route.facts(None)
+            facts["problem"] = ("proxy_auth_required" if isinstance(exc, ProxyAuthRequired)
+                                else "proxy_unsupported" if isinstance(exc, ProxyUnsupported) else None)
+            verdict["probe"] = {"host": host, "port": port, "sni": None, "elapsed_ms": 0.0, "error": str(exc),
+                                "route": facts}
         else:
             chain = Chain(certs=[cert_facts(d) for d in result.chain], evidence="probe", url=url,
                           host=host.strip("[]"))
             verdict = self.judge(chain)
+            facts = route.facts(result.connected)
+            facts["problem"] = None
             verdict["probe"] = {"host": host, "port": port, "sni": result.sni, "elapsed_ms": result.elapsed_ms,
-                                "error": None}
+                                "error": None, "route": facts}
         return self.record(verdict)
 
 
@@ -259,7 +274,9 @@ class Host:
     def _probe_job(self, msg: dict[str, Any]) -> None:
         try:
             host, port = msg["host"], msg.get("port", 443)
-            verdict = self.service.probe(host, port, msg.get("url"))
+            from native_host.route import Route
+
+            verdict = self.service.probe(host, port, msg.get("url"), route=Route.from_request(msg.get("route")))
             verdict["id"] = msg["id"]
             self.send(verdict)
         except Exception as exc:  # noqa: BLE001 - a worker must always answer
