@@ -38,9 +38,13 @@ function hostByName(levels = {}, { chainOf } = {}) {
 }
 
 let nextRequest = 1;
-function respond(chrome, { tabId = 7, url, type = "main_frame", requestId, fromCache = false }) {
+/** One response as Chromium reports it: onHeadersReceived, then onResponseStarted with `ip` (null: none). */
+function respond(chrome, { tabId = 7, url, type = "main_frame", requestId, fromCache = false, ip = "192.0.2.7" }) {
   const id = String(requestId ?? nextRequest++);
-  return chrome.webRequest.onHeadersReceived.fire({ requestId: id, tabId, url, type, fromCache, frameId: type === "main_frame" ? 0 : 3 });
+  const details = { requestId: id, tabId, url, type, fromCache, frameId: type === "main_frame" ? 0 : 3 };
+  const out = chrome.webRequest.onHeadersReceived.fire(details);
+  chrome.webRequest.onResponseStarted.fire(ip === null ? details : { ...details, ip });
+  return out;
 }
 
 const sent = (chrome, type) => chrome.native.sent.filter((m) => m.type === type);
