@@ -140,7 +140,7 @@ class Service:
         """
         from native_host.engine.certfacts import cert_facts
         from native_host.probe import probe
-        from native_host.route import ProxyAuthRequired, ProxyUnsupported, Route
+        from native_host.route import Route
 
         route = route or Route()
         try:
@@ -148,19 +148,14 @@ class Service:
         except RootSentinelError as exc:
             verdict = self.judge(Chain(certs=[], evidence="probe", url=url, host=host.strip("[]")))
             verdict.update(reason="probe_failed", explanation=f"The probe could not see a certificate: {exc}")
-            facts = route.facts(None)
-            facts["problem"] = ("proxy_auth_required" if isinstance(exc, ProxyAuthRequired)
-                                else "proxy_unsupported" if isinstance(exc, ProxyUnsupported) else None)
             verdict["probe"] = {"host": host, "port": port, "sni": None, "elapsed_ms": 0.0, "error": str(exc),
-                                "route": facts}
+                                "route": route.facts(None, exc)}
         else:
             chain = Chain(certs=[cert_facts(d) for d in result.chain], evidence="probe", url=url,
                           host=host.strip("[]"))
             verdict = self.judge(chain)
-            facts = route.facts(result.connected)
-            facts["problem"] = None
             verdict["probe"] = {"host": host, "port": port, "sni": result.sni, "elapsed_ms": result.elapsed_ms,
-                                "error": None, "route": facts}
+                                "error": None, "route": route.facts(result.connected)}
         return self.record(verdict)
 
 

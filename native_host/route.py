@@ -189,13 +189,16 @@ class Route:
         not say which one: the probe then goes direct and may not see what the browser saw."""
         return self.proxy_mode not in UNKNOWN_PROXY_MODES
 
-    def facts(self, connected: str | None) -> dict[str, Any]:
+    def facts(self, connected: str | None, error: BaseException | None = None) -> dict[str, Any]:
         """The verdict's ``probe.route`` object (verdict.reply.schema.json): ``address``, ``proxy`` (URL or
         None), ``proxy_mode``, ``proxy_known``, ``from_browser``, ``connected`` (the ``host:port`` the TCP
-        connection went to, None when it was not made)."""
+        connection went to, None when it was not made) and ``problem`` (``"proxy_auth_required"``,
+        ``"proxy_unsupported"`` or None), from the probe's ``error`` if it failed."""
+        problem = ("proxy_auth_required" if isinstance(error, ProxyAuthRequired)
+                   else "proxy_unsupported" if isinstance(error, ProxyUnsupported) else None)
         return {"address": self.address, "proxy": self.proxy.url() if self.proxy else None,
                 "proxy_mode": self.proxy_mode, "proxy_known": self.proxy_known, "from_browser": self.from_browser,
-                "connected": connected}
+                "connected": connected, "problem": problem}
 
 
 def _hostport(host: str, port: int) -> str:
