@@ -26,6 +26,7 @@ browser does not tell extensions), and QUIC (HTTP/3 goes over UDP; the probe spe
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ UNKNOWN_PROXY_MODES = ("pac_script", "system", "auto_detect")
 """Modes in which the browser decides per request and does not tell the extension which proxy it used."""
 
 _MAX_CONNECT_REPLY = 16 * 1024
+_HOST_TOKEN = re.compile(r"^[A-Za-z0-9._:-]{1,253}$")
 
 
 class ProxyAuthRequired(ProbeFailed):
@@ -237,11 +239,17 @@ def http_connect(sock: socket.socket, host: str, port: int, deadline: float) -> 
         ProxyAuthRequired: the proxy answered 407.
         ProbeFailed: any other answer than 2xx, a malformed answer, or a timeout.
     """
-    target = _hostport(host, port)
+    try:
+        ascii_host = host if is_ip(host) else host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ProbeFailed(f"cannot encode the host name {_clean(host)!r}: {exc}") from exc
+    if not _HOST_TOKEN.match(ascii_host):
+        raise ProbeFailed(f"cannot ask a proxy for {_clean(host)!r}: not a host name")
+    target = _hostport(ascii_host, port)
     request = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: RootSentinel-probe\r\n\r\n"
     try:
         sock.settimeout(_remaining(deadline, "proxy CONNECT"))
-        sock.sendall(request.encode("idna" if not is_ip(host) else "ascii"))
+        sock.sendall(request.encode("ascii"))
         reply = b""
         while b"\r\n\r\n" not in reply:
             sock.settimeout(_remaining(deadline, "proxy CONNECT"))
@@ -338,7 +346,10 @@ def open_route(host: str, port: int, route: Route, deadline: float) -> tuple[soc
     name = host.strip("[]")
     if route.proxy is not None:
         proxy = route.proxy
-        sock = _connect(proxy.host, proxy.port, deadline)
+        try:
+            sock = _connect(proxy.host, proxy.port, deadline)
+        except ProbeFailed as exc:
+            raise ProbeFailed(f"the proxy {proxy.url()} does not answer: {exc}") from exc
         try:
             (http_connect if proxy.scheme == "http" else socks5_connect)(sock, name, port, deadline)
         except BaseException:

@@ -177,3 +177,70 @@ def test_proxy_urls():
     assert Proxy("http", "::1", 8080).url() == "http://[::1]:8080"
     with pytest.raises(BadInput):
         Proxy.from_url("http://")
+
+
+class _OneShotProxy:
+    """A listening socket on 127.0.0.1 that reads one request and answers ``reply`` bytes (a proxy that
+    refuses, or answers with attacker-controlled junk)."""
+
+    def __init__(self, reply: bytes):
+        import socket
+        import threading
+
+        self.reply = reply
+        self.seen = b""
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        conn, _ = self.sock.accept()
+        with conn:
+            while b"\r\n\r\n" not in self.seen and len(self.seen) < 65536:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                self.seen += chunk
+            conn.sendall(self.reply)
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize("reply, message", [
+    (b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", "the proxy refused CONNECT to xn--bcher-kva.test:8443: HTTP/1.1 403 Forbidden"),
+    (b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n", "credentials are out of scope"),
+    (b"SSH-2.0-\x1b[31mevil\r\n\r\n", "not HTTP"),
+])
+def test_http_connect_answers(reply, message):
+    from native_host.errors import ProbeFailed
+    from native_host.probe import probe
+
+    proxy = _OneShotProxy(reply)
+    try:
+        with pytest.raises(ProbeFailed) as info:
+            probe("b\u00fccher.test", 8443, timeout=5, route=Route(proxy=Proxy("http", "127.0.0.1", proxy.port)))
+        proxy.thread.join(5)
+    finally:
+        proxy.close()
+    assert message in str(info.value)
+    assert "\x1b" not in str(info.value)
+    # the name goes to the proxy IDNA-encoded, as a browser sends it
+    assert proxy.seen.startswith(b"CONNECT xn--bcher-kva.test:8443 HTTP/1.1\r\nHost: xn--bcher-kva.test:8443\r\n")
+
+
+def test_a_proxy_that_does_not_answer_is_named():
+    import socket
+
+    from native_host.errors import ProbeFailed
+    from native_host.probe import probe
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    with pytest.raises(ProbeFailed, match=rf"the proxy http://127.0.0.1:{port} does not answer: cannot connect"):
+        probe("localhost", 443, timeout=3, route=Route(proxy=Proxy("http", "127.0.0.1", port)))
