@@ -93,6 +93,10 @@ def render_text(verdict: dict) -> str:
         p = verdict["probe"]
         lines.append(f"evidence: probe of {safe_text(p['host'])}:{p['port']} (SNI {safe_text(p['sni']) or '-'}), "
                      f"{p['elapsed_ms']:.1f} ms; a separate connection from the browser's")
+        route = p.get("route") or {}
+        if route.get("connected"):
+            via = f"through the {route['proxy']} proxy" if route.get("proxy") else "direct"
+            lines.append(f"route: connected to {safe_text(route['connected'])}, {via}")
     else:
         lines.append(f"evidence: {verdict['evidence']}")
     by_issuer = (verdict.get("matched") or {}).get("by") in ("issuer_name", "issuer_aki")
@@ -128,7 +132,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         verdict = service.record(service.judge(chain_from_bytes(data, name=str(target)),
                                                fetch_issuers=args.fetch_issuers))
     else:
-        verdict = service.probe(target[0], target[1], timeout=args.timeout)
+        from native_host.route import Route
+
+        route = Route.from_cli(args.connect_to, args.proxy)
+        verdict = service.probe(target[0], target[1], timeout=args.timeout, route=route)
     if args.json:
         sys.stdout.write(dumps_json(verdict, indent=1) + "\n")
     else:
@@ -194,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fetch-issuers", action="store_true",
                    help="for a chain file: fetch a missing issuer from its AIA caIssuers http:// URL (64 KiB, 3 s); "
                         "probes always do")
+    p.add_argument("--proxy", metavar="URL", help="probe through this proxy, as a browser set to use it does: "
+                   "http://HOST:PORT (HTTP CONNECT) or socks5://HOST:PORT")
+    p.add_argument("--connect-to", metavar="ADDR", help="probe this IP address instead of resolving the name "
+                   "(the name still goes in SNI), e.g. the address the browser connected to")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("host", help="run the native messaging host on stdin/stdout (host manifests launch this)",
                        description="Run the native messaging host: read frames (a 4-byte native-order length, then "

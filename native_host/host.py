@@ -30,6 +30,7 @@ from native_host.engine.verdict import Chain, Policy, judge
 if TYPE_CHECKING:
     from native_host.config import SystemConfig
     from native_host.engine.publicroots import PublicRoots
+    from native_host.route import Route
 
 # cryptography, jsonschema and pyOpenSSL cost ~120 ms to import: the host answers a bare ``hello`` before
 # importing them (cold start is what a browser waits for on every connectNative) and warms them up on a
@@ -152,27 +153,36 @@ class Service:
         verdict["id"] = msg["id"]
         return verdict
 
-    def probe(self, host: str, port: int = 443, url: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
-        """Probe ``host:port`` and judge the presented chain (evidence ``probe``).
+    def probe(self, host: str, port: int = 443, url: str | None = None, timeout: float = 5.0,
+              route: "Route | None" = None) -> dict[str, Any]:
+        """Probe ``host:port`` along ``route`` and judge the presented chain (evidence ``probe``).
+
+        Args:
+            route: the address and proxy to use (:class:`native_host.route.Route`, from the browser's
+                probe request or the CLI's ``--connect-to`` / ``--proxy``); default: resolve, go direct.
 
         A failed handshake gives an ``unknown`` verdict with reason ``probe_failed`` and the error in
-        ``probe.error`` (a verdict, not an error frame: "the network presented nothing" is an answer).
+        ``probe.error`` (a verdict, not an error frame: "the network presented nothing" is an answer);
+        ``probe.route`` records the route facts either way (docs/protocol.md).
         """
         from native_host.engine.certfacts import cert_facts
         from native_host.probe import probe
+        from native_host.route import Route
 
+        route = route or Route()
         try:
-            result = probe(host, port, timeout=timeout)
+            result = probe(host, port, timeout=timeout, route=route)
         except RootSentinelError as exc:
             verdict = self.judge(Chain(certs=[], evidence="probe", url=url, host=host.strip("[]")))
             verdict.update(reason="probe_failed", explanation=f"The probe could not see a certificate: {exc}")
-            verdict["probe"] = {"host": host, "port": port, "sni": None, "elapsed_ms": 0.0, "error": str(exc)}
+            verdict["probe"] = {"host": host, "port": port, "sni": None, "elapsed_ms": 0.0, "error": str(exc),
+                                "route": route.facts(None, exc)}
         else:
             chain = Chain(certs=[cert_facts(d) for d in result.chain], evidence="probe", url=url,
                           host=host.strip("[]"))
             verdict = self.judge(chain, fetch_issuers=True)
             verdict["probe"] = {"host": host, "port": port, "sni": result.sni, "elapsed_ms": result.elapsed_ms,
-                                "error": None}
+                                "error": None, "route": route.facts(result.connected)}
         return self.record(verdict)
 
 
@@ -195,12 +205,15 @@ EOF_GRACE = 1.0
 
 
 class _ProbeJob:
-    """One origin's probe and everyone waiting for it: ``waiters`` are ``(id, url)`` pairs."""
+    """One origin's probe (over one route) and everyone waiting for it: ``waiters`` are ``(id, url)`` pairs;
+    ``route`` is the request's ``route`` object (docs/protocol.md, "The probe's route") or None."""
 
-    __slots__ = ("host", "port", "asked", "waiters")
+    __slots__ = ("host", "port", "asked", "waiters", "route", "key")
 
-    def __init__(self, host: str, port: int, asked: float, waiter: tuple[Any, str | None]) -> None:
+    def __init__(self, host: str, port: int, asked: float, waiter: tuple[Any, str | None],
+                 route: dict[str, Any] | None = None, key: tuple = ()) -> None:
         self.host, self.port, self.asked, self.waiters = host, port, asked, [waiter]
+        self.route, self.key = route, key
 
 
 class ProbeScheduler:
@@ -230,19 +243,22 @@ class ProbeScheduler:
         self.service, self.send = service, send
         self.workers, self.queue_cap, self.deadline = workers, queue, deadline
         self._cond = threading.Condition()
-        self._jobs: dict[tuple[str, int], _ProbeJob] = {}  # queued or connecting, by origin
+        self._jobs: dict[tuple, _ProbeJob] = {}  # queued or connecting, by origin and route
         self._queue: collections.deque[_ProbeJob] = collections.deque()
         self._threads = 0
         self._idle = 0
         self._running = 0
         self._closed = False
 
-    def submit(self, msg_id: Any, host: str, port: int, url: str | None) -> dict[str, Any] | None:
-        """Queue (or join) a probe of ``host:port``. Returns a ``busy`` verdict to send now when the queue
-        is full, else None (the verdict is sent from a worker)."""
+    def submit(self, msg_id: Any, host: str, port: int, url: str | None,
+               route: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Queue (or join) a probe of ``host:port`` over ``route`` (the browser's address and proxy, or None).
+        Returns a ``busy`` verdict to send now when the queue is full, else None (the verdict is sent from a
+        worker). Probes share a handshake only when origin and route are the same."""
+        import json
         import time
 
-        key = (host.lower(), port)
+        key = (host.lower(), port, json.dumps(route, sort_keys=True) if route else None)
         with self._cond:
             job = self._jobs.get(key)
             if job is not None:
@@ -252,7 +268,7 @@ class ProbeScheduler:
                 verdict = self.busy_verdict(host, port, url, f"{len(self._queue)} probes are already waiting")
                 verdict["id"] = msg_id
                 return verdict
-            job = _ProbeJob(host, port, time.monotonic(), (msg_id, url))
+            job = _ProbeJob(host, port, time.monotonic(), (msg_id, url), route, key)
             self._jobs[key] = job
             self._queue.append(job)
             if len(self._queue) > self._idle and self._threads < self.workers:  # more jobs than idle workers
@@ -290,16 +306,18 @@ class ProbeScheduler:
                                                 f"it waited {self.deadline:g} s for a free probe slot")
                 else:
                     from native_host.probe import DEFAULT_TIMEOUT
+                    from native_host.route import Route
 
                     verdict = self.service.probe(job.host, job.port, job.waiters[0][1],
-                                                 timeout=min(DEFAULT_TIMEOUT, left))
+                                                 timeout=min(DEFAULT_TIMEOUT, left),
+                                                 route=Route.from_request(job.route))
                 error = None
             except Exception as exc:  # noqa: BLE001 - a worker must always answer
                 _log_exception("probe failed")
                 verdict, error = None, {"type": "error", "code": "internal",
                                         "message": f"internal error: {type(exc).__name__}"}
             with self._cond:
-                self._jobs.pop((job.host.lower(), job.port), None)
+                self._jobs.pop(job.key, None)
                 self._running -= 1
                 self._cond.notify_all()
             self._answer(job, verdict, error)
@@ -325,7 +343,7 @@ class ProbeScheduler:
             queued = list(self._queue)
             self._queue.clear()
             for job in queued:
-                self._jobs.pop((job.host.lower(), job.port), None)
+                self._jobs.pop(job.key, None)
             self._cond.notify_all()
         for job in queued:
             self._answer(job, self.busy_verdict(job.host, job.port, job.waiters[0][1], "the browser disconnected"),
@@ -459,7 +477,8 @@ class Host:
                                          self.probe_deadline)
         port = msg.get("port", 443)
         # JSON Schema counts 443.0 as an integer (2020-12 validation 6.1.1); the socket needs an int
-        return self.probes.submit(msg["id"], msg["host"], int(port), msg.get("url"))  # a busy verdict, or None
+        return self.probes.submit(msg["id"], msg["host"], int(port), msg.get("url"),  # a busy verdict, or None
+                                  route=msg.get("route"))
 
     def serve(self) -> int:
         """Serve until EOF on stdin. Returns the process exit code (0)."""

@@ -5,21 +5,22 @@ refuses (browser-apis.md 2.4). The exact hostname goes in SNI because intercepti
 (IMC 2020 Kazakhstan paper; net4people/bbs#66). Python 3.11's ``ssl`` exposes only the leaf, so the
 handshake is done with pyOpenSSL (``Connection.get_peer_cert_chain``: the certificates the peer sent).
 
-Caveat shown to users: the probe's route can differ from the browser's (proxy settings, DNS over HTTPS,
-HTTP/3), and a local antivirus may intercept the host's connection too.
+The route (:mod:`native_host.route`): the browser tells the host the address it connected to and the proxy
+in force, and the probe connects to that address, or tunnels through that proxy, with the page's name in
+SNI. What it still cannot follow (a PAC script's per-request choice, QUIC) is recorded in the verdict's
+``probe.route`` and shown in the popup; a local antivirus may intercept the host's connection too.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import select
-import socket
 import time
 from dataclasses import dataclass, field
 
 from OpenSSL import SSL, crypto
 
 from native_host.errors import ProbeFailed
+from native_host.route import Route, is_ip, open_route
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds for connect + handshake together."""
@@ -34,6 +35,7 @@ class ProbeResult:
         chain: DER certificates as presented, leaf first.
         elapsed_ms: connect + handshake time in milliseconds.
         protocol: the negotiated TLS version, e.g. ``"TLSv1.3"``.
+        connected: the ``host:port`` the TCP connection went to (a proxy's when tunnelled).
     """
 
     host: str
@@ -42,6 +44,7 @@ class ProbeResult:
     chain: list[bytes] = field(default_factory=list)
     elapsed_ms: float = 0.0
     protocol: str | None = None
+    connected: str | None = None
 
 
 def _is_ip(host: str) -> bool:
@@ -69,7 +72,8 @@ def _handshake_failure(host: str, port: int, exc: Exception) -> str:
     return f"TLS handshake with {host}:{port} failed: {'; '.join(reasons) or text}"
 
 
-def probe(host: str, port: int = 443, *, sni: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> ProbeResult:
+def probe(host: str, port: int = 443, *, sni: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+          route: Route | None = None) -> ProbeResult:
     """Handshake with ``host:port`` and return the presented chain.
 
     Args:
@@ -77,20 +81,21 @@ def probe(host: str, port: int = 443, *, sni: str | None = None, timeout: float 
         port: TCP port.
         sni: server name to send; default ``host`` unless it is an IP address (RFC 6066 section 3 forbids
             IP literals in SNI).
-        timeout: seconds for the whole connect + handshake.
+        timeout: seconds for the whole connect (and proxy tunnel) + handshake.
+        route: the address to connect to and the proxy to go through (:class:`native_host.route.Route`);
+            default: resolve ``host`` and connect directly.
 
     Raises:
-        ProbeFailed: DNS failure, refused, timeout, not TLS, or no certificate presented.
+        ProbeFailed: DNS failure, refused, timeout, not TLS, or no certificate presented;
+            :class:`native_host.route.ProxyAuthRequired` when the proxy asks for credentials.
     """
     address = host.strip("[]")
-    if sni is None and not _is_ip(address):
+    if sni is None and not is_ip(address):
         sni = address
     started = time.monotonic()
     deadline = started + timeout
     try:
-        sock = socket.create_connection((address, port), timeout=timeout)
-    except OSError as exc:
-        raise ProbeFailed(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from exc
+        sock, connected = open_route(address, port, route or Route(), deadline)
     except UnicodeError as exc:  # the idna codec refuses the name (a label over 63 characters, "a..b", "...")
         raise ProbeFailed(f"cannot connect to {host}:{port}: not a valid host name ({exc})") from exc
     try:
@@ -120,7 +125,7 @@ def probe(host: str, port: int = 443, *, sni: str | None = None, timeout: float 
             raise ProbeFailed(f"{host}:{port} presented no certificate")
         return ProbeResult(host=host, port=port, sni=sni, chain=chain,
                            elapsed_ms=round((time.monotonic() - started) * 1000, 3),
-                           protocol=conn.get_protocol_version_name())
+                           protocol=conn.get_protocol_version_name(), connected=connected)
     except (OSError, UnicodeError) as exc:
         raise ProbeFailed(f"probe of {host}:{port} failed: {exc}") from exc
     finally:

@@ -85,15 +85,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def tls_server(chain_pem: bytes, key_pem: bytes):
-    """An HTTPS server on 127.0.0.1:<free port> presenting ``chain_pem`` (leaf first). Yields the port."""
+def tls_server(chain_pem: bytes, key_pem: bytes, bind: str = "127.0.0.1"):
+    """An HTTPS server on ``bind`` (default 127.0.0.1) at a free port presenting ``chain_pem`` (leaf first).
+    Yields the port."""
     with tempfile.TemporaryDirectory() as tmp:
         cert_file, key_file = Path(tmp, "chain.pem"), Path(tmp, "key.pem")
         cert_file.write_bytes(chain_pem)
         key_file.write_bytes(key_pem)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert_file, key_file)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server = ThreadingHTTPServer((bind, 0), _Handler)
         server.socket = ctx.wrap_socket(server.socket, server_side=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

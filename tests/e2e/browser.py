@@ -205,6 +205,7 @@ POPUP_FIELDS = """
     explanation: document.getElementById('explanation').textContent,
     more: document.getElementById('more').textContent,
     evidence: document.getElementById('evidence').textContent,
+    route: document.getElementById('route')?.textContent ?? '',
     origins: [...document.querySelectorAll('#origins li')].map(li => ({
         origin: li.querySelector('.origin-name').textContent, level: li.dataset.level,
         root: li.querySelector('.origin-root').textContent})),

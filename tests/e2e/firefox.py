@@ -70,6 +70,7 @@ class Firefox(BrowserSession):
         locale: ``intl.locale.requested`` (e.g. ``"ru"``), or None for the default.
         managed: contents of the managed storage manifest's ``data`` (enterprise policy), or None.
         local_settings: values written to the extension's storage.local before pages load.
+        prefs: more ``user.js`` preferences (e.g. an explicit proxy), applied after the defaults.
     """
 
     name = "Firefox"
@@ -79,11 +80,12 @@ class Firefox(BrowserSession):
     badge_timeout = 20.0
 
     def __init__(self, *, trust: list[Path] = (), host: str | None = "real", locale: str | None = None,
-                 managed: dict | None = None, local_settings: dict | None = None):
+                 managed: dict | None = None, local_settings: dict | None = None, prefs: dict | None = None):
         super().__init__(binary=firefox_binary(), trust=trust, host=host, local_settings=local_settings,
                          tmp_prefix="rs-e2e-")
         self.locale = locale
         self.managed = managed
+        self.extra_prefs = dict(prefs or {})
         self.profile = self.tmp / "profile"
         self.uuid = str(uuid.uuid4())
         self.host_log = self.tmp / "host.stderr.log"
@@ -124,6 +126,7 @@ class Firefox(BrowserSession):
         }
         if self.locale:
             prefs["intl.locale.requested"] = self.locale
+        prefs.update(self.extra_prefs)
         lines = [f"user_pref({json.dumps(k)}, {json.dumps(v)});" for k, v in prefs.items()]
         (self.profile / "user.js").write_text("\n".join(lines) + "\n")
 

@@ -62,7 +62,7 @@ class _TLSServer(ThreadingHTTPServer):
 
 
 class WebServer:
-    """A threaded server on ``127.0.0.1:<free port>``; HTTPS when given a chain and key.
+    """A threaded server on ``bind`` (default ``127.0.0.1``) at a free port; HTTPS when given a chain and key.
 
     ``pages`` maps a path to ``(content type, body)`` or ``(content type, body, headers)``; a
     ``Status`` header sets the status code (e.g. 302 with ``Location``). Responses are ``no-store``
@@ -75,13 +75,13 @@ class WebServer:
     """
 
     def __init__(self, chain_pem: Path | None = None, key_pem: Path | None = None,
-                 then_present: tuple[Path, Path] | None = None):
+                 then_present: tuple[Path, Path] | None = None, bind: str = "127.0.0.1"):
         ctx = None
         if chain_pem is not None:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(chain_pem, key_pem)
         self.scheme = "https" if ctx else "http"
-        self.httpd = _TLSServer(("127.0.0.1", 0), _Handler, ctx)
+        self.httpd = _TLSServer((bind, 0), _Handler, ctx)
         if then_present is not None:
             later = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             later.load_cert_chain(*then_present)

@@ -343,3 +343,70 @@ def test_an_appended_public_root_does_not_make_an_intercepted_chain_ok(certdir):
         assert popup["verdictLevel"] == "interception"
         assert popup["evidence"] == EVIDENCE["probe"]
         assert [c["subject"] for c in popup["chain"]][-1].startswith("CN=ISRG Root X1")
+
+
+# --- the probe takes the browser's route (issue 15) -----------------------------------------------------
+
+NOTICE_BADGE = "ORG"  # _locales/en badge_text_notice: an interception root the organisation allow-listed
+
+
+def test_explicit_proxy_mitmproxy_is_interception_not_the_origins_allowlisted_root(certdir, tmp_path):
+    """A real mitmproxy is the browser's explicit proxy (``--proxy-server``; ``<-loopback>`` so that the
+    loopback origin is proxied too) in front of an origin whose root the organisation allow-lists. The
+    probe goes through the same proxy, so the badge names mitmproxy's root, not the origin's ``ORG``.
+    Then the proxy is switched off through ``chrome.proxy.settings``: a new route, a new probe, ``ORG``."""
+    from mitmkit import Mitmdump
+
+    corp_root = pki.private_root("Example Corp Inspection Root", org="Example Corp")
+    server = serve(pki.server_identity(corp_root, chain_above=[corp_root]), certdir, "corp", "Intranet")
+    config = {"allow_spki_sha256": [pki.spki_sha256(corp_root.cert)]}
+    with server, Mitmdump(tmp_path / "mitm", extra=["--ssl-insecure"]) as mitm:
+        flags = [f"--proxy-server=127.0.0.1:{mitm.port}", "--proxy-bypass-list=<-loopback>"]
+        trust = [write_root(corp_root, certdir, "corp"), mitm.ca_cert]
+        with Chromium(trust=trust, host_config=config, extra_flags=flags) as cr:
+            tab = visit(cr, server.url("/"))
+            badge = cr.wait_badge(tab, settled)
+            assert badge["text"] == "MITM", badge
+            assert "mitmproxy" in badge["title"]
+            popup = cr.popup(tab)
+            assert popup["verdictLevel"] == "interception"
+            assert popup["chain"][0]["issuer"].endswith("O=mitmproxy") or "CN=mitmproxy" in popup["chain"][0]["issuer"]
+            assert popup["route"] == (f"Route: the helper's connection went through the proxy http://127.0.0.1:{mitm.port}, "
+                                      "as the browser's does.")
+            route = cr.tab_state(tab)["main"]["verdict"]["probe"]["route"]
+            assert route["proxy_mode"] == "fixed_servers" and route["from_browser"] is True
+            assert route["connected"] == f"127.0.0.1:{mitm.port}"
+
+            cr.evaluate("chrome.proxy.settings.set({value: {mode: 'direct'}, scope: 'regular'}).then(() => true)")
+            other = visit(cr, server.url("/?direct"))
+            badge = cr.wait_badge(other, settled)
+            assert badge["text"] == NOTICE_BADGE, badge
+            route = cr.tab_state(other)["main"]["verdict"]["probe"]["route"]
+            assert (route["proxy"], route["proxy_mode"], route["connected"]) == (None, "direct", f"127.0.0.1:{server.port}")
+
+
+def test_a_name_only_the_browser_resolves_is_probed_at_the_browsers_address(certdir):
+    """``--host-resolver-rules`` sends ``site.test`` (which the host cannot resolve) to 127.0.0.2, where a
+    server with a private root listens. The probe connects to the address the browser used
+    (``details.ip``) with the name in SNI: interception, not ``?``."""
+    root = pki.private_root("Split DNS Interceptor Root")
+    identity = pki.server_identity(root, cn="site.test", sans=("site.test",))
+    chain, key = identity.write(certdir, "split")
+    server = WebServer(chain, key, bind="127.0.0.2")
+    server.pages["/"] = ("text/html", PAGE.format(title="Split"))
+    flags = ["--host-resolver-rules=MAP site.test 127.0.0.2"]
+    with server, Chromium(trust=[write_root(root, certdir, "split")], extra_flags=flags) as cr:
+        tab = visit(cr, server.url("/", host="site.test"))
+        badge = cr.wait_badge(tab, settled)
+        assert badge["text"] == "MITM", badge
+        assert "Split DNS Interceptor Root" in badge["title"]
+        state = cr.tab_state(tab)["main"]
+        route = state["verdict"]["probe"]["route"]
+        assert route["address"] == "127.0.0.2" and route["connected"] == f"127.0.0.2:{server.port}"
+        assert state["verdict"]["probe"]["sni"] == "site.test"
+        popup = cr.popup(tab)
+        # Chromium 156 without proxy switches reports mode "system": the popup says what it cannot know
+        assert popup["route"] == (f"Route: the helper connected to 127.0.0.2:{server.port}, the address the browser "
+                                  "connected to for this page. The browser follows the system's proxy settings, which "
+                                  "it does not show to extensions; if they name a proxy, the helper's connection did "
+                                  "not use it, and what it saw may differ.")

@@ -434,3 +434,25 @@ def test_securityinfo_capture_is_what_check_reads(superfish, tmp_path):
     assert (verdict["level"], verdict["category"], verdict["evidence"]) == ("banned", "malware-mitm", "securityInfo")
     if os.environ.get("ROOTSENTINEL_UPDATE_SECURITYINFO") == "1":
         (REPO / "docs" / "examples" / "securityinfo-superfish.json").write_text(captured + "\n")
+
+
+def test_browser_blocked_page_behind_an_explicit_proxy_is_probed_through_it(certdir, tmp_path):
+    """Firefox uses a real mitmproxy as its explicit proxy and does not trust its root, so it refuses the
+    page. Its probe follows the request's ``proxyInfo`` through the same proxy (issue 15) and names what
+    the browser was shown, mitmproxy's root, not the origin's own chain."""
+    from mitmkit import Mitmdump
+
+    origin_root = pki.private_root("Origin Own Root")
+    server = serve(pki.server_identity(origin_root), certdir, "origin")
+    server.pages["/"] = ("text/html", PAGE.format(title="Proxied", extra=""))
+    with server, Mitmdump(tmp_path / "mitm", extra=["--ssl-insecure"]) as mitm:
+        prefs = {"network.proxy.type": 1, "network.proxy.ssl": "127.0.0.1", "network.proxy.ssl_port": mitm.port,
+                 "network.proxy.allow_hijacking_localhost": True, "network.proxy.no_proxies_on": ""}
+        with Firefox(trust=[], prefs=prefs) as ff:
+            tab = visit(ff, server.url("/"))
+            assert ff.wait_badge(tab, settled)["text"] == "BLK"
+            popup = poll(lambda: ff.popup(tab), lambda p: "connected to the server itself" in p["more"], 20, 0.3)
+            assert popup["chain"][0]["issuer"].endswith("O=mitmproxy") or "CN=mitmproxy" in popup["chain"][0]["issuer"]
+            assert "Origin Own Root" not in popup["more"]
+            assert popup["route"] == (f"Route: the helper's connection went through the proxy http://127.0.0.1:{mitm.port}, "
+                                      "as the browser's does.")

@@ -245,6 +245,29 @@ test("a certificate error on a main frame is browser-blocked and the host probes
   assert.equal(main.probe.names.root, "Qaznet Trust Network");
 });
 
+test("Firefox: a browser-blocked page's probe follows the request's route (ip, proxyInfo)", async () => {
+  const probes = [];
+  const host = (msg) => {
+    if (msg.type === "hello") return hello(msg);
+    if (msg.type === "probe") {
+      probes.push(msg);
+      return { ...verdict({ ...msg, url: msg.url }, "interception"), evidence: "probe" };
+    }
+    return undefined;
+  };
+  const { browser } = await boot({ host });
+  const error = "Peer’s Certificate issuer is not recognized.";
+  browser.webRequest.onErrorOccurred.fire({ requestId: "r1", tabId: 7, url: "https://intra.test/", type: "main_frame", error,
+    ip: "10.1.2.3", proxyInfo: { type: "socks", host: "10.1.2.3", port: 1080, username: "", proxyDNS: true, failoverTimeout: 1 } });
+  browser.webRequest.onErrorOccurred.fire({ requestId: "r2", tabId: 8, url: "https://other.test/", type: "main_frame", error,
+    ip: "2001:db8::5" });
+  await settle();
+  assert.deepEqual(probes.map((m) => m.route), [
+    { address: "10.1.2.3", proxy: { mode: "fixed_servers", scheme: "socks5", host: "10.1.2.3", port: 1080 } },
+    { address: "2001:db8::5", proxy: { mode: "direct" } },
+  ]);
+});
+
 test("isSecurityError separates NSS messages from network error names", () => {
   assert.equal(isSecurityError("Peer’s Certificate issuer is not recognized."), true);
   assert.equal(isSecurityError("Сертификат узла выпущен неизвестным издателем."), true);

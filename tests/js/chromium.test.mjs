@@ -6,10 +6,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startBackground } from "../../extension/src/core/background.js";
-import { explainMore } from "../../extension/src/core/explain.js";
+import { explainMore, explainRoute } from "../../extension/src/core/explain.js";
+import { bypassed, chromiumProxyFor, routeKey } from "../../extension/src/core/route.js";
 import { translator } from "../../extension/src/core/i18n.js";
 import {
-  LEAF_PROBE_WAIT_MS, combineLeafAndProbe, derToBase64, isCertificateError, leafOf, registerCapture,
+  AddressWaiter, LEAF_PROBE_WAIT_MS, combineLeafAndProbe, derToBase64, isCertificateError, leafOf, registerCapture,
 } from "../../extension/src/chromium/capture.js";
 import { DebuggerCapture } from "../../extension/src/chromium/debugger.js";
 import { PROBE_TTL_MS, TtlCache } from "../../extension/src/chromium/probecache.js";
@@ -38,9 +39,13 @@ function hostByName(levels = {}, { chainOf } = {}) {
 }
 
 let nextRequest = 1;
-function respond(chrome, { tabId = 7, url, type = "main_frame", requestId, fromCache = false }) {
+/** One response as Chromium reports it: onHeadersReceived, then onResponseStarted with `ip` (null: none). */
+function respond(chrome, { tabId = 7, url, type = "main_frame", requestId, fromCache = false, ip = "192.0.2.7" }) {
   const id = String(requestId ?? nextRequest++);
-  return chrome.webRequest.onHeadersReceived.fire({ requestId: id, tabId, url, type, fromCache, frameId: type === "main_frame" ? 0 : 3 });
+  const details = { requestId: id, tabId, url, type, fromCache, frameId: type === "main_frame" ? 0 : 3 };
+  const out = chrome.webRequest.onHeadersReceived.fire(details);
+  chrome.webRequest.onResponseStarted.fire(ip === null ? details : { ...details, ip });
+  return out;
 }
 
 const sent = (chrome, type) => chrome.native.sent.filter((m) => m.type === type);
@@ -312,4 +317,110 @@ test("enforce mode replaces a banned main frame with the explanation page once j
   assert.deepEqual(chrome.updated, [{ tabId: 9, url: "chrome-extension://bnfgaaecgknnlipoadgbeaekapoomain/blocked/blocked.html?tab=9" }]);
   const saved = await chrome.storage.session.get("blocked:9");
   assert.equal(saved["blocked:9"].record.level, "banned");
+});
+
+const PROXY_3128 = { mode: "fixed_servers", rules: { singleProxy: { scheme: "http", host: "10.0.0.8", port: 3128 }, bypassList: ["*.intra.test"] } };
+
+test("the probe carries the browser's route, and verdicts are kept per (host, port, address, proxy)", async () => {
+  const { chrome } = await boot({ host: hostByName(), proxy: PROXY_3128 });
+  respond(chrome, { url: "https://a.test/", ip: "10.0.0.8" });
+  respond(chrome, { url: "https://a.test/img.png", type: "image", ip: "10.0.0.8" });
+  respond(chrome, { url: "https://wiki.intra.test/", tabId: 8, ip: "10.9.9.9" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle();
+  const routes = () => sent(chrome, "probe").map((m) => [m.host, m.route]);
+  assert.deepEqual(routes(), [
+    ["a.test", { address: "10.0.0.8", proxy: { mode: "fixed_servers", scheme: "http", host: "10.0.0.8", port: 3128 } }],
+    ["wiki.intra.test", { address: "10.9.9.9", proxy: { mode: "fixed_servers" } }], // on the bypass list: direct
+  ]);
+  // another address for the same name (Secure DNS, a hosts-file entry): probed again
+  respond(chrome, { url: "https://wiki.intra.test/x", tabId: 8, ip: "192.0.2.44" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  // the user turns the proxy off: the same host and address, another proxy: probed again
+  chrome.proxySettings.set({ mode: "direct" });
+  respond(chrome, { url: "https://a.test/2", ip: "10.0.0.8" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle();
+  assert.deepEqual(routes().slice(2), [
+    ["wiki.intra.test", { address: "192.0.2.44", proxy: { mode: "fixed_servers" } }],
+    ["a.test", { address: "10.0.0.8", proxy: { mode: "direct" } }],
+  ]);
+  assert.ok(chrome.proxySettingsReads <= 2, "the settings are read again only after onChange");
+});
+
+test("the address may come before or after onHeadersReceived, in a redirect or an error; none in time gives null", async () => {
+  const timers = [];
+  const waiter = new AddressWaiter({ setTimer: (f) => { timers.push(f); return timers.length; }, clearTimer: () => {} });
+  const d = (id, extra = {}) => ({ requestId: id, url: `https://a.test/${id}`, ...extra });
+  waiter.put(d("1", { ip: "192.0.2.1" })); // onResponseStarted came first
+  assert.equal(await waiter.take(d("1")), "192.0.2.1");
+  const later = waiter.take(d("2"));
+  const twice = waiter.take(d("2")); // a page and its enforce check may both wait
+  waiter.put(d("2", { ip: "2001:db8::1" }));
+  assert.deepEqual(await Promise.all([later, twice]), ["2001:db8::1", "2001:db8::1"]);
+  waiter.put(d("3")); // an error without ip
+  assert.equal(await waiter.take(d("3")), null);
+  const never = waiter.take(d("4"));
+  timers.at(-1)();
+  assert.equal(await never, null);
+
+  // in the adapter: an onBeforeRedirect hop reports its own address
+  const { chrome } = await boot({ host: hostByName(), proxy: { mode: "direct" } });
+  const details = { requestId: "90", tabId: 7, url: "https://old.test/", type: "main_frame", fromCache: false, frameId: 0 };
+  chrome.webRequest.onHeadersReceived.fire(details);
+  chrome.webRequest.onBeforeRedirect.fire({ ...details, ip: "198.51.100.3", redirectUrl: "https://new.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle();
+  assert.deepEqual(sent(chrome, "probe")[0].route, { address: "198.51.100.3", proxy: { mode: "direct" } });
+});
+
+test("a browser-blocked page's probe carries the route of its failed request", async () => {
+  const { chrome } = await boot({ host: hostByName(), proxy: PROXY_3128 });
+  chrome.webRequest.onErrorOccurred.fire({ requestId: "e-r", tabId: 7, url: "https://kz.test/", type: "main_frame",
+    error: "net::ERR_CERT_AUTHORITY_INVALID", ip: "10.0.0.8" });
+  await settle(10);
+  assert.deepEqual(sent(chrome, "probe")[0].route,
+    { address: "10.0.0.8", proxy: { mode: "fixed_servers", scheme: "http", host: "10.0.0.8", port: 3128 } });
+});
+
+test("Chromium's bypass rules and proxy rules, as chromiumProxyFor reads them", () => {
+  assert.equal(bypassed("https://localhost:8443/", []), true, "loopback is bypassed implicitly");
+  assert.equal(bypassed("https://127.0.0.2/", []), true);
+  assert.equal(bypassed("https://[::1]/", []), true);
+  assert.equal(bypassed("https://127.0.0.1/", ["<-loopback>"]), false, "<-loopback> proxies loopback too");
+  assert.equal(bypassed("https://intranet/", ["<local>"]), true);
+  assert.equal(bypassed("https://intranet.example/", ["<local>"]), false);
+  assert.equal(bypassed("https://10.2.3.4/", ["10.0.0.0/8"]), true);
+  assert.equal(bypassed("https://11.2.3.4/", ["10.0.0.0/8"]), false);
+  assert.equal(bypassed("https://a.corp.test/", [".corp.test"]), true);
+  assert.equal(bypassed("https://corp.test.evil/", ["*.corp.test"]), false);
+  assert.equal(bypassed("https://a.test:8443/", ["a.test:443"]), false);
+  assert.equal(bypassed("https://a.test/", ["https://a.test"]), true);
+  assert.equal(bypassed("https://a.test/", ["http://a.test"]), false);
+  const rules = { proxyForHttps: { scheme: "socks5", host: "s.test", port: 1080 }, proxyForHttp: { host: "h.test", port: 80 } };
+  assert.deepEqual(chromiumProxyFor("https://x.test/", { mode: "fixed_servers", rules }), { mode: "fixed_servers", scheme: "socks5", host: "s.test", port: 1080 });
+  assert.deepEqual(chromiumProxyFor("https://x.test/", { mode: "fixed_servers", rules: { fallbackProxy: { scheme: "https", host: "p.test" } } }),
+    { mode: "fixed_servers", scheme: "https", host: "p.test", port: 443 });
+  assert.deepEqual(chromiumProxyFor("https://x.test/", { mode: "pac_script", pacScript: { url: "http://wpad/wpad.dat" } }), { mode: "pac_script" });
+  assert.deepEqual(chromiumProxyFor("https://x.test/", undefined), { mode: "system" });
+  assert.notEqual(routeKey({ address: "192.0.2.1", proxy: { mode: "direct" } }), routeKey({ address: "192.0.2.1", proxy: { mode: "system" } }));
+});
+
+test("the popup's route sentences: through the proxy, the browser's address, or what the helper could not know", () => {
+  const t = translator(fakeChrome().i18n);
+  const rec = (route) => ({ level: "interception", verdict: { probe: { host: "a.test", port: 443, route } } });
+  const base = { address: null, proxy: null, proxy_mode: null, proxy_known: true, from_browser: true, connected: null, problem: null };
+  assert.deepEqual(explainRoute(t, rec({ ...base, proxy: "http://127.0.0.1:8080", proxy_mode: "fixed_servers", connected: "127.0.0.1:8080" })),
+    ["Route: the helper's connection went through the proxy http://127.0.0.1:8080, as the browser's does."]);
+  assert.deepEqual(explainRoute(t, rec({ ...base, address: "127.0.0.2", proxy_mode: "system", proxy_known: false, connected: "127.0.0.2:8443" })), [
+    "Route: the helper connected to 127.0.0.2:8443, the address the browser connected to for this page.",
+    "The browser follows the system's proxy settings, which it does not show to extensions; if they name a proxy, the helper's connection did not use it, and what it saw may differ.",
+  ]);
+  assert.match(explainRoute(t, rec({ ...base, proxy_mode: "pac_script", proxy_known: false, connected: "a.test:443" })).join(" "),
+    /^Route: the helper looked the name up itself and connected to a\.test:443 directly; .* with a PAC script/);
+  assert.match(explainRoute(t, rec({ ...base, proxy: "http://10.0.0.8:3128", problem: "proxy_auth_required" })).join(" "),
+    /^The proxy asks for a user name and password\. RootSentinel does not handle proxy credentials/);
+  assert.deepEqual(explainRoute(t, { level: "interception", verdict: { probe: null } }), []);
+  // browser-blocked: the route is the probe's
+  assert.equal(explainRoute(t, { level: "browser-blocked", probe: { verdict: { probe: { route: { ...base, address: "::1", connected: "[::1]:443" } } } } }).length, 1);
 });

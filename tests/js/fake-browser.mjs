@@ -34,7 +34,7 @@ function matches(filter, details) {
   return filter.urls.some((p) => p === "<all_urls>" || p.startsWith(`${scheme}://`));
 }
 
-class WebRequestEvent extends FakeEvent {
+export class WebRequestEvent extends FakeEvent {
   fire(details) {
     return this.listeners.filter((l) => matches(l.filter, details)).map((l) => l.fn(details));
   }

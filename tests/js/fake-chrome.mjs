@@ -4,7 +4,7 @@
  * webNavigation.onBeforeNavigate), with Chromium's habits: `action.setTitle` throws synchronously on
  * `title: null`, and `chrome.debugger` exists only in the debugger build.
  */
-import { FakeEvent, fakeBrowser } from "./fake-browser.mjs";
+import { FakeEvent, WebRequestEvent, fakeBrowser } from "./fake-browser.mjs";
 
 const KNOWN_SPECS = new Set(["blocking", "responseHeaders", "extraHeaders", "securityInfo", "securityInfoRawDer"]);
 
@@ -88,8 +88,10 @@ export function fakeDebugger({ certificates = new Map(), emptyTries = 0 } = {}) 
  * @param {"supported"|"silent"|"throws"} [opts.securityInfo]
  * @param {object} [opts.debugger]  a {@link fakeDebugger} (omitted: the default build, no API)
  * @param {{id: number, url: string}[]} [opts.tabs]  open tabs
+ * @param {object} [opts.proxy]  the `value` chrome.proxy.settings.get answers (default `{mode: "system"}`,
+ *   what Chromium 156 answers without proxy switches); `chrome.proxySettings.set(value)` changes it
  */
-export function fakeChrome({ securityInfo = "silent", debugger: dbg, tabs = [], ...rest } = {}) {
+export function fakeChrome({ securityInfo = "silent", debugger: dbg, tabs = [], proxy = { mode: "system" }, ...rest } = {}) {
   const chrome = fakeBrowser(rest);
   chrome.leafInfos = new Map();
   chrome.webRequest.onHeadersReceived = new ChromeHeadersEvent(securityInfo, chrome.leafInfos);
@@ -107,6 +109,18 @@ export function fakeChrome({ securityInfo = "silent", debugger: dbg, tabs = [], 
   chrome.tabs.query = async () => chrome.openTabs.map((t) => ({ ...t }));
   chrome.tabs.update = async (tabId, props) => { chrome.updated.push({ tabId, ...props }); return { id: tabId, ...props }; };
   chrome.webNavigation.onBeforeNavigate = new FakeEvent();
+  chrome.webRequest.onResponseStarted = new WebRequestEvent();
+  chrome.webRequest.onBeforeRedirect = new WebRequestEvent();
+  let proxyValue = structuredClone(proxy);
+  const onChange = new FakeEvent();
+  chrome.proxySettingsReads = 0;
+  chrome.proxy = {
+    settings: {
+      async get() { chrome.proxySettingsReads += 1; return { levelOfControl: "controllable_by_this_extension", value: structuredClone(proxyValue) }; },
+      onChange,
+    },
+  };
+  chrome.proxySettings = { set(value) { proxyValue = structuredClone(value); onChange.fire({ value }); } };
   chrome.permissions = { onAdded: new FakeEvent(), onRemoved: new FakeEvent() };
   if (dbg) chrome.debugger = dbg;
   return chrome;

@@ -44,6 +44,7 @@ const NOT_MESSAGES = new Set([
   "browser_specific_settings", "strict_min_version", "data_collection_permissions", "gecko_android", "manifest_version",
   "not_before", "not_after", "parse_error", "from_cache", "banned_name", "unparseable_leaf", "incomplete_chain",
   "formerly_public_root", "subject_name",
+  "fixed_servers", "pac_script", "auto_detect", "proxy_auth_required", "proxy_unsupported",
 ]);
 
 test("every catalogue has exactly the same keys", () => {

@@ -12,8 +12,12 @@
  *    {@link addSecurityInfoListener}). It carries the leaf only, so the host judges the leaf and
  *    also probes the origin; {@link combineLeafAndProbe} decides from both.
  * 3. `probe` (default): the host makes its own TLS connection to the origin (host, port, SNI) once
- *    per {@link PROBE_TTL_MS} and judges the chain the network presented. It can differ from what
- *    the browser got: a proxy, DNS over HTTPS, QUIC, an interceptor that picks its victims.
+ *    per {@link PROBE_TTL_MS} and route, and judges the chain the network presented. The route is
+ *    the browser's (issue 15, ../core/route.js): the address it connected to (`details.ip`, which
+ *    Chromium gives in onResponseStarted / onBeforeRedirect / onErrorOccurred, not in
+ *    onHeadersReceived: {@link AddressWaiter}) and the proxy in force (`chrome.proxy.settings`).
+ *    It can still differ from what the browser got: a PAC script's or the system's choice of proxy
+ *    (not exposed to extensions; the popup says so), QUIC, an interceptor that picks its victims.
  *
  * A certificate the browser refuses never reaches onHeadersReceived; `onErrorOccurred` gives a
  * `net::ERR_CERT_*` string (browser-apis.md 2.3) and the page becomes `browser-blocked`, explained
@@ -29,6 +33,7 @@ import { HostError } from "../core/hostport.js";
 import { BLOCKED_PAGE, PROBE_TIMEOUT_MS } from "../core/sentinel.js";
 import { DebuggerCapture } from "./debugger.js";
 import { PROBE_TTL_MS, TtlCache } from "./probecache.js";
+import { chromiumProxyFor, makeRoute, routeKey } from "../core/route.js";
 
 export { PROBE_TTL_MS };
 
@@ -127,6 +132,88 @@ export class LeafWaiter {
   }
 }
 
+/** How long a response's evidence waits for the address the browser connected to (ms). */
+export const ADDRESS_WAIT_MS = 1000;
+
+/**
+ * Meets onHeadersReceived (where the evidence is gathered) and the later events that carry
+ * `details.ip` (onResponseStarted, onBeforeRedirect, onErrorOccurred): `put` stores the address
+ * (or null), `take` resolves with it, waiting up to {@link ADDRESS_WAIT_MS}. Keyed like
+ * {@link LeafWaiter} by request id and URL.
+ */
+export class AddressWaiter {
+  constructor({ setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (h) => clearTimeout(h), waitMs = ADDRESS_WAIT_MS } = {}) {
+    this.setTimer = setTimer;
+    this.clearTimer = clearTimer;
+    this.waitMs = waitMs;
+    this.addresses = new Map();
+    this.waiting = new Map();
+  }
+
+  /** From an event with `details.ip` (absent: null). The first report of a response wins. */
+  put(details) {
+    const k = LeafWaiter.key(details);
+    const ip = typeof details?.ip === "string" && details.ip ? details.ip : null;
+    const waiters = this.waiting.get(k);
+    if (waiters) {
+      this.waiting.delete(k);
+      for (const w of waiters) w(ip);
+      return;
+    }
+    if (this.addresses.has(k)) return;
+    this.addresses.set(k, ip);
+    this.setTimer(() => this.addresses.delete(k), 30000);
+  }
+
+  /** Resolves with the response's address, or null when none came in time. */
+  take(details) {
+    const k = LeafWaiter.key(details);
+    if (this.addresses.has(k)) return Promise.resolve(this.addresses.get(k));
+    return new Promise((resolve) => {
+      const timer = this.setTimer(() => {
+        const list = this.waiting.get(k) ?? [];
+        const rest = list.filter((w) => w !== done);
+        if (rest.length) this.waiting.set(k, rest); else this.waiting.delete(k);
+        resolve(null);
+      }, this.waitMs);
+      const done = (ip) => {
+        this.clearTimer(timer);
+        resolve(ip);
+      };
+      this.waiting.set(k, [...(this.waiting.get(k) ?? []), done]);
+    });
+  }
+}
+
+/**
+ * The proxy settings in force (`chrome.proxy.settings.get({})`), read once and again after
+ * `onChange`; without the API (or on error) the mode is `system`: the browser's choice, unknown.
+ */
+export class ProxySettings {
+  constructor(proxyApi) {
+    this.api = proxyApi;
+    this.value = null;
+    this.api?.settings?.onChange?.addListener?.(() => { this.value = null; });
+  }
+
+  /** @returns {Promise<object>} the settings' `value` ({mode, rules?, pacScript?}) */
+  async current() {
+    if (this.value) return this.value;
+    try {
+      const got = await this.api.settings.get({});
+      this.value = got?.value ?? { mode: "system" };
+    } catch {
+      return { mode: "system" };
+    }
+    return this.value;
+  }
+
+  /** The probe request's `route.proxy` for `url` ({@link chromiumProxyFor}). */
+  async proxyFor(url) {
+    return chromiumProxyFor(url, await this.current());
+  }
+}
+
 /** Base64 of raw DER given as bytes (array of numbers, typed array, ArrayBuffer) or as base64. */
 export function derToBase64(raw) {
   if (typeof raw === "string") return /^[A-Za-z0-9+/]+=*$/.test(raw) ? raw : null;
@@ -196,37 +283,49 @@ export function combineLeafAndProbe(leafVerdict, probeVerdict, leafSha256 = null
  * Registers the Chromium listeners. Must run synchronously when the service worker starts.
  * @param {object} browser  the `chrome` API object
  * @param {import("../core/sentinel.js").Sentinel} sentinel
- * @param {{debuggerCapture?: DebuggerCapture, probeCache?: TtlCache}} [opts]  injectable for tests
- * @returns {{dbg: DebuggerCapture, probes: TtlCache, leaves: LeafWaiter, securityInfoSpec: string|null}}
+ * @param {{debuggerCapture?: DebuggerCapture, probeCache?: TtlCache, addressWaiter?: AddressWaiter}} [opts]
+ *   injectable for tests
+ * @returns {{dbg: DebuggerCapture, probes: TtlCache, leaves: LeafWaiter, addresses: AddressWaiter,
+ *   proxies: ProxySettings, securityInfoSpec: string|null}}
  */
-export function registerCapture(browser, sentinel, { debuggerCapture, probeCache } = {}) {
+export function registerCapture(browser, sentinel, { debuggerCapture, probeCache, addressWaiter } = {}) {
   const { webRequest } = browser;
   const dbg = debuggerCapture ?? new DebuggerCapture(browser);
   const probes = probeCache ?? new TtlCache();
+  const addresses = addressWaiter ?? new AddressWaiter();
+  const proxies = new ProxySettings(browser.proxy);
 
-  const askProbe = (url) => {
-    const { host, port } = endpointOf(url);
-    return () => sentinel.host.request({ type: "probe", host, port, url }, { timeoutMs: PROBE_TIMEOUT_MS });
+  /** The route of this response: the address the browser used and the proxy in force. */
+  const routeOf = async (url, addressPromise) => {
+    const [ip, proxy] = await Promise.all([addressPromise, proxies.proxyFor(url)]);
+    return makeRoute(ip, proxy);
   };
-  const probeEvidence = (url) => {
+  const probeKey = (url, route) => {
     const { host, port } = endpointOf(url);
-    return { source: "probe", key: `probe|${host}:${port}`, cache: probes, ask: askProbe(url) };
+    return `probe|${host}:${port}|${routeKey(route)}`;
   };
+  const askProbe = (url, route) => {
+    const { host, port } = endpointOf(url);
+    return () => sentinel.host.request({ type: "probe", host, port, url, route }, { timeoutMs: PROBE_TIMEOUT_MS });
+  };
+  const probeEvidence = (url, route) => ({ source: "probe", key: probeKey(url, route), cache: probes, ask: askProbe(url, route) });
 
   /** The evidence for one https response, best source first (module doc). */
   async function evidenceFor(details) {
     const { url, tabId } = details;
+    const addressPromise = addresses.take(details); // started now: the address comes in a later event
     const leaf = securityInfoSpec ? await leaves.take(details) : null;
     if (leaf) {
       const { host, port } = endpointOf(url);
+      const route = await routeOf(url, addressPromise);
       return {
         source: "security-info",
-        key: `leaf|${leaf.sha256 ?? leaf.der}|${host}:${port}`,
+        key: `leaf|${leaf.sha256 ?? leaf.der}|${host}:${port}|${routeKey(route)}`,
         cache: probes,
         ask: async () => {
           const [lv, pv] = await Promise.allSettled([
             sentinel.host.request({ type: "check", url, chain: [leaf.der] }),
-            probes.lookup(`probe|${host}:${port}`, askProbe(url)).then((r) => r.verdict),
+            probes.lookup(probeKey(url, route), askProbe(url, route)).then((r) => r.verdict),
           ]);
           const combined = combineLeafAndProbe(lv.value ?? null, pv.value ?? null, leaf.sha256);
           if (!combined) throw lv.reason instanceof HostError ? lv.reason : new HostError("host_unreachable", String(lv.reason?.message ?? ""));
@@ -245,7 +344,7 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
         };
       }
     }
-    return probeEvidence(url);
+    return probeEvidence(url, await routeOf(url, addressPromise));
   }
 
   /** Enforce mode without blocking webRequest: a banned main frame is replaced once judged. */
@@ -277,9 +376,17 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
     if (details.tabId >= 0) sentinel.insecureMainFrame({ tabId: details.tabId, url: details.url, requestId: details.requestId });
   }, { urls: ["http://*/*"], types: ["main_frame"] });
 
+  // The address the browser connected to (details.ip) comes after onHeadersReceived.
+  const putAddress = (details) => { if (details.tabId >= 0) addresses.put(details); };
+  for (const event of ["onResponseStarted", "onBeforeRedirect", "onErrorOccurred"]) {
+    webRequest[event]?.addListener(putAddress, filter);
+  }
+
   webRequest.onErrorOccurred.addListener((details) => {
     if (details.tabId < 0 || details.type !== "main_frame" || !isCertificateError(details.error)) return;
-    sentinel.browserBlocked({ tabId: details.tabId, url: details.url, requestId: details.requestId, error: details.error })
+    routeOf(details.url, Promise.resolve(details.ip ?? null))
+      .then((route) => sentinel.browserBlocked({ tabId: details.tabId, url: details.url, requestId: details.requestId,
+        error: details.error, route }))
       .catch(() => {});
   }, { urls: ["https://*/*"], types: ["main_frame"] });
 
@@ -295,5 +402,5 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
   browser.permissions?.onRemoved?.addListener(() => { dbg.attached.clear(); });
   sentinel.currentSettings().then(applyMode);
 
-  return { dbg, probes, leaves, securityInfoSpec };
+  return { dbg, probes, leaves, addresses, proxies, securityInfoSpec };
 }

@@ -11,7 +11,7 @@
 
 import { VerdictCache } from "../core/cache.js";
 
-/** How long a probe verdict stands for its origin (host, port, SNI): 10 minutes. */
+/** How long a probe verdict stands for its origin and route (host, port, address, proxy; capture.js keys): 10 minutes. */
 export const PROBE_TTL_MS = 10 * 60 * 1000;
 
 /** How long a probe that saw no certificate stands (ms). */

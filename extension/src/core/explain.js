@@ -205,6 +205,45 @@ export function interceptorText(t, rec) {
   return t(byKey ? "interceptor_by_key" : "interceptor_by_name", [product, rec.names.vendor ?? ""]);
 }
 
+/** What a route problem means for the user (`probe.route.problem`). */
+const ROUTE_PROBLEM = Object.freeze({
+  proxy_auth_required: "route_proxy_auth",
+  proxy_unsupported: "route_proxy_unsupported",
+});
+
+/** Proxy modes in which the browser does not tell extensions which proxy a request used. */
+const ROUTE_UNKNOWN = Object.freeze({
+  pac_script: "route_unknown_pac",
+  system: "route_unknown_system",
+  auto_detect: "route_unknown_auto",
+});
+
+/** The probe detail (with `route`) of a record: its own verdict's, or its probe's (browser-blocked). */
+export function probeDetailOf(rec) {
+  return rec?.verdict?.probe ?? rec?.probe?.verdict?.probe ?? null;
+}
+
+/**
+ * Sentences on the route of the helper's probe (docs/protocol.md `probe.route`): how it reached the
+ * server, and what it could not follow (a proxy that wants credentials or that it cannot speak; a
+ * proxy chosen by a PAC script, the system settings or auto-detection, which the browser does not
+ * reveal). Empty when the evidence is not a probe.
+ * @returns {string[]}
+ */
+export function explainRoute(t, rec) {
+  const route = probeDetailOf(rec)?.route;
+  if (!route || typeof route !== "object") return [];
+  const out = [];
+  const connected = typeof route.connected === "string" ? route.connected : null;
+  if (connected && route.proxy) out.push(t("route_via_proxy", [String(route.proxy)]));
+  else if (connected && route.from_browser && route.address && connected.replace(/^\[/, "").startsWith(route.address)) {
+    out.push(t("route_browser_address", [connected]));
+  } else if (connected) out.push(t("route_own_lookup", [connected]));
+  if (route.problem && ROUTE_PROBLEM[route.problem]) out.push(t(ROUTE_PROBLEM[route.problem]));
+  if (route.proxy_known === false && ROUTE_UNKNOWN[route.proxy_mode]) out.push(t(ROUTE_UNKNOWN[route.proxy_mode]));
+  return out;
+}
+
 /** The badge tooltip: level name plus the main sentence of the worst record. */
 export function tooltip(t, titleKey, rec) {
   const base = t(titleKey);

@@ -3,7 +3,10 @@
  */
 import { el, clear } from "./dom.js";
 import { formatDate, formatNumber } from "./i18n.js";
-import { CATEGORY_NAME, EVIDENCE, MATCHED_BY, REASON, ROLE, SOURCE, explainMore, explainRecord, interceptorText, levelName } from "./explain.js";
+import {
+  CATEGORY_NAME, EVIDENCE, MATCHED_BY, REASON, ROLE, SOURCE, explainMore, explainRecord, explainRoute, interceptorText,
+  levelName,
+} from "./explain.js";
 import { isIntercepted } from "./levels.js";
 import { worstRecord } from "./sentinel.js";
 
@@ -98,6 +101,8 @@ export function renderPopup(doc, state, hostStatus, t, lang) {
   const evidence = rec?.evidence ?? rec?.probe?.evidence;
   $("evidence").textContent = source && SOURCE[source] ? t(SOURCE[source])
     : evidence && EVIDENCE[evidence] ? t(EVIDENCE[evidence]) : "";
+  // Beside the evidence: the route the helper's probe took, and what it could not follow.
+  $("route").textContent = rec ? explainRoute(t, rec).join(" ") : "";
 
   const origins = $("origins");
   clear(origins);

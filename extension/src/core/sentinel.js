@@ -237,9 +237,10 @@ export class Sentinel {
 
   /**
    * The browser refused the main frame's certificate (no chain reaches the extension; browser-apis.md
-   * 1.4): the page is `browser-blocked` and the host probes the server to say what it presents.
+   * 1.4): the page is `browser-blocked` and the host probes the server to say what it presents,
+   * along `route` when the adapter knows the browser's (../core/route.js; probe request `route`).
    */
-  async browserBlocked({ tabId, url, requestId, error }) {
+  async browserBlocked({ tabId, url, requestId, error, route }) {
     await this.tabs.ready();
     const gen = this.tabs.startPage(tabId, url, requestId);
     let u;
@@ -253,7 +254,9 @@ export class Sentinel {
     const port = u.port ? Number(u.port) : 443;
     let probe;
     try {
-      const verdict = await this.host.request({ type: "probe", host: u.hostname, port, url }, { timeoutMs: PROBE_TIMEOUT_MS });
+      const msg = { type: "probe", host: u.hostname, port, url };
+      if (route) msg.route = route;
+      const verdict = await this.host.request(msg, { timeoutMs: PROBE_TIMEOUT_MS });
       probe = recordFromVerdict(verdict, { url, hostname: u.hostname, keepDetail: true });
     } catch (e) {
       probe = failureRecord(url, e?.code ?? "internal", e?.message);

@@ -11,8 +11,10 @@
  * - The listener returns nothing, so page loads never wait for the host; only in enforce mode does
  *   a main frame wait (bounded) for its verdict so a banned page can be replaced.
  * - A certificate the browser refuses never reaches onHeadersReceived; it shows up in
- *   onErrorOccurred (browser-apis.md 1.4).
+ *   onErrorOccurred (browser-apis.md 1.4); its probe goes along the request's route (`ip`,
+ *   `proxyInfo`: ../core/route.js).
  */
+import { firefoxProxyOf, makeRoute } from "../core/route.js";
 
 /**
  * True when a webRequest `error` string names a security (NSS/PSM) failure. Gecko's
@@ -64,7 +66,10 @@ export function registerCapture(browser, sentinel) {
   webRequest.onErrorOccurred.addListener(
     (details) => {
       if (details.tabId < 0 || !isSecurityError(details.error)) return;
-      sentinel.browserBlocked({ tabId: details.tabId, url: details.url, requestId: details.requestId, error: details.error })
+      // Firefox says which proxy this request used, and the address it reached (MDN webRequest
+      // onErrorOccurred: `proxyInfo`, `ip`): the probe follows the same route.
+      const route = makeRoute(details.ip ?? null, firefoxProxyOf(details.proxyInfo));
+      sentinel.browserBlocked({ tabId: details.tabId, url: details.url, requestId: details.requestId, error: details.error, route })
         .catch(() => {});
     },
     { urls: ["https://*/*"], types: ["main_frame"] },
