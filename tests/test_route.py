@@ -126,7 +126,7 @@ def test_connect_to_reaches_a_name_the_host_cannot_resolve(tmp_path):
 ])
 def test_bad_route_arguments_are_one_line_and_exit_3(args, message):
     code, out, err = _check("https://localhost:1/", *args)
-    assert code == 3 and out == {}
+    assert code == 3 and out["type"] == "error"  # --json: one error object (issue 10)
     assert err.strip().splitlines() == [f"rootsentinel: {err.strip().split(': ', 1)[1]}"]
     assert message in err and "user:pw" not in err
 
