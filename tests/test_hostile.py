@@ -14,7 +14,6 @@ import threading
 import time
 from pathlib import Path
 
-import certifi
 import pytest
 
 from certkit import b64, der, issue_leaf, load_leaked, make_root, pem_chain
@@ -372,17 +371,8 @@ def test_a_list_changed_after_install_is_refused(tmp_path):
 
 
 def _isrg_root_x1_pem() -> bytes:
-    from native_host.engine.certfacts import pem_blocks
-
-    text = Path(certifi.where()).read_bytes()
-    for _, blob in pem_blocks(text):
-        from cryptography import x509
-
-        cert = x509.load_der_x509_certificate(blob)
-        if "ISRG Root X1" in cert.subject.rfc4514_string():
-            return cert.public_bytes(__import__("cryptography.hazmat.primitives.serialization",
-                                                fromlist=["Encoding"]).Encoding.PEM)
-    raise AssertionError("ISRG Root X1 is not in certifi")
+    """The real ISRG Root X1 (tests/fixtures/letsencrypt, with provenance)."""
+    return (Path(__file__).parent / "fixtures" / "letsencrypt" / "isrg-root-x1.pem").read_bytes()
 
 
 @pytest.mark.parametrize("form", ["pem", "der"])
