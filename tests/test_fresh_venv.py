@@ -72,7 +72,8 @@ def test_the_wheel_holds_no_test_only_packages(fresh_venv):
     listed = subprocess.run([str(fresh_venv / "bin/python"), "-m", "pip", "list", "--format=json"],
                             capture_output=True, text=True, check=True).stdout
     names = {p["name"].lower() for p in json.loads(listed)}
-    assert {"rootsentinel", "cryptography", "jsonschema", "certifi", "pyopenssl"} <= names
+    assert {"rootsentinel", "cryptography", "jsonschema", "pyopenssl"} <= names
+    assert "certifi" not in names  # the public store is bundled (issue 11): certifi is no dependency
     assert not names & {"pytest", "trustme", "hypothesis"}, names
 
 
