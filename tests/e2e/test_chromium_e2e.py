@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 import pki
+from badges import BADGE
 from browser import poll, settled, write_root
 from chromium import Chromium
 from servers import WebServer
@@ -98,7 +99,7 @@ def test_superfish_is_refused_by_chromium_and_the_probe_names_it_banned(certdir,
         assert main["probe"]["level"] == "banned"
         assert main["probe"]["category"] == "malware-mitm"
         badge = cr.wait_badge(tab, settled)
-        assert badge["text"] == "BLK"
+        assert badge["text"] == BADGE["browser-blocked"]
         assert badge["color"] == BLOCKED_PURPLE
         assert badge["title"].startswith("RootSentinel: the browser refused the certificate")
         popup = cr.popup(tab)
@@ -127,7 +128,7 @@ def test_fresh_private_root_is_interception(certdir, mode):
             assert "host answered hello" in doctor.stdout
         tab = visit(cr, server.url("/"))
         badge = cr.wait_badge(tab, settled)
-        assert badge["text"] == "MITM"
+        assert badge["text"] == BADGE["interception"]
         assert badge["color"] == INTERCEPTION_ORANGE
         assert badge["title"].startswith("RootSentinel: connection intercepted")
         assert "Acme TLS Inspection Root" in badge["title"]
@@ -160,7 +161,7 @@ def test_untrusted_root_is_browser_blocked_and_the_probe_explains(certdir, mode)
         assert main["error"]["message"] == "net::ERR_CERT_AUTHORITY_INVALID"
         assert main["probe"]["level"] == "interception"
         badge = cr.wait_badge(tab, settled)
-        assert badge["text"] == "BLK"
+        assert badge["text"] == BADGE["browser-blocked"]
         popup = cr.popup(tab)
         assert popup["explanation"] == "The browser refused the certificate of localhost: net::ERR_CERT_AUTHORITY_INVALID"
         assert "RootSentinel connected to the server itself" in popup["more"]
@@ -178,11 +179,11 @@ def test_worker_restart_keeps_verdicts_and_unjudged_pages_are_unknown(certdir):
     plain.pages["/"] = ("text/html", PAGE.format(title="Plain"))
     with server, plain, Chromium(trust=[write_root(root, certdir, "acme")]) as cr:
         tab = visit(cr, server.url("/"))
-        assert cr.wait_badge(tab, settled)["text"] == "MITM"
+        assert cr.wait_badge(tab, settled)["text"] == BADGE["interception"]
         other = cr.new_tab()
         cr.navigate(other, plain.url("/"))
         badge = cr.wait_badge(other, settled)
-        assert badge["text"] == "?"
+        assert badge["text"] == BADGE["unknown"]
         assert badge["color"] == UNKNOWN_GREY
 
         cr.restart_worker()
@@ -194,7 +195,7 @@ def test_worker_restart_keeps_verdicts_and_unjudged_pages_are_unknown(certdir):
         cr.evaluate(f"chrome.action.setBadgeText({{tabId: {tab}, text: ''}}).then(() => true)")
         cr.evaluate(f"chrome.tabs.update({tab}, {{url: {server.url('/#later')!r}}}).then(() => true)")
         badge = cr.wait_badge(tab, settled)
-        assert badge["text"] == "MITM"
+        assert badge["text"] == BADGE["interception"]
         assert cr.evaluate("rootSentinel.capture.probes.misses") == 0
 
 
@@ -244,7 +245,7 @@ def test_a_server_that_shows_the_probe_another_chain(certdir, mode):
     with server, Chromium(trust=trust, **MODES[mode]) as cr:
         tab = visit(cr, server.url("/"))
         badge = cr.wait_badge(tab, settled)
-        assert badge["text"] == "MITM"
+        assert badge["text"] == BADGE["interception"]
         popup = cr.popup(tab)
         differs = "differs from the one the helper's own connection received" in popup["more"]
         if mode == "probe":
@@ -274,7 +275,7 @@ def test_debugger_mode_survives_a_worker_restart(certdir):
         poll(lambda: cr.evaluate(f"rootSentinel.capture.dbg.isAttached({tab})"), bool, 10, 0.1)
         assert cr.evaluate(f"rootSentinel.capture.dbg.isAttached({tab})") is True
         cr.navigate(tab, server.url("/"))
-        assert cr.wait_badge(tab, settled)["text"] == "MITM"
+        assert cr.wait_badge(tab, settled)["text"] == BADGE["interception"]
         assert cr.tab_state(tab)["main"]["source"] == "debugger"
 
 
@@ -294,7 +295,7 @@ def test_a_root_the_organisation_banned_is_banned(certdir, mode):
     with server, Chromium(trust=[write_root(root, certdir, "retired")], host_config=config, **MODES[mode]) as cr:
         tab = visit(cr, server.url("/"))
         badge = cr.wait_badge(tab, settled)
-        assert badge["text"] == "BAN"
+        assert badge["text"] == BADGE["banned"]
         assert badge["title"].startswith("RootSentinel: BANNED root")
         popup = cr.popup(tab)
         assert popup["verdictLevel"] == "banned"
@@ -313,7 +314,7 @@ def test_enforce_mode_replaces_a_banned_page_after_its_verdict(certdir):
         blocked = f"chrome-extension://{cr_id()}/blocked/blocked.html?tab={tab}"
         poll(lambda: cr.evaluate(f"chrome.tabs.get({tab}).then(t => t.url)"), lambda url: url == blocked, 20, 0.1)
         assert cr.evaluate(f"chrome.tabs.get({tab}).then(t => t.url)") == blocked
-        assert cr.wait_badge(tab, settled)["text"] == "BAN"
+        assert cr.wait_badge(tab, settled)["text"] == BADGE["banned"]
 
 
 def cr_id() -> str:
@@ -336,7 +337,7 @@ def test_an_appended_public_root_does_not_make_an_intercepted_chain_ok(certdir):
     with server, Chromium(trust=[write_root(root, certdir, "appended")]) as cr:
         tab = visit(cr, server.url("/"))
         badge = cr.wait_badge(tab, settled)
-        assert badge["text"] == "MITM"
+        assert badge["text"] == BADGE["interception"]
         assert badge["color"] == INTERCEPTION_ORANGE
         assert "Appended Root Inspection CA" in badge["title"]
         popup = cr.popup(tab)
@@ -347,14 +348,14 @@ def test_an_appended_public_root_does_not_make_an_intercepted_chain_ok(certdir):
 
 # --- the probe takes the browser's route (issue 15) -----------------------------------------------------
 
-NOTICE_BADGE = "ORG"  # _locales/en badge_text_notice: an interception root the organisation allow-listed
+NOTICE_BADGE = BADGE["notice"]  # _locales/en badge_text_notice: an interception root the organisation allow-listed
 
 
 def test_explicit_proxy_mitmproxy_is_interception_not_the_origins_allowlisted_root(certdir, tmp_path):
     """A real mitmproxy is the browser's explicit proxy (``--proxy-server``; ``<-loopback>`` so that the
     loopback origin is proxied too) in front of an origin whose root the organisation allow-lists. The
-    probe goes through the same proxy, so the badge names mitmproxy's root, not the origin's ``ORG``.
-    Then the proxy is switched off through ``chrome.proxy.settings``: a new route, a new probe, ``ORG``."""
+    probe goes through the same proxy, so the badge names mitmproxy's root, not the origin's notice badge.
+    Then the proxy is switched off through ``chrome.proxy.settings``: a new route, a new probe, the notice badge."""
     from mitmkit import Mitmdump
 
     corp_root = pki.private_root("Example Corp Inspection Root", org="Example Corp")
@@ -366,7 +367,7 @@ def test_explicit_proxy_mitmproxy_is_interception_not_the_origins_allowlisted_ro
         with Chromium(trust=trust, host_config=config, extra_flags=flags) as cr:
             tab = visit(cr, server.url("/"))
             badge = cr.wait_badge(tab, settled)
-            assert badge["text"] == "MITM", badge
+            assert badge["text"] == BADGE["interception"], badge
             assert "mitmproxy" in badge["title"]
             popup = cr.popup(tab)
             assert popup["verdictLevel"] == "interception"
@@ -398,7 +399,7 @@ def test_a_name_only_the_browser_resolves_is_probed_at_the_browsers_address(cert
     with server, Chromium(trust=[write_root(root, certdir, "split")], extra_flags=flags) as cr:
         tab = visit(cr, server.url("/", host="site.test"))
         badge = cr.wait_badge(tab, settled)
-        assert badge["text"] == "MITM", badge
+        assert badge["text"] == BADGE["interception"], badge
         assert "Split DNS Interceptor Root" in badge["title"]
         state = cr.tab_state(tab)["main"]
         route = state["verdict"]["probe"]["route"]

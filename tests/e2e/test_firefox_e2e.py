@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import pki
+from badges import BADGE
 from browser import poll, settled, write_root
 from firefox import REPO, Firefox, badge_and_popup_screenshot, pin_action
 from servers import WebServer
@@ -61,7 +62,7 @@ def test_superfish_chain_is_banned_and_popup_names_superfish(superfish):
         pin_action(ff)
         tab = visit(ff, server.url("/"))
         badge = ff.wait_badge(tab, settled)
-        assert badge["text"] == "BAN"
+        assert badge["text"] == BADGE["banned"]
         assert badge["color"] == BANNED_RED
         assert badge["title"].startswith("RootSentinel: BANNED root")
         assert "Superfish" in badge["title"]
@@ -99,7 +100,7 @@ def test_fresh_private_root_is_interception(certdir):
     with server, Firefox(trust=[write_root(root, certdir, "acme")]) as ff:
         tab = visit(ff, server.url("/"))
         badge = ff.wait_badge(tab, settled)
-        assert badge["text"] == "MITM"
+        assert badge["text"] == BADGE["interception"]
         assert badge["color"] == INTERCEPTION_ORANGE
         assert badge["title"].startswith("RootSentinel: connection intercepted")
         popup = ff.popup(tab)
@@ -136,8 +137,8 @@ def test_clean_main_frame_with_intercepted_subresource(certdir, main_frame):
             title="News", extra=f"<img id=px src='{evil.url('/pixel.svg')}'>"))
         page_url = main.url("/")
         tab = visit(ff, page_url)
-        badge = ff.wait_badge(tab, lambda b: b["text"] == "MITM")
-        assert badge["text"] == "MITM"
+        badge = ff.wait_badge(tab, lambda b: b["text"] == BADGE["interception"])
+        assert badge["text"] == BADGE["interception"]
         assert "Unknown Interceptor Root" in badge["title"]
         popup = ff.popup(tab)
         assert popup["verdictLevel"] == "interception"
@@ -164,7 +165,7 @@ def test_missing_or_crashing_host_gives_unknown_with_fix(certdir, host):
     with server, Firefox(trust=[write_root(root, certdir, "private")], host=host) as ff:
         tab = visit(ff, server.url("/"))
         badge = ff.wait_badge(tab, settled)
-        assert badge["text"] == "?"
+        assert badge["text"] == BADGE["unknown"]
         assert badge["color"] == UNKNOWN_GREY
         assert badge["title"].startswith("RootSentinel: not checked")
         assert "host not reachable" in badge["title"]
@@ -185,7 +186,7 @@ def test_markup_in_certificate_names_is_shown_as_text(certdir):
     with server, Firefox(trust=[write_root(root, certdir, "markup")]) as ff:
         tab = visit(ff, server.url("/"))
         badge = ff.wait_badge(tab, settled)
-        assert badge["text"] == "MITM"
+        assert badge["text"] == BADGE["interception"]
         assert root_cn in badge["title"]
         popup = ff.popup(tab)
         assert root_cn in popup["explanation"]
@@ -215,7 +216,7 @@ def test_enforce_mode_replaces_banned_page(superfish):
         assert shown["u"] == server.url("/")
         assert shown["secret"] is None
         tab = ff.tab_id(ff.base + "blocked/")
-        assert ff.wait_badge(tab, settled)["text"] == "BAN"
+        assert ff.wait_badge(tab, settled)["text"] == BADGE["banned"]
         # the options page shows the administrator's choice, locked
         ff.open_extension_page("options/options.html")
         poll(lambda: ff.evaluate("document.body.dataset.ready === '1'"), lambda r: r is True, 5, 0.1)
@@ -270,7 +271,7 @@ def test_untrusted_root_is_browser_blocked_and_probed(certdir):
     with server, Firefox(trust=[]) as ff:
         tab = visit(ff, server.url("/"))
         badge = ff.wait_badge(tab, settled)
-        assert badge["text"] == "BLK"
+        assert badge["text"] == BADGE["browser-blocked"]
         assert badge["color"] == BLOCKED_PURPLE
         assert badge["title"].startswith("RootSentinel: Firefox refused the certificate")
         popup = poll(lambda: ff.popup(tab), lambda p: "connected to the server itself" in p["more"], 20, 0.3)
@@ -292,7 +293,7 @@ def test_second_server_under_a_known_root_is_judged_without_resending_its_der(ce
     with first, second, Firefox(trust=[write_root(root, certdir, "shared")]) as ff:
         first.pages["/"] = ("text/html", PAGE.format(title="Portal", extra=f"<img src='{second.url('/logo.svg')}'>"))
         tab = visit(ff, first.url("/"))
-        assert ff.wait_badge(tab, settled)["text"] == "MITM"
+        assert ff.wait_badge(tab, settled)["text"] == BADGE["interception"]
         popup = poll(lambda: ff.popup(tab), lambda p: len(p["origins"]) >= 2, 10)
         assert sorted(o["origin"] for o in popup["origins"]) == sorted(
             [f"https://localhost:{first.port}", f"https://localhost:{second.port}"])
@@ -316,7 +317,7 @@ def test_redirect_badge_follows_the_final_main_frame(superfish, certdir):
         badge = ff.wait_badge(tab, settled)
         time.sleep(1)  # give a late verdict for the first hop the chance to (wrongly) land
         badge = ff.badge(tab)
-        assert badge["text"] == "MITM"
+        assert badge["text"] == BADGE["interception"]
         assert "Final Hop Root" in badge["title"] and "Superfish" not in badge["title"]
         popup = ff.popup(tab)
         assert [o["origin"] for o in popup["origins"]] == [f"https://localhost:{final.port}"]
@@ -331,11 +332,11 @@ def test_cached_page_is_labelled_from_cache(certdir):
     server.pages["/other"] = ("text/html", PAGE.format(title="Other", extra=""))
     with server, Firefox(trust=[write_root(root, certdir, "cache")]) as ff:
         tab = visit(ff, server.url("/cached"))
-        assert ff.wait_badge(tab, settled)["text"] == "MITM"
+        assert ff.wait_badge(tab, settled)["text"] == BADGE["interception"]
         assert ff.popup(tab)["fromCache"] is False
         ff.navigate(server.url("/other"))
         ff.navigate(server.url("/cached"))
-        assert ff.wait_badge(tab, settled)["text"] == "MITM"
+        assert ff.wait_badge(tab, settled)["text"] == BADGE["interception"]
         popup = ff.popup(tab)
         assert popup["fromCache"] is True
         assert "from the browser cache" in popup["bodyText"]
@@ -349,7 +350,7 @@ def test_host_installed_with_rootsentinel_install_is_reached(superfish):
         manifest = json.loads((ff.home / ".mozilla" / "native-messaging-hosts" / "io.rootsentinel.host.json").read_text())
         assert manifest["allowed_extensions"] == ["rootsentinel@rootsentinel.io"]
         tab = visit(ff, server.url("/"))
-        assert ff.wait_badge(tab, settled)["text"] == "BAN"
+        assert ff.wait_badge(tab, settled)["text"] == BADGE["banned"]
         assert ff.popup(tab)["hostStatus"].startswith("Helper 0.1.0, blocklist ")
 
 
@@ -369,7 +370,7 @@ def test_real_mitmproxy_in_front_of_a_site_is_named_mitmproxy(certdir, tmp_path)
             Firefox(trust=[ca_pem]) as ff:
         tab = visit(ff, f"https://localhost:{proxy.port}/")
         badge = ff.wait_badge(tab, settled)
-        assert badge["text"] == "MITM"
+        assert badge["text"] == BADGE["interception"]
         assert badge["color"] == INTERCEPTION_ORANGE
         assert "development tool mitmproxy" in badge["title"]
         assert "by the name its root carries" in badge["title"]
@@ -396,7 +397,7 @@ def test_an_appended_public_root_does_not_make_an_intercepted_chain_ok(certdir):
     with server, Firefox(trust=[write_root(root, certdir, "appended")]) as ff:
         tab = visit(ff, server.url("/"))
         badge = ff.wait_badge(tab, settled)
-        assert badge["text"] == "MITM"
+        assert badge["text"] == BADGE["interception"]
         assert badge["color"] == INTERCEPTION_ORANGE
         popup = ff.popup(tab)
         assert popup["verdictLevel"] == "interception"
@@ -450,7 +451,7 @@ def test_browser_blocked_page_behind_an_explicit_proxy_is_probed_through_it(cert
                  "network.proxy.allow_hijacking_localhost": True, "network.proxy.no_proxies_on": ""}
         with Firefox(trust=[], prefs=prefs) as ff:
             tab = visit(ff, server.url("/"))
-            assert ff.wait_badge(tab, settled)["text"] == "BLK"
+            assert ff.wait_badge(tab, settled)["text"] == BADGE["browser-blocked"]
             popup = poll(lambda: ff.popup(tab), lambda p: "connected to the server itself" in p["more"], 20, 0.3)
             assert popup["chain"][0]["issuer"].endswith("O=mitmproxy") or "CN=mitmproxy" in popup["chain"][0]["issuer"]
             assert "Origin Own Root" not in popup["more"]
