@@ -28,7 +28,10 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -214,11 +217,69 @@ def _remaining(deadline: float, what: str) -> float:
     return left
 
 
-def _connect(address: str, port: int, deadline: float) -> socket.socket:
+RESOLVER_THREADS = 8
+"""Threads that run ``getaddrinfo`` for probes. The C resolver takes no timeout, so a name is resolved on one
+of these threads while the probe waits at most until its deadline; a resolver that never answers holds a
+thread, not the probe, and at most this many threads are ever held (further names wait their turn, inside
+their own deadline)."""
+
+_resolver: ThreadPoolExecutor | None = None
+_resolver_lock = threading.Lock()
+
+
+def _resolver_pool() -> ThreadPoolExecutor:
+    global _resolver
+    with _resolver_lock:
+        if _resolver is None:
+            _resolver = ThreadPoolExecutor(max_workers=RESOLVER_THREADS, thread_name_prefix="probe-dns")
+        return _resolver
+
+
+def resolve(name: str, port: int, deadline: float) -> list[tuple]:
+    """The TCP addresses of ``name:port`` (``socket.getaddrinfo`` entries, in the resolver's order), looked up
+    within ``deadline`` (a ``time.monotonic()`` value).
+
+    Raises:
+        ProbeFailed: the name does not resolve, or the resolver did not answer before the deadline.
+    """
+    future = _resolver_pool().submit(socket.getaddrinfo, name, port, 0, socket.SOCK_STREAM)
     try:
-        return socket.create_connection((address, port), timeout=_remaining(deadline, f"connecting to {address}"))
+        infos = future.result(timeout=_remaining(deadline, f"resolving {_clean(name)}"))
+    except FutureTimeout:
+        future.cancel()
+        raise ProbeFailed(f"resolving {_clean(name)} timed out") from None
+    except ProbeFailed:
+        future.cancel()
+        raise
     except OSError as exc:
-        raise ProbeFailed(f"cannot connect to {_hostport(address, port)}: {exc.strerror or exc}") from exc
+        raise ProbeFailed(f"cannot resolve {_clean(name)}: {exc.strerror or exc}") from exc
+    if not infos:
+        raise ProbeFailed(f"cannot resolve {_clean(name)}: no address")
+    return infos
+
+
+def _connect(address: str, port: int, deadline: float) -> socket.socket:
+    """A TCP connection to ``address:port`` (an IP address or a name, resolved within the deadline), trying
+    each resolved address in turn as ``socket.create_connection`` does, all inside ``deadline``."""
+    if is_ip(address):  # a literal: getaddrinfo only parses it (AI_NUMERICHOST), no lookup
+        infos = socket.getaddrinfo(address.strip("[]"), port, 0, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)
+    else:
+        infos = resolve(address, port, deadline)
+    last: OSError | None = None
+    for family, type_, proto, _canon, sockaddr in infos:
+        sock = socket.socket(family, type_, proto)
+        try:
+            sock.settimeout(_remaining(deadline, f"connecting to {_clean(address)}"))
+            sock.connect(sockaddr)
+            return sock
+        except ProbeFailed:
+            sock.close()
+            raise
+        except OSError as exc:
+            sock.close()
+            last = exc
+    raise ProbeFailed(f"cannot connect to {_hostport(address, port)}: "
+                      f"{(last.strerror or last) if last else 'no address'}")
 
 
 def _recv_exact(sock: socket.socket, n: int, deadline: float, what: str) -> bytes:

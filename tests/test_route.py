@@ -244,3 +244,46 @@ def test_a_proxy_that_does_not_answer_is_named():
     s.close()  # nothing listens there now
     with pytest.raises(ProbeFailed, match=rf"the proxy http://127.0.0.1:{port} does not answer: cannot connect"):
         probe("localhost", 443, timeout=3, route=Route(proxy=Proxy("http", "127.0.0.1", port)))
+
+
+def test_a_resolver_that_never_answers_is_bounded_by_the_probe_deadline(monkeypatch):
+    """getaddrinfo takes no timeout; a stuck resolver must not hold the probe past its own deadline. The fake
+    resolver blocks until the test releases it (a timer releases it after 30 s, so a regression fails the
+    test instead of hanging it)."""
+    import socket
+    import threading
+
+    from native_host import route as route_mod
+    from native_host.errors import ProbeFailed
+    from native_host.probe import probe
+
+    release = threading.Event()
+    timer = threading.Timer(30, release.set)
+    timer.start()
+    calls = []
+
+    def stuck_getaddrinfo(*args, **kwargs):
+        calls.append(args[0])
+        release.wait()
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck_getaddrinfo)
+    try:
+        with pytest.raises(ProbeFailed) as caught:
+            probe("stuck.test", 443, timeout=0.3)
+        returned_before_release = not release.is_set()
+    finally:
+        release.set()
+        timer.cancel()
+    assert calls == ["stuck.test"]
+    assert returned_before_release
+    assert str(caught.value) == "resolving stuck.test timed out"
+
+
+def test_a_name_that_does_not_resolve_says_so():
+    from native_host.errors import ProbeFailed
+    from native_host.probe import probe
+
+    with pytest.raises(ProbeFailed) as caught:
+        probe(UNRESOLVABLE, 443, timeout=5)
+    assert str(caught.value).startswith(f"cannot resolve {UNRESOLVABLE}: ")
