@@ -10,7 +10,8 @@
 
 :mod:`.readers` chooses the readers for the OS, in that one place; :mod:`.report` judges what they found
 against the blocklist (by SPKI or certificate hash), Mozilla's root store (certifi) and the system
-policy. Nothing in this package prints.
+policy; :mod:`.remove` says how to remove each finding and :mod:`.fix` does it (``scan --fix``, ``--undo``).
+Nothing in this package prints.
 """
 
 from __future__ import annotations
@@ -61,9 +62,14 @@ def scan_with(ctx: ScanContext, readers: tuple[ModuleType, ...], blocklist: Bloc
                 result.certificates = len(found)
                 items.extend(found)
             results.append(result)
+    from native_host.scan.remove import plan_finding
+
     blocklist = blocklist or bundled()
     findings, problems = judge_all(items, blocklist, public or public_store(), policy or Policy())
-    return ScanReport(results, findings, problems, blocklist.summary())
+    windows = any(getattr(r, "__name__", "").endswith("._windows") for r in readers)
+    for finding in findings:
+        finding.remove = plan_finding(finding, ctx, windows=windows)
+    return ScanReport(results, findings, problems, blocklist.summary(), ctx)
 
 
 def scan(root: Path | None = None, homes: list[str] | None = None, all_users: bool = False,

@@ -141,31 +141,40 @@ def _read_file(path: Path) -> bytes:
         raise StoreUnreadable(f"cannot read {path.name}: {exc.strerror}") from exc
 
 
-def distro_hashes(ctx: ScanContext) -> frozenset[str]:
+def distro_files(ctx: ScanContext) -> dict[str, str]:
     """SHA-256 (hex) of every certificate the distribution's ``ca-certificates`` package ships
-    (:data:`DISTRO_SOURCES`; kept in ``ctx.cache``). Unreadable or odd files are skipped."""
-    cached = ctx.cache.get("distro_hashes")
-    if isinstance(cached, frozenset):
+    (:data:`DISTRO_SOURCES`) -> the file that ships it, as the scanned system names it (kept in ``ctx.cache``).
+    Unreadable or odd files are skipped; the first file that ships a certificate wins."""
+    cached = ctx.cache.get("distro_files")
+    if isinstance(cached, dict):
         return cached
-    hashes = set()
+    files_by_hash: dict[str, str] = {}
     for name in DISTRO_SOURCES:
         real = _resolve(ctx, name)
         files = sorted(p for p in real.rglob("*") if is_file(p)) if is_dir(real) else [real]
         for path in files:
             try:
-                hashes.update(hashlib.sha256(d).hexdigest() for d in parse_cert_file(_read_file(path)))
+                ders = parse_cert_file(_read_file(path))
             except (BadDER, StoreUnreadable):
                 continue
-    result = frozenset(hashes)
-    ctx.cache["distro_hashes"] = result
-    return result
+            shown = name if path == real else f"{name}/{path.relative_to(real).as_posix()}"
+            for d in ders:
+                files_by_hash.setdefault(hashlib.sha256(d).hexdigest(), shown)
+    ctx.cache["distro_files"] = files_by_hash
+    return files_by_hash
+
+
+def distro_hashes(ctx: ScanContext) -> frozenset[str]:
+    """SHA-256 (hex) of every certificate the distribution's ``ca-certificates`` package ships
+    (the keys of :func:`distro_files`)."""
+    return frozenset(distro_files(ctx))
 
 
 def read(store: Store, ctx: ScanContext) -> list[Installed]:
     """Every certificate in a bundle file, or in every regular file under a folder (recursively).
 
     Labels: ``#N`` (0-based position in a bundle) or ``FILE#N`` (path relative to the folder). Bundle
-    entries the distribution ships are marked ``vendor`` (:func:`distro_hashes`).
+    entries the distribution ships are marked ``vendor``, with the file that ships them (:func:`distro_files`).
     A file in a folder that holds no certificate (a README, a key) is skipped, and so is one that is not
     PEM/DER or cannot be read (the rest of the folder still counts).
 
@@ -180,9 +189,13 @@ def read(store: Store, ctx: ScanContext) -> list[Installed]:
             ders = parse_cert_file(_read_file(store.path))
         except BadDER as exc:
             raise StoreUnreadable(f"{store.location}: {exc}") from exc
-        shipped = distro_hashes(ctx) if store.kind == "linux-bundle" else frozenset()
-        return [Installed(d, store, f"#{i}", anchor=anchor, distrusted=store.distrust,
-                          vendor=hashlib.sha256(d).hexdigest() in shipped) for i, d in enumerate(ders)]
+        shipped = distro_files(ctx) if store.kind == "linux-bundle" else {}
+        out = []
+        for i, d in enumerate(ders):
+            source = shipped.get(hashlib.sha256(d).hexdigest())
+            out.append(Installed(d, store, f"#{i}", anchor=anchor, distrusted=store.distrust,
+                                 vendor=source is not None, source=source))
+        return out
     try:
         files = sorted(p for p in store.path.rglob("*") if p.is_file())
     except OSError as exc:

@@ -60,6 +60,8 @@ def _text(report: ScanReport, include_ok: bool, root: Path | None = None) -> str
             label = f" ({safe_text(p.installed.label)}{extra})" if p.installed.label else ""
             lines.append(f"    found in {p.installed.store.kind} {safe_text(_where(p.installed.store.location, root))}"
                          f"{label}: {p.status}")
+        for step in f.remove:
+            lines.append(f"    to remove from {step.store} {safe_text(step.location)}: {step.text}")
     c = report.counts()
     lines.append(f"scanned {_plural(c['stores'], 'store')}, {_plural(c['certificates'], 'distinct certificate')}: "
                  f"{c['banned']} banned, "

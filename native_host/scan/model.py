@@ -73,6 +73,8 @@ class Installed:
         distrusted: the store explicitly distrusts it (NSS ``p`` in the SSL field, a p11-kit blocklist).
         vendor: it came with the OS's own root program (a Linux bundle entry that the distribution's
             ``ca-certificates`` package ships, see :mod:`native_host.scan._files`).
+        source: for a ``vendor`` bundle entry, the distribution's file that ships it, as the scanned system
+            names it (``/usr/share/ca-certificates/mozilla/TrustCor_RootCert_CA-1.crt``), else None.
     """
 
     der: bytes
@@ -82,6 +84,7 @@ class Installed:
     anchor: bool = True
     distrusted: bool = False
     vendor: bool = False
+    source: str | None = None
 
 
 def is_file(path: Path) -> bool:

@@ -36,6 +36,7 @@ from native_host.engine.certfacts import CertFacts, cert_facts
 from native_host.errors import BadDER
 from native_host.engine.publicroots import PublicRoots
 from native_host.scan.model import Installed, Store
+from native_host.scan.remove import REMOVE_SCHEMA, removal_json
 from native_host.engine.verdict import Policy
 
 STATUS_ORDER = ("banned", "non-public", "allowlisted", "distrusted", "vendor", "public", "intermediate")
@@ -68,6 +69,7 @@ class Finding:
         interceptor: for a banned, non-public or allow-listed anchor the catalogue knows (by its subject name
             or its key): ``{"product", "vendor", "kind", "advice", "by", "catalogue"}`` (what the name claims),
             else None.
+        remove: the removal steps (:mod:`native_host.scan.remove`), empty when there is nothing to remove.
     """
 
     facts: CertFacts
@@ -76,6 +78,8 @@ class Finding:
     reason: str = ""
     matched: dict[str, Any] | None = None
     interceptor: dict[str, Any] | None = None
+    remove: list[Any] = field(default_factory=list)
+    """How to remove it, one :class:`native_host.scan.remove.Step` per place (set by the scan)."""
 
     @property
     def level(self) -> str:
@@ -191,6 +195,8 @@ class ScanReport:
     findings: list[Finding]
     problems: list[str]
     blocklist: dict[str, Any]
+    ctx: Any = None
+    """The :class:`~native_host.scan.model.ScanContext` it was read with (``scan --fix`` acts with it)."""
 
     @property
     def level(self) -> str:
@@ -250,6 +256,7 @@ def _finding_json(f: Finding, now: str) -> dict[str, Any]:
         "found_in": [{"kind": p.installed.store.kind, "location": p.installed.store.location,
                       "owner": p.installed.store.owner, "label": p.installed.label, "trust": p.installed.trust,
                       "anchor": p.installed.anchor, "status": p.status} for p in f.places],
+        "remove": removal_json(f.remove),
     }
 
 
@@ -280,7 +287,8 @@ REPORT_SCHEMA: dict[str, Any] = {
         "findings": {"type": "array", "items": {
             "type": "object", "additionalProperties": False,
             "required": ["level", "status", "reason", "category", "subject", "issuer", "cert_sha256", "spki_sha256",
-                         "self_issued", "not_before", "not_after", "expired", "matched", "interceptor", "found_in"],
+                         "self_issued", "not_before", "not_after", "expired", "matched", "interceptor", "found_in",
+                         "remove"],
             "properties": {
                 "level": {"enum": ["ok", "notice", "interception", "banned"]},
                 "status": {"enum": list(STATUS_ORDER)},
@@ -300,7 +308,8 @@ REPORT_SCHEMA: dict[str, Any] = {
                     "properties": {"kind": {"type": "string"}, "location": {"type": "string"},
                                    "owner": {"type": "string"}, "label": {"type": ["string", "null"]},
                                    "trust": {"type": ["string", "null"]}, "anchor": {"type": "boolean"},
-                                   "status": {"enum": list(STATUS_ORDER)}}}}}}},
+                                   "status": {"enum": list(STATUS_ORDER)}}}},
+                "remove": REMOVE_SCHEMA}}},
         "problems": {"type": "array", "items": {"type": "string"}},
     },
 }
