@@ -242,15 +242,14 @@ def resolve(name: str, port: int, deadline: float) -> list[tuple]:
     Raises:
         ProbeFailed: the name does not resolve, or the resolver did not answer before the deadline.
     """
+    what = f"resolving {_clean(name)}"
+    _remaining(deadline, what)  # no lookup is started for a probe whose time is already up
     future = _resolver_pool().submit(socket.getaddrinfo, name, port, 0, socket.SOCK_STREAM)
     try:
-        infos = future.result(timeout=_remaining(deadline, f"resolving {_clean(name)}"))
-    except FutureTimeout:
-        future.cancel()
-        raise ProbeFailed(f"resolving {_clean(name)} timed out") from None
-    except ProbeFailed:
-        future.cancel()
-        raise
+        infos = future.result(timeout=_remaining(deadline, what))
+    except (FutureTimeout, ProbeFailed):
+        future.cancel()  # a lookup still queued behind stuck ones never runs
+        raise ProbeFailed(f"{what} timed out") from None
     except OSError as exc:
         raise ProbeFailed(f"cannot resolve {_clean(name)}: {exc.strerror or exc}") from exc
     if not infos:

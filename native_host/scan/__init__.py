@@ -10,7 +10,7 @@
 
 :mod:`.readers` chooses the readers for the OS, in that one place; :mod:`.report` judges what they found
 against the blocklist (by SPKI or certificate hash), Mozilla's root store (certifi) and the system
-policy; :mod:`.remove` says how to remove each finding and :mod:`.fix` does it (``scan --fix``, ``--undo``).
+policy; :mod:`.remove` says how to remove each finding (the commands only; nothing here changes a store).
 Nothing in this package prints.
 """
 
@@ -46,6 +46,8 @@ def scan_with(ctx: ScanContext, readers: tuple[ModuleType, ...], blocklist: Bloc
     from native_host.errors import RootSentinelError
     from native_host.engine.publicroots import store as public_store
     from native_host.scan.model import Installed
+    from native_host.scan import _windows
+    from native_host.scan.remove import plan_finding
     from native_host.scan.report import ScanReport, StoreResult, judge_all
     from native_host.engine.verdict import Policy
 
@@ -62,14 +64,12 @@ def scan_with(ctx: ScanContext, readers: tuple[ModuleType, ...], blocklist: Bloc
                 result.certificates = len(found)
                 items.extend(found)
             results.append(result)
-    from native_host.scan.remove import plan_finding
-
     blocklist = blocklist or bundled()
     findings, problems = judge_all(items, blocklist, public or public_store(), policy or Policy())
-    windows = any(getattr(r, "__name__", "").endswith("._windows") for r in readers)
+    windows = _windows in readers  # the scan ran with the Windows readers: show Windows quoting
     for finding in findings:
         finding.remove = plan_finding(finding, ctx, windows=windows)
-    return ScanReport(results, findings, problems, blocklist.summary(), ctx)
+    return ScanReport(results, findings, problems, blocklist.summary())
 
 
 def scan(root: Path | None = None, homes: list[str] | None = None, all_users: bool = False,

@@ -195,8 +195,6 @@ class ScanReport:
     findings: list[Finding]
     problems: list[str]
     blocklist: dict[str, Any]
-    ctx: Any = None
-    """The :class:`~native_host.scan.model.ScanContext` it was read with (``scan --fix`` acts with it)."""
 
     @property
     def level(self) -> str:

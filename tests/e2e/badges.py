@@ -13,15 +13,8 @@ _MESSAGES = Path(__file__).resolve().parents[2] / "extension" / "_locales" / "en
 
 def _load() -> dict:
     messages = json.loads(_MESSAGES.read_text(encoding="utf-8"))
-    keys = {
-        "pending": "badge_text_pending",
-        "unknown": "badge_text_unknown",
-        "notice": "badge_text_notice",
-        "interception": "badge_text_interception",
-        "browser-blocked": "badge_text_browser_blocked",
-        "banned": "badge_text_banned",
-    }
-    return {level: messages[key]["message"] for level, key in keys.items()}
+    levels = ("pending", "unknown", "notice", "interception", "browser-blocked", "banned")
+    return {level: messages["badge_text_" + level.replace("-", "_")]["message"] for level in levels}
 
 
 #: level -> badge text, e.g. ``BADGE["banned"]``.
