@@ -48,7 +48,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from native_host.scan.model import ScanContext, is_dir, is_file
+from native_host.errors import BadDER
+from native_host.scan._files import _read_file, parse_cert_file
+from native_host.scan.model import ScanContext, StoreUnreadable, is_dir, is_file
 from native_host.textsafe import escape
 
 if TYPE_CHECKING:
@@ -210,11 +212,9 @@ def _anchor_step(place: Place, ctx: ScanContext, finding: Finding) -> Step:
 
 def _other_certs(path: Path, cert_sha256: str) -> int:
     """How many certificates in the file at ``path`` are not ``cert_sha256`` (0 when unreadable)."""
-    from native_host.scan._files import parse_cert_file
-
-    try:
-        ders = parse_cert_file(path.read_bytes())
-    except Exception:  # noqa: BLE001 - an unreadable file: the fix will report it
+    try:  # the reader's own bounded read (MAX_FILE_BYTES) and parser
+        ders = parse_cert_file(_read_file(path))
+    except (BadDER, StoreUnreadable):
         return 0
     return sum(1 for d in ders if hashlib.sha256(d).hexdigest() != cert_sha256)
 
