@@ -436,24 +436,47 @@ class AuditLog:
                 self._remember(key, now)
                 event = ecs_event(verdict, timestamp=now, hostname=self.hostname, user=self.user,
                                   blocklist_version=self.blocklist_version, repeats=repeats)
-                line = _json_line(event)
-                written = False
-                if self.file is not None:
-                    try:
-                        self.file.append((line + "\n").encode("utf-8", "backslashreplace"))
-                        written = True
-                    except OSError as exc:
-                        self.file.close()
-                        self._report(f"audit log {self.file.path}: {exc.strerror or exc}; events are dropped until it can be written")
-                if self._syslog is not None:
-                    self._send_syslog(line, verdict["level"], now)
-                    written = True
+                written = self._write(event, verdict["level"], now)
                 if not written:
                     self._seen.pop(key, None)  # not recorded: the next identical verdict tries again
             return event if written else None
         except Exception as exc:  # noqa: BLE001 - auditing must never break judging
             self._report(f"audit event failed: {type(exc).__name__}: {exc}")
             return None
+
+    def record(self, event: dict[str, Any], level: str = "notice") -> bool:
+        """Write one event that is not a verdict (``scan --fix`` removals and ``--undo`` restores, built
+        by :func:`native_host.scan.fix.fix_event`), without de-duplication, to the same file and syslog.
+
+        Args:
+            event: an ECS document (JSON-serialisable dict).
+            level: ``banned``, ``interception`` or ``notice``: the syslog severity, as for verdicts.
+
+        Returns:
+            True when it was written somewhere; never raises (a failure is reported once on stderr).
+        """
+        try:
+            with self._lock:
+                return self._write(event, level, self.clock())
+        except Exception as exc:  # noqa: BLE001 - auditing must never break the command
+            self._report(f"audit event failed: {type(exc).__name__}: {exc}")
+            return False
+
+    def _write(self, event: dict[str, Any], level: str, now: float) -> bool:
+        """One event as one line to the file and to syslog (caller holds ``self._lock``); True if written."""
+        line = _json_line(event)
+        written = False
+        if self.file is not None:
+            try:
+                self.file.append((line + "\n").encode("utf-8", "backslashreplace"))
+                written = True
+            except OSError as exc:
+                self.file.close()
+                self._report(f"audit log {self.file.path}: {exc.strerror or exc}; events are dropped until it can be written")
+        if self._syslog is not None:
+            self._send_syslog(line, level, now)
+            written = True
+        return written
 
     def close(self) -> None:
         if self.file is not None:
