@@ -137,10 +137,19 @@ def _given_stores(nss_dbs: list[str], anchors: list[str]) -> tuple:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    """Run the scan, print the report (text or ``--json``), return the exit code."""
-    from native_host.config import load_system_config
-    from native_host.scan import scan
+    """Run the scan, print the report (text or ``--json``), return the exit code; with ``--fix`` remove
+    what it found (:func:`_fix`), with ``--undo`` restore a backup (:func:`_undo`).
 
+    Raises:
+        BadInput: a bad option or combination (one line, exit 3).
+    """
+    from native_host.config import load_system_config
+    from native_host.scan import scan_with
+    from native_host.scan.readers import context
+
+    _check_fix_options(args)
+    if args.undo:
+        return _undo(args, load_system_config())
     root = None
     if args.root:
         root = Path(args.root)
@@ -154,14 +163,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if config.error:
         print(f"rootsentinel: {config.error} (defaults in force)", file=sys.stderr)
     if given:
-        from native_host.scan import scan_with
-        from native_host.scan.readers import context
-
         ctx, _ = context()
-        report = scan_with(ctx, given, blocklist=config.blocklist, policy=config.policy)
+        readers = given
     else:
-        report = scan(root=root, homes=args.home, all_users=args.all_users, blocklist=config.blocklist,
-                      policy=config.policy)
+        ctx, readers = context(root=root, homes=args.home, all_users=args.all_users)
+    report = scan_with(ctx, readers, blocklist=config.blocklist, policy=config.policy)
+    if args.fix:
+        return _fix(args, report, ctx, readers, config)
     if args.json:
         sys.stdout.write(json.dumps(report.to_json(include_ok=args.all), ensure_ascii=False, indent=1) + "\n")
     else:
@@ -169,6 +177,118 @@ def cmd_scan(args: argparse.Namespace) -> int:
     for error in report.errors:
         print(f"rootsentinel: cannot read {error}", file=sys.stderr)
     return report.exit_code
+
+
+def _check_fix_options(args: argparse.Namespace) -> None:
+    """Refuse option combinations ``--fix`` / ``--undo`` do not take.
+
+    Raises:
+        BadInput: naming the options.
+    """
+    fix_only = [name for name, on in (("--yes", args.yes), ("--dry-run", args.dry_run),
+                                      ("--include-interception", args.include_interception),
+                                      ("--backup", args.backup is not None)) if on]
+    if args.undo and (args.fix or fix_only or args.root or args.home or args.all_users or args.nss_db or args.anchors):
+        raise BadInput("--undo BACKUP takes no other option: the backup's manifest says what to restore")
+    if args.undo and args.json:
+        raise BadInput("--undo prints text: drop --json")
+    if fix_only and not args.fix:
+        raise BadInput(f"{fix_only[0]} goes with --fix")
+    if args.fix and args.json:
+        raise BadInput("--fix prints text: run scan --json first to see the plan as JSON, then --fix")
+
+
+def _audit(config):
+    if not config.audit:
+        return None
+    from native_host.audit import AuditLog
+
+    return AuditLog.from_config(config)
+
+
+def _runner():
+    """The one command runner for ``--fix`` and ``--undo`` (tests replace it through this function)."""
+    from native_host.scan.fix import CommandRunner
+
+    return CommandRunner()
+
+
+def _fix(args: argparse.Namespace, report, ctx, readers, config) -> int:
+    """``scan --fix``: plan, ask (or ``--yes``), back up, remove, rebuild, rescan; 0 when every targeted root
+    is gone, 2 when any remains.
+
+    Raises:
+        BadInput: no TTY to ask on and no ``--yes``.
+        FixError: the backup could not be made (nothing changed).
+    """
+    from native_host.cli import safe_text
+    from native_host.scan import fix, scan_with
+
+    chosen = fix.targets(report, args.include_interception)
+    out = sys.stdout
+    kept = 0 if args.include_interception else fix.kept_interception(report)
+    keep_note = (f"kept {kept} non-public root place(s) (antivirus, corporate, dev tool): add "
+                 f"--include-interception to remove them too") if kept else ""
+    for error in report.errors:
+        print(f"rootsentinel: cannot read {error}", file=sys.stderr)
+    if not chosen:
+        out.write("nothing to remove: no banned root found" + (f"; {keep_note}" if keep_note else "") + "\n")
+        return 0 if not report.errors else 3
+    fixable = [c for c in chosen if c[1].fixable]
+    roots = len({f.facts.cert_sha256 for f, _ in chosen})
+    out.write(f"scan --fix plan ({len(chosen)} step(s), {len(fixable)} automatic):\n")
+    out.write("\n".join(fix.plan_lines(chosen, ctx)) + "\n")
+    if keep_note:
+        out.write(keep_note + "\n")
+    if args.dry_run:
+        out.write("dry run: nothing changed\n")
+        return report.exit_code
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise BadInput("scan --fix: no terminal to ask on; add --yes to remove without asking (or --dry-run)")
+        out.write(f"Remove {roots} root{'s' if roots != 1 else ''}? [y/N] ")
+        out.flush()
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            out.write("nothing changed\n")
+            return report.exit_code
+    backup_dir = Path(args.backup) if args.backup else fix.default_backup_dir()
+    which = "given with --backup" if args.backup else "new folder under your state dir"
+    outcomes, notes, _ = fix.apply(chosen, ctx, backup_dir, _runner(), _audit(config))
+    out.write(f"backup: {safe_text(str(backup_dir))} ({which}); undo with: rootsentinel scan --undo "
+              f"{safe_text(str(backup_dir))}\n")
+    for o in outcomes:
+        state = "removed" if o.ok else "FAILED"
+        out.write(f"  {state}: {safe_text(o.finding.facts.subject)} from {o.step.store} "
+                  f"{safe_text(o.step.location)}: {o.message}\n")
+    for note in notes:
+        out.write(f"  {note}\n")
+    rescan = scan_with(ctx, readers, blocklist=config.blocklist, policy=config.policy)
+    left = fix.remaining(chosen, rescan)
+    if left:
+        for subject, where in left:
+            out.write(f"  still there: {safe_text(subject)} in {safe_text(where)}\n")
+        out.write(f"rescan: {len(left)} targeted place(s) remain\n")
+        return 2
+    out.write(f"rescan: all {roots} targeted root{'s' if roots != 1 else ''} gone\n")
+    return 0
+
+
+def _undo(args: argparse.Namespace, config) -> int:
+    """``scan --undo BACKUP``: restore it; 0 when everything was restored, 2 when a tool failed.
+
+    Raises:
+        FixError: the manifest or a backup file is refused (nothing changed).
+    """
+    from native_host.cli import safe_text
+    from native_host.scan import fix
+
+    folder = Path(args.undo)
+    lines, ok = fix.undo(folder, _runner(), _audit(config))
+    for line in lines:
+        sys.stdout.write(f"  {line}\n")
+    sys.stdout.write(f"undo {safe_text(str(folder))}: {len(lines)} step(s), {'done' if ok else 'with failures'}\n")
+    return 0 if ok else 2
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -191,4 +311,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--anchors", metavar="DIR", action="append",
                    help="scan only this folder of trusted root files (PEM or DER, every file under it counts as "
                         "an anchor); repeatable, combines with --nss-db")
+    p.add_argument("--fix", action="store_true",
+                   help="remove the banned roots found from the stores this OS lets it change (NSS databases, "
+                        "Linux anchors and ca-certificates.conf, Windows stores, keychains), after a backup; "
+                        "shows the plan and asks unless --yes. Exit 0 all gone (rescanned), 2 some remain")
+    p.add_argument("--yes", action="store_true", help="with --fix: remove without asking (needed without a terminal)")
+    p.add_argument("--dry-run", action="store_true", help="with --fix: print the plan and commands, change nothing")
+    p.add_argument("--include-interception", action="store_true",
+                   help="with --fix: also remove non-public roots that are not banned (antivirus, corporate "
+                        "proxy, dev tool); allow-listed roots are never removed")
+    p.add_argument("--backup", metavar="DIR",
+                   help="with --fix: keep the backup in DIR (new or empty; default a new UTC-stamped folder under "
+                        "$XDG_STATE_HOME/rootsentinel/backups)")
+    p.add_argument("--undo", metavar="BACKUP", help="restore what a --fix removed, from its backup folder")
     p.set_defaults(func=cmd_scan)
