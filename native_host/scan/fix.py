@@ -157,7 +157,13 @@ def plan_lines(chosen: list[tuple[Finding, Step]], ctx: ScanContext) -> list[str
     for finding, step in chosen:
         who = escape(finding.facts.subject or finding.facts.cert_sha256)
         if step.fixable:
-            lines.append(f"  {step.status}: {who}: {step.store} {escape(step.location)}: {step.one_line()}")
+            regen = regenerate_argv(step.regenerate, ctx) if step.regenerate else None
+            cmds = [c for c in step.commands if c != regen] or step.commands
+            if step.action == "conf-disable":
+                shown = f"!{escape(step.data['line'])} in {escape(step.data['conf'])}"
+            else:
+                shown = " && ".join(command_line(c, step.windows) for c in cmds) if cmds != [regen] else "rebuild only"
+            lines.append(f"  {step.status}: {who}: {step.store} {escape(step.location)}: {shown}")
         else:
             lines.append(f"  {step.status}: {who}: {step.store} {escape(step.location)}: manual, not done: {step.text}")
     for family in _families(chosen):
@@ -235,10 +241,10 @@ class _Backup:
             raise FixError(f"cannot back up {escape(str(original))}: {exc.strerror}") from exc
         self._entry(step, finding, str(original), location, name)
 
-    def add_bytes(self, step: Step, finding: Finding, data: bytes, suffix: str) -> None:
+    def add_bytes(self, step: Step, finding: Finding, data: bytes, suffix: str, location: str) -> None:
         name = self._name(finding.facts.cert_sha256[:16] + suffix)
         (self.folder / name).write_bytes(data)
-        self._entry(step, finding, step.location, step.location, name)
+        self._entry(step, finding, location, location, name)
 
     def _entry(self, step: Step, finding: Finding, original: str, location: str, name: str) -> None:
         self.entries.append({
@@ -282,7 +288,9 @@ def _back_up(chosen: list[tuple[Finding, Step]], folder: Path, ctx: ScanContext)
             backup.add_file(step, finding, Path(step.data["path"]), step.data["path"])
         elif step.action == "run":
             der = finding.places[0].installed.der
-            backup.add_bytes(step, finding, der, ".cer")
+            # the store as certutil names it; the keychain as security(1) opens it (--root prefix included)
+            where = step.location if step.store == "windows" else step.data["argv"][-1]
+            backup.add_bytes(step, finding, der, ".cer", where)
     return backup
 
 
