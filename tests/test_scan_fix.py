@@ -335,3 +335,12 @@ def test_certutil_output_parse():
         True, "CertUtil: -delstore command completed successfully.")
     ok, msg = parse_certutil_delstore(Result(1, (FIX / "certutil-delstore-notfound.txt").read_bytes()))
     assert not ok and msg == "CertUtil: -delstore command FAILED: 0x80092004 (-2146885628 CRYPT_E_NOT_FOUND)"
+
+
+def test_every_fix_option_is_documented():
+    doc = (Path(__file__).parent.parent / "docs/enterprise.md").read_text("utf-8")
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    for option in ("--fix", "--yes", "--dry-run", "--include-interception", "--backup DIR", "--undo BACKUP"):
+        assert option in doc, option
+    assert "scan --fix" in readme and "scan --undo BACKUP" in readme
+    assert "native_host/schemas/backup.schema.json" in doc

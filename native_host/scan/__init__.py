@@ -10,8 +10,8 @@
 
 :mod:`.readers` chooses the readers for the OS, in that one place; :mod:`.report` judges what they found
 against the blocklist (by SPKI or certificate hash), Mozilla's root store (certifi) and the system
-policy; :mod:`.remove` says how to remove each finding (the commands only; nothing here changes a store).
-Nothing in this package prints.
+policy; :mod:`.remove` says how to remove each finding (the commands only); :mod:`.fix` is the only module that
+changes a store (``scan --fix`` / ``--undo``, with a backup). Nothing in this package prints.
 """
 
 from __future__ import annotations

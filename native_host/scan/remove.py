@@ -2,8 +2,8 @@
 
 :func:`plan_finding` turns every place a banned, non-public or allow-listed anchor was found into a
 :class:`Step`: the commands that remove it from that store (argv lists, never shell strings: nicknames,
-paths and subjects are attacker-controlled) plus what an automatic removal would need (``action``, ``data``:
-``scan --fix`` is not built yet). :func:`removal_json` is the ``remove`` field of a ``scan --json`` finding; :func:`command_line`
+paths and subjects are attacker-controlled) plus what an automatic removal needs (``action``, ``data``:
+``scan --fix`` carries them out in :mod:`native_host.scan.fix`; this module only plans). :func:`removal_json` is the ``remove`` field of a ``scan --json`` finding; :func:`command_line`
 quotes argv for display (:func:`shlex.quote` on POSIX, :func:`subprocess.list2cmdline` rules on Windows).
 
 Commands per store (sources: NSS Tools ``certutil`` "-D" (delete a certificate by nickname); Debian
