@@ -344,3 +344,49 @@ def test_every_fix_option_is_documented():
         assert option in doc, option
     assert "scan --fix" in readme and "scan --undo BACKUP" in readme
     assert "native_host/schemas/backup.schema.json" in doc
+
+
+@needs_certutil
+@pytest.mark.parametrize("answer", [b"n\n", b"y\n"])
+def test_on_a_terminal_it_asks_first(tmp_path, answer):
+    import pty
+
+    home = tmp_path / "home"
+    db = nss_db(home / ".pki/nssdb", ("Superfish", "C,,", SUPERFISH_PEM), ("Qaznet", "C,,", KZ_PEM))
+    master, slave = pty.openpty()
+    try:
+        os.write(master, answer)  # typed ahead: the terminal holds it until the prompt reads a line
+        proc = run("--nss-db", str(db), "--fix", home=home, stdin=slave)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert "Remove 2 roots? [y/N] " in proc.stdout
+    if answer == b"n\n":
+        assert proc.returncode == 2 and "nothing changed" in proc.stdout and len(listed(db)) == 2
+    else:
+        assert proc.returncode == 0 and listed(db) == {}
+
+
+@needs_certutil
+def test_backup_folder_that_is_not_empty_is_refused_before_any_change(tmp_path):
+    home = tmp_path / "home"
+    db = nss_db(home / ".pki/nssdb", ("Superfish", "C,,", SUPERFISH_PEM))
+    busy = tmp_path / "busy"
+    put(busy, "/other.txt", b"x")
+    err = one_line_error(run("--nss-db", str(db), "--fix", "--yes", "--backup", str(busy), home=home))
+    assert "exists and is not an empty folder" in err and listed(db) == {"Superfish": SUPERFISH_SHA}
+
+
+def test_a_missing_tool_fails_its_step_not_the_run(tmp_path):
+    from native_host.scan.fix import CommandRunner
+
+    report = scan_with(ScanContext(run=fake_runner({"powershell.exe": (SCAN / "windows-stores.json").read_bytes()})),
+                       (_windows,))
+    chosen = targets(report)
+    missing = str(tmp_path / "no-such-certutil.exe")
+    for _, step in chosen:
+        step.data["argv"] = [missing, *step.data["argv"][1:]]
+    outcomes, _, _ = apply(chosen, ScanContext(), tmp_path / "bk", CommandRunner(timeout=5))
+    assert len(outcomes) == 2 and all(not o.ok and o.message == f"{missing} is not installed" for o in outcomes)
+    assert CommandRunner(timeout=5)([sys.executable, "-c", "import sys; sys.stderr.write('boom'); sys.exit(4)"]) \
+        == Result(4, b"", b"boom")

@@ -254,9 +254,11 @@ def _fix(args: argparse.Namespace, report, ctx, readers, config) -> int:
             return report.exit_code
     backup_dir = Path(args.backup) if args.backup else fix.default_backup_dir()
     which = "given with --backup" if args.backup else "new folder under your state dir"
-    outcomes, notes, _ = fix.apply(chosen, ctx, backup_dir, _runner(), _audit(config))
+    fix.back_up(chosen, backup_dir, ctx)
     out.write(f"backup: {safe_text(str(backup_dir))} ({which}); undo with: rootsentinel scan --undo "
               f"{safe_text(str(backup_dir))}\n")
+    out.flush()
+    outcomes, notes = fix.carry_out(chosen, ctx, backup_dir, _runner(), _audit(config))
     for o in outcomes:
         state = "removed" if o.ok else "FAILED"
         out.write(f"  {state}: {safe_text(o.finding.facts.subject)} from {o.step.store} "

@@ -378,6 +378,8 @@ def _do(finding: Finding, step: Step, runner: Runner) -> Outcome:
             parse = parse_certutil_delstore if step.store == "windows" else parse_security
             ok, msg = parse(res)
             return Outcome(finding, step, ok, msg or ("deleted" if ok else "failed"))
+    except FixError as exc:  # the tool is missing or hung: this step failed, the others still run
+        return Outcome(finding, step, False, str(exc))
     except (OSError, BadDER) as exc:
         return Outcome(finding, step, False, escape(str(getattr(exc, "strerror", None) or exc)))
     return Outcome(finding, step, False, "manual: " + step.text)
@@ -430,6 +432,23 @@ def apply(chosen: list[tuple[Finding, Step]], ctx: ScanContext, backup_dir: Path
         FixError: the backup could not be made (nothing was changed).
     """
     _back_up(chosen, backup_dir, ctx)
+    outcomes, notes = carry_out(chosen, ctx, backup_dir, runner, audit)
+    return outcomes, notes, backup_dir
+
+
+def back_up(chosen: list[tuple[Finding, Step]], backup_dir: Path, ctx: ScanContext) -> None:
+    """Write the backup of everything the fixable steps of ``chosen`` change (first half of :func:`apply`).
+
+    Raises:
+        FixError: the folder is not new or empty, or a file cannot be copied (nothing was changed).
+    """
+    _back_up(chosen, backup_dir, ctx)
+
+
+def carry_out(chosen: list[tuple[Finding, Step]], ctx: ScanContext, backup_dir: Path, runner: Runner,
+              audit: Any | None = None) -> tuple[list[Outcome], list[str]]:
+    """Carry out the fixable steps and the rebuilds (second half of :func:`apply`; call :func:`back_up`
+    first). Never raises for a failed step: each is an :class:`Outcome` with ``ok`` False."""
     outcomes = []
     for finding, step in chosen:
         if not step.fixable:
@@ -441,7 +460,7 @@ def apply(chosen: list[tuple[Finding, Step]], ctx: ScanContext, backup_dir: Path
                                    label=step.label, cert_sha256=finding.facts.cert_sha256, ok=outcome.ok,
                                    message=outcome.message, backup=str(backup_dir), status=step.status),
                          "banned" if step.status == "banned" else "interception")
-    return outcomes, _regenerate(_families(chosen), ctx, runner), backup_dir
+    return outcomes, _regenerate(_families(chosen), ctx, runner)
 
 
 def _regenerate(families: list[str], ctx: ScanContext, runner: Runner) -> list[str]:
@@ -451,7 +470,11 @@ def _regenerate(families: list[str], ctx: ScanContext, runner: Runner) -> list[s
         if not _runnable(argv):
             notes.append(f"run inside that system to rebuild its bundle: {command_line(argv)}")
             continue
-        res = runner(argv)
+        try:
+            res = runner(argv)
+        except FixError as exc:
+            notes.append(f"rebuilding the bundle failed ({command_line(argv)}): {exc}")
+            continue
         notes.append(f"rebuilt the bundle: {command_line(argv)}" if res.returncode == 0
                      else f"rebuilding the bundle failed ({command_line(argv)}): {res.message}")
     return notes
@@ -559,6 +582,8 @@ def check_entry(entry: dict[str, Any], root: Path | None, folder: Path, index: i
             raise refuse(f"{escape(original)} is not an NSS database file of {escape(location)}")
         if not _inside(orig.parent, db) or not orig.parent.is_dir():
             raise refuse(f"{escape(original)} escapes {escape(location)}")
+        if not any((db / name).is_file() for name in ("cert9.db", "cert8.db")):
+            raise refuse(f"{escape(location)} is not an NSS database folder")
     elif store == "distribution":
         if action != "conf-disable" or orig != real(DEBIAN_CONF) or location != original:
             raise refuse(f"{escape(original)} is not {escape(str(real(DEBIAN_CONF)))}")
@@ -611,7 +636,10 @@ def undo(folder: Path, runner: Runner, audit: Any | None = None) -> tuple[list[s
         store, location = entry["store"], entry["location"]
         if entry["action"] == "run":
             argv = _undo_argv(entry, backup)
-            res = runner(argv)
+            try:
+                res = runner(argv)
+            except FixError as exc:
+                res = Result(127, b"", str(exc).encode())
             done, msg = (parse_certutil_delstore if store == "windows" else parse_security)(res)
             line = f"added back to {store} {escape(location)}: {command_line(argv, store == 'windows')}"
             line += "" if done else f": FAILED {msg}"
