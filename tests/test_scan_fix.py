@@ -390,3 +390,26 @@ def test_a_missing_tool_fails_its_step_not_the_run(tmp_path):
     assert len(outcomes) == 2 and all(not o.ok and o.message == f"{missing} is not installed" for o in outcomes)
     assert CommandRunner(timeout=5)([sys.executable, "-c", "import sys; sys.stderr.write('boom'); sys.exit(4)"]) \
         == Result(4, b"", b"boom")
+
+
+@needs_update_ca
+def test_shared_anchors_file_is_rewritten_and_a_hand_edited_bundle_comes_back_byte_for_byte(tmp_path):
+    root, home = tmp_path / "root", tmp_path / "home"
+    isrg = [b for b in certifi_blocks() if b"MIIFazCCA1OgAwIBAgIRAIIQz7DSQONZRGPgu2OCiwAwDQYJKoZIhvcNAQELBQAw" in b][0]
+    debian_tree(root, ("both.crt", KZ_PEM + isrg))
+    shared = root / "usr/local/share/ca-certificates/both.crt"
+    bundle = root / "etc/ssl/certs/ca-certificates.crt"
+    bundle.write_bytes(bundle.read_bytes() + SUPERFISH_PEM)  # appended by hand: only a rebuild drops it
+    before = {shared: shared.read_bytes(), bundle: bundle.read_bytes()}
+    backup = tmp_path / "bk"
+    proc = run("--root", str(root), "--fix", "--yes", "--backup", str(backup), home=home)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    from native_host.scan._files import parse_cert_file
+
+    assert [sha256(d) for d in parse_cert_file(shared.read_bytes())] == [sha256(parse_cert_file(isrg)[0])]
+    assert not {KZ_SHA, SUPERFISH_SHA} & bundle_hashes(root)
+    actions = sorted(e["action"] for e in json.loads((backup / "manifest.json").read_text())["entries"])
+    assert actions == ["regenerate", "rewrite-file"]
+    proc = run("--undo", str(backup), home=home)
+    assert proc.returncode == 0, proc.stderr
+    assert {p: p.read_bytes() for p in before} == before
