@@ -413,3 +413,18 @@ def test_shared_anchors_file_is_rewritten_and_a_hand_edited_bundle_comes_back_by
     proc = run("--undo", str(backup), home=home)
     assert proc.returncode == 0, proc.stderr
     assert {p: p.read_bytes() for p in before} == before
+
+
+@needs_certutil
+def test_relative_paths_are_recorded_absolute(tmp_path):
+    home = tmp_path / "home"
+    nss_db(tmp_path / "db", ("Superfish", "C,,", SUPERFISH_PEM))
+    env = {k: v for k, v in os.environ.items() if k != "XDG_STATE_HOME"}
+    env.update(HOME=str(home), ROOTSENTINEL_CONFIG=str(home / "none.json"))
+    proc = subprocess.run([sys.executable, "-m", "native_host", "scan", "--nss-db", "db", "--fix", "--yes",
+                           "--backup", "bk"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    manifest = json.loads((tmp_path / "bk/manifest.json").read_text())
+    assert {e["location"] for e in manifest["entries"]} == {f"sql:{tmp_path / 'db'}"}
+    assert run("--undo", str(tmp_path / "bk"), home=home).returncode == 0
+    assert listed(tmp_path / "db") == {"Superfish": SUPERFISH_SHA}

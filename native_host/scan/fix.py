@@ -213,7 +213,7 @@ class _Backup:
     def __init__(self, folder: Path, root: Path | None) -> None:
         self.folder = folder
         self.entries: list[dict[str, Any]] = []
-        self.root = root
+        self.root = root.absolute() if root is not None else None
         self.created = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         self._copied: set[str] = set()
 
@@ -274,22 +274,25 @@ def _back_up(chosen: list[tuple[Finding, Step]], folder: Path, ctx: ScanContext)
     for finding, step in chosen:
         if not step.fixable:
             continue
+        # every path absolute (a relative --root or --nss-db would not mean the same place at --undo time)
         if step.action == "nss-delete":
-            db = Path(step.data["db"])
+            db = Path(step.data["db"]).absolute()
             for name in NSS_FILES:
                 if (db / name).is_file():
-                    backup.add_file(step, finding, db / name, step.location)
+                    backup.add_file(step, finding, db / name, f"sql:{db}")
         elif step.action in ("delete-file", "rewrite-file"):
-            path = Path(step.data["path"])
-            backup.add_file(step, finding, path, _anchor_folder(step))
+            path = Path(step.data["path"]).absolute()
+            backup.add_file(step, finding, path, str(Path(_anchor_folder(step)).absolute()))
         elif step.action == "conf-disable":
-            backup.add_file(step, finding, Path(step.data["conf"]), step.data["conf"])
+            conf = Path(step.data["conf"]).absolute()
+            backup.add_file(step, finding, conf, str(conf))
         elif step.action == "regenerate":
-            backup.add_file(step, finding, Path(step.data["path"]), step.data["path"])
+            bundle = Path(step.data["path"]).absolute()
+            backup.add_file(step, finding, bundle, str(bundle))
         elif step.action == "run":
             der = finding.places[0].installed.der
             # the store as certutil names it; the keychain as security(1) opens it (--root prefix included)
-            where = step.location if step.store == "windows" else step.data["argv"][-1]
+            where = step.location if step.store == "windows" else str(Path(step.data["argv"][-1]).absolute())
             backup.add_bytes(step, finding, der, ".cer", where)
     return backup
 
