@@ -428,3 +428,31 @@ def test_relative_paths_are_recorded_absolute(tmp_path):
     assert {e["location"] for e in manifest["entries"]} == {f"sql:{tmp_path / 'db'}"}
     assert run("--undo", str(tmp_path / "bk"), home=home).returncode == 0
     assert listed(tmp_path / "db") == {"Superfish": SUPERFISH_SHA}
+
+
+@pytest.mark.parametrize("store,action,location,original,why", [
+    ("windows", "run", "Cert:\\LocalMachine\\My", "Cert:\\LocalMachine\\My", "not a Windows certificate store"),
+    ("macos", "run", "/etc/passwd", "/etc/passwd", "not a keychain"),
+    ("nss", "nss-delete", "sql:{d}", "{d}/../evil/cert9.db", "without '..'"),
+    ("nss", "nss-delete", "sql:{d}", "{d}/authorized_keys", "not an NSS database file"),
+    ("nss", "nss-delete", "sql:{d}", "{d}/cert9.db", "not an NSS database folder"),
+    ("distribution", "conf-disable", "/etc/shadow", "/etc/shadow", "is not /etc/ca-certificates.conf"),
+    ("anchors", "regenerate", "/etc/profile", "/etc/profile", "not a system bundle"),
+    ("anchors", "delete-file", "{d}", "{d}/x.sh", "not a certificate file name"),
+    ("anchors", "run", "{d}", "{d}/x.crt", "does not belong"),
+])
+def test_manifest_entries_that_would_write_elsewhere_are_refused(tmp_path, store, action, location, original, why):
+    from native_host.scan.fix import FixError, load_manifest
+
+    folder = tmp_path / "bk"
+    folder.mkdir()
+    (folder / "0001-x").write_bytes(SUPERFISH_PEM)
+    (tmp_path / "d").mkdir()
+    d = str(tmp_path / "d")
+    entry = {"store": store, "location": location.format(d=d), "action": action, "original": original.format(d=d),
+             "backup": "0001-x", "sha256": sha256(SUPERFISH_PEM)}
+    (folder / "manifest.json").write_text(json.dumps({"version": 1, "created": "2026-12-02T18:00:00Z",
+                                                      "root": None, "entries": [entry]}))
+    with pytest.raises(FixError, match="manifest entry 0 refused") as exc:
+        load_manifest(folder)
+    assert why in str(exc.value)
