@@ -456,3 +456,24 @@ def test_manifest_entries_that_would_write_elsewhere_are_refused(tmp_path, store
     with pytest.raises(FixError, match="manifest entry 0 refused") as exc:
         load_manifest(folder)
     assert why in str(exc.value)
+
+
+@needs_update_ca
+def test_trustcor_shipped_by_the_distribution_counts_as_banned_and_is_disabled_by_default(tmp_path):
+    """Stock Debian 12 still ships the TrustCor roots Mozilla distrusted: the scan calls them ``banned``
+    (blocklist category ``distrusted-ca``), so ``--fix`` removes them without --include-interception."""
+    root, home = tmp_path / "root", tmp_path / "home"
+    removed = Path(__file__).parent.parent / "build/publicroots-sources/mozilla/removed"
+    trustcor = (removed / "d40e9c86cd8fe468c1776959f49ea774fa548684b6c406f3909261f4dce2575c.pem").read_bytes()
+    debian_tree(root)
+    put(root, "/usr/share/ca-certificates/mozilla/TrustCor_RootCert_CA-1.crt", trustcor)
+    conf = root / "etc/ca-certificates.conf"
+    conf.write_bytes(conf.read_bytes() + b"mozilla/TrustCor_RootCert_CA-1.crt\n")
+    rebuild(root)
+    sha = "d40e9c86cd8fe468c1776959f49ea774fa548684b6c406f3909261f4dce2575c"
+    proc = run("--root", str(root), "--json", home=home)
+    f = finding(json.loads(proc.stdout), sha)
+    assert f["status"] == "banned" and f["category"] == "distrusted-ca"
+    proc = run("--root", str(root), "--fix", "--yes", "--backup", str(tmp_path / "bk"), home=home)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "!mozilla/TrustCor_RootCert_CA-1.crt" in conf.read_text() and sha not in bundle_hashes(root)
