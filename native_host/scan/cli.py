@@ -149,7 +149,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     _check_fix_options(args)
     if args.undo:
-        return _undo(args, load_system_config())
+        config = load_system_config()
+        if config.error:
+            print(f"rootsentinel: {config.error} (defaults in force)", file=sys.stderr)
+        return _undo(args, config)
     root = None
     if args.root:
         root = Path(args.root)
@@ -207,7 +210,8 @@ def _audit(config):
 
 
 def _runner():
-    """The one command runner for ``--fix`` and ``--undo`` (tests replace it through this function)."""
+    """The one command runner for ``--fix`` and ``--undo``: every tool they run goes through it (tests pass
+    a runner answering from recorded output to :func:`native_host.scan.fix.apply` / ``undo`` instead)."""
     from native_host.scan.fix import CommandRunner
 
     return CommandRunner()
