@@ -477,3 +477,23 @@ def test_trustcor_shipped_by_the_distribution_counts_as_banned_and_is_disabled_b
     proc = run("--root", str(root), "--fix", "--yes", "--backup", str(tmp_path / "bk"), home=home)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "!mozilla/TrustCor_RootCert_CA-1.crt" in conf.read_text() and sha not in bundle_hashes(root)
+
+
+def test_a_symlinked_folder_inside_the_location_does_not_lead_outside(tmp_path):
+    from native_host.scan.fix import FixError, load_manifest
+
+    folder, anchors, outside = tmp_path / "bk", tmp_path / "anchors", tmp_path / "outside"
+    for d in (folder, anchors, outside):
+        d.mkdir()
+    (anchors / "link").symlink_to(outside)
+    (folder / "0001-x.crt").write_bytes(SUPERFISH_PEM)
+    entry = {"store": "anchors", "location": str(anchors), "action": "delete-file",
+             "original": str(anchors / "link/new/x.crt"), "backup": "0001-x.crt", "sha256": sha256(SUPERFISH_PEM)}
+    (folder / "manifest.json").write_text(json.dumps({"version": 1, "created": "2026-12-02T18:00:00Z",
+                                                      "root": None, "entries": [entry]}))
+    with pytest.raises(FixError, match="a symlink"):
+        load_manifest(folder)
+    entry["original"] = str(anchors / "sub/x.crt")  # a folder that is gone is made again, inside
+    (folder / "manifest.json").write_text(json.dumps({"version": 1, "created": "2026-12-02T18:00:00Z",
+                                                      "root": None, "entries": [entry]}))
+    assert load_manifest(folder)["entries"] == [entry]

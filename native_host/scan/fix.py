@@ -577,7 +577,7 @@ def check_entry(entry: dict[str, Any], root: Path | None, folder: Path, index: i
     orig = Path(original)
     if not orig.is_absolute() or ".." in orig.parts:
         raise refuse(f"{escape(original)} is not an absolute path without '..'")
-    if root is not None and not _inside(orig.parent, root):
+    if root is not None and not _inside(_existing(orig.parent), root):
         raise refuse(f"{escape(original)} escapes the manifest's root {escape(str(root))}")
     if store == "nss":
         db = Path(location[4:] if location.startswith("sql:") else location)
@@ -598,7 +598,10 @@ def check_entry(entry: dict[str, Any], root: Path | None, folder: Path, index: i
         loc = Path(location)
         if not loc.is_absolute() or ".." in loc.parts or not orig.is_relative_to(loc) or orig == loc:
             raise refuse(f"{escape(original)} escapes the recorded location {escape(location)}")
-        if not _inside(orig.parent, loc) and orig.parent.exists():
+        existing = orig.parent
+        while not existing.exists() and existing != loc and existing.parent != existing:
+            existing = existing.parent  # the folders --undo would make start below this one
+        if not _inside(existing, loc):
             raise refuse(f"{escape(original)} escapes the recorded location {escape(location)} (a symlink)")
         if root is not None and location not in {str(real(a)) for a in ANCHOR_DIRS}:
             raise refuse(f"{escape(location)} is not an anchors folder of the tree")
@@ -607,6 +610,13 @@ def check_entry(entry: dict[str, Any], root: Path | None, folder: Path, index: i
         _must_be_cert(backup, refuse)
     else:
         raise refuse(f"action {action} does not belong to store {store}")
+
+
+def _existing(path: Path) -> Path:
+    """``path`` or its nearest ancestor that exists (what a symlink check must look at)."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
 
 
 def _must_be_cert(path: Path, refuse: Callable[[str], FixError]) -> None:
