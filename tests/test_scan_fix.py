@@ -161,6 +161,8 @@ def test_anchor_fix_deletes_the_file_rebuilds_inside_the_tree_and_undo_restores(
     debian_tree(root, ("qaznet.crt", KZ_PEM))
     anchor = root / "usr/local/share/ca-certificates/qaznet.crt"
     assert KZ_SHA in bundle_hashes(root)
+    anchor.chmod(0o644)
+    mode = anchor.stat().st_mode & 0o777
     proc = run("--root", str(root), home=home)
     assert f"rm -- {anchor} && update-ca-certificates" in proc.stdout
 
@@ -183,6 +185,7 @@ def test_anchor_fix_deletes_the_file_rebuilds_inside_the_tree_and_undo_restores(
     assert proc.returncode == 0, proc.stderr
     assert f"restored {anchor} (anchors)" in proc.stdout and "rebuilt the bundle" in proc.stdout
     assert anchor.read_bytes() == KZ_PEM and KZ_SHA in bundle_hashes(root)
+    assert anchor.stat().st_mode & 0o777 == mode  # the file's mode comes back too, not mkstemp's 0600
 
 
 @needs_update_ca

@@ -325,13 +325,18 @@ def _rewrite_without(path: Path, cert_sha256: str) -> None:
     _atomic_write(path, pem.encode("ascii"))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` (a temporary file in the same folder, then :func:`os.replace`: a
+    symlink at ``path`` is replaced, never followed), with ``mode`` or else the mode ``path`` has now."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rootsentinel-")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         try:
-            shutil.copymode(path, tmp)
+            if mode is not None:
+                os.chmod(tmp, mode)
+            else:
+                shutil.copymode(path, tmp)
         except OSError:
             pass
         os.replace(tmp, path)
@@ -661,7 +666,7 @@ def undo(folder: Path, runner: Runner, audit: Any | None = None) -> tuple[list[s
                 later.append(entry)
             orig = Path(entry["original"])
             orig.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(orig, backup.read_bytes())
+            _atomic_write(orig, backup.read_bytes(), backup.stat().st_mode & 0o777)  # copy2 kept the mode
             done, line = True, f"restored {escape(str(orig))} ({store})"
             if entry.get("family") and entry["action"] in ("delete-file", "rewrite-file", "conf-disable"):
                 families.append(entry["family"])
