@@ -160,3 +160,13 @@ def test_scan_runs_only_for_banned_and_is_cached_with_a_ttl():
     now[0] += 301  # past the TTL: scanned again
     service.check({"type": "check", "id": 4, "chain": _superfish_chain()})
     assert len(calls) == 2
+
+
+def test_config_switch_defaults_on(tmp_path):
+    from native_host.config import load_system_config
+
+    cfg = tmp_path / "config.json"
+    assert load_system_config(cfg).installed_roots is True  # no file
+    cfg.write_text('{"installed_roots": false}')
+    config = load_system_config(cfg)
+    assert config.error is None and config.installed_roots is False
