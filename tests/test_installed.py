@@ -170,3 +170,23 @@ def test_config_switch_defaults_on(tmp_path):
     cfg.write_text('{"installed_roots": false}')
     config = load_system_config(cfg)
     assert config.error is None and config.installed_roots is False
+
+
+def test_items_are_terminal_safe_and_bounded():
+    from native_host.installed import MAX_TEXT, item_of
+    from native_host.scan.remove import Step
+
+    db = "sql:/home/ana/\u202eevil\x1b[31m"
+    step = Step("nss", db, "n\u2028ick", "banned", [["certutil", "-D", "-d", db, "-n", "n\u2028ick"]], "text",
+                "nss-delete")
+    item = item_of(step)
+    assert item["store"] == "nss"
+    for text in (item["location"], item["remove"]):
+        assert not any(ch in text for ch in "\u202e\x1b\u2028"), text
+    assert "\\u202e" in item["location"] and "\\x1b" in item["remove"]
+    manual = Step("anchors", "/x/bundle.pem", None, "banned", [["update-ca-certificates"]],
+                  "delete this one from the file", "rewrite-file")
+    assert item_of(manual)["remove"] == "delete this one from the file"  # the commands alone do not remove it
+    long = Step("anchors", "/" + "a" * 5000, None, "banned", [["rm", "--", "/" + "a" * 5000]], "t", "delete-file")
+    item = item_of(long)
+    assert item["remove"] == "rootsentinel scan" and len(item["location"]) == MAX_TEXT
