@@ -105,6 +105,11 @@ class SystemConfig:
         return bool(self.settings.get("audit", False))
 
     @property
+    def installed_roots(self) -> bool:
+        """Banned verdicts say where the root is installed here (``installed_in``); on by default."""
+        return bool(self.settings.get("installed_roots", True))
+
+    @property
     def audit_log(self) -> Path:
         """The audit log file: ``audit_log`` (``~`` and environment variables expanded) or the per-OS default."""
         value = self.settings.get("audit_log")

@@ -30,6 +30,7 @@ from native_host.engine.verdict import Chain, Policy, judge
 if TYPE_CHECKING:
     from native_host.config import SystemConfig
     from native_host.engine.publicroots import PublicRoots
+    from native_host.installed import InstalledRoots
     from native_host.route import Route
 
 # cryptography, jsonschema and pyOpenSSL cost ~120 ms to import: the host answers a bare ``hello`` before
@@ -70,6 +71,7 @@ class Service:
         self.policy = self.system_policy
         self.config_error = config_error
         self._fetcher = None
+        self.installed: "InstalledRoots | None" = None  # the host sets it: installed_in on banned verdicts
 
     @classmethod
     def from_config(cls, config: "SystemConfig") -> "Service":
@@ -82,10 +84,21 @@ class Service:
         return cls(blocklist=config.blocklist, policy=config.policy, config_error=config.error, audit=audit)
 
     def record(self, verdict: dict[str, Any]) -> dict[str, Any]:
-        """Hand a finished verdict to the audit log, if any; returns the verdict."""
+        """Hand a finished verdict to the audit log, if any, then add ``installed_in`` to a banned one
+        (:mod:`native_host.installed`, when :attr:`installed` is set); returns the verdict."""
         if self.audit is not None:
             self.audit(verdict)
+        if self.installed is not None and verdict.get("level") == "banned":
+            self.installed.annotate(verdict)
         return verdict
+
+    def enable_installed(self, installed: "InstalledRoots | None" = None) -> None:
+        """Look banned roots up in this machine's trust stores (the host does, unless
+        ``installed_roots: false``)."""
+        from native_host.installed import InstalledRoots
+
+        self.installed = installed or InstalledRoots()
+        self.installed.bind(self.blocklist, lambda: self.public, self.system_policy)
 
     @property
     def public(self) -> PublicRoots:
@@ -538,7 +551,11 @@ def run(max_frame: int = DEFAULT_MAX_FRAME) -> int:
     out_fd = protect_stdout()
     from native_host.config import load_system_config
 
-    return Host(sys.stdin.buffer, out_fd, Service.from_config(load_system_config()), max_frame).serve()
+    config = load_system_config()
+    service = Service.from_config(config)
+    if config.installed_roots:
+        service.enable_installed()
+    return Host(sys.stdin.buffer, out_fd, service, max_frame).serve()
 
 
 def main_from_argv(argv: list[str]) -> int:

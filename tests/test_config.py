@@ -21,7 +21,8 @@ H = "ab" * 32
 FULL = {"mode": "enforce", "allow_spki_sha256": [H], "banned": [{"spki_sha256": H, "reason": "ours"},
                                                                 {"cert_sha256": "CD" * 32}],
         "notifications": True, "probing": False, "audit": True, "audit_log": "~/audit.jsonl",
-        "audit_window_seconds": 60, "syslog": False, "blocklist_public_key": "A" * 43 + "=", "blocklist_dir": "/srv/bl"}
+        "audit_window_seconds": 60, "syslog": False, "blocklist_public_key": "A" * 43 + "=", "blocklist_dir": "/srv/bl",
+        "installed_roots": False}
 
 
 def _variants():
@@ -31,7 +32,7 @@ def _variants():
         yield f"only {key}", {key: FULL[key]}
     bad = {"mode": "block", "allow_spki_sha256": ["ab"], "banned": [{"reason": "no hash"}], "notifications": 1,
            "probing": "yes", "audit": None, "audit_log": "", "audit_window_seconds": -1, "syslog": 0,
-           "blocklist_public_key": 5, "blocklist_dir": ""}
+           "blocklist_public_key": 5, "blocklist_dir": "", "installed_roots": "no"}
     for key, value in bad.items():
         yield f"bad {key}", {**FULL, key: value}
     yield "window too big", {"audit_window_seconds": 604801}
