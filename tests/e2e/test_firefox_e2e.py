@@ -441,6 +441,13 @@ def test_real_mitmproxy_in_front_of_a_site_is_named_mitmproxy(certdir, tmp_path)
         assert [o["level"] for o in popup["origins"]] == ["interception"]
         assert popup["origins"][0]["root"] == "Root: mitmproxy (Development tool)"
         assert "mitmproxy" in popup["chain"][-1]["subject"]
+        # issue 14: a development tool: you or someone installed it, and how to remove its root
+        assert popup["advice"]["kind"] == "devtool"
+        assert popup["advice"]["means"] == msg("en", "advice_means_devtool")
+        assert popup["advice"]["steps"][:3] == [msg("en", "advice_step_dev_yours_named", "mitmproxy"),
+                                                msg("en", "advice_step_dev_not_yours"),
+                                                msg("en", "advice_step_remove_firefox", "mitmproxy")]
+        assert popup["chain"][-1]["name"] == "mitmproxy"
 
 
 def test_an_appended_public_root_does_not_make_an_intercepted_chain_ok(certdir):
