@@ -218,6 +218,11 @@ def test_markup_in_certificate_names_is_shown_as_text(certdir):
         assert popup["images"] == 0                      # no <img> element was created
         assert ff.evaluate("typeof window.rs") == "undefined"  # and no handler ran
         assert ff.evaluate("document.querySelectorAll('#chain b, #explanation *').length") == 0
+        # issue 14: the readable name and the advice carry the markup as text too
+        assert popup["chain"][-1]["name"] == root_cn
+        assert msg("en", "advice_step_remove_firefox", root_cn) in popup["advice"]["steps"]
+        tags = ff.evaluate("JSON.stringify([...new Set([...document.querySelectorAll('#advice *')].map(e => e.localName))].sort())")
+        assert set(json.loads(tags)) <= {"a", "code", "h2", "li", "ol", "p", "pre", "span"}
 
 
 def test_enforce_mode_replaces_banned_page(superfish):
@@ -338,6 +343,10 @@ def test_untrusted_root_is_browser_blocked_and_probed(certdir):
         assert popup["verdictLevel"] == "browser-blocked"
         assert "RootSentinel connected to the server itself" in popup["more"]
         assert any("Untrusted Interceptor Issuing CA" in c["subject"] for c in popup["chain"])
+        # issue 14: do not click through; then what the probe's finding (an unknown root) advises
+        assert popup["advice"]["kind"] == "blocked"
+        assert popup["advice"]["means"] == msg("en", "advice_means_blocked")
+        assert popup["advice"]["steps"][:2] == [msg("en", "advice_step_blocked_no_exception"), msg("en", "advice_step_unknown_check")]
 
 
 def test_second_server_under_a_known_root_is_judged_without_resending_its_der(certdir):
