@@ -180,3 +180,22 @@ for (const lang of ["en", "ru", "kk"]) {
     assert.equal(box.textContent, "");
   });
 }
+
+test("renderChain: readable names first, the full DN kept, and a sentence on the root's public status", async () => {
+  const { renderChain } = await import("../../extension/src/core/render.js");
+  const t = translator(fakeBrowser({ lang: "en" }).i18n);
+  const msgs = catalogue("en");
+  const list = new FakeNode("ol");
+  const verdict = { chain: [
+    { index: 0, role: "leaf", subject: "CN=localhost", issuer: "CN=Superfish\\, Inc.,O=Superfish\\, Inc.,C=US", public_root: false },
+    { index: 1, role: "root", subject: "CN=Superfish\\, Inc.,O=Superfish\\, Inc.,C=US", issuer: "CN=Superfish\\, Inc.,O=Superfish\\, Inc.,C=US", public_root: false },
+  ] };
+  renderChain(fakeDoc, list, verdict, t, "en");
+  const [leaf, root] = list.children;
+  const rowText = (li, cls) => li.children.find((c) => c.className.split(" ").includes(cls))?.children[1].textContent;
+  assert.equal(rowText(leaf, "subject-name"), "localhost");
+  assert.equal(rowText(leaf, "issuer-name"), "Superfish, Inc.");
+  assert.equal(rowText(root, "subject"), "CN=Superfish\\, Inc.,O=Superfish\\, Inc.,C=US");
+  assert.equal(root.children.find((c) => c.className === "public-root").textContent, msgs.cert_public_root_no.message);
+  assert.equal(leaf.children.find((c) => c.className === "public-root"), undefined);
+});
