@@ -6,7 +6,7 @@
  *   node build/build_extension.mjs firefox|chromium [--with-debugger] [--out DIR]
  *       (default DIR: dist/<browser>, or dist/chromium-debugger with --with-debugger)
  *
- * Copies extension/{_locales,icons,popup,options,blocked,src/core} and extension/src/<browser>/,
+ * Copies extension/{_locales,icons,popup,options,blocked,help,src/core} and extension/src/<browser>/,
  * plus the files the manifest names that live outside those folders (Chromium's
  * `storage.managed_schema`), and writes extension/manifests/<browser>.json as manifest.json.
  * Nothing is fetched or generated: the result is the source, so `web-ext lint`,
@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const SRC = join(ROOT, "extension");
-const SHARED = ["_locales", "icons", "popup", "options", "blocked", "src/core"];
+const SHARED = ["_locales", "icons", "popup", "options", "blocked", "help", "src/core"];
 
 /**
  * Builds the extension for `browser` into `out` (emptied first).

@@ -5,10 +5,12 @@
  */
 import { extensionApi, localizeDocument, translator, uiLanguage, variantsFor } from "../src/core/i18n.js";
 import { explainRecord } from "../src/core/explain.js";
-import { renderChain } from "../src/core/render.js";
+import { renderAdvice, renderChain } from "../src/core/render.js";
+import { GUIDE_PATH } from "../src/core/advice.js";
 
 const browser = extensionApi();
-const t = translator(browser.i18n, variantsFor(browser.runtime.getManifest()));
+const variants = variantsFor(browser.runtime.getManifest());
+const t = translator(browser.i18n, variants);
 const lang = uiLanguage(browser.i18n);
 localizeDocument(document, t, lang);
 
@@ -19,6 +21,13 @@ const rec = data[key]?.record ?? null;
 if (rec) {
   document.getElementById("explanation").textContent = explainRecord(t, rec);
   document.getElementById("url").textContent = rec.url ?? "";
+  let os = "";
+  try { os = (await browser.runtime.getPlatformInfo())?.os ?? ""; } catch { os = ""; }
+  const advice = renderAdvice(document, document.getElementById("advice"), rec, t, {
+    env: { os, browser: variants ? "chromium" : "firefox" }, guideUrl: browser.runtime.getURL(GUIDE_PATH),
+  });
+  // the general advice stays only when there is no advice for this verdict
+  document.getElementById("blocked-advice").hidden = Boolean(advice);
   if (rec.verdict?.chain) {
     document.getElementById("chain-section").hidden = false;
     renderChain(document, document.getElementById("chain"), rec.verdict, t, lang);

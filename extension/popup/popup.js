@@ -5,11 +5,21 @@
  */
 import { extensionApi, localizeDocument, translator, uiLanguage, variantsFor } from "../src/core/i18n.js";
 import { renderPopup } from "../src/core/render.js";
+import { GUIDE_PATH } from "../src/core/advice.js";
 
 const browser = extensionApi();
-const t = translator(browser.i18n, variantsFor(browser.runtime.getManifest()));
+const variants = variantsFor(browser.runtime.getManifest());
+const t = translator(browser.i18n, variants);
 const lang = uiLanguage(browser.i18n);
 localizeDocument(document, t, lang);
+
+/** What the advice depends on: the OS (runtime.getPlatformInfo) and the browser family of this build. */
+async function platform() {
+  let os = "";
+  try { os = (await browser.runtime.getPlatformInfo())?.os ?? ""; } catch { os = ""; }
+  return { env: { os, browser: variants ? "chromium" : "firefox" }, guideUrl: browser.runtime.getURL(GUIDE_PATH) };
+}
+const opts = await platform();
 
 async function currentTabId() {
   const param = new URLSearchParams(location.search).get("tab");
@@ -21,7 +31,7 @@ async function currentTabId() {
 async function draw(tabId) {
   const key = `tab:${tabId}`;
   const data = await browser.storage.session.get([key, "host"]);
-  renderPopup(document, data[key]?.state ?? null, data.host ?? null, t, lang);
+  renderPopup(document, data[key]?.state ?? null, data.host ?? null, t, lang, opts);
   document.body.dataset.ready = "1";
 }
 

@@ -211,9 +211,18 @@ POPUP_FIELDS = """
         root: li.querySelector('.origin-root').textContent})),
     chain: [...document.querySelectorAll('#chain li.cert')].map(li => ({
         subject: li.querySelector('.subject .value').textContent,
+        name: li.querySelector('.subject-name .value')?.textContent ?? '',
+        publicRoot: li.querySelector('.public-root')?.textContent ?? '',
         issuer: li.querySelector('.issuer .value').textContent,
         matched: li.classList.contains('matched'),
         text: li.textContent})),
     hostStatus: document.getElementById('host-status').textContent,
+    advice: (() => { const a = document.getElementById('advice'); return a ? {
+        hidden: a.hidden, kind: a.dataset.kind ?? null,
+        means: a.querySelector('.advice-means')?.textContent ?? '',
+        steps: [...a.querySelectorAll('.advice-steps > li')].map(li => li.querySelector('span').textContent),
+        codes: [...a.querySelectorAll('code')].map(c => c.textContent),
+        guide: a.querySelector('a.guide-link')?.href ?? null, text: a.textContent} : null; })(),
+    chainOpen: document.getElementById('chain-details')?.open ?? null,
 """
 """What both sessions read from the popup page (inside a JavaScript object literal)."""

@@ -33,6 +33,7 @@ import pki
 from badges import BADGE
 from browser import poll, settled, write_root
 from chromium import Chromium
+from locales import msg
 from servers import WebServer
 
 pytestmark = pytest.mark.e2e
@@ -143,6 +144,13 @@ def test_fresh_private_root_is_interception(certdir, mode):
         else:
             assert subjects == ["CN=localhost", "CN=Acme Inspection Issuing CA"]
         assert popup["hostStatus"].startswith("Helper 0.1.0, blocklist ")
+        # issue 14: the advice for the Chromium family on Linux removes the root from its NSS store, not Firefox's
+        advice = popup["advice"]
+        assert advice["kind"] == "unknown" and advice["means"] == msg("en", "advice_means_unknown")
+        assert msg("en", "advice_step_remove_linux_nss", "Acme TLS Inspection Root") in advice["steps"]
+        assert msg("en", "advice_step_remove_firefox", "Acme TLS Inspection Root") not in advice["steps"]
+        assert "certutil -D -d sql:$HOME/.pki/nssdb -n 'NICKNAME'" in advice["codes"]
+        assert advice["guide"].startswith("chrome-extension://") and advice["guide"].endswith("/help/banned-root.html")
         state = cr.tab_state(tab)
         assert state["main"]["source"] == mode
         if mode == "security-info":

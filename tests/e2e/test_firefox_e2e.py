@@ -22,6 +22,7 @@ import pki
 from badges import BADGE
 from browser import poll, settled, write_root
 from firefox import REPO, Firefox, badge_and_popup_screenshot, pin_action
+from locales import msg
 from servers import WebServer
 
 pytestmark = pytest.mark.e2e
@@ -84,6 +85,22 @@ def test_superfish_chain_is_banned_and_popup_names_superfish(superfish):
         assert "2034" in root["text"]          # validity end of the Superfish root, via Intl
         assert popup["hostStatus"].startswith("Helper 0.1.0, blocklist ")
         assert popup["retryShown"] is False
+        # issue 14: readable names, and advice above the chain, which opens on demand
+        assert root["name"] == "Superfish, Inc."
+        assert root["publicRoot"] == msg("en", "cert_public_root_no")
+        assert popup["chainOpen"] is False
+        advice = popup["advice"]
+        assert advice["hidden"] is False and advice["kind"] == "vendor"
+        assert advice["means"] == msg("en", "advice_means_vendor")
+        assert advice["steps"] == [msg("en", "advice_step_no_passwords"), msg("en", "advice_step_uninstall_vendor"),
+                                   msg("en", "advice_step_remove_firefox", "Superfish, Inc."), msg("en", "advice_step_scan")]
+        assert advice["codes"] == ["rootsentinel scan"]
+        assert advice["guide"] == ff.base + "help/banned-root.html"
+        assert popup["bodyText"].index(msg("en", "advice_means_vendor")) < popup["bodyText"].index(msg("en", "chain_details_summary"))
+        # the guide the popup links is bundled and opens
+        ff.open_extension_page("help/banned-root.html")
+        assert ff.evaluate("document.title") == "You found a banned root: what it means and how to remove it"
+        assert "Delete or Distrust" in ff.evaluate("document.body.textContent")
 
         shot = badge_and_popup_screenshot(ff, tab)
         assert shot.startswith(b"\x89PNG\r\n\x1a\n") and len(shot) > 10_000
@@ -107,7 +124,11 @@ def test_fresh_private_root_is_interception(certdir):
         assert popup["verdictLevel"] == "interception"
         assert "Acme TLS Inspection Root" in popup["explanation"]
         assert popup["chain"][-1]["subject"].startswith("CN=Acme TLS Inspection Root")
-        assert "Public rootno" in popup["chain"][-1]["text"]
+        assert popup["chain"][-1]["name"] == msg("en", "dn_name_org", "Acme TLS Inspection Root", "Acme Corp")
+        assert popup["chain"][-1]["publicRoot"] == msg("en", "cert_public_root_no")
+        assert popup["advice"]["kind"] == "unknown"
+        assert popup["advice"]["means"] == msg("en", "advice_means_unknown")
+        assert popup["advice"]["steps"][0] == msg("en", "advice_step_no_passwords")
 
 
 @pytest.mark.parametrize("main_frame", ["allowlisted-https", "plain-http"])
@@ -197,6 +218,11 @@ def test_markup_in_certificate_names_is_shown_as_text(certdir):
         assert popup["images"] == 0                      # no <img> element was created
         assert ff.evaluate("typeof window.rs") == "undefined"  # and no handler ran
         assert ff.evaluate("document.querySelectorAll('#chain b, #explanation *').length") == 0
+        # issue 14: the readable name and the advice carry the markup as text too
+        assert popup["chain"][-1]["name"] == root_cn
+        assert msg("en", "advice_step_remove_firefox", root_cn) in popup["advice"]["steps"]
+        tags = ff.evaluate("JSON.stringify([...new Set([...document.querySelectorAll('#advice *')].map(e => e.localName))].sort())")
+        assert set(json.loads(tags)) <= {"a", "code", "h2", "li", "ol", "p", "pre", "span"}
 
 
 def test_enforce_mode_replaces_banned_page(superfish):
@@ -215,6 +241,16 @@ def test_enforce_mode_replaces_banned_page(superfish):
         assert "Superfish, Inc." in shown["e"]
         assert shown["u"] == server.url("/")
         assert shown["secret"] is None
+        # issue 14: the blocked page gives the advice for the verdict instead of the general sentence
+        advice = json.loads(ff.evaluate("JSON.stringify({hidden: document.getElementById('advice').hidden,"
+                                        " kind: document.getElementById('advice').dataset.kind,"
+                                        " text: document.getElementById('advice').textContent,"
+                                        " general: document.getElementById('blocked-advice').hidden,"
+                                        " chainOpen: document.getElementById('chain-details').open})", context=ff.context))
+        assert advice["hidden"] is False and advice["kind"] == "vendor" and advice["general"] is True
+        assert msg("en", "advice_means_vendor") in advice["text"]
+        assert msg("en", "advice_step_remove_firefox", "Superfish, Inc.") in advice["text"]
+        assert advice["chainOpen"] is False
         tab = ff.tab_id(ff.base + "blocked/")
         assert ff.wait_badge(tab, settled)["text"] == BADGE["banned"]
         # the options page shows the administrator's choice, locked
@@ -240,6 +276,28 @@ LOCALIZED = {
 
 
 @pytest.mark.parametrize("lang", ["ru", "kk"])
+def test_localized_popup_advises_on_interception(certdir, lang):
+    """Issue 14: an unknown private root's advice, read back in Russian and Kazakh."""
+    root = pki.private_root("Acme TLS Inspection Root", org="Acme Corp")
+    inter = pki.intermediate(root, "Acme Inspection Issuing CA")
+    server = serve(pki.server_identity(inter, chain_above=[inter]), certdir, f"acme-{lang}")
+    server.pages["/"] = ("text/html", PAGE.format(title="Bank", extra=""))
+    with server, Firefox(trust=[write_root(root, certdir, f"acme-{lang}")], locale=lang) as ff:
+        tab = visit(ff, server.url("/"))
+        ff.wait_badge(tab, settled)
+        popup = ff.popup(tab)
+        assert popup["verdictLevel"] == "interception"
+        advice = popup["advice"]
+        assert advice["kind"] == "unknown"
+        assert advice["means"] == msg(lang, "advice_means_unknown")
+        assert advice["steps"][:4] == [msg(lang, "advice_step_no_passwords"), msg(lang, "advice_step_unknown_check"),
+                                       msg(lang, "advice_step_unknown_other_network"),
+                                       msg(lang, "advice_step_remove_firefox", "Acme TLS Inspection Root")]
+        assert advice["guide"] == ff.base + "help/banned-root.html"
+        assert popup["chain"][-1]["name"] == msg(lang, "dn_name_org", "Acme TLS Inspection Root", "Acme Corp")
+
+
+@pytest.mark.parametrize("lang", ["ru", "kk"])
 def test_localized_browser_gets_localized_tooltip_and_popup(superfish, lang):
     """intl.locale.requested=<lang> with the Debian language pack (firefox-esr-l10n-<lang>)."""
     badge_text, title_start, sentence, level, root_role, may = LOCALIZED[lang]
@@ -255,6 +313,13 @@ def test_localized_browser_gets_localized_tooltip_and_popup(superfish, lang):
         popup = ff.popup(tab)
         assert popup["level"] == level
         assert root_role in popup["chain"][-1]["text"]
+        # issue 14: the advice in the browser's language
+        assert popup["advice"]["kind"] == "vendor"
+        assert popup["advice"]["means"] == msg(lang, "advice_means_vendor")
+        assert popup["advice"]["steps"][:3] == [msg(lang, "advice_step_no_passwords"), msg(lang, "advice_step_uninstall_vendor"),
+                                                msg(lang, "advice_step_remove_firefox", "Superfish, Inc.")]
+        assert msg(lang, "advice_heading") in popup["advice"]["text"]
+        assert popup["chain"][-1]["publicRoot"] == msg(lang, "cert_public_root_no")
         assert "2034" in popup["chain"][-1]["text"] and may in popup["chain"][-1]["text"]  # Intl dates
         if os.environ.get("ROOTSENTINEL_UPDATE_SCREENSHOT") == "1":
             pin_action(ff)
@@ -278,6 +343,10 @@ def test_untrusted_root_is_browser_blocked_and_probed(certdir):
         assert popup["verdictLevel"] == "browser-blocked"
         assert "RootSentinel connected to the server itself" in popup["more"]
         assert any("Untrusted Interceptor Issuing CA" in c["subject"] for c in popup["chain"])
+        # issue 14: do not click through; then what the probe's finding (an unknown root) advises
+        assert popup["advice"]["kind"] == "blocked"
+        assert popup["advice"]["means"] == msg("en", "advice_means_blocked")
+        assert popup["advice"]["steps"][:2] == [msg("en", "advice_step_blocked_no_exception"), msg("en", "advice_step_unknown_check")]
 
 
 def test_second_server_under_a_known_root_is_judged_without_resending_its_der(certdir):
@@ -381,6 +450,13 @@ def test_real_mitmproxy_in_front_of_a_site_is_named_mitmproxy(certdir, tmp_path)
         assert [o["level"] for o in popup["origins"]] == ["interception"]
         assert popup["origins"][0]["root"] == "Root: mitmproxy (Development tool)"
         assert "mitmproxy" in popup["chain"][-1]["subject"]
+        # issue 14: a development tool: you or someone installed it, and how to remove its root
+        assert popup["advice"]["kind"] == "devtool"
+        assert popup["advice"]["means"] == msg("en", "advice_means_devtool")
+        assert popup["advice"]["steps"][:3] == [msg("en", "advice_step_dev_yours_named", "mitmproxy"),
+                                                msg("en", "advice_step_dev_not_yours"),
+                                                msg("en", "advice_step_remove_firefox", "mitmproxy")]
+        assert popup["chain"][-1]["name"] == "mitmproxy"
 
 
 def test_an_appended_public_root_does_not_make_an_intercepted_chain_ok(certdir):

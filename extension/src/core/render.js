@@ -8,6 +8,8 @@ import {
   levelName,
 } from "./explain.js";
 import { isIntercepted } from "./levels.js";
+import { adviceFor } from "./advice.js";
+import { displayName } from "./dn.js";
 import { worstRecord } from "./sentinel.js";
 
 /** Colon-separated uppercase pairs for a hex fingerprint, as browsers show them. */
@@ -55,12 +57,15 @@ export function renderChain(doc, list, verdict, t, lang) {
     const matched = cert.matched === true || matchedIndex === cert.index;
     const item = el(doc, "li", { class: matched ? "cert matched" : "cert", attrs: { "data-index": cert.index } }, [
       el(doc, "div", { class: "role", text: t(ROLE[cert.role] ?? "role_intermediate") }),
-      row(doc, t("field_subject"), cert.subject ?? "", "subject"),
-      row(doc, t("field_issuer"), cert.issuer ?? "", "issuer"),
+      row(doc, t("field_name"), displayName(t, cert.subject), "subject-name"),
+      row(doc, t("field_issued_by"), displayName(t, cert.issuer), "issuer-name"),
+      // the full names as the host sent them (RFC 4514), for experts and bug reports
+      row(doc, t("field_subject"), cert.subject ?? "", "subject mono"),
+      row(doc, t("field_issuer"), cert.issuer ?? "", "issuer mono"),
       row(doc, t("field_sha256"), prettyHex(cert.cert_sha256), "fp mono"),
       row(doc, t("field_spki"), prettyHex(cert.spki_sha256), "fp mono"),
       row(doc, t("field_validity"), t("validity_range", [formatDate(cert.not_before, lang), formatDate(cert.not_after, lang)]), "validity"),
-      row(doc, t("field_public_root"), t(cert.public_root ? "answer_yes" : "answer_no"), "public-root"),
+      cert.role === "root" ? el(doc, "p", { class: "public-root", text: t(cert.public_root ? "cert_public_root_yes" : "cert_public_root_no") }) : null,
       matched ? el(doc, "p", { class: "why", text: t("cert_matched", [matchText(t, verdict)]) }) : null,
       cert.parse_error && !(verdict.sent_without_der ?? []).includes(cert.index)
         ? el(doc, "p", { class: "note", text: t("cert_parse_error", [cert.parse_error]) }) : null,
@@ -71,12 +76,49 @@ export function renderChain(doc, list, verdict, t, lang) {
 }
 
 /**
+ * Fills `box` with the advice for a record (advice.js): what it means, the steps in order (commands
+ * in <code> blocks), where the root is installed on this computer, and a link to the bundled guide.
+ * Hides `box` when there is no advice. Text only: names and commands are attacker-influenced.
+ * @param {Document} doc
+ * @param {HTMLElement} box
+ * @param {object|null} rec
+ * @param {{env?: object, guideUrl?: string}} [opts]
+ * @returns {object|null}  the advice shown
+ */
+export function renderAdvice(doc, box, rec, t, opts = {}) {
+  clear(box);
+  const advice = rec ? adviceFor(t, rec, opts.env) : null;
+  box.hidden = !advice;
+  if (!advice) return null;
+  box.dataset.kind = advice.kind;
+  const codeBlock = (lines) => lines.map((line) => el(doc, "pre", { class: "command" }, [el(doc, "code", { text: line })]));
+  box.append(el(doc, "h2", { text: t("advice_heading") }));
+  box.append(el(doc, "p", { class: "advice-means", text: advice.means }));
+  if (advice.installed.length) {
+    const list = el(doc, "ul", { class: "installed" });
+    for (const item of advice.installed) list.append(el(doc, "li", {}, [el(doc, "span", { text: item.text }), ...codeBlock(item.code)]));
+    box.append(list);
+  }
+  box.append(el(doc, "h2", { text: t("advice_steps_heading") }));
+  const steps = el(doc, "ol", { class: "advice-steps" });
+  for (const step of advice.steps) steps.append(el(doc, "li", {}, [el(doc, "span", { text: step.text }), ...codeBlock(step.code ?? [])]));
+  box.append(steps);
+  if (advice.guide && typeof opts.guideUrl === "string" && opts.guideUrl) {
+    box.append(el(doc, "p", { class: "guide" }, [
+      el(doc, "a", { class: "guide-link", text: t("advice_guide_link"), attrs: { href: opts.guideUrl, target: "_blank", rel: "noopener" } }),
+    ]));
+  }
+  return advice;
+}
+
+/**
  * Renders a page state into the popup's elements (see popup.html for the ids).
  * @param {Document} doc
  * @param {object|null} state  tab state from storage.session
  * @param {object|null} hostStatus  from storage.session `host`
+ * @param {{env?: {os: string, browser: string}, guideUrl?: string}} [opts]  for the advice (renderAdvice)
  */
-export function renderPopup(doc, state, hostStatus, t, lang) {
+export function renderPopup(doc, state, hostStatus, t, lang, opts = {}) {
   const $ = (id) => doc.getElementById(id);
   const rec = worstRecord(state);
   const level = state?.level ?? null;
@@ -95,6 +137,8 @@ export function renderPopup(doc, state, hostStatus, t, lang) {
   if (rec?.error?.message && rec.level !== "browser-blocked") more.append(el(doc, "p", { class: "note", text: t("error_detail", [rec.error.message]) }));
   // Chromium's leaf-only evidence: the browser's leaf was not the one the helper's probe received.
   if (rec?.source === "security-info" && rec.verdict?.leaf_matches_probe === false) more.append(el(doc, "p", { class: "note", text: t("leaf_differs_from_probe") }));
+
+  renderAdvice(doc, $("advice"), rec, t, opts);
 
   $("from-cache").hidden = !(state?.main?.fromCache || rec?.fromCache);
   const source = rec?.source ?? rec?.probe?.source;
