@@ -229,11 +229,12 @@ def test_enforce_mode_replaces_banned_page(superfish):
 
 
 LOCALIZED = {
-    # lang: (badge text, tooltip start, sentence in the tooltip, popup level, root role, May in Intl dates)
-    "ru": ("ЗАПР", "RootSentinel: ЗАПРЕЩЁННЫЙ корень, соединение перехвачено",
+    # lang: (badge text, tooltip start, sentence in the tooltip, popup level, root role, May in Intl dates);
+    # badge codes are the same in every locale (issue 14: ЗАПР and ТЫЙ were clipped)
+    "ru": (BADGE["banned"], "RootSentinel: ЗАПРЕЩЁННЫЙ корень, соединение перехвачено",
            "Ваше соединение с localhost перехвачено с помощью «Superfish, Inc.»",
            "Запрещённый корень", "Корневой сертификат", "мая"),
-    "kk": ("ТЫЙ", "RootSentinel: ТЫЙЫМ САЛЫНҒАН түбір, қосылым ұсталды",
+    "kk": (BADGE["banned"], "RootSentinel: ТЫЙЫМ САЛЫНҒАН түбір, қосылым ұсталды",
            "localhost сайтымен қосылымыңыз «Superfish, Inc.»",
            "Тыйым салынған түбір", "Түбір сертификат", "мам."),
 }
