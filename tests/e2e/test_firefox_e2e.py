@@ -21,7 +21,7 @@ import pytest
 import pki
 from badges import BADGE
 from browser import poll, settled, write_root
-from firefox import REPO, Firefox, badge_and_popup_screenshot, pin_action
+from firefox import REPO, Firefox, badge_and_popup_screenshot, badge_clipped, badge_fit, pin_action
 from servers import WebServer
 
 pytestmark = pytest.mark.e2e
@@ -260,6 +260,38 @@ def test_localized_browser_gets_localized_tooltip_and_popup(superfish, lang):
         if os.environ.get("ROOTSENTINEL_UPDATE_SCREENSHOT") == "1":
             pin_action(ff)
             (REPO / "docs" / f"screenshot-banned-{lang}.png").write_bytes(badge_and_popup_screenshot(ff, tab))
+
+
+#: Badge texts of before issue 14 that Firefox clipped ("BAN" showed as "BA"): the fit test must reject them.
+CLIPPED_BEFORE = {"en": ["BAN", "BLK", "MITM", "ORG"], "ru": ["ЗАПР", "БЛК", "ОРГ"], "kk": ["ТЫЙ", "БҰҒ", "ҰЙЫМ"]}
+
+
+def test_badge_text_of_every_level_and_locale_fits_the_toolbar_badge():
+    """Every level's badge text in en, ru and kk, shown through the real action API on the real toolbar of
+    headless Firefox, is drawn whole inside its coloured rectangle (tests/e2e/firefox.py badge_fit), and
+    the clipped texts of before are caught by the same measurement."""
+    locales = {lang: json.loads((REPO / "extension" / "_locales" / lang / "messages.json").read_text(encoding="utf-8"))
+               for lang in ("en", "ru", "kk")}
+    with Firefox(host=None) as ff:
+        ff.navigate("about:blank")
+        tab = ff.tab_id("about:blank")
+        styles = json.loads(ff.evaluate(
+            "import(browser.runtime.getURL('src/core/levels.js')).then((m) => JSON.stringify(m.BADGE))"))
+        shown = {level: style for level, style in styles.items() if style["text"]}
+        assert set(shown) == {"pending", "unknown", "notice", "interception", "browser-blocked", "banned"}
+        assert len({s["color"] for s in styles.values()}) == len(styles), "each level has its own colour"
+        problems = []
+        for lang, messages in locales.items():
+            for level, style in shown.items():
+                text = messages[style["text"]]["message"]
+                why = badge_clipped(badge_fit(ff, tab, text, style["color"]))
+                if why:
+                    problems.append(f"{lang} {level} {text!r}: {why}")
+        assert not problems, "badge text clipped on the toolbar:\n" + "\n".join(problems)
+        for lang, texts in CLIPPED_BEFORE.items():
+            for text in texts:
+                fit = badge_fit(ff, tab, text, styles["banned"]["color"])
+                assert badge_clipped(fit), f"{lang} {text!r} was clipped on the toolbar but measured as fitting: {fit}"
 
 
 def test_untrusted_root_is_browser_blocked_and_probed(certdir):
