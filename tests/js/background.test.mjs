@@ -239,6 +239,11 @@ test("a certificate error on a main frame is browser-blocked and the host probes
   await settle();
   assert.deepEqual(probeReplies.map((m) => [m.host, m.port]), [["kz.test", 8443]]);
   assert.equal(browser.badges.get(7).text, "✕");
+  // the tooltip keeps Firefox's error and says what the probe found (issue 14)
+  const [title, error, found] = browser.badges.get(7).title.split("\n");
+  assert.equal(title, "RootSentinel: Firefox refused the certificate");
+  assert.match(error, /Peer’s Certificate issuer is not recognized/);
+  assert.equal(found, "The network presented a certificate from “Qaznet Trust Network”, a banned root (Government interception).");
   const main = sentinel.tabs.get(7).main;
   assert.equal(main.level, "browser-blocked");
   assert.equal(main.probe.level, "banned");
