@@ -313,6 +313,36 @@ def test_untrusted_root_is_browser_blocked_and_probed(certdir):
         assert any("Untrusted Interceptor Issuing CA" in c["subject"] for c in popup["chain"])
 
 
+BLOCKED_BANNED_TOOLTIP = {
+    # lang: (tooltip's first line, the probe's finding: the root's name and that it is banned, the product)
+    "en": ("RootSentinel: Firefox refused the certificate",
+           "The network presented a certificate from “Superfish, Inc.”, a banned root (Adware or malware root with a leaked key).",
+           "Looks like: Superfish (Superfish, Inc. (Komodia engine))"),
+    "ru": ("RootSentinel: Firefox отклонил сертификат", "Сеть предъявила сертификат от «Superfish, Inc.» — это запрещённый корневой сертификат",
+           "Похоже на: Superfish"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_browser_blocked_badge_tooltip_names_the_banned_root_the_probe_found(superfish, lang):
+    """Firefox does not trust the Superfish root here, so it refuses the page and the extension gets no
+    chain; the helper's probe sees the chain under Superfish, and the badge's title (read back through
+    the real action API) keeps Firefox's error and adds the banned root's name (issue 14)."""
+    server, _root_pem = superfish
+    first_line, finding, product = BLOCKED_BANNED_TOOLTIP[lang]
+    with server, Firefox(trust=[], locale=None if lang == "en" else lang) as ff:
+        tab = visit(ff, server.url("/"))
+        badge = ff.wait_badge(tab, lambda b: "Superfish" in (b["title"] or ""), 30)
+        assert badge["text"] == BADGE["browser-blocked"]
+        assert badge["color"] == BLOCKED_PURPLE
+        lines = badge["title"].split("\n")
+        assert len(lines) == 4, badge["title"]
+        assert lines[0].startswith(first_line), badge["title"]
+        assert "localhost" in lines[1], badge["title"]  # the browser's own refusal, with its error
+        assert lines[2].startswith(finding), badge["title"]
+        assert lines[3].startswith(product), badge["title"]  # the catalogue's product, as a claim
+
+
 def test_second_server_under_a_known_root_is_judged_without_resending_its_der(certdir):
     """Two servers behind one interceptor (same intermediate and root, different leaves). When the
     page's verdict arrives before the image's response (the usual order), the image's check carries
