@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { translator } from "../../extension/src/core/i18n.js";
 import { probeFinding, tooltip } from "../../extension/src/core/explain.js";
+import { BADGE, LEVEL_ORDER } from "../../extension/src/core/levels.js";
 import { NAME_MAX, displayName, stripUnsafe } from "../../extension/src/core/safetext.js";
 import { fakeBrowser } from "./fake-browser.mjs";
 
@@ -35,8 +36,20 @@ test("displayName drops controls, bidi and zero-width characters, collapses whit
   assert.equal(stripUnsafe("x\u202ey"), "xy");
 });
 
+test("each level has a badge style with its own colour", () => {
+  assert.deepEqual(Object.keys(BADGE).sort(), [...LEVEL_ORDER].sort());
+  const colours = Object.values(BADGE).map((s) => s.color.toLowerCase());
+  assert.equal(new Set(colours).size, colours.length, colours.join(" "));
+});
+
 for (const lang of ["en", "ru", "kk"]) {
   const t = translator(fakeBrowser({ lang }).i18n);
+
+  test(`${lang}: each level has its own badge title, a localised sentence`, () => {
+    const titles = Object.values(BADGE).map((s) => t(s.title));
+    assert.equal(new Set(titles).size, titles.length, titles.join("\n"));
+    for (const title of titles) assert.match(title, /^RootSentinel: \S/);
+  });
 
   test(`${lang}: a browser-blocked tooltip keeps the browser's error and adds the banned root the probe found`, () => {
     const title = tooltip(t, "badge_title_browser_blocked", blocked(BANNED_PROBE));
