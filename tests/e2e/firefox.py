@@ -319,3 +319,81 @@ def badge_and_popup_screenshot(ff: Firefox, tab_id: int) -> bytes:
         return c.toDataURL("image/png");
     }})()""")
     return base64.b64decode(data_url.split(",", 1)[1])
+
+
+def badge_fit(ff: Firefox, tab_id: int, text: str, color: str) -> dict:
+    """Shows ``text`` on ``color`` as the badge of tab ``tab_id`` (the first tab, which is selected so the
+    toolbar shows it) through the real ``action`` API, draws the toolbar button as Firefox renders it
+    (drawWindow in the chrome realm, as :func:`badge_and_popup_screenshot` does) and measures the pixels.
+
+    The badge rectangle is the bounding box of the pixels of the badge's background colour; text pixels
+    are those inside it nearer the badge's text colour than its background. Returned: ``badge`` [left,
+    right] and ``ink`` [first, last] pixel columns of that rectangle and of the text (``ink`` null when no
+    text pixel was found), ``ink_width`` as rendered, ``measured_ink`` the text's ink width measured with
+    CanvasRenderingContext2D.measureText in the badge's own font in the same browser, and ``overflow`` the
+    badge label's scrollWidth - clientWidth. A text fits when its ink keeps off the rectangle's first and
+    last columns and is as wide as measured (clipped text is narrower: "BAN" rendered as "BA")."""
+    pin_action(ff)
+    ff.evaluate(f"Promise.all([browser.action.setBadgeText({{tabId: {tab_id}, text: {json.dumps(text)}}}),"
+                f" browser.action.setBadgeBackgroundColor({{tabId: {tab_id}, color: {json.dumps(color)}}})]).then(() => true)")
+    ff.bidi.cmd("browsingContext.activate", {"context": ff.context})
+    expected = json.dumps(text)
+    result = poll(lambda: chrome_evaluate(ff, f"""(async () => {{
+        const XHTML = "http://www.w3.org/1999/xhtml";
+        const label = document.getElementById("{ACTION_WIDGET}").querySelector(".toolbarbutton-badge");
+        if (!label || label.textContent !== {expected}) return "";
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        const cs = getComputedStyle(label);
+        const parse = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+        const bg = parse(cs.backgroundColor), fg = parse(cs.color);
+        const r = label.getBoundingClientRect();
+        // the label's box and a pixel around it: wider, the grey of a badge matches the toolbar's icons
+        const pad = 1, x0 = Math.floor(r.left) - pad, y0 = Math.floor(r.top) - pad;
+        const w = Math.ceil(r.width) + 2 * pad, h = Math.ceil(r.height) + 2 * pad;
+        const c = document.createElementNS(XHTML, "canvas");
+        c.width = w; c.height = h;
+        const g = c.getContext("2d");
+        g.drawWindow(window, x0, y0, w, h, "white");
+        const px = g.getImageData(0, 0, w, h).data;
+        const d2 = (i, ref) => (px[i] - ref[0]) ** 2 + (px[i + 1] - ref[1]) ** 2 + (px[i + 2] - ref[2]) ** 2;
+        let left = w, right = -1, top = h, bottom = -1;
+        for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {{
+          if (d2((y * w + x) * 4, bg) <= 3 * 8 ** 2) {{
+            left = Math.min(left, x); right = Math.max(right, x); top = Math.min(top, y); bottom = Math.max(bottom, y);
+          }}
+        }}
+        if (right < 0) return JSON.stringify({{error: "no pixel of the badge colour " + cs.backgroundColor}});
+        // rows clear of the rounded corners, whose anti-aliased pixels blend in the light toolbar
+        const radius = Math.ceil(parseFloat(cs.borderTopLeftRadius) || 0);
+        let ink0 = null, ink1 = null;
+        for (let y = top + radius; y <= bottom - radius; y++) for (let x = left; x <= right; x++) {{
+          const i = (y * w + x) * 4;
+          if (d2(i, fg) < d2(i, bg)) {{ ink0 = ink0 === null ? x : Math.min(ink0, x); ink1 = ink1 === null ? x : Math.max(ink1, x); }}
+        }}
+        const m = document.createElementNS(XHTML, "canvas").getContext("2d");
+        m.font = cs.font;
+        const tm = m.measureText(label.textContent);
+        return JSON.stringify({{
+          text: label.textContent, font: cs.font, badge: [left, right], ink: ink0 === null ? null : [ink0, ink1],
+          ink_width: ink0 === null ? 0 : ink1 - ink0 + 1,
+          measured_ink: tm.actualBoundingBoxLeft + tm.actualBoundingBoxRight, measured_advance: tm.width,
+          overflow: label.scrollWidth - label.clientWidth,
+        }});
+    }})()"""), lambda v: bool(v), 10, 0.2)
+    assert result, f"the toolbar badge never showed {text!r}"
+    return json.loads(result)
+
+
+def badge_clipped(fit: dict, margin: int = 1) -> str | None:
+    """Why the measured badge text (:func:`badge_fit`) does not fit, or None when it fits."""
+    if "error" in fit:
+        return fit["error"]
+    left, right = fit["badge"]
+    if fit["ink"] is None:
+        return "no text pixels on the badge"
+    ink0, ink1 = fit["ink"]
+    if ink0 < left + margin or ink1 > right - margin:
+        return f"text pixels at columns {ink0}..{ink1} touch the badge's edge ({left}..{right}, margin {margin})"
+    if fit["ink_width"] < fit["measured_ink"] - 3:  # anti-aliased edges of a glyph may fall under the midpoint
+        return f"rendered text is {fit['ink_width']} px wide but measures {fit['measured_ink']:.1f} px: clipped"
+    return None

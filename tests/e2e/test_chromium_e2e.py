@@ -99,10 +99,12 @@ def test_superfish_is_refused_by_chromium_and_the_probe_names_it_banned(certdir,
         assert main["error"]["message"] == "net::ERR_CERT_REVOKED"
         assert main["probe"]["level"] == "banned"
         assert main["probe"]["category"] == "malware-mitm"
-        badge = cr.wait_badge(tab, settled)
+        badge = cr.wait_badge(tab, lambda b: "Superfish" in (b["title"] or ""))
         assert badge["text"] == BADGE["browser-blocked"]
         assert badge["color"] == BLOCKED_PURPLE
         assert badge["title"].startswith("RootSentinel: the browser refused the certificate")
+        # the tooltip, too, names what the probe found (issue 14)
+        assert "The network presented a certificate from “Superfish, Inc.”, a banned root" in badge["title"]
         popup = cr.popup(tab)
         assert popup["verdictLevel"] == "browser-blocked"
         assert popup["explanation"] == "The browser refused the certificate of localhost: net::ERR_CERT_REVOKED"

@@ -21,7 +21,7 @@ import pytest
 import pki
 from badges import BADGE
 from browser import poll, settled, write_root
-from firefox import REPO, Firefox, badge_and_popup_screenshot, pin_action
+from firefox import REPO, Firefox, badge_and_popup_screenshot, badge_clipped, badge_fit, pin_action
 from locales import msg
 from servers import WebServer
 
@@ -265,11 +265,12 @@ def test_enforce_mode_replaces_banned_page(superfish):
 
 
 LOCALIZED = {
-    # lang: (badge text, tooltip start, sentence in the tooltip, popup level, root role, May in Intl dates)
-    "ru": ("ЗАПР", "RootSentinel: ЗАПРЕЩЁННЫЙ корень, соединение перехвачено",
+    # lang: (badge text, tooltip start, sentence in the tooltip, popup level, root role, May in Intl dates);
+    # badge codes are the same in every locale (issue 14: ЗАПР and ТЫЙ were clipped)
+    "ru": (BADGE["banned"], "RootSentinel: ЗАПРЕЩЁННЫЙ корень, соединение перехвачено",
            "Ваше соединение с localhost перехвачено с помощью «Superfish, Inc.»",
            "Запрещённый корень", "Корневой сертификат", "мая"),
-    "kk": ("ТЫЙ", "RootSentinel: ТЫЙЫМ САЛЫНҒАН түбір, қосылым ұсталды",
+    "kk": (BADGE["banned"], "RootSentinel: ТЫЙЫМ САЛЫНҒАН түбір, қосылым ұсталды",
            "localhost сайтымен қосылымыңыз «Superfish, Inc.»",
            "Тыйым салынған түбір", "Түбір сертификат", "мам."),
 }
@@ -326,6 +327,38 @@ def test_localized_browser_gets_localized_tooltip_and_popup(superfish, lang):
             (REPO / "docs" / f"screenshot-banned-{lang}.png").write_bytes(badge_and_popup_screenshot(ff, tab))
 
 
+#: Badge texts of before issue 14 that Firefox clipped ("BAN" showed as "BA"): the fit test must reject them.
+CLIPPED_BEFORE = {"en": ["BAN", "BLK", "MITM", "ORG"], "ru": ["ЗАПР", "БЛК", "ОРГ"], "kk": ["ТЫЙ", "БҰҒ", "ҰЙЫМ"]}
+
+
+def test_badge_text_of_every_level_and_locale_fits_the_toolbar_badge():
+    """Every level's badge text in en, ru and kk, shown through the real action API on the real toolbar of
+    headless Firefox, is drawn whole inside its coloured rectangle (tests/e2e/firefox.py badge_fit), and
+    the clipped texts of before are caught by the same measurement."""
+    locales = {lang: json.loads((REPO / "extension" / "_locales" / lang / "messages.json").read_text(encoding="utf-8"))
+               for lang in ("en", "ru", "kk")}
+    with Firefox(host=None) as ff:
+        ff.navigate("about:blank")
+        tab = ff.tab_id("about:blank")
+        styles = json.loads(ff.evaluate(
+            "import(browser.runtime.getURL('src/core/levels.js')).then((m) => JSON.stringify(m.BADGE))"))
+        shown = {level: style for level, style in styles.items() if style["text"]}
+        assert set(shown) == {"pending", "unknown", "notice", "interception", "browser-blocked", "banned"}
+        assert len({s["color"] for s in styles.values()}) == len(styles), "each level has its own colour"
+        problems = []
+        for lang, messages in locales.items():
+            for level, style in shown.items():
+                text = messages[style["text"]]["message"]
+                why = badge_clipped(badge_fit(ff, tab, text, style["color"]))
+                if why:
+                    problems.append(f"{lang} {level} {text!r}: {why}")
+        assert not problems, "badge text clipped on the toolbar:\n" + "\n".join(problems)
+        for lang, texts in CLIPPED_BEFORE.items():
+            for text in texts:
+                fit = badge_fit(ff, tab, text, styles["banned"]["color"])
+                assert badge_clipped(fit), f"{lang} {text!r} was clipped on the toolbar but measured as fitting: {fit}"
+
+
 def test_untrusted_root_is_browser_blocked_and_probed(certdir):
     """A root the profile does not trust: Firefox refuses it (no chain for the extension), the badge
     says so, and the host's own probe reports what the server presented."""
@@ -347,6 +380,36 @@ def test_untrusted_root_is_browser_blocked_and_probed(certdir):
         assert popup["advice"]["kind"] == "blocked"
         assert popup["advice"]["means"] == msg("en", "advice_means_blocked")
         assert popup["advice"]["steps"][:2] == [msg("en", "advice_step_blocked_no_exception"), msg("en", "advice_step_unknown_check")]
+
+
+BLOCKED_BANNED_TOOLTIP = {
+    # lang: (tooltip's first line, the probe's finding: the root's name and that it is banned, the product)
+    "en": ("RootSentinel: Firefox refused the certificate",
+           "The network presented a certificate from “Superfish, Inc.”, a banned root (Adware or malware root with a leaked key).",
+           "Looks like: Superfish (Superfish, Inc. (Komodia engine))"),
+    "ru": ("RootSentinel: Firefox отклонил сертификат", "Сеть предъявила сертификат от «Superfish, Inc.» — это запрещённый корневой сертификат",
+           "Похоже на: Superfish"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_browser_blocked_badge_tooltip_names_the_banned_root_the_probe_found(superfish, lang):
+    """Firefox does not trust the Superfish root here, so it refuses the page and the extension gets no
+    chain; the helper's probe sees the chain under Superfish, and the badge's title (read back through
+    the real action API) keeps Firefox's error and adds the banned root's name (issue 14)."""
+    server, _root_pem = superfish
+    first_line, finding, product = BLOCKED_BANNED_TOOLTIP[lang]
+    with server, Firefox(trust=[], locale=None if lang == "en" else lang) as ff:
+        tab = visit(ff, server.url("/"))
+        badge = ff.wait_badge(tab, lambda b: "Superfish" in (b["title"] or ""), 30)
+        assert badge["text"] == BADGE["browser-blocked"]
+        assert badge["color"] == BLOCKED_PURPLE
+        lines = badge["title"].split("\n")
+        assert len(lines) == 4, badge["title"]
+        assert lines[0].startswith(first_line), badge["title"]
+        assert "localhost" in lines[1], badge["title"]  # the browser's own refusal, with its error
+        assert lines[2].startswith(finding), badge["title"]
+        assert lines[3].startswith(product), badge["title"]  # the catalogue's product, as a claim
 
 
 def test_second_server_under_a_known_root_is_judged_without_resending_its_der(certdir):

@@ -75,11 +75,11 @@ test("the page shows the worst verdict of its requests and lists intercepted ori
   assert.match(browser.badges.get(7).title, /^RootSentinel: not intercepted/);
   respond(browser, { url: "https://cdn.test/lib.js", type: "script", leaf: LEAF_B });
   await settle();
-  assert.equal(browser.badges.get(7).text, "MITM");
+  assert.equal(browser.badges.get(7).text, "!");
   respond(browser, { url: "https://ads.test:8443/px.gif", leaf: LEAF_C });
   respond(browser, { url: "https://a.test/more.png", leaf: LEAF_A });
   await settle();
-  assert.equal(browser.badges.get(7).text, "BAN");
+  assert.equal(browser.badges.get(7).text, "!!");
   assert.equal(browser.badges.get(7).color, "#b00020");
   const state = sentinel.tabs.get(7);
   assert.equal(state.level, "banned");
@@ -98,7 +98,7 @@ test("a plain-http main frame is never ok, and an intercepted subresource makes 
   assert.equal(sentinel.tabs.get(7).main.reason, "insecure");
   respond(browser, { url: "https://cdn.test/a.js", type: "script", leaf: LEAF_B });
   await settle();
-  assert.equal(browser.badges.get(7).text, "MITM");
+  assert.equal(browser.badges.get(7).text, "!");
 });
 
 test("redirects: the final main-frame response wins even if the first hop's verdict arrives last", async () => {
@@ -186,14 +186,14 @@ test("the badge is re-applied when a navigation commits (Firefox clears it) and 
   first.browser.badges.delete(7); // ExtensionActions handleLocationChange
   first.browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/page#top" });
   await settle();
-  assert.equal(first.browser.badges.get(7).text, "MITM");
+  assert.equal(first.browser.badges.get(7).text, "!");
 
   // A new event page with the same storage.session: state comes back, nothing is lost.
   const session = await first.browser.storage.session.get(null);
   const second = await boot({ host: hostByLeaf({}), session });
   second.browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/page" });
   await settle();
-  assert.equal(second.browser.badges.get(7).text, "MITM");
+  assert.equal(second.browser.badges.get(7).text, "!");
   assert.equal(checks(second.browser).length, 0);
 });
 
@@ -206,7 +206,7 @@ test("back/forward from the bfcache restores the earlier page's verdict; an unse
   assert.equal(browser.badges.get(7).text, "");
   browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/one" });
   await settle();
-  assert.equal(browser.badges.get(7).text, "MITM");
+  assert.equal(browser.badges.get(7).text, "!");
   assert.equal(sentinel.tabs.get(7).restored, true);
   browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://sw.test/" });
   await settle();
@@ -238,7 +238,12 @@ test("a certificate error on a main frame is browser-blocked and the host probes
   browser.webRequest.onErrorOccurred.fire({ requestId: "e2", tabId: 7, url: "https://kz.test:8443/", type: "main_frame", error: "Peer’s Certificate issuer is not recognized." });
   await settle();
   assert.deepEqual(probeReplies.map((m) => [m.host, m.port]), [["kz.test", 8443]]);
-  assert.equal(browser.badges.get(7).text, "BLK");
+  assert.equal(browser.badges.get(7).text, "✕");
+  // the tooltip keeps Firefox's error and says what the probe found (issue 14)
+  const [title, error, found] = browser.badges.get(7).title.split("\n");
+  assert.equal(title, "RootSentinel: Firefox refused the certificate");
+  assert.match(error, /Peer’s Certificate issuer is not recognized/);
+  assert.equal(found, "The network presented a certificate from “Qaznet Trust Network”, a banned root (Government interception).");
   const main = sentinel.tabs.get(7).main;
   assert.equal(main.level, "browser-blocked");
   assert.equal(main.probe.level, "banned");

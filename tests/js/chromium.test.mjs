@@ -83,7 +83,7 @@ test("probe mode: one probe per origin (host, port) for a page and its subresour
   const state = sentinel.tabs.get(7);
   assert.equal(state.level, "interception");
   assert.equal(state.main.source, "probe");
-  assert.equal(chrome.badges.get(7).text, "MITM");
+  assert.equal(chrome.badges.get(7).text, "!");
 
   now += PROBE_TTL_MS - 1;
   respond(chrome, { url: "https://a.test/again" });
@@ -156,7 +156,7 @@ test("debugger mode: attaches to new tabs with Network enabled and judges the ch
   assert.equal(dbg.commands.filter((c) => c.method === "Network.getCertificate").length, 3, "retried while the response was arriving");
   assert.deepEqual(dbg.commands.find((c) => c.method === "Network.getCertificate").params, { origin: "https://a.test" });
   assert.equal(sentinel.tabs.get(7).main.source, "debugger");
-  assert.equal(chrome.badges.get(7).text, "MITM");
+  assert.equal(chrome.badges.get(7).text, "!");
 
   // the user cancels Chrome's "debugging this browser" bar: that tab falls back to the probe
   dbg.cancel(7);
@@ -277,7 +277,7 @@ test("net::ERR_CERT_* on a main frame is browser-blocked, explained by a probe; 
   assert.equal(main.level, "browser-blocked");
   assert.equal(main.probe.level, "banned");
   assert.equal(main.probe.source, "probe");
-  assert.equal(chrome.badges.get(7).text, "BLK");
+  assert.equal(chrome.badges.get(7).text, "✕");
   assert.match(chrome.badges.get(7).title, /^RootSentinel: the browser refused the certificate\nThe browser refused the certificate of kz\.test: net::ERR_CERT_KNOWN_INTERCEPTION_BLOCKED/);
   const t = translator(chrome.i18n);
   const more = explainMore(t, main).join(" ");
@@ -294,16 +294,16 @@ test("a service-worker restart restores the tab verdicts from storage.session an
   respond(first.chrome, { url: "https://a.test/page" });
   await sleep(LEAF_PROBE_WAIT_MS + 30);
   await settle();
-  assert.equal(first.chrome.badges.get(7).text, "MITM");
+  assert.equal(first.chrome.badges.get(7).text, "!");
 
   const session = await first.chrome.storage.session.get(null);
   const second = await boot({ host: hostByName() , session });
   second.chrome.tabs.onUpdated.fire(7, { status: "complete" }, { id: 7 });
   await settle();
-  assert.equal(second.chrome.badges.get(7).text, "MITM", "restored without asking the host");
+  assert.equal(second.chrome.badges.get(7).text, "!", "restored without asking the host");
   second.chrome.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/page" });
   await settle();
-  assert.equal(second.chrome.badges.get(7).text, "MITM");
+  assert.equal(second.chrome.badges.get(7).text, "!");
   assert.equal(sent(second.chrome, "probe").length, 0);
   assert.equal(sent(second.chrome, "check").length, 0);
 });

@@ -10,6 +10,7 @@
  * key) claims, never proof: every sentence that uses one says so.
  */
 import { LEVEL_NAME } from "./levels.js";
+import { displayNames, stripUnsafe } from "./safetext.js";
 
 /** Banned explanations by category (reason `policy_banned` has its own). */
 const BANNED = Object.freeze({
@@ -244,8 +245,51 @@ export function explainRoute(t, rec) {
   return out;
 }
 
-/** The badge tooltip: level name plus the main sentence of the worst record. */
+/** The tooltip's sentence on what the probe of a browser-blocked page found, by the probe's level. */
+const PROBE_FINDING = Object.freeze({
+  banned: "tooltip_probe_banned",
+  interception: "tooltip_probe_interception",
+  notice: "tooltip_probe_notice",
+  ok: "tooltip_probe_ok",
+});
+
+/**
+ * What the helper's probe found for a browser-blocked record, for the tooltip: the root the network
+ * presented (its readable name), whether it is banned (and why) or an interception root, and the
+ * product the catalogue recognised; "still probing" or "could not tell" otherwise. Names pass through
+ * {@link displayNames} (bounded, no control or bidi characters). Empty for any other level.
+ * @returns {string[]}
+ */
+export function probeFinding(t, rec) {
+  if (rec?.level !== "browser-blocked") return [];
+  const probe = rec.probe;
+  if (!probe) return [t("probe_running")];
+  const key = PROBE_FINDING[probe.level];
+  if (!key) return [t("explain_probe_failed", [displayNames(rec.names)?.host || hostOf(rec)])];
+  const names = displayNames(probe.names) ?? {};
+  const root = names.root || names.entry || t("name_unnamed_root");
+  const out = [];
+  if (probe.level === "banned") {
+    const category = CATEGORY_NAME[probe.category];
+    out.push(category && probe.reason !== "policy_banned"
+      ? t(key, [root, t(category)])
+      : t("tooltip_probe_banned_policy", [root]));
+  } else {
+    out.push(t(key, [root]));
+  }
+  const looks = interceptorText(t, { ...probe, names });
+  if (looks) out.push(looks);
+  return out;
+}
+
+/**
+ * The badge tooltip: level name, the main sentence of the worst record and, for a browser-blocked page,
+ * what the probe found. Names are bounded and every line is free of control and bidi characters
+ * (safetext.js): a tooltip is laid out as plain text, where an RLO in a certificate name would reorder it.
+ */
 export function tooltip(t, titleKey, rec) {
   const base = t(titleKey);
-  return rec ? `${base}\n${explainRecord(t, rec)}` : base;
+  if (!rec) return base;
+  const safe = { ...rec, names: displayNames(rec.names) ?? rec.names };
+  return [base, explainRecord(t, safe), ...probeFinding(t, rec)].map(stripUnsafe).join("\n");
 }
