@@ -115,6 +115,11 @@ def test_superfish_is_refused_by_chromium_and_the_probe_names_it_banned(certdir,
         # the probe's chain: what the server sent (the root stays out of the handshake)
         assert [c["subject"] for c in popup["chain"]] == ["CN=localhost", "CN=Superfish Test Intermediate"]
         assert popup["chain"][-1]["matched"] is True
+        # issue 14 item 7: the host's scan finds the banned root in this HOME's NSS database (where Chromium
+        # on Linux reads it), so the popup says so and gives the one command that removes it
+        nssdb = cr.home / ".pki" / "nssdb"
+        assert f"certutil -D -d sql:{nssdb} -n rs-test-root-0" in popup["advice"]["codes"], popup["advice"]
+        assert str(nssdb) in popup["advice"]["text"]
     print(f"superfish ({mode}): {time.monotonic() - t0:.1f} s")
 
 
