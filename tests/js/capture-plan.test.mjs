@@ -51,7 +51,7 @@ test("originKey is the scheme, host and port of a URL", () => {
   assert.equal(originKey("wss://b.test/s"), "wss://b.test");
 });
 
-test("rawDER is asked for an origin's first response only", async () => {
+test("rawDER is asked for an origin's first response (and main frames) only", async () => {
   const { browser } = await boot(host({}));
   const first = respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
   const more = [1, 2, 3].map((i) => respond(browser, { url: `https://a.test/i${i}.png`, leaf: LEAF_A }));
@@ -59,6 +59,8 @@ test("rawDER is asked for an origin's first response only", async () => {
   assert.deepEqual(asked(browser, first), { certificateChain: true, rawDER: true });
   for (const id of more) assert.deepEqual(asked(browser, id), { certificateChain: true });
   assert.deepEqual(asked(browser, other), { certificateChain: true, rawDER: true });
+  const main2 = respond(browser, { url: "https://a.test/next", type: "main_frame", leaf: LEAF_A });
+  assert.deepEqual(asked(browser, main2), { certificateChain: true, rawDER: true }, "a main frame always brings its DER");
   await settle();
   // the fake honours the options: what reached the host has DER only for the first responses
   assert.deepEqual(checks(browser).map((m) => m.securityInfo.certificates.some((c) => "rawDER" in c)), [true, true]);

@@ -49,11 +49,13 @@ export function registerCapture(browser, sentinel) {
     (details) => {
       if (details.tabId < 0) return undefined;
       // Immediately (no await before it): the registered channel is only found while the response is
-      // being processed. The plan is a synchronous Map lookup by origin.
+      // being processed. The plan is a synchronous Map lookup by origin. A main frame (one response
+      // of a page) always brings its DER, so the page's own verdict (and enforce mode's block) never
+      // waits for a second response.
       const origin = originKey(details.url);
-      const der = sentinel.plan.take(origin);
-      const securityInfo = webRequest.getSecurityInfo(details.requestId, der ? WITH_DER : WITHOUT_DER);
       const main = details.type === "main_frame";
+      const der = sentinel.plan.take(origin) || main;
+      const securityInfo = webRequest.getSecurityInfo(details.requestId, der ? WITH_DER : WITHOUT_DER);
       const work = sentinel.observe(
         { tabId: details.tabId, url: details.url, requestId: details.requestId, main, fromCache: Boolean(details.fromCache), origin, der },
         securityInfo,
