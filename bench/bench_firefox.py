@@ -73,8 +73,9 @@ VARIANTS = {
 }
 
 
-def patched_builder(firefox_module, variant: str | None):
-    original = firefox_module.build_extension
+def patched_builder(original, variant: str | None):
+    """``original`` (the harness's own build_extension, never an earlier patched one: builders stacked on
+    each other would apply every earlier variant's patch too), then the variant's patch."""
 
     def build(out: Path) -> Path:
         original(out)
@@ -193,7 +194,7 @@ def main() -> None:
             original = harness.build_extension
             try:
                 for name in names:
-                    harness.build_extension = patched_builder(harness, name if name in VARIANTS else None)
+                    harness.build_extension = patched_builder(original, name if name in VARIANTS else None)
                     ff = stack.enter_context(Firefox(trust=[root_pem], host=None if name in ("without", "nohost") else "real"))
                     if name == "without":
                         ff.bidi.cmd("webExtension.uninstall", {"extension": EXTENSION_ID})
