@@ -164,7 +164,7 @@ export function originKey(url) {
  * response as an array of numbers, and cloning it to the host, was most of RootSentinel's page-load
  * cost). The DER is asked for an origin's first response, and again for its next response once
  * {@link CapturePlan#wantAgain} was called: the host replied `der_wanted: true` (it got a certificate
- * without DER that it has not parsed), the host could not be asked, or the response was not `secure`.
+ * without DER that it has not parsed), or the response was not `secure`.
  * Every other response carries Firefox's certificate info only (fingerprints, names, validity,
  * isBuiltInRoot), which the host reads against the facts it remembers from the DER
  * (docs/protocol.md "DER only where needed"). Bounded: least recently used origins are forgotten

@@ -153,8 +153,11 @@ export class Sentinel {
     } else {
       rec = await this.judge(req, hostname, this.cache, cacheKey(si, hostname), () => this.askHost(url, si, req.fromCache));
       if (rec.verdict?.der_wanted) rec.provisional = true;
-      if (rec.error || rec.provisional) {
-        this.plan.wantAgain(origin); // not judged from DER: the next response of this origin sends it
+      if (rec.provisional) {
+        // Not judged for want of DER: the next response of this origin sends it. (A host that could not
+        // be asked does not re-arm the plan: DER would not help it, and a host that comes back without
+        // the facts says der_wanted itself.)
+        this.plan.wantAgain(origin);
       } else if (seenKey !== null && rec.level !== "unknown") {
         this.seen.add(tabId, gen, seenKey);
       }
