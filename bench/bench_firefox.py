@@ -6,8 +6,11 @@ three Firefox instances at once, the same test root trusted in each, the same lo
 has RootSentinel installed with the real host; instance B is started by the same harness without a host
 manifest and the extension is then removed with BiDi ``webExtension.uninstall``, so both profiles are
 otherwise identical. Instance C has the extension but no host manifest (the extension's own cost
-without any native messaging); with ``--diagnose 1`` two more have one line of the *built copy* of the
-extension changed (see VARIANTS; extension/ itself is untouched), to tell where an overhead comes from.
+without any native messaging); by default (``--diagnose 1``) one more instance per entry of VARIANTS has a
+piece of the *built copy* of capture.js changed by text match (extension/ itself is untouched; a text that
+no longer matches stops the run), to tell where an overhead comes from. With ``--chromium 1`` (default)
+the same page is loaded in two headless Chromiums of the Chromium harness (tests/e2e/chromium.py): one
+with the extension in its default (probe) mode and the host, one started without any extension.
 The figure is the page's own ``loadEventEnd`` (Navigation Timing), read in the page; besides the
 medians, the per-round paired ratios and their quartiles show how much of it is noise.
 """
@@ -57,38 +60,91 @@ def load(ff, servers, n: int) -> dict:
         time.sleep(0.05)
 
 
-# Diagnosis variants: the extension as built by the harness, with one line of the built copy changed (the
-# sources in extension/ are untouched). Each is skipped when its line is not found.
+# Diagnosis variants: the extension as built by the harness, with one piece of the built copy of
+# capture.js changed by text match (the sources in extension/ are untouched). A text that is not found
+# stops the run (the variant would silently measure the extension as built).
 VARIANTS = {
     "noop": ("a blocking onHeadersReceived listener that returns at once (the cost of the listener alone)",
              "if (details.tabId < 0) return undefined;", "return undefined;"),
-    "nochain": ("getSecurityInfo without the certificate chain, so no check goes to the host (what remains without chains, rawDER and host round trips)",
-                "{ certificateChain: true, rawDER: true }", "{ certificateChain: false }"),
+    "noder": ("getSecurityInfo(requestId, {certificateChain: true}) for every response, never rawDER",
+              "der ? WITH_DER : WITHOUT_DER", "WITHOUT_DER"),
+    "allder": ("rawDER: true for every response (the capture before issue 16)",
+               "der ? WITH_DER : WITHOUT_DER", "WITH_DER"),
 }
 
 
-def patched_builder(firefox_module, variant: str | None, skipped: list[str]):
-    original = firefox_module.build_extension
+def patched_builder(original, variant: str | None):
+    """``original`` (the harness's own build_extension, never an earlier patched one: builders stacked on
+    each other would apply every earlier variant's patch too), then the variant's patch."""
 
     def build(out: Path) -> Path:
         original(out)
         if variant:
             _, old, new = VARIANTS[variant]
-            hits = [p for p in out.rglob("capture.js") if old in p.read_text("utf-8")]
-            if not hits:
-                skipped.append(variant)
-            for p in hits[:1]:
-                p.write_text(p.read_text("utf-8").replace(old, new, 1), "utf-8")
+            files = list(out.rglob("capture.js"))
+            hits = [p for p in files if p.read_text("utf-8").count(old) == 1]
+            if len(hits) != 1:
+                raise RuntimeError(f"bench variant {variant!r}: the text {old!r} is not found exactly once in one "
+                                   f"built capture.js ({[str(p.relative_to(out)) for p in files]}); update VARIANTS")
+            p = hits[0]
+            p.write_text(p.read_text("utf-8").replace(old, new, 1), "utf-8")
+            if new not in p.read_text("utf-8"):
+                raise RuntimeError(f"bench variant {variant!r}: the patch did not apply")
         return out
 
     return build
 
 
+def paired(samples: list[float], base: list[float]) -> tuple[float, float, float]:
+    """Median and quartiles of the per-round ratios (each round loads the page once in every browser)."""
+    r = sorted(x / y - 1 for x, y in zip(samples, base))
+    q = lambda f: r[min(len(r) - 1, int(f * len(r)))]  # noqa: E731
+    return statistics.median(r), q(0.25), q(0.75)
+
+
+def chromium_load(cr, session: str, servers, n: int) -> dict:
+    """One load of the bench page in a Chromium page target (CDP), timed like :func:`load`."""
+    url = servers[0].url(f"/page?n={n}")
+    servers[0].pages["/page"] = ("text/html", page(servers, n))
+    cr.cdp.cmd("Page.navigate", {"url": url}, session=session)
+    deadline = time.monotonic() + 30
+    expr = ("JSON.stringify({nav: performance.getEntriesByType('navigation').map(e => e.toJSON())[0] || null,"
+            " resources: performance.getEntriesByType('resource').length, url: location.href})")
+    while True:
+        try:
+            timing = json.loads(cr.evaluate(expr, session=session))
+        except Exception:  # noqa: BLE001 - the context is replaced while navigating
+            timing = {"nav": None, "url": None}
+        if timing["nav"] and timing["nav"]["loadEventEnd"] > 0 and timing["url"] == url:
+            return timing
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no load event for {url} in Chromium: {timing}")
+        time.sleep(0.05)
+
+
+def chromium_page(cr) -> str:
+    target = cr.cdp.cmd("Target.createTarget", {"url": "about:blank"})["targetId"]
+    return cr.cdp.cmd("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+
+
+def plain_chromium_class(chromium_module):
+    """The harness's Chromium, started without any extension (the baseline of the Chromium figure)."""
+    class PlainChromium(chromium_module.Chromium):
+        def _launch(self) -> None:
+            args = [self.binary, *chromium_module.FLAGS, f"--user-data-dir={self.user_data_dir}",
+                    "--remote-debugging-port=0", "about:blank"]
+            self.client = chromium_module.CDP(self._start(args, self.env))
+            self.sw_session = None
+
+    return PlainChromium
+
+
 def main() -> None:
     a = args(__doc__.splitlines()[0], loads=(int, 20, "timed loads per browser (issue 6: 20)"),
-             diagnose=(int, 0, "1: also the diagnosis variants of the extension (two more browsers)"))
+             diagnose=(int, 1, "1 (default): also the diagnosis variants of the extension (VARIANTS, one browser each)"),
+             chromium=(int, 1, "1 (default): also the page in headless Chromium, extension (probe mode) vs none"))
     loads = 4 if a.quick else a.loads
-    rep = Report("7. Page-load overhead in headless Firefox")
+    rep = Report("7. Page-load overhead in headless Firefox (and Chromium)")
     try:
         import pki
         from firefox import EXTENSION_ID, Firefox, firefox_binary
@@ -103,6 +159,15 @@ def main() -> None:
         rep.line(f"Skipped: needs {', '.join(missing)} (`apt-get install -y firefox-esr libnss3-tools`, node).")
         rep.save(a.md)
         return
+    chromium_note = ""
+    cr_mod = None
+    if a.chromium:
+        try:
+            import chromium as cr_mod
+            if not cr_mod.chromium_binary():
+                chromium_note, cr_mod = "Chromium skipped: no chromium binary.", None
+        except Exception as exc:  # noqa: BLE001
+            chromium_note, cr_mod = f"Chromium skipped: {type(exc).__name__}: {exc}", None
     certdir = Path(tempfile.mkdtemp(prefix="rs-bench-ff-"))
     root = pki.private_root("RootSentinel Bench Root", "RootSentinel Bench")
     inter = pki.intermediate(root, "RootSentinel Bench Intermediate")
@@ -115,9 +180,9 @@ def main() -> None:
             s.pages[f"/r{j}.png"] = ("image/png", PNG)
         s.__enter__()
     names = ["with", "without", "nohost", *(VARIANTS if a.diagnose else ())]
-    samples = {k: [] for k in names}
-    resources = {k: set() for k in names}
-    skipped: list[str] = []
+    cr_names = ["cr_with", "cr_without"] if cr_mod else []
+    samples = {k: [] for k in [*names, *cr_names]}
+    resources = {k: set() for k in samples}
     badge = None
     try:
         import contextlib
@@ -129,26 +194,32 @@ def main() -> None:
             original = harness.build_extension
             try:
                 for name in names:
-                    harness.build_extension = patched_builder(harness, name if name in VARIANTS else None, skipped)
+                    harness.build_extension = patched_builder(original, name if name in VARIANTS else None)
                     ff = stack.enter_context(Firefox(trust=[root_pem], host=None if name in ("without", "nohost") else "real"))
                     if name == "without":
                         ff.bidi.cmd("webExtension.uninstall", {"extension": EXTENSION_ID})
-                    if name not in skipped:
-                        browsers[name] = ff
+                    browsers[name] = ff
             finally:
                 harness.build_extension = original
+            loaders = {name: (lambda n, ff=ff: load(ff, servers, n)) for name, ff in browsers.items()}
+            if cr_mod:
+                crs = {"cr_with": stack.enter_context(cr_mod.Chromium(trust=[root_pem], host="installed")),
+                       "cr_without": stack.enter_context(plain_chromium_class(cr_mod)(trust=[root_pem], host=None))}
+                for name, cr in crs.items():
+                    sess = chromium_page(cr)
+                    loaders[name] = (lambda n, cr=cr, sess=sess: chromium_load(cr, sess, servers, n))
             ff_with = browsers["with"]
             n = 0
             for _ in range(3):  # warm-up: connections, host start, caches of both
-                for ff in browsers.values():
+                for fn in loaders.values():
                     n += 1
-                    load(ff, servers, n)
+                    fn(n)
             for _ in range(loads):
-                order = list(browsers)
+                order = list(loaders)
                 random.shuffle(order)
                 for name in order:
                     n += 1
-                    t = load(browsers[name], servers, n)
+                    t = loaders[name](n)
                     samples[name].append(t["nav"]["loadEventEnd"] / 1000)
                     resources[name].add(t["resources"])
             try:
@@ -160,40 +231,40 @@ def main() -> None:
         for s in servers:
             s.__exit__(None, None, None)
         shutil.rmtree(certdir, ignore_errors=True)
-    w, wo, nh = summary(samples["with"]), summary(samples["without"]), summary(samples["nohost"])
-    over = w["median"] / wo["median"] - 1
-    over_nh = nh["median"] / wo["median"] - 1
-    variant_rows = []
+
+    def row(label: str, name: str, base: str, is_goal: bool = False) -> list[str]:
+        v, b = summary(samples[name]), summary(samples[base])
+        over = v["median"] / b["median"] - 1
+        med, q1, q3 = paired(samples[name], samples[base])
+        pair = f"{med * 100:+.1f}% ({q1 * 100:+.1f}% .. {q3 * 100:+.1f}%)"
+        return [label, f"{v['median'] * 1e3:.1f} ms", f"{v['p99'] * 1e3:.1f} ms", f"{over * 100:+.1f}%",
+                goal(med < 0.05, pair + " vs +5%") if is_goal else pair]
+
+    wo = summary(samples["without"])
+    rows = [["Firefox without the extension", f"{wo['median'] * 1e3:.1f} ms", f"{wo['p99'] * 1e3:.1f} ms", "", ""],
+            row("Firefox, RootSentinel + host, as built", "with", "without", is_goal=True),
+            row("Firefox, RootSentinel, no host installed (the extension's own cost)", "nohost", "without")]
     for name, (label, _, _) in VARIANTS.items():
-        if name not in samples:
-            continue
-        if name in skipped or not samples[name]:
-            variant_rows.append([f"diagnosis: {label}", "skipped (line not found in the built extension)", "", "", ""])
-            continue
-        v = summary(samples[name])
-        variant_rows.append([f"diagnosis, with host: {label}", f"{v['median'] * 1e3:.1f} ms", f"{v['p99'] * 1e3:.1f} ms",
-                             f"{statistics.fmean(samples[name]) * 1e3:.1f} ms", f"{(v['median'] / wo['median'] - 1) * 100:+.1f}%"])
-    rows = [["without the extension", f"{wo['median'] * 1e3:.1f} ms", f"{wo['p99'] * 1e3:.1f} ms",
-             f"{statistics.fmean(samples['without']) * 1e3:.1f} ms", ""],
-            ["with RootSentinel + host", f"{w['median'] * 1e3:.1f} ms", f"{w['p99'] * 1e3:.1f} ms",
-             f"{statistics.fmean(samples['with']) * 1e3:.1f} ms",
-             goal(over < 0.05, f"{over * 100:+.1f}% vs +5%")],
-            ["with RootSentinel, no host installed (diagnosis: the extension's own cost)",
-             f"{nh['median'] * 1e3:.1f} ms", f"{nh['p99'] * 1e3:.1f} ms",
-             f"{statistics.fmean(samples['nohost']) * 1e3:.1f} ms", f"{over_nh * 100:+.1f}%"], *variant_rows]
-    rep.table(["Firefox", "load median", "load p99", "mean", "overhead of the median (goal < 5%)"], rows)
-    paired = sorted(x / y - 1 for x, y in zip(samples["with"], samples["without"]))
-    q = lambda f: paired[min(len(paired) - 1, int(f * len(paired)))]  # noqa: E731
-    rep.line(f"Paired by round (each round loads the page once in every browser, in random order): overhead with "
-             f"the extension and host, median of the per-round ratios {statistics.median(paired) * 100:+.1f}%, "
-             f"quartiles {q(0.25) * 100:+.1f}% .. {q(0.75) * 100:+.1f}%: the spread shows how much of the figure "
-             f"is this machine's noise.")
-    rep.line()
-    rep.line(f"{loads} timed loads per browser after 3 warm-up loads each, interleaved in random order; page with "
-             f"{ORIGINS * PER_ORIGIN} images on {ORIGINS} HTTPS origins (127.0.0.1 servers, leaf <- intermediate "
-             f"<- private root trusted in every profile, `Cache-Control: no-store`). Resource entries seen per load: "
-             f"with {sorted(resources['with'])}, without {sorted(resources['without'])}. All {len(browsers)} browsers run at once. Badge on the last page with "
-             f"the extension: {badge}.")
+        if name in samples:
+            rows.append(row(f"Firefox, with host, diagnosis: {label}", name, "without"))
+    if cr_mod:
+        cwo = summary(samples["cr_without"])
+        rows.append(["Chromium without the extension", f"{cwo['median'] * 1e3:.1f} ms", f"{cwo['p99'] * 1e3:.1f} ms", "", ""])
+        rows.append(row("Chromium, RootSentinel + host, default (probe) mode", "cr_with", "cr_without"))
+    rep.table(["browser", "load median", "load p99", "overhead of the medians",
+               "paired overhead: median of the per-round ratios (quartiles)"], rows)
+    if "noop" in samples:
+        gap = paired(samples["with"], samples["without"])[0] - paired(samples["noop"], samples["without"])[0]
+        rep.line(f"As built vs the listener alone, paired medians: {gap * 100:+.1f} points "
+                 f"({goal(abs(gap) <= 0.02, 'goal: within 2 points')}).")
+        rep.line()
+    rep.line(f"{loads} timed loads per browser after 3 warm-up loads each, interleaved in random order each round; "
+             f"page with {ORIGINS * PER_ORIGIN} images on {ORIGINS} HTTPS origins (127.0.0.1 servers, leaf <- "
+             f"intermediate <- private root trusted in every profile, `Cache-Control: no-store`). The paired figure "
+             f"divides each round's load by the same round's load without the extension (Chromium: by Chromium "
+             f"without it); its quartiles show how much of it is this machine's noise. Resource entries seen per "
+             f"load: {{{', '.join(f'{k}: {sorted(v)}' for k, v in resources.items())}}}. All "
+             f"{len(samples)} browsers run at once. Badge on the last page with the extension: {badge}. {chromium_note}")
     rep.save(a.md)
 
 

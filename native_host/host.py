@@ -72,6 +72,9 @@ class Service:
         self.config_error = config_error
         self._fetcher = None
         self.installed: "InstalledRoots | None" = None  # the host sets it: installed_in on banned verdicts
+        from native_host.engine.chains import CertMemory
+
+        self.cert_memory = CertMemory()
 
     @classmethod
     def from_config(cls, config: "SystemConfig") -> "Service":
@@ -158,11 +161,16 @@ class Service:
         from native_host.engine.chains import chain_from_base64, chain_from_security_info
 
         url = msg.get("url")
+        missing: list[int] = []
         if "chain" in msg:
             chain = chain_from_base64(msg["chain"], url=url)
         else:
-            chain = chain_from_security_info(msg["securityInfo"], url=url, validated=True)  # check.request covered it
-        verdict = self.record(self.judge(chain, fetch_issuers=True))
+            chain = chain_from_security_info(msg["securityInfo"], url=url, validated=True,  # check.request covered it
+                                             memory=self.cert_memory, missing=missing)
+        verdict = self.judge(chain, fetch_issuers=True)
+        if missing:
+            verdict = der_wanted_verdict(verdict, missing)
+        verdict = self.record(verdict)
         verdict["id"] = msg["id"]
         return verdict
 
@@ -365,6 +373,28 @@ class ProbeScheduler:
         with self._cond:
             while self._running and (left := end - time.monotonic()) > 0:
                 self._cond.wait(left)
+
+
+_FINGERPRINT_MATCH = ("spki_sha256", "cert_sha256")
+
+
+def der_wanted_verdict(verdict: dict[str, Any], missing: list[int]) -> dict[str, Any]:
+    """A ``check`` whose certificates ``missing`` came without DER and are not remembered
+    (:class:`native_host.engine.chains.CertMemory`): the browser's strings are not evidence for an ``ok``,
+    so the verdict is a provisional ``unknown`` (reason ``der_wanted``) and ``der_wanted: true`` asks the
+    extension for the DER on its next response. Only a ban by a fingerprint (the SHA-256 of a certificate
+    or of its key, which Firefox computes from the DER) is kept, with ``der_wanted`` too.
+    """
+    verdict["der_wanted"] = True
+    verdict["der_missing"] = list(missing)
+    matched = verdict.get("matched") or {}
+    if verdict.get("level") == "banned" and matched.get("by") in _FINGERPRINT_MATCH:
+        return verdict
+    verdict.update(level="unknown", category=None, reason="der_wanted",
+                   explanation="certificates without DER that the host has not parsed before: not judged until "
+                               "the browser sends their DER")
+    verdict.pop("interceptor", None)
+    return verdict
 
 
 def _cap_strings(value: Any) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import OrderedDict
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
@@ -86,17 +87,70 @@ def _iso_from_ms(value: Any) -> str | None:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _facts_from_certinfo(i: int, info: dict[str, Any]) -> CertFacts:
+MEMORY_ENTRIES = 4096
+"""Certificates whose facts the host remembers from DER it parsed (least recently used dropped above this)."""
+
+
+class CertMemory:
+    """Facts of certificates the host parsed from their DER, keyed by the SHA-256 of that DER (which the
+    host computed itself, so a key can only name the bytes it was computed from).
+
+    The extension asks Firefox for ``rawDER`` only where the host needs it (docs/protocol.md
+    ``der_wanted``); a certificate sent without DER whose fingerprint is remembered here is judged from
+    the same facts as if its DER had been sent again. Bounded (:data:`MEMORY_ENTRIES`), LRU.
+    """
+
+    __slots__ = ("max_entries", "_facts")
+
+    def __init__(self, max_entries: int = MEMORY_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._facts: OrderedDict[str, CertFacts] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def remember(self, facts: CertFacts) -> None:
+        """Keep the facts of a certificate parsed from DER (one with no SPKI found is not kept: it is
+        not a certificate the host could judge again)."""
+        if not facts.der or facts.spki_sha256 is None:
+            return
+        self._facts[facts.cert_sha256] = facts
+        self._facts.move_to_end(facts.cert_sha256)
+        while len(self._facts) > self.max_entries:
+            self._facts.popitem(last=False)
+
+    def recall(self, cert_sha256: str | None) -> CertFacts | None:
+        """The remembered facts of the certificate with this fingerprint, or None."""
+        if cert_sha256 is None:
+            return None
+        facts = self._facts.get(cert_sha256)
+        if facts is not None:
+            self._facts.move_to_end(cert_sha256)
+        return facts
+
+
+def _facts_from_certinfo(i: int, info: dict[str, Any], memory: CertMemory | None = None,
+                         missing: list[int] | None = None) -> CertFacts:
     raw = info.get("rawDER")
     if isinstance(raw, list) and raw:
         try:
-            return cert_facts(bytes(raw))
+            facts = cert_facts(bytes(raw))
         except (ValueError, TypeError) as exc:
             raise BadDER(f"certificates[{i}].rawDER: {exc}") from exc
-    # No DER: build facts from Firefox's own fingerprints and strings.
+        if memory is not None:
+            memory.remember(facts)
+        return facts
+    # No DER: the facts the host parsed from this certificate's DER before, if it did.
     cert_sha256 = _hex_fingerprint((info.get("fingerprint") or {}).get("sha256"))
     if cert_sha256 is None:
         raise BadDER(f"certificates[{i}] has neither rawDER nor a SHA-256 fingerprint")
+    if memory is not None:
+        known = memory.recall(cert_sha256)
+        if known is not None:
+            return known
+    if missing is not None:
+        missing.append(i)
+    # Else: facts from Firefox's own fingerprints and strings (not evidence enough for an "ok").
     subject = info.get("subject") if isinstance(info.get("subject"), str) else ""
     issuer = info.get("issuer") if isinstance(info.get("issuer"), str) else ""
     validity = info.get("validity") or {}
@@ -125,7 +179,8 @@ def _name_key_cached(text: str) -> str:
     return _der.name_key(_der.parse_name_string(text))
 
 
-def chain_from_security_info(info: dict[str, Any], *, url: str | None = None, validated: bool = False) -> Chain:
+def chain_from_security_info(info: dict[str, Any], *, url: str | None = None, validated: bool = False,
+                             memory: CertMemory | None = None, missing: list[int] | None = None) -> Chain:
     """Read a Firefox ``SecurityInfo`` object.
 
     ``state: "insecure"`` (plain HTTP) gives an ``insecure`` chain; ``secure`` and ``weak`` mean Firefox's
@@ -137,6 +192,10 @@ def chain_from_security_info(info: dict[str, Any], *, url: str | None = None, va
         validated: the caller has already validated ``info`` against ``securityinfo.schema.json`` (the
             host's ``check.request`` schema includes it), so it is not validated again (about 80 µs of a
             3-certificate chain with ``rawDER``).
+        memory: facts of certificates parsed before: certificates with DER are remembered there, those
+            without are read from it when their fingerprint is known.
+        missing: when given, the indexes of certificates that came without DER and were not in
+            ``memory`` are appended (their facts are only the browser's strings and fingerprints).
 
     Raises:
         SchemaError: the object does not match ``securityinfo.schema.json``.
@@ -147,7 +206,7 @@ def chain_from_security_info(info: dict[str, Any], *, url: str | None = None, va
     if info["state"] == "insecure":
         return Chain(certs=[], evidence="securityInfo", url=url, insecure=True)
     infos = info.get("certificates") or []
-    certs = [_facts_from_certinfo(i, c) for i, c in enumerate(infos[:MAX_CHAIN])]
+    certs = [_facts_from_certinfo(i, c, memory, missing) for i, c in enumerate(infos[:MAX_CHAIN])]
     builtin = infos[-1].get("isBuiltInRoot") if infos else None
     return Chain(certs=certs, evidence="securityInfo", url=url,
                  builtin_root=builtin if isinstance(builtin, bool) else None,

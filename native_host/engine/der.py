@@ -229,14 +229,19 @@ def name_key(pairs: list[tuple[str, str]]) -> str:
 def parse_name_string(text: str) -> list[tuple[str, str]]:
     """Parse an RFC 4514-style DN string (``CN=a\\,b,C=KZ``) into ``[(type, value), ...]``.
 
-    Handles backslash escapes of single characters and of two hex digits; multi-valued RDNs (``+``) are
-    split into separate attributes.
+    Handles backslash escapes of single characters and of two hex digits, and values in double quotes
+    (RFC 1779, as Firefox/NSS write them: ``O="Superfish, Inc."``, where ``,`` and ``+`` are part of the
+    value); multi-valued RDNs (``+``) are split into separate attributes.
     """
     pairs = []
-    key, buf, in_value = "", [], False
+    key, buf, in_value, quoted = "", [], False, False
     i = 0
     while i < len(text):
         ch = text[i]
+        if ch == '"' and in_value and (quoted or not "".join(buf).strip()):
+            quoted = not quoted
+            i += 1
+            continue
         if ch == "\\" and i + 1 < len(text):
             nxt = text[i + 1:i + 3]
             if len(nxt) == 2 and all(c in "0123456789abcdefABCDEF" for c in nxt):
@@ -248,9 +253,9 @@ def parse_name_string(text: str) -> list[tuple[str, str]]:
             continue
         if ch == "=" and not in_value:
             key, buf, in_value = "".join(buf).strip(), [], True
-        elif ch in ",+" and in_value:
+        elif ch in ",+" and in_value and not quoted:
             pairs.append((key, "".join(buf).strip()))
-            buf, in_value = [], False
+            buf, in_value, quoted = [], False, False
         else:
             buf.append(ch)
         i += 1

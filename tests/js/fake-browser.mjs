@@ -159,7 +159,13 @@ export function fakeBrowser({ host, managed, local = {}, session = {}, lang = "e
       calls: [],
       getSecurityInfo(requestId, options) {
         browser.webRequest.calls.push({ requestId, options });
-        return Promise.resolve(structuredClone(securityInfos.get(requestId)));
+        // Like Firefox: rawDER only when asked for (and the chain only with certificateChain).
+        const si = structuredClone(securityInfos.get(requestId));
+        if (si && Array.isArray(si.certificates)) {
+          if (!options?.certificateChain) si.certificates = si.certificates.slice(0, 1);
+          if (!options?.rawDER) for (const c of si.certificates) delete c.rawDER;
+        }
+        return Promise.resolve(si);
       },
     },
     webNavigation: { onCommitted: new FakeEvent() },

@@ -126,6 +126,11 @@ export class KnownCertificates {
     this.set.clear();
   }
 
+  /** Forgets the certificates of a SecurityInfo (the host asked for their DER: it does not have them). */
+  forgetFrom(securityInfo) {
+    for (const c of securityInfo?.certificates ?? []) this.set.delete(normalizeHex(c?.fingerprint?.sha256));
+  }
+
   /**
    * A copy of `securityInfo` without `rawDER` on the certificates already judged.
    * @returns {{securityInfo: object, stripped: number[]}}  `stripped`: chain indexes sent without DER
@@ -139,5 +144,92 @@ export class KnownCertificates {
       return rest;
     });
     return { securityInfo: { ...securityInfo, certificates }, stripped };
+  }
+}
+
+/**
+ * The origin part (`scheme://host[:port]`) of an absolute URL by string search, without a URL parse:
+ * the Firefox listener calls it for every response before getSecurityInfo.
+ */
+export function originKey(url) {
+  if (typeof url !== "string") return "";
+  const start = url.indexOf("//");
+  if (start === -1) return url;
+  const end = url.indexOf("/", start + 2);
+  return end === -1 ? url : url.slice(0, end);
+}
+
+/**
+ * Which responses Firefox is asked for `rawDER` (issue 16: serialising every certificate of every
+ * response as an array of numbers, and cloning it to the host, was most of RootSentinel's page-load
+ * cost). The DER is asked for an origin's first response, and again for its next response once
+ * {@link CapturePlan#wantAgain} was called: the host replied `der_wanted: true` (it got a certificate
+ * without DER that it has not parsed), or the response was not `secure`.
+ * Every other response carries Firefox's certificate info only (fingerprints, names, validity,
+ * isBuiltInRoot), which the host reads against the facts it remembers from the DER
+ * (docs/protocol.md "DER only where needed"). Bounded: least recently used origins are forgotten
+ * above `maxOrigins` (a forgotten origin simply sends its DER again).
+ */
+export class CapturePlan {
+  /** @param {number} [maxOrigins] */
+  constructor(maxOrigins = 4096) {
+    this.maxOrigins = maxOrigins;
+    this.done = new Map(); // origin -> true once a response of it was captured with DER
+  }
+
+  /**
+   * Whether this response of `origin` is to be captured with rawDER; synchronous and cheap (it runs
+   * in the listener before getSecurityInfo). Answers true once per origin until {@link wantAgain}.
+   */
+  take(origin) {
+    const seen = this.done.delete(origin); // delete + set: the origin becomes the most recent
+    this.done.set(origin, true);
+    if (seen) return false;
+    if (this.done.size > this.maxOrigins) this.done.delete(this.done.keys().next().value);
+    return true;
+  }
+
+  /** The next response of `origin` is captured with rawDER again. */
+  wantAgain(origin) {
+    this.done.delete(origin);
+  }
+
+  clear() {
+    this.done.clear();
+  }
+}
+
+/**
+ * Responses already judged on the current page of a tab, keyed by host name and leaf fingerprint: a
+ * repeat (the 99 other images of a server) records nothing new, so the Firefox path skips it at once
+ * after getSecurityInfo answers (no settings, cache lookup or tab-state write).
+ */
+export class PageSeen {
+  /** @param {number} [maxPerPage] */
+  constructor(maxPerPage = 4096) {
+    this.maxPerPage = maxPerPage;
+    this.tabs = new Map(); // tabId -> {gen, keys: Set<string>}
+  }
+
+  has(tabId, gen, key) {
+    const t = this.tabs.get(tabId);
+    return t !== undefined && t.gen === gen && t.keys.has(key);
+  }
+
+  add(tabId, gen, key) {
+    let t = this.tabs.get(tabId);
+    if (t === undefined || t.gen !== gen) {
+      t = { gen, keys: new Set() };
+      this.tabs.set(tabId, t);
+    }
+    if (t.keys.size < this.maxPerPage) t.keys.add(key);
+  }
+
+  forget(tabId) {
+    this.tabs.delete(tabId);
+  }
+
+  clear() {
+    this.tabs.clear();
   }
 }

@@ -76,6 +76,7 @@ export const REASON = Object.freeze({
   incomplete_chain: "reason_incomplete_chain",
   formerly_public_root: "reason_formerly_public_root",
   busy: "reason_busy",
+  der_wanted: "reason_der_wanted",
 });
 
 /** How a certificate matched a blocklist entry (`matched.by`). */
@@ -175,6 +176,7 @@ export function explainRecord(t, rec) {
   if (rec?.reason === "incomplete_chain") return t("explain_incomplete_chain", [host, root]);
   if (rec?.reason === "formerly_public_root") return t("explain_formerly_public_root", [host, root]);
   if (rec?.reason === "busy") return t("explain_probe_busy", [host]);
+  if (rec?.reason === "der_wanted") return t("explain_der_wanted", [host]);
   return t("explain_unknown", [host]);
 }
 

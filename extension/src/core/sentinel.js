@@ -7,7 +7,7 @@
  */
 import { BADGE, rank } from "./levels.js";
 import { HostError } from "./hostport.js";
-import { KnownCertificates, cacheKey } from "./cache.js";
+import { CapturePlan, KnownCertificates, PageSeen, cacheKey, originKey } from "./cache.js";
 import { originOf } from "./tabstate.js";
 import { loadSettings } from "./settings.js";
 import { explainRecord, tooltip } from "./explain.js";
@@ -83,6 +83,8 @@ export class Sentinel {
     this.settingsLoading = null;
     this.notified = new Set();
     this.known = new KnownCertificates();
+    this.plan = new CapturePlan();
+    this.seen = new PageSeen();
   }
 
   /**
@@ -119,7 +121,9 @@ export class Sentinel {
 
   /**
    * One https response with its security info, as captured by a browser adapter.
-   * @param {object} req  {tabId, url, requestId, main: boolean, fromCache: boolean}
+   * @param {object} req  {tabId, url, requestId, main: boolean, fromCache: boolean, origin?: string,
+   *   der?: boolean}: `origin` the {@link originKey} the capture plan was asked for, `der` whether
+   *   rawDER was asked for ({@link CapturePlan#take})
    * @param {Promise<object|undefined>} securityInfoPromise  from getSecurityInfo, already started
    * @returns {Promise<object|null>} the Record added to the tab (null when nothing to record)
    */
@@ -128,6 +132,13 @@ export class Sentinel {
     const start = await this.startObservation(req, securityInfoPromise, undefined);
     if (!start) return null;
     const { gen, hostname, evidence: si } = start;
+    const origin = req.origin ?? originKey(url);
+    // Not secure: the host may need the DER of what this origin presents (its next response brings it).
+    if (si?.state !== "secure" && !req.der) this.plan.wantAgain(origin);
+    const leafFp = si?.certificates?.[0]?.fingerprint?.sha256;
+    const seenKey = typeof leafFp === "string" ? `${hostname}|${leafFp}` : null;
+    // Fast path: this leaf on this host was judged on this page already; nothing new to record.
+    if (!main && seenKey !== null && this.seen.has(tabId, gen, seenKey)) return null;
 
     let rec;
     if (!si || !Array.isArray(si.certificates) || si.certificates.length === 0) {
@@ -141,6 +152,15 @@ export class Sentinel {
       }
     } else {
       rec = await this.judge(req, hostname, this.cache, cacheKey(si, hostname), () => this.askHost(url, si, req.fromCache));
+      if (rec.verdict?.der_wanted) rec.provisional = true;
+      if (rec.provisional) {
+        // Not judged for want of DER: the next response of this origin sends it. (A host that could not
+        // be asked does not re-arm the plan: DER would not help it, and a host that comes back without
+        // the facts says der_wanted itself.)
+        this.plan.wantAgain(origin);
+      } else if (seenKey !== null && rec.level !== "unknown") {
+        this.seen.add(tabId, gen, seenKey);
+      }
     }
     return this.finishObservation(tabId, gen, rec, main);
   }
@@ -187,13 +207,19 @@ export class Sentinel {
    * (native_host/schemas/securityinfo.schema.json). Resolves with the verdict.
    */
   async askHost(url, si, fromCache) {
-    const { securityInfo, stripped } = this.known.strip(si);
+    const { securityInfo } = this.known.strip(si);
     securityInfo.fromCache = Boolean(fromCache);
     const verdict = await this.host.request({ type: "check", url, securityInfo });
-    if (verdict?.type === "verdict" && verdict.level !== "unknown") this.known.addFrom(si);
-    // Which certificates went without DER, so the popup does not report the host's
-    // "no rawDER" note as a parse problem (render.js).
-    if (verdict && stripped.length) verdict.sent_without_der = stripped;
+    if (verdict?.der_wanted) {
+      this.known.forgetFrom(si); // the host does not have them (it restarted, or forgot them)
+    } else if (verdict?.type === "verdict" && verdict.level !== "unknown") {
+      this.known.addFrom(si);
+    }
+    // Which certificates went without DER (already judged, or captured without rawDER), so the popup
+    // does not report the host's "no rawDER" note as a parse problem (render.js).
+    const withoutDer = [];
+    securityInfo.certificates.forEach((c, i) => { if (c && !("rawDER" in c)) withoutDer.push(i); });
+    if (verdict && withoutDer.length) verdict.sent_without_der = withoutDer;
     return verdict;
   }
 
@@ -358,6 +384,7 @@ export class Sentinel {
 
   /** A tab closed. */
   forget(tabId) {
+    this.seen.forget(tabId);
     this.tabs.remove(tabId);
   }
 }

@@ -15,7 +15,8 @@
  *   PageState = {tabId, gen, url, requestId, level, main: Record|null, origins: {[origin]: Record}, updated}
  *   Record = {origin, url, level, category, reason, names, evidence, fromCache, error, verdict, probe}
  *     `verdict` is the host's full verdict (chain detail), kept for the main frame and for origins at
- *     notice or worse; `error` is {code, message} when the host could not judge.
+ *     notice or worse; `error` is {code, message} when the host could not judge; `provisional` when
+ *     the host replied `der_wanted` (judged again once the DER comes, and replaced by that record).
  */
 import { worse, rank } from "./levels.js";
 
@@ -124,7 +125,8 @@ export class TabStates {
     }
     if (rec.origin) {
       const prev = state.origins[rec.origin];
-      const better = !prev || prev.level === "pending" || rank(rec.level) > rank(prev.level)
+      // A provisional record (the host wanted the DER before it could judge) gives way to the next one.
+      const better = !prev || prev.level === "pending" || prev.provisional || rank(rec.level) > rank(prev.level)
         || (rank(rec.level) === rank(prev.level) && !prev.verdict && Boolean(rec.verdict));
       if (better) {
         state.origins[rec.origin] = rec;

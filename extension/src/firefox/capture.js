@@ -1,6 +1,9 @@
 /**
  * Firefox capture: the chain of every https response of a tab, through
- * `webRequest.getSecurityInfo(requestId, {certificateChain: true, rawDER: true})`.
+ * `webRequest.getSecurityInfo(requestId, {certificateChain: true})`, with `rawDER: true` only where
+ * the host needs the DER (../core/cache.js CapturePlan: an origin's first response, and again after
+ * the host asked for it; docs/protocol.md "DER only where needed"). Serialising every certificate
+ * of every response as an array of numbers was most of the extension's page-load cost (issue 16).
  *
  * - getSecurityInfo only answers inside `onHeadersReceived`, for a listener registered with
  *   "blocking" (MDN webRequest.getSecurityInfo,
@@ -15,6 +18,11 @@
  *   `proxyInfo`: ../core/route.js).
  */
 import { firefoxProxyOf, makeRoute } from "../core/route.js";
+import { originKey } from "../core/cache.js";
+
+/** getSecurityInfo options: with the DER (the host has not seen the origin's chain), and without. */
+const WITH_DER = Object.freeze({ certificateChain: true, rawDER: true });
+const WITHOUT_DER = Object.freeze({ certificateChain: true });
 
 /**
  * True when a webRequest `error` string names a security (NSS/PSM) failure. Gecko's
@@ -40,11 +48,16 @@ export function registerCapture(browser, sentinel) {
   webRequest.onHeadersReceived.addListener(
     (details) => {
       if (details.tabId < 0) return undefined;
-      // Immediately: the registered channel is only found while the response is being processed.
-      const securityInfo = webRequest.getSecurityInfo(details.requestId, { certificateChain: true, rawDER: true });
+      // Immediately (no await before it): the registered channel is only found while the response is
+      // being processed. The plan is a synchronous Map lookup by origin. A main frame (one response
+      // of a page) always brings its DER, so the page's own verdict (and enforce mode's block) never
+      // waits for a second response.
+      const origin = originKey(details.url);
       const main = details.type === "main_frame";
+      const der = sentinel.plan.take(origin) || main;
+      const securityInfo = webRequest.getSecurityInfo(details.requestId, der ? WITH_DER : WITHOUT_DER);
       const work = sentinel.observe(
-        { tabId: details.tabId, url: details.url, requestId: details.requestId, main, fromCache: Boolean(details.fromCache) },
+        { tabId: details.tabId, url: details.url, requestId: details.requestId, main, fromCache: Boolean(details.fromCache), origin, der },
         securityInfo,
       );
       if (main && sentinel.holdsMainFrames()) return sentinel.blockingResponse(details.tabId, work);

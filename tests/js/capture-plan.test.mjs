@@ -1,0 +1,137 @@
+/**
+ * Issue 16: Firefox is asked for rawDER only where the host needs it (CapturePlan), and responses
+ * whose leaf and host were judged already on the page are skipped (PageSeen).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startBackground } from "../../extension/src/core/background.js";
+import { registerCapture } from "../../extension/src/firefox/capture.js";
+import { CapturePlan, PageSeen, originKey } from "../../extension/src/core/cache.js";
+import { fakeBrowser, securityInfo, settle, verdict } from "./fake-browser.mjs";
+
+const LEAF_A = "a1".repeat(32);
+const LEAF_B = "b2".repeat(32);
+
+function hello(msg) {
+  return { type: "hello", id: msg.id, version: "0.1.0", protocol: 1, blocklist: { version: "t", size: 1, sha256: "00" } };
+}
+
+/** A host that judges by leaf; `derWanted(msg)` true: replies like a host that has not seen the certificates. */
+function host(levels, derWanted = () => false) {
+  return (msg) => {
+    if (msg.type === "hello") return hello(msg);
+    if (msg.type !== "check") return undefined;
+    if (derWanted(msg)) return verdict(msg, "unknown", { reason: "der_wanted", der_wanted: true, der_missing: [0, 1] });
+    const fp = msg.securityInfo.certificates[0].fingerprint.sha256.replace(/:/g, "").toLowerCase();
+    return verdict(msg, levels[fp] ?? "ok");
+  };
+}
+
+let next = 1;
+function respond(browser, { tabId = 7, url, type = "image", leaf, si }) {
+  const id = `p${next++}`;
+  browser.securityInfos.set(id, si ?? securityInfo(leaf));
+  browser.webRequest.onHeadersReceived.fire({ requestId: id, tabId, url, type, fromCache: false, frameId: type === "main_frame" ? 0 : 3 });
+  return id;
+}
+
+const asked = (browser, id) => browser.webRequest.calls.find((c) => c.requestId === id).options;
+const checks = (browser) => browser.native.sent.filter((m) => m.type === "check");
+
+async function boot(hostFn) {
+  const browser = fakeBrowser({ host: hostFn });
+  const sentinel = startBackground(browser, registerCapture);
+  await settle();
+  return { browser, sentinel };
+}
+
+test("originKey is the scheme, host and port of a URL", () => {
+  assert.equal(originKey("https://a.test:8443/x/y?z"), "https://a.test:8443");
+  assert.equal(originKey("https://a.test"), "https://a.test");
+  assert.equal(originKey("wss://b.test/s"), "wss://b.test");
+});
+
+test("rawDER is asked for an origin's first response (and main frames) only", async () => {
+  const { browser } = await boot(host({}));
+  const first = respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  const more = [1, 2, 3].map((i) => respond(browser, { url: `https://a.test/i${i}.png`, leaf: LEAF_A }));
+  const other = respond(browser, { url: "https://b.test/x.png", leaf: LEAF_B });
+  assert.deepEqual(asked(browser, first), { certificateChain: true, rawDER: true });
+  for (const id of more) assert.deepEqual(asked(browser, id), { certificateChain: true });
+  assert.deepEqual(asked(browser, other), { certificateChain: true, rawDER: true });
+  const main2 = respond(browser, { url: "https://a.test/next", type: "main_frame", leaf: LEAF_A });
+  assert.deepEqual(asked(browser, main2), { certificateChain: true, rawDER: true }, "a main frame always brings its DER");
+  await settle();
+  // the fake honours the options: what reached the host has DER only for the first responses
+  assert.deepEqual(checks(browser).map((m) => m.securityInfo.certificates.some((c) => "rawDER" in c)), [true, true]);
+});
+
+test("a der_wanted reply is never ok, and the next response of that origin is captured with rawDER", async () => {
+  const { browser, sentinel } = await boot(host({}, (msg) => !msg.securityInfo.certificates.some((c) => "rawDER" in c)));
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  // a new leaf on a known origin arrives without DER: the host wants it
+  const lean = respond(browser, { url: "https://a.test/i.png", leaf: LEAF_B });
+  assert.deepEqual(asked(browser, lean), { certificateChain: true });
+  await settle();
+  const provisional = sentinel.tabs.get(7).origins["https://a.test"];
+  assert.equal(provisional.level, "unknown", "a leaf the host could not judge is not shown as ok");
+  assert.equal(provisional.provisional, true);
+  assert.equal(checks(browser).at(-1).securityInfo.certificates.some((c) => "rawDER" in c), false);
+  const again = respond(browser, { url: "https://a.test/j.png", leaf: LEAF_B });
+  assert.deepEqual(asked(browser, again), { certificateChain: true, rawDER: true });
+  await settle();
+  const last = checks(browser).at(-1);
+  assert.deepEqual(last.securityInfo.certificates.map((c) => "rawDER" in c), [true, true],
+    "the certificates the host asked for are not stripped as already judged");
+  assert.equal(sentinel.tabs.get(7).origins["https://a.test"].level, "ok", "the verdict from the DER replaces it");
+  const after = respond(browser, { url: "https://a.test/k.png", leaf: LEAF_B });
+  assert.deepEqual(asked(browser, after), { certificateChain: true });
+});
+
+test("a response that is not secure makes the next one of its origin carry rawDER", async () => {
+  const { browser } = await boot(host({}));
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  const broken = { ...securityInfo(LEAF_B), state: "broken" };
+  respond(browser, { url: "https://a.test/x.png", si: broken });
+  await settle();
+  const nextId = respond(browser, { url: "https://a.test/y.png", leaf: LEAF_A });
+  assert.deepEqual(asked(browser, nextId), { certificateChain: true, rawDER: true });
+});
+
+test("repeats of a judged leaf and host on the page are skipped; an intercepted image origin still shows", async () => {
+  const { browser, sentinel } = await boot(host({ [LEAF_B]: "interception" }));
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  for (let i = 0; i < 10; i += 1) respond(browser, { url: `https://evil.test/i${i}.png`, leaf: LEAF_B });
+  await settle();
+  const state = sentinel.tabs.get(7);
+  assert.equal(state.level, "interception");
+  assert.equal(state.origins["https://evil.test"].level, "interception");
+  const seenBefore = sentinel.cache.hits + sentinel.cache.misses;
+  for (let i = 0; i < 10; i += 1) respond(browser, { url: `https://evil.test/late${i}.png`, leaf: LEAF_B });
+  await settle();
+  assert.equal(sentinel.cache.hits + sentinel.cache.misses, seenBefore, "the PageSeen fast path asks no cache");
+  assert.equal(checks(browser).length, 2);
+  // a new page judges again (from the verdict cache), and still shows the intercepted origin
+  respond(browser, { url: "https://a.test/2", type: "main_frame", leaf: LEAF_A });
+  respond(browser, { url: "https://evil.test/i0.png", leaf: LEAF_B });
+  await settle();
+  assert.equal(sentinel.tabs.get(7).origins["https://evil.test"].level, "interception");
+});
+
+test("CapturePlan and PageSeen are bounded", () => {
+  const plan = new CapturePlan(3);
+  for (const o of ["a", "b", "c"]) assert.equal(plan.take(o), true);
+  assert.equal(plan.take("a"), false); // a is now the most recent
+  assert.equal(plan.take("d"), true); // drops b, the least recently used
+  assert.equal(plan.take("b"), true);
+  assert.equal(plan.take("a"), false);
+  plan.wantAgain("a");
+  assert.equal(plan.take("a"), true);
+  const seen = new PageSeen(2);
+  seen.add(1, 5, "x"); seen.add(1, 5, "y"); seen.add(1, 5, "z");
+  assert.equal(seen.has(1, 5, "x") && seen.has(1, 5, "y") && !seen.has(1, 5, "z"), true);
+  assert.equal(seen.has(1, 6, "x"), false, "another page of the tab has seen nothing");
+});
