@@ -68,6 +68,9 @@ VARIANTS = {
              "if (details.tabId < 0) return undefined;", "return undefined;"),
     "noder": ("getSecurityInfo(requestId, {certificateChain: true}) for every response, never rawDER",
               "der ? WITH_DER : WITHOUT_DER", "WITHOUT_DER"),
+    "sionly": ("getSecurityInfo as built (the capture plan's options), then return without recording anything "
+               "(the browser's cost of the security info alone)",
+               "const work = sentinel.observe(", "securityInfo.catch(() => {}); return undefined; const work = sentinel.observe("),
     "allder": ("rawDER: true for every response (the capture before issue 16)",
                "der ? WITH_DER : WITHOUT_DER", "WITH_DER"),
 }
