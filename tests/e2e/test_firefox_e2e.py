@@ -93,8 +93,9 @@ def test_superfish_chain_is_banned_and_popup_names_superfish(superfish):
         assert advice["hidden"] is False and advice["kind"] == "vendor"
         assert advice["means"] == msg("en", "advice_means_vendor")
         assert advice["steps"] == [msg("en", "advice_step_no_passwords"), msg("en", "advice_step_uninstall_vendor"),
-                                   msg("en", "advice_step_remove_firefox", "Superfish, Inc."), msg("en", "advice_step_scan")]
-        assert advice["codes"] == ["rootsentinel scan"]
+                                   msg("en", "advice_step_remove_firefox", "Superfish, Inc."), msg("en", "advice_step_scan"),
+                                   msg("en", "advice_step_fix")]
+        assert advice["codes"] == ["rootsentinel scan", "rootsentinel scan --fix"]
         assert advice["guide"] == ff.base + "help/banned-root.html"
         assert popup["bodyText"].index(msg("en", "advice_means_vendor")) < popup["bodyText"].index(msg("en", "chain_details_summary"))
         # the guide the popup links is bundled and opens

@@ -68,15 +68,16 @@ const tk = (k, subs) => (subs ? `${k}(${subs.join("|")})` : k);
 test("a state root: no passwords, another network, then the removal steps for this OS and browser", () => {
   const rec = { level: "banned", category: "state-mitm", names };
   assert.deepEqual(keysOf(adviceFor(tk, rec, { os: "linux", browser: "firefox" })), [
-    "advice_step_no_passwords", "advice_step_other_network", "advice_step_remove_firefox(Qaznet Trust Network)", "advice_step_scan"]);
+    "advice_step_no_passwords", "advice_step_other_network", "advice_step_remove_firefox(Qaznet Trust Network)", "advice_step_scan", "advice_step_fix"]);
   assert.deepEqual(keysOf(adviceFor(tk, rec, { os: "win", browser: "firefox" })), [
     "advice_step_no_passwords", "advice_step_other_network", "advice_step_remove_firefox(Qaznet Trust Network)",
-    "advice_step_remove_windows(Qaznet Trust Network)", "advice_step_scan"]);
+    "advice_step_remove_windows(Qaznet Trust Network)", "advice_step_scan", "advice_step_fix"]);
   assert.deepEqual(keysOf(adviceFor(tk, rec, { os: "mac", browser: "chromium" })).slice(2), [
-    "advice_step_remove_mac(Qaznet Trust Network)", "advice_step_scan"]);
+    "advice_step_remove_mac(Qaznet Trust Network)", "advice_step_scan", "advice_step_fix"]);
   const linuxChromium = adviceFor(tk, rec, { os: "linux", browser: "chromium" });
   assert.deepEqual(linuxChromium.steps[2].code, ["certutil -L -d sql:$HOME/.pki/nssdb", "certutil -D -d sql:$HOME/.pki/nssdb -n 'NICKNAME'"]);
   assert.deepEqual(linuxChromium.steps[3].code, ["rootsentinel scan"]);
+  assert.deepEqual(linuxChromium.steps[4].code, ["rootsentinel scan --fix"]);
   assert.deepEqual(keysOf(adviceFor(tk, rec, { os: "android", browser: "firefox" })).slice(2), [
     "advice_step_remove_firefox(Qaznet Trust Network)", "advice_step_remove_device(Qaznet Trust Network)"]);
   assert.equal(adviceFor(tk, rec, {}).guide, true);
@@ -166,7 +167,7 @@ for (const lang of ["en", "ru", "kk"]) {
     assert.ok(text.includes(msgs.advice_step_no_passwords.message));
     assert.ok(text.includes(hostile), "names are shown as text");
     const codes = box.all("CODE").map((c) => c.textContent);
-    assert.deepEqual(codes, ["rm '<b>x</b>'", "rootsentinel scan"]);
+    assert.deepEqual(codes, ["rm '<b>x</b>'", "rootsentinel scan", "rootsentinel scan --fix"]);
     const [link] = box.all("A");
     assert.equal(link.attrs.href, "moz-extension://u/help/banned-root.html");
     assert.equal(link.textContent, msgs.advice_guide_link.message);

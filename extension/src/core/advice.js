@@ -107,16 +107,20 @@ function envOf(env) {
 
 /**
  * Steps that remove a root, for this OS and browser: Firefox's own store first (Firefox keeps its
- * own), then the system's, then where to find every copy.
+ * own), then the system's, then where to find every copy; for a banned root (`fix`), then the command
+ * that removes every copy the scan finds (`rootsentinel scan --fix`: it asks first and keeps a backup).
  */
-function removalSteps(t, root, env) {
+function removalSteps(t, root, env, fix = false) {
   const steps = [];
   if (env.browser === "firefox") steps.push({ text: t("advice_step_remove_firefox", [root]) });
   if (env.os === "win") steps.push({ text: t("advice_step_remove_windows", [root]) });
   else if (env.os === "mac") steps.push({ text: t("advice_step_remove_mac", [root]) });
   else if (env.os === "linux" && env.browser === "chromium") steps.push({ text: t("advice_step_remove_linux_nss", [root]), code: [...LINUX_NSS_COMMANDS] });
   else if (!DESKTOP.has(env.os) && env.os) steps.push({ text: t("advice_step_remove_device", [root]) });
-  if (DESKTOP.has(env.os) || !env.os) steps.push({ text: t("advice_step_scan"), code: ["rootsentinel scan"] });
+  if (DESKTOP.has(env.os) || !env.os) {
+    steps.push({ text: t("advice_step_scan"), code: ["rootsentinel scan"] });
+    if (fix) steps.push({ text: t("advice_step_fix"), code: ["rootsentinel scan --fix"] });
+  }
   return steps;
 }
 
@@ -127,11 +131,11 @@ function stepsFor(t, kind, rec, env) {
   const noPasswords = { text: t("advice_step_no_passwords") };
   switch (kind) {
     case "state":
-      return [noPasswords, { text: t("advice_step_other_network") }, ...removalSteps(t, root, env)];
+      return [noPasswords, { text: t("advice_step_other_network") }, ...removalSteps(t, root, env, true)];
     case "vendor":
-      return [noPasswords, { text: t("advice_step_uninstall_vendor") }, ...removalSteps(t, root, env)];
+      return [noPasswords, { text: t("advice_step_uninstall_vendor") }, ...removalSteps(t, root, env, true)];
     case "ca":
-      return [noPasswords, { text: t("advice_step_update") }, ...removalSteps(t, root, env)];
+      return [noPasswords, { text: t("advice_step_update") }, ...removalSteps(t, root, env, true)];
     case "policy":
       return [noPasswords, { text: t("advice_step_policy_ask_it") }];
     case "antivirus": {
