@@ -266,9 +266,9 @@ def _fix(args: argparse.Namespace, report, ctx, readers, config) -> int:
     for o in outcomes:
         state = "removed" if o.ok else "FAILED"
         out.write(f"  {state}: {safe_text(o.finding.facts.subject)} from {o.step.store} "
-                  f"{safe_text(o.step.location)}: {o.message}\n")
+                  f"{safe_text(o.step.location)}: {safe_text(o.message)}\n")
     for note in notes:
-        out.write(f"  {note}\n")
+        out.write(f"  {safe_text(note)}\n")
     rescan = scan_with(ctx, readers, blocklist=config.blocklist, policy=config.policy)
     left = fix.remaining(chosen, rescan)
     if left:
