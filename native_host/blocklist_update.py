@@ -36,12 +36,12 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from native_host.atomicfile import atomic_write as _atomic_write
 from native_host.engine.blocklist import Blocklist, bundled, load_document
 from native_host.errors import RootSentinelError, SchemaError
 
@@ -492,26 +492,13 @@ def _prune(blocklist_dir: Path, keep: set[str]) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same dir, fsync, ``os.replace``.
+    """Write ``data`` to ``path`` atomically, mode 0644 (readable by every user's host process):
+    :func:`native_host.atomicfile.atomic_write`.
 
     Raises:
         OSError: the temp file cannot be created or renamed (it is removed; ``path`` is unchanged).
     """
-    # mkstemp opens with O_CREAT | O_EXCL (a planted name or link fails, it is never followed); the mode is
-    # set on the open descriptor, so swapping the temp name for a link cannot redirect the chmod
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if hasattr(os, "fchmod"):
-                os.fchmod(f.fileno(), 0o644)  # readable by every user's host process (mkstemp makes 0600)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    _atomic_write(path, data, 0o644)
 
 
 def check_private_dir(directory: Path) -> None:

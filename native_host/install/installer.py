@@ -12,11 +12,11 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from native_host import HOST_NAME
+from native_host.atomicfile import atomic_write
 from native_host.install import locations, registry
 from native_host.install.extension_ids import resolve_extension_ids
 from native_host.install.launcher import is_our_launcher, launcher_script
@@ -216,21 +216,7 @@ def _write_record(path: Path, dirs: list[str]) -> None:
 
 def _write_atomic(dest: Path, content: bytes, mode: int) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:  # mkstemp: O_CREAT | O_EXCL, never a planted file or link
-            if hasattr(os, "fchmod"):
-                os.fchmod(fh.fileno(), mode)  # on the descriptor: a swapped temp name cannot redirect it
-            fh.write(content)
-        if not hasattr(os, "fchmod"):
-            os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write(dest, content, mode)
 
 
 def _mode_matches(dest: Path, mode: int) -> bool:

@@ -42,12 +42,12 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from native_host.atomicfile import atomic_write
 from native_host.errors import BadDER, RootSentinelError
 from native_host.scan._files import ANCHOR_DIRS, BUNDLES, parse_cert_file
 from native_host.scan.model import ScanContext
@@ -326,24 +326,9 @@ def _rewrite_without(path: Path, cert_sha256: str) -> None:
 
 
 def _atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Replace ``path`` with ``data`` (a temporary file in the same folder, then :func:`os.replace`: a
-    symlink at ``path`` is replaced, never followed), with ``mode`` or else the mode ``path`` has now."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rootsentinel-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        try:
-            if mode is not None:
-                os.chmod(tmp, mode)
-            else:
-                shutil.copymode(path, tmp)
-        except OSError:
-            pass
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Replace ``path`` with ``data`` (:func:`native_host.atomicfile.atomic_write`), with ``mode`` or else
+    the mode ``path`` has now."""
+    atomic_write(path, data, mode)
 
 
 def _disable_line(conf: Path, line: str) -> bool:
