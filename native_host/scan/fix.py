@@ -41,7 +41,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 from native_host.atomicfile import atomic_write
 from native_host.errors import BadDER, RootSentinelError
 from native_host.scan._files import ANCHOR_DIRS, BUNDLES, parse_cert_file
-from native_host.scan.model import ScanContext
+from native_host.scan.model import ScanContext, StoreUnreadable, run_captured
 from native_host.scan.remove import _WINDOWS_STORE, DEBIAN_CONF, Step, command_line, regenerate_argv
 from native_host.textsafe import escape
 
@@ -103,12 +102,9 @@ class CommandRunner:
 
     def __call__(self, argv: Sequence[str]) -> Result:
         try:
-            proc = subprocess.run(list(argv), stdin=subprocess.DEVNULL, capture_output=True,
-                                  timeout=self.timeout, check=False)
-        except FileNotFoundError as exc:
-            raise FixError(f"{argv[0]} is not installed") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise FixError(f"{argv[0]} did not finish in {self.timeout:.0f} s") from exc
+            proc = run_captured(argv, self.timeout)
+        except StoreUnreadable as exc:  # ToolMissing too: not installed, or did not finish in time
+            raise FixError(str(exc)) from exc
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
 

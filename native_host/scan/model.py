@@ -107,20 +107,31 @@ Runner = Callable[[Sequence[str]], bytes]
 """Runs a tool: ``argv -> stdout bytes``. Raises :class:`ToolMissing` or :class:`StoreUnreadable`."""
 
 
-def run_tool(argv: Sequence[str], timeout: float = 60.0) -> bytes:
-    """The default :data:`Runner`: run ``argv`` without a shell and with no stdin, return its stdout.
+def run_captured(argv: Sequence[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run ``argv`` without a shell, with no stdin, stdout and stderr captured, for at most ``timeout``
+    seconds; the exit code is the caller's to judge (the one place the scan and ``scan --fix`` start tools).
 
     Raises:
         ToolMissing: ``argv[0]`` is not installed.
-        StoreUnreadable: it exited non-zero (the message carries its first stderr line) or timed out.
+        StoreUnreadable: it did not finish in ``timeout`` seconds.
     """
     try:
-        proc = subprocess.run(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        return subprocess.run(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=timeout, check=False)
     except FileNotFoundError as exc:
         raise ToolMissing(f"{argv[0]} is not installed") from exc
     except subprocess.TimeoutExpired as exc:
         raise StoreUnreadable(f"{argv[0]} did not finish in {timeout:.0f} s") from exc
+
+
+def run_tool(argv: Sequence[str], timeout: float = 60.0) -> bytes:
+    """The default :data:`Runner`: :func:`run_captured`, then its stdout.
+
+    Raises:
+        ToolMissing: ``argv[0]`` is not installed.
+        StoreUnreadable: it exited non-zero (the message carries its first stderr line) or timed out.
+    """
+    proc = run_captured(argv, timeout)
     if proc.returncode != 0:
         err = " ".join(proc.stderr.decode("utf-8", "replace").split())[:300]
         raise StoreUnreadable(f"{Path(argv[0]).name} exited {proc.returncode}: {err or 'no message'}")
