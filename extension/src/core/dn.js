@@ -8,6 +8,8 @@
  * bidirectional-formatting characters made visible; the pages insert it with textContent only.
  */
 
+import { isUnsafe } from "./safetext.js";
+
 /** Longest DN parsed; the rest is ignored (a DN in a certificate is rarely over 1 KiB). */
 export const MAX_DN_LENGTH = 8192;
 /** Most attributes kept. */
@@ -121,16 +123,13 @@ export function attribute(rdns, type) {
 }
 
 /**
- * Text safe to show: control characters and bidirectional formatting (which can reorder what is
- * shown, e.g. U+202E) become visible `<U+XXXX>`, and the result is cut to {@link MAX_NAME_LENGTH}.
+ * Text safe to show: the characters ./safetext.js calls unsafe (the host's rule: controls, format and
+ * bidirectional characters, which can reorder what is shown, e.g. U+202E) become visible `<U+XXXX>`,
+ * and the result is cut to {@link MAX_NAME_LENGTH}.
  */
 export function visibleText(text) {
-  const chars = [...String(text ?? "")].map((c) => {
-    const cp = c.codePointAt(0);
-    const hidden = cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0x200b && cp <= 0x200f)
-      || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp === 0xfeff;
-    return hidden ? `<U+${cp.toString(16).toUpperCase().padStart(4, "0")}>` : c;
-  });
+  const chars = [...String(text ?? "")].map((c) =>
+    (isUnsafe(c) ? `<U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}>` : c));
   const joined = chars.join("");
   const cps = [...joined];
   return cps.length > MAX_NAME_LENGTH ? `${cps.slice(0, MAX_NAME_LENGTH - 1).join("")}…` : joined;

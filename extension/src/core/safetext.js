@@ -12,6 +12,14 @@ const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
 
 const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
 
+/** One character of the unsafe set (module doc), as one test. */
+const UNSAFE_CHAR = /^(?:[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]|[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069])$/u;
+
+/** True when the one character (code point) `c` is unsafe by the module's rule. */
+export function isUnsafe(c) {
+  return UNSAFE_CHAR.test(c);
+}
+
 /** Longest name shown in a tooltip, in code points (an ellipsis marks a cut). */
 export const NAME_MAX = 64;
 
