@@ -60,19 +60,30 @@ def load(ff, servers, n: int) -> dict:
         time.sleep(0.05)
 
 
-# Diagnosis variants: the extension as built by the harness, with one piece of the built copy of
-# capture.js changed by text match (the sources in extension/ are untouched). A text that is not found
+# Diagnosis variants: the extension as built by the harness, with pieces of the built copy (capture.js
+# unless a patch names another file) changed by text match (the sources in extension/ are untouched). A text that is not found
 # stops the run (the variant would silently measure the extension as built).
 VARIANTS = {
     "noop": ("a blocking onHeadersReceived listener that returns at once (the cost of the listener alone)",
-             "if (details.tabId < 0) return undefined;", "return undefined;"),
+             [("if (details.tabId < 0) return undefined;", "return undefined;")]),
+    "nonblocking": ("the same listener registered without \"blocking\", returning at once (what observing every "
+                    "response costs when the browser does not wait for the extension)",
+                    [("if (details.tabId < 0) return undefined;", "return undefined;"),
+                     ('["blocking"],', "[],")]),
+    "everyresponse": ("getSecurityInfo for every response, not only an origin's first on the page and a 1-in-16 "
+                      "sample (the capture before PageOrigins)",
+                      [("if (!main && !sentinel.wantsResponse(details.tabId, origin)) return undefined;", "")]),
+    "nopersist": ("as built, but the tab states are not written to storage.session",
+                  [("if (this.session) {", "if (false) {", "tabstate.js")]),
+    "nobadge": ("as built, but the badge is not redrawn when a tab state changes",
+                [("onChange: (tabId) => sentinel?.applyBadge(tabId),", "onChange: () => {},", "background.js")]),
     "noder": ("getSecurityInfo(requestId, {certificateChain: true}) for every response, never rawDER",
-              "der ? WITH_DER : WITHOUT_DER", "WITHOUT_DER"),
+              [("der ? WITH_DER : WITHOUT_DER", "WITHOUT_DER")]),
     "sionly": ("getSecurityInfo as built (the capture plan's options), then return without recording anything "
                "(the browser's cost of the security info alone)",
-               "const work = sentinel.observe(", "securityInfo.catch(() => {}); return undefined; const work = sentinel.observe("),
+               [("const work = sentinel.observe(", "securityInfo.catch(() => {}); return undefined; const work = sentinel.observe(")]),
     "allder": ("rawDER: true for every response (the capture before issue 16)",
-               "der ? WITH_DER : WITHOUT_DER", "WITH_DER"),
+               [("der ? WITH_DER : WITHOUT_DER", "WITH_DER")]),
 }
 
 
@@ -83,16 +94,17 @@ def patched_builder(original, variant: str | None):
     def build(out: Path) -> Path:
         original(out)
         if variant:
-            _, old, new = VARIANTS[variant]
-            files = list(out.rglob("capture.js"))
-            hits = [p for p in files if p.read_text("utf-8").count(old) == 1]
-            if len(hits) != 1:
-                raise RuntimeError(f"bench variant {variant!r}: the text {old!r} is not found exactly once in one "
-                                   f"built capture.js ({[str(p.relative_to(out)) for p in files]}); update VARIANTS")
-            p = hits[0]
-            p.write_text(p.read_text("utf-8").replace(old, new, 1), "utf-8")
-            if new not in p.read_text("utf-8"):
-                raise RuntimeError(f"bench variant {variant!r}: the patch did not apply")
+            for patch in VARIANTS[variant][1]:
+                old, new, name = (*patch, "capture.js") if len(patch) == 2 else patch
+                files = list(out.rglob(name))
+                hits = [p for p in files if p.read_text("utf-8").count(old) == 1]
+                if len(hits) != 1:
+                    raise RuntimeError(f"bench variant {variant!r}: the text {old!r} is not found exactly once in one "
+                                       f"built {name} ({[str(p.relative_to(out)) for p in files]}); update VARIANTS")
+                p = hits[0]
+                p.write_text(p.read_text("utf-8").replace(old, new, 1), "utf-8")
+                if new not in p.read_text("utf-8"):
+                    raise RuntimeError(f"bench variant {variant!r}: the patch did not apply")
         return out
 
     return build
@@ -145,6 +157,7 @@ def plain_chromium_class(chromium_module):
 def main() -> None:
     a = args(__doc__.splitlines()[0], loads=(int, 20, "timed loads per browser (issue 6: 20)"),
              diagnose=(int, 1, "1 (default): also the diagnosis variants of the extension (VARIANTS, one browser each)"),
+             variants=(str, "", "comma-separated names from VARIANTS to run (default: all of them)"),
              chromium=(int, 1, "1 (default): also the page in headless Chromium, extension (probe mode) vs none"))
     loads = 4 if a.quick else a.loads
     rep = Report("7. Page-load overhead in headless Firefox (and Chromium)")
@@ -182,7 +195,11 @@ def main() -> None:
         for j in range(PER_ORIGIN):
             s.pages[f"/r{j}.png"] = ("image/png", PNG)
         s.__enter__()
-    names = ["with", "without", "nohost", *(VARIANTS if a.diagnose else ())]
+    chosen = [v for v in a.variants.split(",") if v] if a.variants else list(VARIANTS)
+    unknown = [v for v in chosen if v not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"bench_firefox: unknown variant(s) {unknown}; known: {sorted(VARIANTS)}")
+    names = ["with", "without", "nohost", *(chosen if a.diagnose else ())]
     cr_names = ["cr_with", "cr_without"] if cr_mod else []
     samples = {k: [] for k in [*names, *cr_names]}
     resources = {k: set() for k in samples}
@@ -247,7 +264,7 @@ def main() -> None:
     rows = [["Firefox without the extension", f"{wo['median'] * 1e3:.1f} ms", f"{wo['p99'] * 1e3:.1f} ms", "", ""],
             row("Firefox, RootSentinel + host, as built", "with", "without", is_goal=True),
             row("Firefox, RootSentinel, no host installed (the extension's own cost)", "nohost", "without")]
-    for name, (label, _, _) in VARIANTS.items():
+    for name, (label, _) in VARIANTS.items():
         if name in samples:
             rows.append(row(f"Firefox, with host, diagnosis: {label}", name, "without"))
     if cr_mod:

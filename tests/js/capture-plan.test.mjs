@@ -1,12 +1,13 @@
 /**
- * Issue 16: Firefox is asked for rawDER only where the host needs it (CapturePlan), and responses
- * whose leaf and host were judged already on the page are skipped (PageSeen).
+ * Issue 16: Firefox is asked for rawDER only where the host needs it (CapturePlan), getSecurityInfo
+ * only for an origin's first response on a page and a sample of the rest (PageOrigins), and responses
+ * whose leaf and host were judged already on the page record nothing (PageSeen).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startBackground } from "../../extension/src/core/background.js";
 import { registerCapture } from "../../extension/src/firefox/capture.js";
-import { CapturePlan, PageSeen, originKey } from "../../extension/src/core/cache.js";
+import { CapturePlan, PageOrigins, PageSeen, originKey } from "../../extension/src/core/cache.js";
 import { fakeBrowser, securityInfo, settle, verdict } from "./fake-browser.mjs";
 
 const LEAF_A = "a1".repeat(32);
@@ -28,9 +29,10 @@ function host(levels, derWanted = () => false) {
 }
 
 let next = 1;
-function respond(browser, { tabId = 7, url, type = "image", leaf, si }) {
+function respond(browser, opts) {
+  const { tabId = 7, url, type = "image", leaf, si } = opts;
   const id = `p${next++}`;
-  browser.securityInfos.set(id, si ?? securityInfo(leaf));
+  browser.securityInfos.set(id, "si" in opts ? si : securityInfo(leaf));
   browser.webRequest.onHeadersReceived.fire({ requestId: id, tabId, url, type, fromCache: false, frameId: type === "main_frame" ? 0 : 3 });
   return id;
 }
@@ -38,12 +40,19 @@ function respond(browser, { tabId = 7, url, type = "image", leaf, si }) {
 const asked = (browser, id) => browser.webRequest.calls.find((c) => c.requestId === id).options;
 const checks = (browser) => browser.native.sent.filter((m) => m.type === "check");
 
-async function boot(hostFn) {
+/**
+ * A background on the fake browser. `sample`: what PageOrigins' random draws return (0: every response
+ * of a claimed origin is sampled, so every response is captured, as the CapturePlan tests need; 1: none is).
+ */
+async function boot(hostFn, { sample = 0 } = {}) {
   const browser = fakeBrowser({ host: hostFn });
   const sentinel = startBackground(browser, registerCapture);
+  sentinel.origins.random = () => sample;
   await settle();
   return { browser, sentinel };
 }
+
+const captured = (browser, id) => browser.webRequest.calls.some((c) => c.requestId === id);
 
 test("originKey is the scheme, host and port of a URL", () => {
   assert.equal(originKey("https://a.test:8443/x/y?z"), "https://a.test:8443");
@@ -134,4 +143,95 @@ test("CapturePlan and PageSeen are bounded", () => {
   seen.add(1, 5, "x"); seen.add(1, 5, "y"); seen.add(1, 5, "z");
   assert.equal(seen.has(1, 5, "x") && seen.has(1, 5, "y") && !seen.has(1, 5, "z"), true);
   assert.equal(seen.has(1, 6, "x"), false, "another page of the tab has seen nothing");
+});
+
+test("getSecurityInfo is asked once per origin on a page (no sample); an intercepted image origin still shows", async () => {
+  const { browser, sentinel } = await boot(host({ [LEAF_B]: "interception" }), { sample: 1 });
+  const main = respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  const same = respond(browser, { url: "https://a.test/logo.png", leaf: LEAF_A });
+  const evil = Array.from({ length: 10 }, (_, i) => respond(browser, { url: `https://evil.test/i${i}.png`, leaf: LEAF_B }));
+  const port = respond(browser, { url: "https://evil.test:8443/i.png", leaf: LEAF_B });
+  await settle();
+  assert.equal(captured(browser, main), true);
+  assert.equal(captured(browser, same), false, "the main frame claimed its origin for the page");
+  assert.deepEqual(evil.map((id) => captured(browser, id)), [true, ...Array(9).fill(false)]);
+  assert.equal(captured(browser, port), true, "another port is another origin");
+  const state = sentinel.tabs.get(7);
+  assert.equal(state.level, "interception");
+  assert.equal(state.origins["https://evil.test"].level, "interception");
+  assert.equal(sentinel.origins.skipped, 10);
+  // a new page captures every origin again, and still shows the intercepted one
+  respond(browser, { url: "https://a.test/2", type: "main_frame", leaf: LEAF_A });
+  const again = respond(browser, { url: "https://evil.test/i0.png", leaf: LEAF_B });
+  await settle();
+  assert.equal(captured(browser, again), true);
+  assert.equal(sentinel.tabs.get(7).origins["https://evil.test"].level, "interception");
+});
+
+test("a sampled response of a claimed origin shows a second chain on the page", async () => {
+  const { browser, sentinel } = await boot(host({ [LEAF_B]: "interception" }), { sample: 1 });
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  respond(browser, { url: "https://cdn.test/1.js", leaf: LEAF_A });
+  await settle();
+  assert.equal(sentinel.tabs.get(7).level, "ok");
+  // the same origin on another connection, intercepted: unseen until a response of it is sampled
+  const unseen = respond(browser, { url: "https://cdn.test/2.js", leaf: LEAF_B });
+  await settle();
+  assert.equal(captured(browser, unseen), false);
+  assert.equal(sentinel.tabs.get(7).level, "ok");
+  sentinel.origins.random = () => 0.5 / 16; // below the 1-in-16 sample
+  const sampled = respond(browser, { url: "https://cdn.test/3.js", leaf: LEAF_B });
+  await settle();
+  assert.equal(captured(browser, sampled), true);
+  assert.equal(sentinel.origins.sampled, 1);
+  assert.equal(sentinel.tabs.get(7).level, "interception");
+});
+
+test("a capture that did not judge its origin leaves the next response captured", async () => {
+  let down = true;
+  const judging = host({});
+  const { browser, sentinel } = await boot((msg) => (msg.type === "check" && down ? { type: "error", id: msg.id, code: "internal", message: "down" } : judging(msg)), { sample: 1 });
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  const failed = respond(browser, { url: "https://b.test/1.png", leaf: LEAF_B });
+  await settle();
+  assert.equal(sentinel.tabs.get(7).origins["https://b.test"].level, "unknown");
+  down = false;
+  const before = checks(browser).length;
+  const retried = respond(browser, { url: "https://b.test/2.png", leaf: LEAF_B });
+  await settle();
+  assert.equal(captured(browser, failed) && captured(browser, retried), true, "a host failure is not a judgement");
+  assert.equal(checks(browser).length, before + 1, "the host is asked again");
+  const third = respond(browser, { url: "https://b.test/3.png", leaf: LEAF_B });
+  assert.equal(captured(browser, third), false, "judged now");
+  const broken = respond(browser, { url: "https://c.test/1.png", si: { ...securityInfo(LEAF_B), state: "broken" } });
+  await settle();
+  const afterBroken = respond(browser, { url: "https://c.test/2.png", leaf: LEAF_B });
+  const skipped = respond(browser, { url: "https://c.test/3.png", leaf: LEAF_B });
+  await settle();
+  assert.deepEqual([broken, afterBroken, skipped].map((id) => captured(browser, id)), [true, true, false]);
+  const none = respond(browser, { url: "https://d.test/1.png", si: undefined });
+  await settle();
+  assert.equal(captured(browser, none), true);
+  const afterNone = respond(browser, { url: "https://d.test/2.png", leaf: LEAF_B });
+  await settle();
+  assert.equal(captured(browser, afterNone), true, "no security info is not a judgement");
+});
+
+test("PageOrigins: per tab and page, bounded, and a tab of unknown page captures everything", () => {
+  const o = new PageOrigins({ random: () => 0.99, maxPerPage: 2 });
+  assert.equal(o.wants(1, 5, "https://a"), true);
+  assert.equal(o.wants(1, 5, "https://a"), false);
+  assert.equal(o.wants(2, 5, "https://a"), true, "another tab");
+  assert.equal(o.wants(1, 6, "https://a"), true, "another page of the tab");
+  assert.equal(o.wants(1, 6, "https://a"), false);
+  assert.equal(o.wants(1, null, "https://a"), true);
+  assert.equal(o.wants(1, null, "https://a"), true, "no page known: never skipped");
+  o.wants(1, 6, "https://b");
+  assert.equal(o.wants(1, 6, "https://c") && o.wants(1, 6, "https://c"), true, "above maxPerPage nothing is claimed");
+  o.release(1, 6, "https://a");
+  assert.equal(o.wants(1, 6, "https://a"), true);
+  o.forget(1);
+  assert.equal(o.wants(1, 6, "https://b"), true);
 });

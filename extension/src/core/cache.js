@@ -233,3 +233,85 @@ export class PageSeen {
     this.tabs.clear();
   }
 }
+
+/**
+ * Which responses of a page the Firefox listener asks `getSecurityInfo` for at all (issue 16: the call
+ * itself, not what it returns, is most of what capture costs; bench/NOTES.md). The first response of
+ * each origin on a tab's page is captured; while it is being judged, and after it was, the other
+ * responses of that origin on the page are not, except an unpredictable sample of them
+ * (`resample`, 1 in 16 by default), so a connection of the origin that presents another chain than the
+ * first (webRequest does not say which connection a response came on; HTTP/1.1 opens up to six) is
+ * still seen on a page that loads enough of that origin, and never at a response a network could
+ * predict. A capture that did not judge the origin ({@link PageOrigins#release}: not `secure`, no
+ * chain, the host failed or wanted the DER) makes the next response of it captured again. Main frames
+ * are always captured (their verdict is the page's; enforce mode blocks on it).
+ *
+ * Keyed by tab and page generation (tabstate.js): a new page captures every origin again. A tab whose
+ * page is not known (`gen` null: the event page is restoring its state) captures every response.
+ */
+export class PageOrigins {
+  /**
+   * @param {object} [opts]
+   * @param {number} [opts.resample]  chance (0..1) that a response of an origin already claimed on the
+   *   page is captured anyway
+   * @param {() => number} [opts.random]  uniform in [0, 1); Math.random (tests pass their own)
+   * @param {number} [opts.maxPerPage]  origins remembered per page; above it every response is captured
+   */
+  constructor({ resample = 1 / 16, random = Math.random, maxPerPage = 4096 } = {}) {
+    this.resample = resample;
+    this.random = random;
+    this.maxPerPage = maxPerPage;
+    this.tabs = new Map(); // tabId -> {gen, origins: Set<string>}
+    this.sampled = 0;
+    this.skipped = 0;
+  }
+
+  _page(tabId, gen, create) {
+    let t = this.tabs.get(tabId);
+    if ((t === undefined || t.gen !== gen) && create) {
+      t = { gen, origins: new Set() };
+      this.tabs.set(tabId, t);
+    }
+    return t !== undefined && t.gen === gen ? t : undefined;
+  }
+
+  /**
+   * Whether to capture this response of `origin` on page `gen` of `tabId`; synchronous and cheap (the
+   * listener calls it before getSecurityInfo). The first call for an origin on a page answers true and
+   * claims it; later calls answer true only for the sample.
+   */
+  wants(tabId, gen, origin) {
+    if (gen === null || gen === undefined) return true;
+    const t = this._page(tabId, gen, true);
+    if (!t.origins.has(origin)) {
+      if (t.origins.size < this.maxPerPage) t.origins.add(origin);
+      return true;
+    }
+    if (this.random() < this.resample) {
+      this.sampled += 1;
+      return true;
+    }
+    this.skipped += 1;
+    return false;
+  }
+
+  /** Claims `origin` on the page without asking (its main frame was judged). */
+  claim(tabId, gen, origin) {
+    if (gen === null || gen === undefined) return;
+    const t = this._page(tabId, gen, true);
+    if (t.origins.size < this.maxPerPage) t.origins.add(origin);
+  }
+
+  /** The capture of `origin` on the page did not judge it: its next response is captured. */
+  release(tabId, gen, origin) {
+    this._page(tabId, gen, false)?.origins.delete(origin);
+  }
+
+  forget(tabId) {
+    this.tabs.delete(tabId);
+  }
+
+  clear() {
+    this.tabs.clear();
+  }
+}

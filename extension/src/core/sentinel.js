@@ -7,7 +7,7 @@
  */
 import { BADGE, rank } from "./levels.js";
 import { HostError } from "./hostport.js";
-import { CapturePlan, KnownCertificates, PageSeen, cacheKey, originKey } from "./cache.js";
+import { CapturePlan, KnownCertificates, PageOrigins, PageSeen, cacheKey, originKey } from "./cache.js";
 import { originOf } from "./tabstate.js";
 import { loadSettings } from "./settings.js";
 import { explainRecord, tooltip } from "./explain.js";
@@ -85,6 +85,16 @@ export class Sentinel {
     this.known = new KnownCertificates();
     this.plan = new CapturePlan();
     this.seen = new PageSeen();
+    this.origins = new PageOrigins();
+  }
+
+  /**
+   * Whether the Firefox listener asks getSecurityInfo for this (non-main-frame) response
+   * ({@link PageOrigins#wants}: an origin's first response on the tab's page, and a sample of the rest).
+   * Synchronous: it runs before getSecurityInfo.
+   */
+  wantsResponse(tabId, origin) {
+    return this.origins.wants(tabId, this.tabs.genOf(tabId), origin);
   }
 
   /**
@@ -129,10 +139,22 @@ export class Sentinel {
    */
   async observe(req, securityInfoPromise) {
     const { tabId, url, main } = req;
+    const origin = req.origin ?? originKey(url);
     const start = await this.startObservation(req, securityInfoPromise, undefined);
     if (!start) return null;
     const { gen, hostname, evidence: si } = start;
-    const origin = req.origin ?? originKey(url);
+    const rec = await this.recordOf(req, gen, hostname, origin, si);
+    // Judged: the page's other responses of this origin need not be captured (PageOrigins). Not judged
+    // (not secure, no chain, no verdict): the next one is.
+    const judged = rec !== null && si?.state === "secure" && !rec.provisional && !rec.error;
+    if (!judged) this.origins.release(tabId, gen, origin);
+    else if (main) this.origins.claim(tabId, gen, origin);
+    return rec === null ? null : this.finishObservation(tabId, gen, rec, main);
+  }
+
+  /** The Record of one captured response (null: a repeat, or nothing to record); see {@link observe}. */
+  async recordOf(req, gen, hostname, origin, si) {
+    const { tabId, url, main } = req;
     // Not secure: the host may need the DER of what this origin presents (its next response brings it).
     if (si?.state !== "secure" && !req.der) this.plan.wantAgain(origin);
     const leafFp = si?.certificates?.[0]?.fingerprint?.sha256;
@@ -140,29 +162,22 @@ export class Sentinel {
     // Fast path: this leaf on this host was judged on this page already; nothing new to record.
     if (!main && seenKey !== null && this.seen.has(tabId, gen, seenKey)) return null;
 
-    let rec;
     if (!si || !Array.isArray(si.certificates) || si.certificates.length === 0) {
-      if (si?.state === "insecure") {
-        rec = recordFromVerdict({ level: "unknown", reason: "insecure" }, { url, hostname });
-      } else if (main) {
-        // Restricted or revoked host permission gives undefined (browser-apis.md 1.1): never "ok".
-        rec = failureRecord(url, "no_security_info", "");
-      } else {
-        return null;
-      }
-    } else {
-      rec = await this.judge(req, hostname, this.cache, cacheKey(si, hostname), () => this.askHost(url, si, req.fromCache));
-      if (rec.verdict?.der_wanted) rec.provisional = true;
-      if (rec.provisional) {
-        // Not judged for want of DER: the next response of this origin sends it. (A host that could not
-        // be asked does not re-arm the plan: DER would not help it, and a host that comes back without
-        // the facts says der_wanted itself.)
-        this.plan.wantAgain(origin);
-      } else if (seenKey !== null && rec.level !== "unknown") {
-        this.seen.add(tabId, gen, seenKey);
-      }
+      if (si?.state === "insecure") return recordFromVerdict({ level: "unknown", reason: "insecure" }, { url, hostname });
+      // Restricted or revoked host permission gives undefined (browser-apis.md 1.1): never "ok".
+      return main ? failureRecord(url, "no_security_info", "") : null;
     }
-    return this.finishObservation(tabId, gen, rec, main);
+    const rec = await this.judge(req, hostname, this.cache, cacheKey(si, hostname), () => this.askHost(url, si, req.fromCache));
+    if (rec.verdict?.der_wanted) rec.provisional = true;
+    if (rec.provisional) {
+      // Not judged for want of DER: the next response of this origin sends it. (A host that could not
+      // be asked does not re-arm the plan: DER would not help it, and a host that comes back without
+      // the facts says der_wanted itself.)
+      this.plan.wantAgain(origin);
+    } else if (seenKey !== null && rec.level !== "unknown") {
+      this.seen.add(tabId, gen, seenKey);
+    }
+    return rec;
   }
 
   /**
@@ -385,6 +400,7 @@ export class Sentinel {
   /** A tab closed. */
   forget(tabId) {
     this.seen.forget(tabId);
+    this.origins.forget(tabId);
     this.tabs.remove(tabId);
   }
 }

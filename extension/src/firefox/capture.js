@@ -1,9 +1,11 @@
 /**
- * Firefox capture: the chain of every https response of a tab, through
+ * Firefox capture: the chain of the https responses of a tab, through
  * `webRequest.getSecurityInfo(requestId, {certificateChain: true})`, with `rawDER: true` only where
  * the host needs the DER (../core/cache.js CapturePlan: an origin's first response, and again after
  * the host asked for it; docs/protocol.md "DER only where needed"). Serialising every certificate
  * of every response as an array of numbers was most of the extension's page-load cost (issue 16).
+ * The call itself is made only for an origin's first response on the tab's page and a 1-in-16 sample
+ * of the rest (../core/cache.js PageOrigins; docs/design.md says what that trades).
  *
  * - getSecurityInfo only answers inside `onHeadersReceived`, for a listener registered with
  *   "blocking" (MDN webRequest.getSecurityInfo,
@@ -54,6 +56,9 @@ export function registerCapture(browser, sentinel) {
       // waits for a second response.
       const origin = originKey(details.url);
       const main = details.type === "main_frame";
+      // An origin already claimed on this tab's page is not captured again (but for a sample):
+      // the call is most of the cost (../core/cache.js PageOrigins).
+      if (!main && !sentinel.wantsResponse(details.tabId, origin)) return undefined;
       const der = sentinel.plan.take(origin) || main;
       const securityInfo = webRequest.getSecurityInfo(details.requestId, der ? WITH_DER : WITHOUT_DER);
       const work = sentinel.observe(
