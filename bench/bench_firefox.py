@@ -73,6 +73,12 @@ VARIANTS = {
     "everyresponse": ("getSecurityInfo for every response, not only an origin's first on the page and a 1-in-16 "
                       "sample (the capture before PageOrigins)",
                       [("if (!main && !sentinel.wantsResponse(details.tabId, origin)) return undefined;", "")]),
+    "mainonly": ("main frames captured as built, every other response returned at once (the page's own verdict "
+                 "on top of the listener alone)",
+                 [("if (!main && !sentinel.wantsResponse(details.tabId, origin)) return undefined;",
+                   "if (!main) return undefined;")]),
+    "nosample": ("as built, but no sample: getSecurityInfo only for an origin's first response on the page",
+                 [("resample = 1 / 16,", "resample = 0,", "cache.js")]),
     "nopersist": ("as built, but the tab states are not written to storage.session",
                   [("if (this.session) {", "if (false) {", "tabstate.js")]),
     "nobadge": ("as built, but the badge is not redrawn when a tab state changes",
@@ -158,6 +164,8 @@ def main() -> None:
     a = args(__doc__.splitlines()[0], loads=(int, 20, "timed loads per browser (issue 6: 20)"),
              diagnose=(int, 1, "1 (default): also the diagnosis variants of the extension (VARIANTS, one browser each)"),
              variants=(str, "", "comma-separated names from VARIANTS to run (default: all of them)"),
+             settle=(float, 0.3, "seconds of idle after each load, so one browser's work after its load event "
+                                 "(host replies, storage, GC) does not land in the next browser's timed load"),
              chromium=(int, 1, "1 (default): also the page in headless Chromium, extension (probe mode) vs none"))
     loads = 4 if a.quick else a.loads
     rep = Report("7. Page-load overhead in headless Firefox (and Chromium)")
@@ -242,6 +250,7 @@ def main() -> None:
                     t = loaders[name](n)
                     samples[name].append(t["nav"]["loadEventEnd"] / 1000)
                     resources[name].add(t["resources"])
+                    time.sleep(a.settle)
             try:
                 tab = ff_with.tab_id(servers[0].url("/page"))
                 badge = ff_with.wait_badge(tab, lambda b: b["text"] not in ("", "\u2026"), timeout=10)
@@ -278,7 +287,8 @@ def main() -> None:
         rep.line(f"As built vs the listener alone, paired medians: {gap * 100:+.1f} points "
                  f"({goal(abs(gap) <= 0.02, 'goal: within 2 points')}).")
         rep.line()
-    rep.line(f"{loads} timed loads per browser after 3 warm-up loads each, interleaved in random order each round; "
+    rep.line(f"{loads} timed loads per browser after 3 warm-up loads each, interleaved in random order each round, "
+             f"{a.settle:g} s idle after each; "
              f"page with {ORIGINS * PER_ORIGIN} images on {ORIGINS} HTTPS origins (127.0.0.1 servers, leaf <- "
              f"intermediate <- private root trusted in every profile, `Cache-Control: no-store`). The paired figure "
              f"divides each round's load by the same round's load without the extension (Chromium: by Chromium "

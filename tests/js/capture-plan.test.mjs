@@ -235,3 +235,17 @@ test("PageOrigins: per tab and page, bounded, and a tab of unknown page captures
   o.forget(1);
   assert.equal(o.wants(1, 6, "https://b"), true);
 });
+
+test("an origin whose first response repeats a leaf judged on the page (another port, same host) is claimed too", async () => {
+  const { browser, sentinel } = await boot(host({}), { sample: 1 });
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  const first = respond(browser, { url: "https://a.test:8443/1.png", leaf: LEAF_A });
+  await settle();
+  const later = [2, 3, 4].map((i) => respond(browser, { url: `https://a.test:8443/${i}.png`, leaf: LEAF_A }));
+  await settle();
+  assert.equal(captured(browser, first), true);
+  assert.deepEqual(later.map((id) => captured(browser, id)), [false, false, false],
+    "a repeat is a judgement: the origin's other responses are not captured");
+  assert.equal(sentinel.tabs.get(7).level, "ok");
+});

@@ -15,6 +15,9 @@ import { explainRecord, tooltip } from "./explain.js";
 /** Path of the enforce-mode explanation page inside the extension. */
 export const BLOCKED_PAGE = "blocked/blocked.html";
 
+/** {@link Sentinel#recordOf}: the response repeats a leaf and host judged on the page (nothing to record). */
+const REPEAT = Symbol("repeat");
+
 /** Longest time an enforce-mode main frame waits for the host before it is let through (ms). */
 export const ENFORCE_WAIT_MS = 8000;
 
@@ -144,15 +147,18 @@ export class Sentinel {
     if (!start) return null;
     const { gen, hostname, evidence: si } = start;
     const rec = await this.recordOf(req, gen, hostname, origin, si);
-    // Judged: the page's other responses of this origin need not be captured (PageOrigins). Not judged
-    // (not secure, no chain, no verdict): the next one is.
-    const judged = rec !== null && si?.state === "secure" && !rec.provisional && !rec.error;
+    // Judged (now, or a repeat of a leaf judged on the page): the page's other responses of this origin
+    // need not be captured (PageOrigins). Not judged (not secure, no chain, no verdict): the next one is.
+    const judged = si?.state === "secure" && (rec === REPEAT || (rec !== null && !rec.provisional && !rec.error));
     if (!judged) this.origins.release(tabId, gen, origin);
     else if (main) this.origins.claim(tabId, gen, origin);
-    return rec === null ? null : this.finishObservation(tabId, gen, rec, main);
+    return rec === null || rec === REPEAT ? null : this.finishObservation(tabId, gen, rec, main);
   }
 
-  /** The Record of one captured response (null: a repeat, or nothing to record); see {@link observe}. */
+  /**
+   * The Record of one captured response, {@link REPEAT} for a leaf and host judged on the page already,
+   * or null when there is nothing to record; see {@link observe}.
+   */
   async recordOf(req, gen, hostname, origin, si) {
     const { tabId, url, main } = req;
     // Not secure: the host may need the DER of what this origin presents (its next response brings it).
@@ -160,7 +166,7 @@ export class Sentinel {
     const leafFp = si?.certificates?.[0]?.fingerprint?.sha256;
     const seenKey = typeof leafFp === "string" ? `${hostname}|${leafFp}` : null;
     // Fast path: this leaf on this host was judged on this page already; nothing new to record.
-    if (!main && seenKey !== null && this.seen.has(tabId, gen, seenKey)) return null;
+    if (!main && seenKey !== null && this.seen.has(tabId, gen, seenKey)) return REPEAT;
 
     if (!si || !Array.isArray(si.certificates) || si.certificates.length === 0) {
       if (si?.state === "insecure") return recordFromVerdict({ level: "unknown", reason: "insecure" }, { url, hostname });
