@@ -1,18 +1,19 @@
 """7. Page-load overhead in real headless Firefox: one page with 100 subresources on 10 HTTPS origins,
-loaded with and without the extension, 20 timed loads each, interleaved.
+loaded with and without the extension, 30 timed loads each, interleaved.
 
 Uses the end-to-end harness as it is (tests/e2e/firefox.py, pki.py, servers.py; imported, not copied):
-three Firefox instances at once, the same test root trusted in each, the same local servers. Instance A
+several Firefox instances at once, the same test root trusted in each, the same local servers. Instance A
 has RootSentinel installed with the real host; instance B is started by the same harness without a host
 manifest and the extension is then removed with BiDi ``webExtension.uninstall``, so both profiles are
 otherwise identical. Instance C has the extension but no host manifest (the extension's own cost
-without any native messaging); by default (``--diagnose 1``) one more instance per entry of VARIANTS has a
-piece of the *built copy* of capture.js changed by text match (extension/ itself is untouched; a text that
-no longer matches stops the run), to tell where an overhead comes from. With ``--chromium 1`` (default)
-the same page is loaded in two headless Chromiums of the Chromium harness (tests/e2e/chromium.py): one
-with the extension in its default (probe) mode and the host, one started without any extension.
-The figure is the page's own ``loadEventEnd`` (Navigation Timing), read in the page; besides the
-medians, the per-round paired ratios and their quartiles show how much of it is noise.
+without any native messaging); by default (``--diagnose 1``) one more instance per variant
+(DEFAULT_VARIANTS, or ``--variants``) has pieces of the *built copy* of the extension changed by text
+match (extension/ itself is untouched; a text that no longer matches stops the run), to tell where an
+overhead comes from. With ``--chromium 1`` (default) the same page is loaded in two headless Chromiums
+of the Chromium harness (tests/e2e/chromium.py): one with the extension in its default (probe) mode and
+the host, one started without any extension. The figure is the page's own ``loadEventEnd`` (Navigation
+Timing), read in the page; besides the medians, the per-round paired ratios and their quartiles show
+how much of it is noise. Each load is followed by ``--settle`` seconds of idle.
 """
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ VARIANTS = {
 }
 
 
+# What `make bench` runs (one browser each, all at once on the bench machine): the floor (listener alone,
+# blocking or not), the capture without rawDER and without PageOrigins, and the API's own cost.
+# `--variants all` (or a list) runs others.
+DEFAULT_VARIANTS = ("noop", "nonblocking", "noder", "everyresponse", "sionly")
+
+
 def patched_builder(original, variant: str | None):
     """``original`` (the harness's own build_extension, never an earlier patched one: builders stacked on
     each other would apply every earlier variant's patch too), then the variant's patch."""
@@ -161,9 +168,9 @@ def plain_chromium_class(chromium_module):
 
 
 def main() -> None:
-    a = args(__doc__.splitlines()[0], loads=(int, 20, "timed loads per browser (issue 6: 20)"),
+    a = args(__doc__.splitlines()[0], loads=(int, 30, "timed loads per browser (issue 6: 20; issue 16: 30)"),
              diagnose=(int, 1, "1 (default): also the diagnosis variants of the extension (VARIANTS, one browser each)"),
-             variants=(str, "", "comma-separated names from VARIANTS to run (default: all of them)"),
+             variants=(str, ",".join(DEFAULT_VARIANTS), "comma-separated names from VARIANTS to run, or 'all'"),
              settle=(float, 0.3, "seconds of idle after each load, so one browser's work after its load event "
                                  "(host replies, storage, GC) does not land in the next browser's timed load"),
              chromium=(int, 1, "1 (default): also the page in headless Chromium, extension (probe mode) vs none"))
@@ -203,7 +210,7 @@ def main() -> None:
         for j in range(PER_ORIGIN):
             s.pages[f"/r{j}.png"] = ("image/png", PNG)
         s.__enter__()
-    chosen = [v for v in a.variants.split(",") if v] if a.variants else list(VARIANTS)
+    chosen = list(VARIANTS) if a.variants == "all" else [v for v in a.variants.split(",") if v]
     unknown = [v for v in chosen if v not in VARIANTS]
     if unknown:
         raise SystemExit(f"bench_firefox: unknown variant(s) {unknown}; known: {sorted(VARIANTS)}")
