@@ -11,6 +11,7 @@ to rewrite docs/screenshot-banned.png from the banned-chain test.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -175,6 +176,39 @@ def test_clean_main_frame_with_intercepted_subresource(certdir, main_frame):
         else:
             assert main_origin not in by_origin
         assert set(by_origin) <= {evil_origin, main_origin}
+
+
+def test_every_origin_of_a_busy_page_is_judged_though_repeats_are_not_captured(certdir):
+    """Issue 16: getSecurityInfo is asked for an origin's first response on the page (and a sample of the
+    rest), not for all of them. A page of 6 HTTPS origins with 8 images each, every origin under its own
+    private root, must still list every origin as intercepted, named by its root, on the first load and on
+    a second page of the same tab (each page captures again)."""
+    origins = []
+    for i in range(6):
+        root = pki.private_root(f"Busy Interceptor Root {i}")
+        server = serve(pki.server_identity(root), certdir, f"busy{i}")
+        server.pages.update({f"/i{j}.svg": ("image/svg+xml", "<svg xmlns='http://www.w3.org/2000/svg' width='2' height='2'/>")
+                             for j in range(8)})
+        origins.append((root, server))
+    main = WebServer()
+    trust = [write_root(root, certdir, f"busy{i}") for i, (root, _) in enumerate(origins)]
+    with contextlib.ExitStack() as stack:
+        for _, server in origins:
+            stack.enter_context(server)
+        stack.enter_context(main)
+        ff = stack.enter_context(Firefox(trust=trust))
+        imgs = "".join(f"<img src='{server.url(f'/i{j}.svg?p={{page}}')}'>" for _, server in origins for j in range(8))
+        expected = {f"https://localhost:{server.port}": f"Busy Interceptor Root {i}" for i, (_, server) in enumerate(origins)}
+        for page in (1, 2):
+            main.pages[f"/p{page}"] = ("text/html", PAGE.format(title=f"Busy {page}", extra=imgs.replace("{page}", str(page))))
+            page_url = main.url(f"/p{page}")
+            tab = visit(ff, page_url)
+            ff.wait_badge(tab, lambda b: b["text"] == BADGE["interception"])
+            popup = poll(lambda: ff.popup(tab), lambda p: set(expected) <= {o["origin"] for o in p["origins"]}, 15, 0.3)
+            by_origin = {o["origin"]: o for o in popup["origins"]}
+            for origin, root_name in expected.items():
+                assert by_origin[origin]["level"] == "interception", (page, origin, by_origin[origin])
+                assert root_name in by_origin[origin]["root"], (page, origin, by_origin[origin])
 
 
 @pytest.mark.parametrize("host", ["missing", "crash"])
