@@ -85,6 +85,22 @@ def finding(report: dict, cert_sha256: str) -> dict:
 
 # --- NSS ------------------------------------------------------------------------------------------------
 
+@needs_certutil
+def test_json_report_writes_control_and_bidi_characters_of_a_nickname_as_escapes(tmp_path):
+    """``scan --json`` goes to terminals and log pipelines: a nickname is attacker text, so its bidi and
+    control characters are written as JSON escapes (the value read back is unchanged)."""
+    root = tmp_path / "root"
+    nick = "Superfish\u202egnp.exe\u0007 Root"
+    nss_db(root / "home/ana/.pki/nssdb", (nick, "C,,", SUPERFISH_PEM))
+    proc = subprocess.run([sys.executable, "-m", "native_host", "scan", "--root", str(root), "--json"],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "ROOTSENTINEL_CONFIG": str(tmp_path / "no-config.json")})
+    assert proc.returncode == 2, proc.stderr
+    assert "\u202e" not in proc.stdout and "\u0007" not in proc.stdout
+    assert "\\u202e" in proc.stdout
+    assert finding(json.loads(proc.stdout), SUPERFISH_SHA)["found_in"][0]["label"] == nick
+
+
 def test_nss_list_parser_on_recorded_output():
     rows = _nss.parse_list((SCAN / "nss-list.txt").read_bytes())
     assert rows == [("Superfish, Inc. SuperFish, Inc.", "C,,"), ("BadSSL MITM Software Test - BadSSL", "CT,C,C"),

@@ -9,7 +9,6 @@ Exit codes as ``check``: 2 a banned root is installed, 1 a non-public (or allow-
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -174,7 +173,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.fix:
         return _fix(args, report, ctx, readers, config)
     if args.json:
-        sys.stdout.write(json.dumps(report.to_json(include_ok=args.all), ensure_ascii=False, indent=1) + "\n")
+        from native_host.textsafe import dumps_json  # certificate names and labels are attacker text
+
+        sys.stdout.write(dumps_json(report.to_json(include_ok=args.all), indent=1) + "\n")
     else:
         sys.stdout.write(_text(report, args.all, root) + "\n")
     for error in report.errors:
