@@ -80,6 +80,11 @@ VARIANTS = {
                    "if (!main) return undefined;")]),
     "nosample": ("as built, but no sample: getSecurityInfo only for an origin's first response on the page",
                  [("resample = 1 / 16,", "resample = 0,", "cache.js")]),
+    "lean": ("as built, but no sample, no storage.session writes of tab states and no badge redraw on a tab-state "
+             "change (what the extension's own work after the call costs)",
+             [("resample = 1 / 16,", "resample = 0,", "cache.js"),
+              ("if (this.session) {", "if (false) {", "tabstate.js"),
+              ("onChange: (tabId) => sentinel?.applyBadge(tabId),", "onChange: () => {},", "background.js")]),
     "nopersist": ("as built, but the tab states are not written to storage.session",
                   [("if (this.session) {", "if (false) {", "tabstate.js")]),
     "nobadge": ("as built, but the badge is not redrawn when a tab state changes",

@@ -249,3 +249,29 @@ test("an origin whose first response repeats a leaf judged on the page (another 
     "a repeat is a judgement: the origin's other responses are not captured");
   assert.equal(sentinel.tabs.get(7).level, "ok");
 });
+
+test("the badge is set only where it changes, and every part again after a committed navigation", async () => {
+  const { browser } = await boot(host({ [LEAF_B]: "interception" }), { sample: 1 });
+  const sets = [];
+  for (const name of ["setBadgeText", "setBadgeBackgroundColor", "setTitle"]) {
+    const real = browser.action[name];
+    browser.action[name] = (arg) => { sets.push(name); return real(arg); };
+  }
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  const afterMain = sets.length;
+  respond(browser, { url: "https://evil.test/1.png", leaf: LEAF_B });
+  await settle();
+  assert.equal(browser.badges.get(7).text, "!");
+  const afterEvil = sets.length;
+  assert.ok(afterEvil > afterMain && afterEvil - afterMain <= 3);
+  // a second intercepted origin changes nothing that is drawn: no call
+  respond(browser, { url: "https://evil2.test/1.png", leaf: LEAF_B });
+  await settle();
+  assert.equal(sets.length, afterEvil);
+  // Firefox clears per-tab badge data on navigation: the commit redraws all three parts
+  browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/" });
+  await settle();
+  assert.deepEqual(sets.slice(afterEvil), ["setBadgeText", "setBadgeBackgroundColor", "setTitle"]);
+  assert.equal(browser.badges.get(7).text, "!");
+});

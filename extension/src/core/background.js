@@ -45,7 +45,7 @@ export function startBackground(browser, registerCapture, { client = "firefox" }
     if (d.frameId === 0) sentinel.committed(d.tabId, d.url).catch(() => {});
   });
   browser.tabs.onUpdated.addListener((tabId, changeInfo) => {
-    if (changeInfo.status || changeInfo.url) sentinel.applyBadge(tabId);
+    if (changeInfo.status || changeInfo.url) sentinel.applyBadge(tabId, { force: true });
   });
   browser.tabs.onRemoved.addListener((tabId) => sentinel.forget(tabId));
   browser.storage.onChanged.addListener((changes, area) => {

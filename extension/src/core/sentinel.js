@@ -89,6 +89,7 @@ export class Sentinel {
     this.plan = new CapturePlan();
     this.seen = new PageSeen();
     this.origins = new PageOrigins();
+    this.drawn = new Map(); // tabId -> {text, color, title} last set ({@link applyBadge})
   }
 
   /**
@@ -339,7 +340,7 @@ export class Sentinel {
   async committed(tabId, url) {
     await this.tabs.ready();
     if (url.startsWith(this.browser.runtime.getURL(BLOCKED_PAGE))) {
-      this.applyBadge(tabId); // the blocked page keeps the banned state of the page it replaced
+      this.applyBadge(tabId, { force: true }); // the blocked page keeps the banned state of the page it replaced
       return;
     }
     this.tabs.commit(tabId, url, (u) => {
@@ -349,7 +350,7 @@ export class Sentinel {
       if (u.startsWith("http:")) { rec.error = null; rec.reason = "insecure"; }
       return { main: rec, origins: {} };
     });
-    this.applyBadge(tabId);
+    this.applyBadge(tabId, { force: true });
   }
 
   /**
@@ -357,8 +358,13 @@ export class Sentinel {
    * navigation, and so does Chromium for cross-document navigations). Each call is guarded on its
    * own: the tab may be gone, and Chromium's bindings throw synchronously on arguments Firefox takes
    * (`title: null`, which in Firefox restores the default title), so the default is passed there.
+   * A part that equals what was last drawn for the tab is not set again (each call is a message to
+   * the browser process while the page loads); `force` sets every part, and is passed where the
+   * browser may have cleared them (a committed navigation, a tab update).
+   * @param {number} tabId
+   * @param {{force?: boolean}} [opts]
    */
-  applyBadge(tabId) {
+  applyBadge(tabId, { force = false } = {}) {
     const action = this.browser.action;
     const state = this.tabs.get(tabId);
     const call = (fn, ...fallback) => {
@@ -371,20 +377,28 @@ export class Sentinel {
         return Promise.resolve();
       }
     };
-    const calls = [];
+    let want;
     if (!state) {
-      calls.push(
-        call(() => action.setBadgeText({ tabId, text: "" })),
-        call(() => action.setTitle({ tabId, title: null }), () => action.setTitle({ tabId, title: this.t("ext_name") })),
-      );
+      want = { text: "", color: null, title: null };
     } else {
       const style = BADGE[state.level] ?? BADGE.unknown;
-      const rec = worstRecord(state);
-      calls.push(
-        call(() => action.setBadgeText({ tabId, text: state.level === "ok" ? "" : this.t(style.text) })),
-        call(() => action.setBadgeBackgroundColor({ tabId, color: style.color })),
-        call(() => action.setTitle({ tabId, title: tooltip(this.t, style.title, rec) })),
-      );
+      want = {
+        text: state.level === "ok" ? "" : this.t(style.text),
+        color: style.color,
+        title: tooltip(this.t, style.title, worstRecord(state)),
+      };
+    }
+    const last = force ? undefined : this.drawn.get(tabId);
+    this.drawn.set(tabId, want);
+    const calls = [];
+    if (want.text !== last?.text) calls.push(call(() => action.setBadgeText({ tabId, text: want.text })));
+    if (want.color !== null && want.color !== last?.color) {
+      calls.push(call(() => action.setBadgeBackgroundColor({ tabId, color: want.color })));
+    }
+    if (want.title !== last?.title || last === undefined) {
+      calls.push(want.title === null
+        ? call(() => action.setTitle({ tabId, title: null }), () => action.setTitle({ tabId, title: this.t("ext_name") }))
+        : call(() => action.setTitle({ tabId, title: want.title })));
     }
     return Promise.all(calls);
   }
@@ -407,6 +421,7 @@ export class Sentinel {
   forget(tabId) {
     this.seen.forget(tabId);
     this.origins.forget(tabId);
+    this.drawn.delete(tabId);
     this.tabs.remove(tabId);
   }
 }
