@@ -73,10 +73,10 @@ VARIANTS = {
                      ('["blocking"],', "[],")]),
     "everyresponse": ("getSecurityInfo for every response, not only an origin's first on the page and a 1-in-16 "
                       "sample (the capture before PageOrigins)",
-                      [("if (!main && !sentinel.wantsResponse(details.tabId, origin)) return undefined;", "")]),
+                      [("if (!main && !sentinel.wantsResponse(details.tabId, origin, details.fromCache)) return undefined;", "")]),
     "mainonly": ("main frames captured as built, every other response returned at once (the page's own verdict "
                  "on top of the listener alone)",
-                 [("if (!main && !sentinel.wantsResponse(details.tabId, origin)) return undefined;",
+                 [("if (!main && !sentinel.wantsResponse(details.tabId, origin, details.fromCache)) return undefined;",
                    "if (!main) return undefined;")]),
     "nosample": ("as built, but no sample: getSecurityInfo only for an origin's first response on the page",
                  [("resample = 1 / 16,", "resample = 0,", "cache.js")]),

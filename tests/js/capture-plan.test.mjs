@@ -30,10 +30,10 @@ function host(levels, derWanted = () => false) {
 
 let next = 1;
 function respond(browser, opts) {
-  const { tabId = 7, url, type = "image", leaf, si } = opts;
+  const { tabId = 7, url, type = "image", leaf, si, fromCache = false } = opts;
   const id = `p${next++}`;
   browser.securityInfos.set(id, "si" in opts ? si : securityInfo(leaf));
-  browser.webRequest.onHeadersReceived.fire({ requestId: id, tabId, url, type, fromCache: false, frameId: type === "main_frame" ? 0 : 3 });
+  browser.webRequest.onHeadersReceived.fire({ requestId: id, tabId, url, type, fromCache, frameId: type === "main_frame" ? 0 : 3 });
   return id;
 }
 
@@ -273,5 +273,58 @@ test("the badge is set only where it changes, and every part again after a commi
   browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/" });
   await settle();
   assert.deepEqual(sets.slice(afterEvil), ["setBadgeText", "setBadgeBackgroundColor", "setTitle"]);
+  assert.equal(browser.badges.get(7).text, "!");
+});
+
+// Found by an adversarial review of PageOrigins: a cached response (the security info of an older
+// handshake, perhaps on another network) must not stand for the live connections of its origin.
+test("a cached first response does not claim its origin for the live responses", async () => {
+  const { browser, sentinel } = await boot(host({ [LEAF_B]: "interception" }), { sample: 1 });
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  respond(browser, { url: "https://cdn.test/app.js", type: "script", leaf: LEAF_A, fromCache: true });
+  const cachedAgain = respond(browser, { url: "https://cdn.test/lib.js", type: "script", leaf: LEAF_A, fromCache: true });
+  await settle();
+  const live = [0, 1, 2].map((i) => respond(browser, { url: `https://cdn.test/api/${i}`, type: "xmlhttprequest", leaf: LEAF_B }));
+  await settle();
+  assert.equal(captured(browser, cachedAgain), false, "cached responses claim among themselves");
+  assert.deepEqual(live.map((id) => captured(browser, id)), [true, false, false]);
+  assert.equal(sentinel.tabs.get(7).origins["https://cdn.test"].level, "interception");
+});
+
+test("a main frame from the cache does not claim its origin for the live responses", async () => {
+  const { browser, sentinel } = await boot(host({ [LEAF_B]: "interception" }), { sample: 1 });
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A, fromCache: true });
+  await settle();
+  const live = respond(browser, { url: "https://a.test/api/1", type: "xmlhttprequest", leaf: LEAF_B });
+  await settle();
+  assert.equal(captured(browser, live), true);
+  assert.equal(sentinel.tabs.get(7).level, "interception");
+});
+
+test("the same page committed again without a main-frame response captures its origins afresh", async () => {
+  const { browser, sentinel } = await boot(host({ [LEAF_B]: "interception" }), { sample: 1 });
+  respond(browser, { url: "https://mail.test/", type: "main_frame", leaf: LEAF_A });
+  browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://mail.test/" });
+  respond(browser, { url: "https://api.test/1", type: "xmlhttprequest", leaf: LEAF_A });
+  await settle();
+  // a reload served by a service worker (no main_frame response), now on an intercepting network
+  browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://mail.test/" });
+  await settle();
+  const fresh = respond(browser, { url: "https://api.test/2", type: "xmlhttprequest", leaf: LEAF_B });
+  await settle();
+  assert.equal(captured(browser, fresh), true);
+  assert.equal(sentinel.tabs.get(7).origins["https://api.test"].level, "interception");
+});
+
+test("an event page woken by tabs.onUpdated redraws the saved verdict, not an empty badge", async () => {
+  const first = await boot(host({ [LEAF_B]: "interception" }));
+  respond(first.browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_B });
+  await settle();
+  assert.equal(first.browser.badges.get(7).text, "!");
+  const browser = fakeBrowser({ host: host({ [LEAF_B]: "interception" }), session: await first.browser.storage.session.get(null) });
+  browser.badges.set(7, { ...first.browser.badges.get(7) });
+  startBackground(browser, registerCapture);
+  browser.tabs.onUpdated.fire(7, { url: "https://a.test/#/inbox" }); // the wake-up event, before ready() resolved
+  await settle();
   assert.equal(browser.badges.get(7).text, "!");
 });

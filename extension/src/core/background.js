@@ -45,7 +45,8 @@ export function startBackground(browser, registerCapture, { client = "firefox" }
     if (d.frameId === 0) sentinel.committed(d.tabId, d.url).catch(() => {});
   });
   browser.tabs.onUpdated.addListener((tabId, changeInfo) => {
-    if (changeInfo.status || changeInfo.url) sentinel.applyBadge(tabId, { force: true });
+    // After ready(): an event page woken by this event must not draw "no state" over a saved verdict.
+    if (changeInfo.status || changeInfo.url) tabs.ready().then(() => sentinel.applyBadge(tabId, { force: true }));
   });
   browser.tabs.onRemoved.addListener((tabId) => sentinel.forget(tabId));
   browser.storage.onChanged.addListener((changes, area) => {

@@ -248,8 +248,16 @@ export class PageSeen {
  *
  * Keyed by tab and page generation (tabstate.js): a new page captures every origin again. A tab whose
  * page is not known (`gen` null: the event page is restoring its state) captures every response.
+ * Responses from the HTTP cache carry the security info of the handshake that fetched them, perhaps
+ * on another network (browser-apis.md 1.5), so they claim their origin apart from live responses
+ * ({@link PageOrigins.keyOf}): a cached first response never stands for the live connections.
  */
 export class PageOrigins {
+  /** The claim key of a response: its origin, and whether it came from the HTTP cache. */
+  static keyOf(origin, fromCache) {
+    return fromCache ? `${origin} cache` : origin;
+  }
+
   /**
    * @param {object} [opts]
    * @param {number} [opts.resample]  chance (0..1) that a response of an origin already claimed on the

@@ -90,15 +90,16 @@ export class Sentinel {
     this.seen = new PageSeen();
     this.origins = new PageOrigins();
     this.drawn = new Map(); // tabId -> {text, color, title} last set ({@link applyBadge})
+    this.committedGen = new Map(); // tabId -> the page generation its last committed navigation kept
   }
 
   /**
    * Whether the Firefox listener asks getSecurityInfo for this (non-main-frame) response
-   * ({@link PageOrigins#wants}: an origin's first response on the tab's page, and a sample of the rest).
-   * Synchronous: it runs before getSecurityInfo.
+   * ({@link PageOrigins#wants}: an origin's first response on the tab's page, and a sample of the rest;
+   * responses from the HTTP cache apart from live ones). Synchronous: it runs before getSecurityInfo.
    */
-  wantsResponse(tabId, origin) {
-    return this.origins.wants(tabId, this.tabs.genOf(tabId), origin);
+  wantsResponse(tabId, origin, fromCache = false) {
+    return this.origins.wants(tabId, this.tabs.genOf(tabId), PageOrigins.keyOf(origin, fromCache));
   }
 
   /**
@@ -151,8 +152,9 @@ export class Sentinel {
     // Judged (now, or a repeat of a leaf judged on the page): the page's other responses of this origin
     // need not be captured (PageOrigins). Not judged (not secure, no chain, no verdict): the next one is.
     const judged = si?.state === "secure" && (rec === REPEAT || (rec !== null && !rec.provisional && !rec.error));
-    if (!judged) this.origins.release(tabId, gen, origin);
-    else if (main) this.origins.claim(tabId, gen, origin);
+    const claimKey = PageOrigins.keyOf(origin, req.fromCache);
+    if (!judged) this.origins.release(tabId, gen, claimKey);
+    else if (main) this.origins.claim(tabId, gen, claimKey);
     return rec === null || rec === REPEAT ? null : this.finishObservation(tabId, gen, rec, main);
   }
 
@@ -343,13 +345,21 @@ export class Sentinel {
       this.applyBadge(tabId, { force: true }); // the blocked page keeps the banned state of the page it replaced
       return;
     }
-    this.tabs.commit(tabId, url, (u) => {
+    const state = this.tabs.commit(tabId, url, (u) => {
       if (!/^https?:/i.test(u)) return null;
       // Committed without a response we saw (e.g. served by a service worker): not judged.
       const rec = failureRecord(u, "no_security_info", "");
       if (u.startsWith("http:")) { rec.error = null; rec.reason = "insecure"; }
       return { main: rec, origins: {} };
     });
+    if (state && this.committedGen.get(tabId) === state.gen) {
+      // The same page committed again without a main-frame response (a reload served by a service
+      // worker, perhaps on another network now): its origins are captured afresh.
+      this.origins.forget(tabId);
+      this.seen.forget(tabId);
+    }
+    if (state) this.committedGen.set(tabId, state.gen);
+    else this.committedGen.delete(tabId);
     this.applyBadge(tabId, { force: true });
   }
 
@@ -422,6 +432,7 @@ export class Sentinel {
     this.seen.forget(tabId);
     this.origins.forget(tabId);
     this.drawn.delete(tabId);
+    this.committedGen.delete(tabId);
     this.tabs.remove(tabId);
   }
 }

@@ -58,7 +58,7 @@ export function registerCapture(browser, sentinel) {
       const main = details.type === "main_frame";
       // An origin already claimed on this tab's page is not captured again (but for a sample):
       // the call is most of the cost (../core/cache.js PageOrigins).
-      if (!main && !sentinel.wantsResponse(details.tabId, origin)) return undefined;
+      if (!main && !sentinel.wantsResponse(details.tabId, origin, details.fromCache)) return undefined;
       const der = sentinel.plan.take(origin) || main;
       const securityInfo = webRequest.getSecurityInfo(details.requestId, der ? WITH_DER : WITHOUT_DER);
       const work = sentinel.observe(
