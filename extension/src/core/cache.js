@@ -225,6 +225,12 @@ export class PageSeen {
     if (t.keys.size < this.maxPerPage) t.keys.add(key);
   }
 
+  /** Drops `key` from page `gen` of `tabId` (nothing when that page is not the tab's current one). */
+  delete(tabId, gen, key) {
+    const t = this.tabs.get(tabId);
+    if (t !== undefined && t.gen === gen) t.keys.delete(key);
+  }
+
   forget(tabId) {
     this.tabs.delete(tabId);
   }
@@ -268,19 +274,9 @@ export class PageOrigins {
   constructor({ resample = 1 / 16, random = Math.random, maxPerPage = 4096 } = {}) {
     this.resample = resample;
     this.random = random;
-    this.maxPerPage = maxPerPage;
-    this.tabs = new Map(); // tabId -> {gen, origins: Set<string>}
+    this.claimed = new PageSeen(maxPerPage); // the same per-tab, per-page bounded key set
     this.sampled = 0;
     this.skipped = 0;
-  }
-
-  _page(tabId, gen, create) {
-    let t = this.tabs.get(tabId);
-    if ((t === undefined || t.gen !== gen) && create) {
-      t = { gen, origins: new Set() };
-      this.tabs.set(tabId, t);
-    }
-    return t !== undefined && t.gen === gen ? t : undefined;
   }
 
   /**
@@ -290,9 +286,8 @@ export class PageOrigins {
    */
   wants(tabId, gen, origin) {
     if (gen === null || gen === undefined) return true;
-    const t = this._page(tabId, gen, true);
-    if (!t.origins.has(origin)) {
-      if (t.origins.size < this.maxPerPage) t.origins.add(origin);
+    if (!this.claimed.has(tabId, gen, origin)) {
+      this.claimed.add(tabId, gen, origin);
       return true;
     }
     if (this.random() < this.resample) {
@@ -305,21 +300,19 @@ export class PageOrigins {
 
   /** Claims `origin` on the page without asking (its main frame was judged). */
   claim(tabId, gen, origin) {
-    if (gen === null || gen === undefined) return;
-    const t = this._page(tabId, gen, true);
-    if (t.origins.size < this.maxPerPage) t.origins.add(origin);
+    if (gen !== null && gen !== undefined) this.claimed.add(tabId, gen, origin);
   }
 
   /** The capture of `origin` on the page did not judge it: its next response is captured. */
   release(tabId, gen, origin) {
-    this._page(tabId, gen, false)?.origins.delete(origin);
+    this.claimed.delete(tabId, gen, origin);
   }
 
   forget(tabId) {
-    this.tabs.delete(tabId);
+    this.claimed.forget(tabId);
   }
 
   clear() {
-    this.tabs.clear();
+    this.claimed.clear();
   }
 }
