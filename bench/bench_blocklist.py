@@ -81,7 +81,7 @@ def lookups(b: bl.Blocklist, n: int, rounds: int = 200, batch: int = 1000) -> tu
 def main() -> None:
     a = args(__doc__.splitlines()[0])
     sizes = [10_000, 100_000] if a.quick else [10_000, 100_000, 1_000_000]
-    from native_host.blocklist_update import decode_signature, generate_private_key, sign_bytes, verify_update_bytes
+    from native_host.enterprise.blocklist_update import decode_signature, generate_private_key, sign_bytes, verify_update_bytes
     from native_host.schemas import validator
 
     key = generate_private_key()

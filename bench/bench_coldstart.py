@@ -74,12 +74,12 @@ def main() -> None:
         note = "The PyInstaller bundle `dist/rootsentinel-host/` is absent (`make dist` builds it): skipped."
     # what the host does before its first reply, timed inside a fresh interpreter each (less noisy than
     # a whole process start): one module's import, or the whole path to the reply
-    probes = {"`import native_host.config`": "import native_host.config",
-              "`import native_host.host`": "import native_host.host",
+    probes = {"`import native_host.enterprise.config`": "import native_host.enterprise.config",
+              "`import native_host.messaging.host`": "import native_host.messaging.host",
               "everything before the reply (`python -m native_host host` path): host, config, bundled "
               "blocklist, Service":
-                  "from native_host.host import Service\n"
-                  "from native_host.config import load_system_config\n"
+                  "from native_host.messaging.host import Service\n"
+                  "from native_host.enterprise.config import load_system_config\n"
                   "Service.from_config(load_system_config())"}
     samples: dict[str, list[float]] = {k: [] for k in [*contenders, *probes]}
     errors: dict[str, str] = {}

@@ -5,7 +5,7 @@ messages with fresh leaves.
 Every figure is measured against a baseline in the same run:
 
 - flood and EOF: the real host (``python -m native_host host``) against the same host code run with the
-  scheduling that main had (4 workers, an unbounded queue, no deadline: :class:`native_host.host.Host`
+  scheduling that main had (4 workers, an unbounded queue, no deadline: :class:`native_host.messaging.host.Host`
   attributes ``probe_workers``, ``probe_queue``, ``probe_deadline``);
 - start: an installed signed list with the installer's digest file (what ``blocklist install`` now writes)
   against the same pair without it (the full schema check at every start, as main did), and against the
@@ -35,7 +35,7 @@ from bench._pipes import HOST_ARGV, Peer, frame, kib  # noqa: E402
 
 OLD_SCHEDULING = """
 import sys
-from native_host import host
+from native_host.messaging import host
 sys.argv[1:] = []
 out_fd = host.protect_stdout()
 h = host.Host(sys.stdin.buffer, out_fd, host.Service())
@@ -135,7 +135,7 @@ def big_signed_list(tmp: Path, n: int):
     """A config pinning a fresh key and an installed signed ``n``-entry list; returns (config, list path)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from native_host import blocklist_update as bu
+    from native_host.enterprise import blocklist_update as bu
     from native_host.engine.blocklist import canonical_entries_sha256
 
     bundled_doc = json.loads((REPO / "native_host/engine/data/blocklist.json").read_text("utf-8"))
@@ -214,7 +214,7 @@ def main() -> None:
               [["this host (32 workers, 64 queued, 15 s deadline, shared per origin)", fmt(new_t), ratio],
                ["main's (4 workers, unbounded queue, no deadline)", fmt(old_t), "1x"]])
 
-    from native_host.host import PROBE_WORKERS
+    from native_host.messaging.host import PROBE_WORKERS
 
     idle = exit_after_eof(HOST_ARGV, 0, 0)
     new_q = exit_after_eof(HOST_ARGV, 40, PROBE_WORKERS)
@@ -229,7 +229,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         config, listed, size = big_signed_list(Path(tmp), a.entries)
-        from native_host import blocklist_update as bu
+        from native_host.enterprise import blocklist_update as bu
 
         env = {**os.environ, "ROOTSENTINEL_CONFIG": str(config)}
         runs = 3 if a.quick else 5

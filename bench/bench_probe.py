@@ -32,8 +32,8 @@ def main() -> None:
     openssl = shutil.which("openssl")
     from cryptography.hazmat.primitives import serialization
 
-    from native_host.host import Service
-    from native_host.probe import probe
+    from native_host.messaging.host import Service
+    from native_host.messaging.probe import probe
 
     root, root_key = make_root("RootSentinel Bench Probe Root")
     inter, inter_key = issue_leaf(root, root_key, "RootSentinel Bench Probe Intermediate", ca=True, sans=[])

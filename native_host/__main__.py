@@ -4,7 +4,7 @@ import sys
 
 if sys.argv[1:2] == ["host"] and not {"-h", "--help"} & set(sys.argv):
     # What host manifests launch: skip the CLI module (argparse and every verb) to start faster.
-    from native_host.host import main_from_argv
+    from native_host.messaging.host import main_from_argv
 
     raise SystemExit(main_from_argv(sys.argv[1:]))
 

@@ -119,8 +119,8 @@ def render_text(verdict: dict) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from native_host.engine.chains import chain_from_bytes
-    from native_host.config import load_system_config
-    from native_host.host import Service
+    from native_host.enterprise.config import load_system_config
+    from native_host.messaging.host import Service
 
     service = Service.from_config(load_system_config())
     target = parse_target(args.target)
@@ -132,7 +132,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         verdict = service.record(service.judge(chain_from_bytes(data, name=str(target)),
                                                fetch_issuers=args.fetch_issuers))
     else:
-        from native_host.route import Route
+        from native_host.messaging.route import Route
 
         route = Route.from_cli(args.connect_to, args.proxy)
         verdict = service.probe(target[0], target[1], timeout=args.timeout, route=route)
@@ -147,7 +147,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_host(args: argparse.Namespace) -> int:
-    from native_host.host import run
+    from native_host.messaging.host import run
 
     return run(max_frame=args.max_frame)
 
@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frame", type=int, default=8 * 1024 * 1024,
                    help="largest incoming frame accepted, in bytes (default 8 MiB); a larger one gets an error frame")
     p.set_defaults(func=cmd_host)
-    for module in ("native_host.install.cli", "native_host.blocklist_cli", "native_host.scan.cli"):
+    for module in ("native_host.install.cli", "native_host.enterprise.blocklist_cli", "native_host.scan.cli"):
         try:
             mod = __import__(module, fromlist=["add_parsers"])
         except ImportError:
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if _launched_by_browser(argv) or (argv[:1] == ["host"] and not {"-h", "--help"} & set(argv)):
         # Fast path for what browsers launch: no parser with every verb (their imports cost start-up time).
-        from native_host.host import main_from_argv
+        from native_host.messaging.host import main_from_argv
 
         return main_from_argv(argv)
     parser = build_parser()

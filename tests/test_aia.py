@@ -1,4 +1,4 @@
-"""AIA completion (native_host/aia.py) against a local HTTP server on 127.0.0.1: the missing intermediate
+"""AIA completion (native_host/messaging/aia.py) against a local HTTP server on 127.0.0.1: the missing intermediate
 (DER, PEM, PKCS#7), garbage, a stalling server, an oversized answer and a forged issuer."""
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
 from certkit import b64, der, make_root, new_key
-from native_host.aia import Fetcher, parse_issuers
+from native_host.messaging.aia import Fetcher, parse_issuers
 from native_host.engine.blocklist import bundled
 from native_host.engine.certfacts import cert_facts
 from native_host.engine.chains import chain_from_base64
 from native_host.engine.publicroots import PublicRoot, PublicRoots
 from native_host.engine.verdict import judge
-from native_host.host import Service
+from native_host.messaging.host import Service
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

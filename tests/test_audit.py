@@ -17,10 +17,10 @@ import pytest
 
 from certkit import b64, der, issue_leaf, load_leaked, make_root, sha256
 from hostkit import HostProcess
-from native_host.audit import AuditLog, clean_url, dedup_key, ecs_event, origin_of
+from native_host.enterprise.audit import AuditLog, clean_url, dedup_key, ecs_event, origin_of
 from native_host.engine.chains import chain_from_base64
 from native_host.cli import main
-from native_host.host import Service
+from native_host.messaging.host import Service
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
@@ -131,10 +131,10 @@ def test_audit_is_off_by_default(tmp_path):
 def test_host_start_does_not_import_audit_when_off(tmp_path):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"audit": False}))
-    code = ("import sys, native_host.host as h, native_host.config as c\n"
+    code = ("import sys, native_host.messaging.host as h, native_host.enterprise.config as c\n"
             "cfg = c.load_system_config()\n"
             "assert not cfg.audit\n"
-            "assert 'native_host.audit' not in sys.modules, 'audit imported'\n")
+            "assert 'native_host.enterprise.audit' not in sys.modules, 'audit imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO,
                    env={**os.environ, "ROOTSENTINEL_CONFIG": str(config)})
 
@@ -236,7 +236,7 @@ def test_window_from_config(tmp_path, monkeypatch):
     config.write_text(json.dumps({"audit": True, "audit_log": str(tmp_path / "a.jsonl"), "audit_window_seconds": 5,
                                   "syslog": False}))
     monkeypatch.setenv("ROOTSENTINEL_CONFIG", str(config))
-    from native_host.config import load_system_config
+    from native_host.enterprise.config import load_system_config
     cfg = load_system_config()
     assert cfg.error is None and cfg.audit
     audit = AuditLog.from_config(cfg)
@@ -244,7 +244,7 @@ def test_window_from_config(tmp_path, monkeypatch):
 
 
 def test_default_audit_log_paths(monkeypatch):
-    from native_host.config import default_audit_log_path
+    from native_host.enterprise.config import default_audit_log_path
     monkeypatch.setenv("XDG_STATE_HOME", "/xdg/state")
     assert default_audit_log_path("linux") == Path("/xdg/state/rootsentinel/audit.jsonl")
     assert default_audit_log_path("darwin").parts[-3:] == ("Logs", "RootSentinel", "audit.jsonl")
@@ -324,9 +324,9 @@ WORKER = textwrap.dedent("""
     import json, os, sys, time
     sys.path.insert(0, {tests!r})
     from certkit import b64, der, issue_leaf, load_leaked
-    from native_host.audit import AuditLog
+    from native_host.enterprise.audit import AuditLog
     from native_host.engine.chains import chain_from_base64
-    from native_host.host import Service
+    from native_host.messaging.host import Service
 
     log, go, n, tag = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     sf_cert, sf_key = load_leaked("superfish")
@@ -423,7 +423,7 @@ def test_line_separators_and_lone_surrogates_keep_one_valid_utf8_line(tmp_path):
 
 
 def test_dedup_memory_is_bounded(tmp_path, monkeypatch):
-    import native_host.audit as audit_mod
+    import native_host.enterprise.audit as audit_mod
 
     monkeypatch.setattr(audit_mod, "_MAX_KEYS", 100)
     clock = FakeClock()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from native_host.blocklist_build import next_version
+from native_host.enterprise.blocklist_build import next_version
 from native_host.engine.blocklist import bundled, load_document
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from certkit import b64, der, issue_leaf, load_leaked, make_root, sha256
 from hostkit import HostProcess
-from native_host import blocklist_update as bu
+from native_host.enterprise import blocklist_update as bu
 from native_host.engine.blocklist import bundled, canonical_entries_sha256
 from native_host.cli import main
-from native_host.config import load_system_config
+from native_host.enterprise.config import load_system_config
 from native_host.schemas import validate
 
 BUNDLED = json.loads((Path(__file__).parent.parent / "native_host/engine/data/blocklist.json").read_text("utf-8"))
@@ -504,7 +504,7 @@ def test_hosts_starting_during_installs_always_see_a_whole_verified_list(site, t
     reader = tmp_path / "reader.py"
     reader.write_text(
         "import json, os, sys, time\n"
-        "from native_host.config import load_system_config\n"
+        "from native_host.enterprise.config import load_system_config\n"
         "stop, out = sys.argv[1], sys.argv[2]\n"
         "seen = []\n"
         "while not os.path.exists(stop):\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hostkit import HostProcess
-from native_host.config import default_blocklist_dir, load_system_config
+from native_host.enterprise.config import default_blocklist_dir, load_system_config
 from native_host.engine.verdict import Policy
 
 REPO = Path(__file__).parent.parent
@@ -119,7 +119,7 @@ def test_policy_from_config_reaches_the_host(tmp_path):
 
 def test_no_config_file_does_not_import_jsonschema_at_start(tmp_path):
     path = tmp_path / "absent.json"
-    code = ("import sys\nfrom native_host.config import load_system_config\n"
+    code = ("import sys\nfrom native_host.enterprise.config import load_system_config\n"
             "c = load_system_config()\nassert c.error is None, c.error\n"
             "assert 'jsonschema' not in sys.modules, 'jsonschema imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from certkit import der, issue_leaf, load_leaked, make_root, security_info
 from native_host.engine.chains import CertMemory, chain_from_security_info
 from native_host.engine.der import name_key, parse_name_string
-from native_host.host import Service
+from native_host.messaging.host import Service
 from native_host.schemas import validate
 
 

@@ -24,8 +24,8 @@ from native_host.engine.chains import chain_from_base64, chain_from_bytes
 from native_host.engine.publicroots import mozilla
 from native_host.engine.verdict import judge
 from native_host.errors import BadBase64, BadDER, BadInput, SchemaError
-from native_host.framing import MAX_REPLY_BYTES
-from native_host.host import Host, Service
+from native_host.messaging.framing import MAX_REPLY_BYTES
+from native_host.messaging.host import Host, Service
 from native_host.schemas import validate
 
 EXAMPLES = int(os.environ.get("ROOTSENTINEL_FUZZ_EXAMPLES", "60"))

@@ -212,7 +212,7 @@ def test_one_probe_per_origin_in_flight_each_id_answered():
 
 
 def test_overflow_is_answered_busy_at_once():
-    from native_host.host import PROBE_QUEUE, PROBE_WORKERS
+    from native_host.messaging.host import PROBE_QUEUE, PROBE_WORKERS
 
     n = PROBE_WORKERS + PROBE_QUEUE
     h = HostProcess()
@@ -236,7 +236,7 @@ def test_overflow_is_answered_busy_at_once():
 def test_eof_cancels_queued_probes_and_exits_promptly():
     """40 probes queued behind stalling servers, then stdin closes: the host exits within a second or two
     (before: 40 s), answering the queued ones ``busy`` while its stdout is still open."""
-    from native_host.host import PROBE_WORKERS
+    from native_host.messaging.host import PROBE_WORKERS
 
     h = HostProcess()
     with stalling_servers(PROBE_WORKERS + 40) as (ports, _):
@@ -279,7 +279,7 @@ def _absurd_site(tmp_path, name_len: int):
 def test_sign_and_install_refuse_a_3mb_entry_name(tmp_path):
     pub, config, doc = _absurd_site(tmp_path, 3_000_000)
     key = tmp_path / "publisher.key"
-    from native_host import blocklist_update as bu
+    from native_host.enterprise import blocklist_update as bu
 
     key.write_bytes(bu.private_key_pem(pub.key))
     unsigned = tmp_path / "updates" / "absurd.json"
@@ -296,7 +296,7 @@ def test_sign_and_install_refuse_a_3mb_entry_name(tmp_path):
 def test_planted_absurd_list_with_a_matching_digest_still_gives_a_reply(tmp_path):
     """Someone who can write the blocklist dir plants a signed list with a 3 MB name and its digest (the
     installer would have refused it): the host's replies still fit (names cut like root names)."""
-    from native_host import blocklist_update as bu
+    from native_host.enterprise import blocklist_update as bu
 
     pub, config, doc = _absurd_site(tmp_path, 3_000_000)
     data = json.dumps(doc).encode()
@@ -323,7 +323,7 @@ def test_planted_absurd_list_with_a_matching_digest_still_gives_a_reply(tmp_path
 
 
 def test_planted_list_without_digest_gets_the_full_check(tmp_path):
-    from native_host import blocklist_update as bu
+    from native_host.enterprise import blocklist_update as bu
 
     pub, config, doc = _absurd_site(tmp_path, 3_000_000)
     data = json.dumps(doc).encode()
@@ -344,7 +344,7 @@ def test_planted_list_without_digest_gets_the_full_check(tmp_path):
 
 def test_a_list_changed_after_install_is_refused(tmp_path):
     """The digest is of the bytes the installer validated: a re-signed different list is refused."""
-    from native_host import blocklist_update as bu
+    from native_host.enterprise import blocklist_update as bu
 
     pub, config, doc = _absurd_site(tmp_path, 10)
     env = {"ROOTSENTINEL_CONFIG": str(config)}
@@ -512,7 +512,7 @@ def test_install_refuses_a_directory_others_can_write(install_site, mode):
 @pytest.mark.skipif(os.name == "nt", reason="POSIX modes")
 def test_atomic_write_sets_the_mode_on_the_descriptor_not_the_path(tmp_path, monkeypatch):
     """A chmod by path after close could be redirected by swapping the temp name for a link."""
-    from native_host import blocklist_update as bu
+    from native_host.enterprise import blocklist_update as bu
 
     def no_chmod_by_path(*a, **k):
         raise AssertionError("chmod by path")

@@ -15,8 +15,8 @@ from certkit import b64, der, issue_leaf, load_leaked, make_root
 from hostkit import HostProcess
 from test_scan import SUPERFISH_PEM, needs_certutil, nss_db
 
-from native_host.host import Host, Service
-from native_host.installed import InstalledRoots
+from native_host.messaging.host import Host, Service
+from native_host.scan.installed import InstalledRoots
 from native_host.schemas import validate
 
 NICK = "Superfish; $(touch x)"
@@ -163,7 +163,7 @@ def test_scan_runs_only_for_banned_and_is_cached_with_a_ttl():
 
 
 def test_config_switch_defaults_on(tmp_path):
-    from native_host.config import load_system_config
+    from native_host.enterprise.config import load_system_config
 
     cfg = tmp_path / "config.json"
     assert load_system_config(cfg).installed_roots is True  # no file
@@ -173,7 +173,7 @@ def test_config_switch_defaults_on(tmp_path):
 
 
 def test_items_are_terminal_safe_and_bounded():
-    from native_host.installed import MAX_TEXT, item_of
+    from native_host.scan.installed import MAX_TEXT, item_of
     from native_host.scan.remove import Step
 
     db = "sql:/home/ana/\u202eevil\x1b[31m"

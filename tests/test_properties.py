@@ -17,7 +17,7 @@ from native_host.engine.blocklist import bundled
 from native_host.engine.certfacts import cert_facts, pem_blocks
 from native_host.engine.chains import chain_from_base64
 from native_host.errors import BadDER
-from native_host.host import Host, Service
+from native_host.messaging.host import Host, Service
 from native_host.engine.publicroots import mozilla
 from native_host.engine.verdict import Chain, judge
 
@@ -109,7 +109,7 @@ def test_chain_of_only_garbage_is_bad_der():
 def test_bare_hello_fast_path_agrees_with_schema(msg):
     """The host answers a bare hello without jsonschema; whatever it accepts there, the schema accepts."""
     from native_host.errors import SchemaError
-    from native_host.host import is_bare_hello
+    from native_host.messaging.host import is_bare_hello
     from native_host.schemas import validate
 
     if is_bare_hello(msg):

@@ -196,7 +196,7 @@ def test_nothing_imports_certifi_at_run_time(tmp_path):
 
 
 def test_store_is_loaded_on_first_use_not_at_import():
-    code = ("import sys\nimport native_host.host, native_host.engine.publicroots as p\n"
+    code = ("import sys\nimport native_host.messaging.host, native_host.engine.publicroots as p\n"
             "assert p._STORE is None\np.store()\nassert p._STORE is not None\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -1,4 +1,4 @@
-"""The probe's route (native_host/route.py, issue 15): through a real mitmproxy as an explicit HTTP or SOCKS5
+"""The probe's route (native_host/messaging/route.py, issue 15): through a real mitmproxy as an explicit HTTP or SOCKS5
 proxy, to another loopback address than the name resolves to, and a proxy that asks for credentials.
 Everything on 127.0.0.0/8; the CLI and the host process are the real ones."""
 
@@ -18,7 +18,7 @@ from certkit import issue_leaf, make_root, pem_chain
 from hostkit import tls_server
 from mitmkit import Mitmdump
 from native_host.errors import BadInput
-from native_host.route import Proxy, Route
+from native_host.messaging.route import Proxy, Route
 from native_host.schemas import validate
 
 # A name the host cannot resolve (RFC 6761 reserves .test; there is no DNS here), so only a route
@@ -217,7 +217,7 @@ class _OneShotProxy:
 ])
 def test_http_connect_answers(reply, message):
     from native_host.errors import ProbeFailed
-    from native_host.probe import probe
+    from native_host.messaging.probe import probe
 
     proxy = _OneShotProxy(reply)
     try:
@@ -236,7 +236,7 @@ def test_a_proxy_that_does_not_answer_is_named():
     import socket
 
     from native_host.errors import ProbeFailed
-    from native_host.probe import probe
+    from native_host.messaging.probe import probe
 
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -253,9 +253,9 @@ def test_a_resolver_that_never_answers_is_bounded_by_the_probe_deadline(monkeypa
     import socket
     import threading
 
-    from native_host import route as route_mod
+    from native_host.messaging import route as route_mod
     from native_host.errors import ProbeFailed
-    from native_host.probe import probe
+    from native_host.messaging.probe import probe
 
     release = threading.Event()
     timer = threading.Timer(30, release.set)
@@ -282,7 +282,7 @@ def test_a_resolver_that_never_answers_is_bounded_by_the_probe_deadline(monkeypa
 
 def test_a_name_that_does_not_resolve_says_so():
     from native_host.errors import ProbeFailed
-    from native_host.probe import probe
+    from native_host.messaging.probe import probe
 
     with pytest.raises(ProbeFailed) as caught:
         probe(UNRESOLVABLE, 443, timeout=5)

@@ -282,7 +282,7 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
         public: the public roots (:func:`native_host.engine.publicroots.store`).
         policy: the enterprise overlay, or None.
         fetch: AIA caIssuers fetcher used to complete a path whose top issuer was not sent
-            (:class:`native_host.aia.Fetcher`), or None for none.
+            (:class:`native_host.messaging.aia.Fetcher`), or None for none.
         now: the time for the expiry facts (default: now, UTC); expiry never decides the level.
         catalogue: the interception products that name a non-public anchor (see :func:`_name_interceptor`);
             None for the bundled one (:func:`native_host.engine.catalogue.bundled`, loaded on first use).

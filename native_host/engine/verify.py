@@ -53,7 +53,7 @@ OUTCOMES = ("public", "formerly_public", "private_anchor", "incomplete_chain", "
 """Outcomes of :func:`build_path`, best first (the order used to pick among several partial paths)."""
 
 FetchIssuers = Callable[[str], list[bytes]]
-"""``fetch(url) -> [DER certificate, ...]``: the AIA caIssuers fetcher (:class:`native_host.aia.Fetcher`).
+"""``fetch(url) -> [DER certificate, ...]``: the AIA caIssuers fetcher (:class:`native_host.messaging.aia.Fetcher`).
 Must never raise for network or format errors (it returns ``[]``)."""
 
 

@@ -142,7 +142,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     Raises:
         BadInput: a bad option or combination (one line, exit 3).
     """
-    from native_host.config import load_system_config
+    from native_host.enterprise.config import load_system_config
     from native_host.scan import scan_with
     from native_host.scan.readers import context
 
@@ -205,7 +205,7 @@ def _check_fix_options(args: argparse.Namespace) -> None:
 def _audit(config):
     if not config.audit:
         return None
-    from native_host.audit import AuditLog
+    from native_host.enterprise.audit import AuditLog
 
     return AuditLog.from_config(config)
 

@@ -54,7 +54,8 @@ from native_host.scan.remove import _WINDOWS_STORE, DEBIAN_CONF, Step, command_l
 from native_host.textsafe import escape
 
 if TYPE_CHECKING:
-    from native_host.scan.report import Finding, ScanReport
+    from native_host.scan.findings import Finding
+    from native_host.scan.report import ScanReport
 
 NSS_FILES = ("cert9.db", "key4.db", "pkcs11.txt", "cert8.db", "key3.db", "secmod.db")
 """The files of an NSS database that the backup copies (SQLite and legacy dbm)."""
@@ -384,7 +385,7 @@ def fix_event(action: str, *, store: str, location: str, label: str | None, cert
     import time
 
     from native_host import __version__
-    from native_host.audit import ECS_VERSION, _drop_none, _iso, _user_name
+    from native_host.enterprise.audit import ECS_VERSION, _drop_none, _iso, _user_name
 
     kind = "deletion" if action == "trusted-root-removed" else "creation"
     return _drop_none({
@@ -411,7 +412,7 @@ def apply(chosen: list[tuple[Finding, Step]], ctx: ScanContext, backup_dir: Path
         ctx: the scan's context (``--root``).
         backup_dir: a new or empty folder.
         runner: runs every command (:class:`CommandRunner`, or recorded output in tests).
-        audit: an :class:`native_host.audit.AuditLog` (its ``record``), or None.
+        audit: an :class:`native_host.enterprise.audit.AuditLog` (its ``record``), or None.
 
     Returns:
         ``(outcomes, notes, backup_dir)``: one outcome per fixable step; notes are one-line messages about

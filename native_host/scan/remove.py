@@ -46,15 +46,13 @@ import shlex
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from native_host.errors import BadDER
 from native_host.scan._files import _read_file, parse_cert_file
+from native_host.scan.findings import Finding, Place
 from native_host.scan.model import ScanContext, StoreUnreadable, is_dir, is_file
 from native_host.textsafe import escape
-
-if TYPE_CHECKING:
-    from native_host.scan.report import Finding, Place
 
 REMOVABLE = ("banned", "non-public", "allowlisted")
 """Place statuses that get a removal step (``scan --fix`` removes only ``banned``, and ``non-public`` with
@@ -290,7 +288,7 @@ def plan_finding(finding: Finding, ctx: ScanContext, windows: bool = False) -> l
     """The removal steps for every place of ``finding`` whose status is in :data:`REMOVABLE`.
 
     Args:
-        finding: a judged certificate (:class:`native_host.scan.report.Finding`).
+        finding: a judged certificate (:class:`native_host.scan.findings.Finding`).
         ctx: the scan's context (``--root`` prefix, NSS certutil).
         windows: show NSS commands with Windows quoting (the scan ran on Windows).
 

@@ -84,7 +84,7 @@ class Chromium(BrowserSession):
         local_settings: values written to the extension's storage.local once it runs.
         extra_flags: more command-line switches.
         debugger_build: load the build with the ``debugger`` permission (debugger mode).
-        host_config: the host's system configuration (native_host/config.py), written to a temp file
+        host_config: the host's system configuration (native_host/enterprise/config.py), written to a temp file
             that ``ROOTSENTINEL_CONFIG`` names; the host inherits the browser's environment.
     """
 

@@ -5,7 +5,7 @@ refuses (browser-apis.md 2.4). The exact hostname goes in SNI because intercepti
 (IMC 2020 Kazakhstan paper; net4people/bbs#66). Python 3.11's ``ssl`` exposes only the leaf, so the
 handshake is done with pyOpenSSL (``Connection.get_peer_cert_chain``: the certificates the peer sent).
 
-The route (:mod:`native_host.route`): the browser tells the host the address it connected to and the proxy
+The route (:mod:`native_host.messaging.route`): the browser tells the host the address it connected to and the proxy
 in force, and the probe connects to that address, or tunnels through that proxy, with the page's name in
 SNI. What it still cannot follow (a PAC script's per-request choice, QUIC) is recorded in the verdict's
 ``probe.route`` and shown in the popup; a local antivirus may intercept the host's connection too.
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from OpenSSL import SSL, crypto
 
 from native_host.errors import ProbeFailed
-from native_host.route import Route, is_ip, open_route
+from native_host.messaging.route import Route, is_ip, open_route
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds for connect + handshake together."""
@@ -45,14 +45,6 @@ class ProbeResult:
     elapsed_ms: float = 0.0
     protocol: str | None = None
     connected: str | None = None
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        return True
-    except ValueError:
-        return False
 
 
 _NOT_TLS_REASONS = ("wrong version number", "packet length too long", "http request", "record layer failure")
@@ -82,12 +74,12 @@ def probe(host: str, port: int = 443, *, sni: str | None = None, timeout: float 
         sni: server name to send; default ``host`` unless it is an IP address (RFC 6066 section 3 forbids
             IP literals in SNI).
         timeout: seconds for the whole connect (and proxy tunnel) + handshake.
-        route: the address to connect to and the proxy to go through (:class:`native_host.route.Route`);
+        route: the address to connect to and the proxy to go through (:class:`native_host.messaging.route.Route`);
             default: resolve ``host`` and connect directly.
 
     Raises:
         ProbeFailed: DNS failure, refused, timeout, not TLS, or no certificate presented;
-            :class:`native_host.route.ProxyAuthRequired` when the proxy asks for credentials.
+            :class:`native_host.messaging.route.ProxyAuthRequired` when the proxy asks for credentials.
     """
     address = host.strip("[]")
     if sni is None and not is_ip(address):

@@ -47,7 +47,7 @@ Several host processes append to one file: each line is written with a single ``
 ``O_APPEND`` descriptor while holding an advisory lock (``fcntl.flock`` on POSIX, ``msvcrt.locking`` on
 Windows, where the C runtime's append is a seek plus a write), so lines are never lost or interleaved.
 A file renamed away by log rotation is noticed and reopened. The default file is per user
-(:func:`native_host.config.default_audit_log_path`); for one file per machine an administrator creates
+(:func:`native_host.enterprise.config.default_audit_log_path`); for one file per machine an administrator creates
 it writable by every user and names it in ``audit_log``. Writing never raises into the host: a failure
 is reported once on stderr and the verdict is still answered.
 
@@ -75,7 +75,7 @@ from urllib.parse import urlsplit, urlunsplit
 from native_host import __version__
 
 if TYPE_CHECKING:
-    from native_host.config import SystemConfig
+    from native_host.enterprise.config import SystemConfig
 
 ECS_VERSION = "8.11.0"
 """``ecs.version``: the ECS release whose field reference these events were written against."""
@@ -375,7 +375,7 @@ else:
 
 
 class AuditLog:
-    """The audit sink the host's :class:`~native_host.host.Service` calls with every verdict.
+    """The audit sink the host's :class:`~native_host.messaging.host.Service` calls with every verdict.
 
     Args:
         path: the JSON-lines file, or None for syslog only.

@@ -35,10 +35,10 @@ def next_version(*previous: str | None, today: dt.date | None = None) -> str:
     """The version after every one of ``previous``: today's ``YYYY.MM.DD`` if that is newer, else the newest
     previous one with its re-issue counter raised (``2026.12.01`` -> ``2026.12.01.1`` -> ``2026.12.01.2``).
 
-    Versions compare as dotted integers (:func:`native_host.blocklist_update.version_tuple`), which is how a
+    Versions compare as dotted integers (:func:`native_host.enterprise.blocklist_update.version_tuple`), which is how a
     host decides whether an update is newer than what it has.
     """
-    from native_host.blocklist_update import version_tuple
+    from native_host.enterprise.blocklist_update import version_tuple
 
     today = today or dt.datetime.now(dt.timezone.utc).date()
     candidate = today.strftime("%Y.%m.%d")
@@ -121,7 +121,7 @@ def build_document(doc: Any, base: Path, *, version: str | None = None, generate
         BadInput: the input's shape, an entry (see :func:`build_entry`), or a version not newer than the input's.
         SchemaError: the result does not match the blocklist schema.
     """
-    from native_host.blocklist_update import version_tuple
+    from native_host.enterprise.blocklist_update import version_tuple
     from native_host.engine.blocklist import bundled, canonical_entries_sha256, load_document
 
     if isinstance(doc, dict) and isinstance(doc.get("entries"), list):
@@ -149,7 +149,7 @@ def build_file(input_path: Path, output: Path, *, version: str | None = None) ->
         BadInput: unreadable or non-JSON input, ``output`` equal to the input, an unwritable output.
         SchemaError / BadDER: as :func:`build_document`.
     """
-    from native_host.blocklist_update import atomic_write
+    from native_host.enterprise.blocklist_update import atomic_write
 
     try:
         raw = input_path.read_bytes()

@@ -1,6 +1,6 @@
 """The native messaging host (``rootsentinel host``, what host manifests launch).
 
-Protocol: docs/protocol.md; framing: :mod:`native_host.framing`. Guarantees:
+Protocol: docs/protocol.md; framing: :mod:`native_host.messaging.framing`. Guarantees:
 
 - nothing but frames reaches stdout: at start the real stdout fd is duplicated for frames and fd 1 is
   pointed at stderr, so a stray ``print`` or C-level write cannot corrupt the channel (field report A.1);
@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable
 from native_host import __version__
 from native_host.engine.blocklist import Blocklist, bundled
 from native_host.errors import BadFrame, FrameTooLarge, RootSentinelError, SchemaError, TruncatedFrame
-from native_host.framing import DEFAULT_MAX_FRAME, FrameReader, decode_message, encode_frame, write_all
+from native_host.messaging.framing import DEFAULT_MAX_FRAME, FrameReader, decode_message, encode_frame, write_all
 from native_host.engine.verdict import Chain, Policy, judge
 
 if TYPE_CHECKING:
-    from native_host.config import SystemConfig
+    from native_host.enterprise.config import SystemConfig
     from native_host.engine.publicroots import PublicRoots
-    from native_host.installed import InstalledRoots
-    from native_host.route import Route
+    from native_host.scan.installed import InstalledRoots
+    from native_host.messaging.route import Route
 
 # cryptography, jsonschema and pyOpenSSL cost ~120 ms to import: the host answers a bare ``hello`` before
 # importing them (cold start is what a browser waits for on every connectNative) and warms them up on a
@@ -58,7 +58,7 @@ class Service:
         public: default the bundled public store (:func:`native_host.engine.publicroots.store`), loaded on
             first use (so ``hello`` stays fast).
         policy: the system policy (enterprise config); a connection's ``hello`` may add to it.
-        audit: called with every ``check`` and ``probe`` verdict (:class:`native_host.audit.AuditLog`), or None.
+        audit: called with every ``check`` and ``probe`` verdict (:class:`native_host.enterprise.audit.AuditLog`), or None.
     """
 
     def __init__(self, blocklist: Blocklist | None = None, public: PublicRoots | None = None,
@@ -81,14 +81,14 @@ class Service:
         """The service a loaded system config asks for (policy, installed blocklist, audit log)."""
         audit = None
         if config.audit:  # imported only when enabled: keeps the host's start fast
-            from native_host.audit import AuditLog
+            from native_host.enterprise.audit import AuditLog
 
             audit = AuditLog.from_config(config)
         return cls(blocklist=config.blocklist, policy=config.policy, config_error=config.error, audit=audit)
 
     def record(self, verdict: dict[str, Any]) -> dict[str, Any]:
         """Hand a finished verdict to the audit log, if any, then add ``installed_in`` to a banned one
-        (:mod:`native_host.installed`, when :attr:`installed` is set); returns the verdict."""
+        (:mod:`native_host.scan.installed`, when :attr:`installed` is set); returns the verdict."""
         if self.audit is not None:
             self.audit(verdict)
         if self.installed is not None and verdict.get("level") == "banned":
@@ -98,7 +98,7 @@ class Service:
     def enable_installed(self, installed: "InstalledRoots | None" = None) -> None:
         """Look banned roots up in this machine's trust stores (the host does, unless
         ``installed_roots: false``)."""
-        from native_host.installed import InstalledRoots
+        from native_host.scan.installed import InstalledRoots
 
         self.installed = installed or InstalledRoots()
         self.installed.bind(self.blocklist, lambda: self.public, self.system_policy)
@@ -129,10 +129,10 @@ class Service:
                 "blocklist": self.blocklist.summary(), "config_error": self.config_error}
 
     @property
-    def fetcher(self):  # noqa: ANN201 - native_host.aia.Fetcher
+    def fetcher(self):  # noqa: ANN201 - native_host.messaging.aia.Fetcher
         """The AIA caIssuers fetcher shared by this service's checks and probes (created on first use)."""
         if self._fetcher is None:
-            from native_host.aia import Fetcher
+            from native_host.messaging.aia import Fetcher
 
             self._fetcher = Fetcher()
         return self._fetcher
@@ -142,7 +142,7 @@ class Service:
 
         Args:
             fetch_issuers: complete a path whose top issuer was not sent from its AIA caIssuers URL
-                (:mod:`native_host.aia`); the host does for its checks and probes, the CLI for files only
+                (:mod:`native_host.messaging.aia`); the host does for its checks and probes, the CLI for files only
                 with ``--fetch-issuers``.
         """
         return judge(chain, self.blocklist, self.public, self.policy,
@@ -179,7 +179,7 @@ class Service:
         """Probe ``host:port`` along ``route`` and judge the presented chain (evidence ``probe``).
 
         Args:
-            route: the address and proxy to use (:class:`native_host.route.Route`, from the browser's
+            route: the address and proxy to use (:class:`native_host.messaging.route.Route`, from the browser's
                 probe request or the CLI's ``--connect-to`` / ``--proxy``); default: resolve, go direct.
 
         A failed handshake gives an ``unknown`` verdict with reason ``probe_failed`` and the error in
@@ -187,8 +187,8 @@ class Service:
         ``probe.route`` records the route facts either way (docs/protocol.md).
         """
         from native_host.engine.certfacts import cert_facts
-        from native_host.probe import probe
-        from native_host.route import Route
+        from native_host.messaging.probe import probe
+        from native_host.messaging.route import Route
 
         route = route or Route()
         try:
@@ -326,8 +326,8 @@ class ProbeScheduler:
                     verdict = self.busy_verdict(job.host, job.port, job.waiters[0][1],
                                                 f"it waited {self.deadline:g} s for a free probe slot")
                 else:
-                    from native_host.probe import DEFAULT_TIMEOUT
-                    from native_host.route import Route
+                    from native_host.messaging.probe import DEFAULT_TIMEOUT
+                    from native_host.messaging.route import Route
 
                     verdict = self.service.probe(job.host, job.port, job.waiters[0][1],
                                                  timeout=min(DEFAULT_TIMEOUT, left),
@@ -579,7 +579,7 @@ def protect_stdout() -> int:
 def run(max_frame: int = DEFAULT_MAX_FRAME) -> int:
     """Entry point of ``rootsentinel host``: protect stdout, load the config, serve stdin."""
     out_fd = protect_stdout()
-    from native_host.config import load_system_config
+    from native_host.enterprise.config import load_system_config
 
     config = load_system_config()
     service = Service.from_config(config)

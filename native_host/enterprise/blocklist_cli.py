@@ -23,7 +23,7 @@ import os
 import sys
 from pathlib import Path
 
-from native_host.blocklist_update import UpdateRejected
+from native_host.enterprise.blocklist_update import UpdateRejected
 
 EXIT_OK = 0
 EXIT_ERROR = 3
@@ -31,12 +31,12 @@ EXIT_ERROR = 3
 
 def _pinned_key(args: argparse.Namespace):
     """The public key to verify under: ``--public-key`` if given, else the system config's pinned key."""
-    from native_host.blocklist_update import parse_public_key
+    from native_host.enterprise.blocklist_update import parse_public_key
 
     if getattr(args, "public_key", None):
         return parse_public_key(args.public_key)
-    from native_host.blocklist_update import NoPinnedKey
-    from native_host.config import load_system_config
+    from native_host.enterprise.blocklist_update import NoPinnedKey
+    from native_host.enterprise.config import load_system_config
 
     config = load_system_config()
     try:
@@ -47,7 +47,7 @@ def _pinned_key(args: argparse.Namespace):
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from native_host.blocklist_build import build_file
+    from native_host.enterprise.blocklist_build import build_file
 
     doc = build_file(Path(args.input), Path(args.out), version=args.version)
     sys.stdout.write(f"built {args.out}: version {doc['version']}, {doc['size']} entries, sha256 {doc['sha256']}; "
@@ -56,7 +56,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
-    from native_host.blocklist_update import generate_private_key, private_key_pem, public_key_b64
+    from native_host.enterprise.blocklist_update import generate_private_key, private_key_pem, public_key_b64
 
     key = generate_private_key()
     out = Path(args.out)
@@ -77,7 +77,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
-    from native_host.blocklist_update import (MAX_UPDATE_BYTES, atomic_write, check_document_bytes,
+    from native_host.enterprise.blocklist_update import (MAX_UPDATE_BYTES, atomic_write, check_document_bytes,
                                               load_private_key, sign_bytes, signature_path)
 
     path = Path(args.file)
@@ -99,7 +99,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from native_host.blocklist_update import verify_update
+    from native_host.enterprise.blocklist_update import verify_update
 
     blocklist = verify_update(Path(args.file), _pinned_key(args), Path(args.sig) if args.sig else None)
     sys.stdout.write(f"OK {args.file}: version {blocklist.version}, {len(blocklist)} entries, "
@@ -108,8 +108,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    from native_host.blocklist_update import install_update, parse_public_key
-    from native_host.config import load_system_config
+    from native_host.enterprise.blocklist_update import install_update, parse_public_key
+    from native_host.enterprise.config import load_system_config
 
     config = load_system_config()
     if config.error and not config.settings:
@@ -125,7 +125,7 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from native_host.engine.blocklist import bundled
-    from native_host.config import load_system_config
+    from native_host.enterprise.config import load_system_config
 
     config = load_system_config()
     blocklist = config.blocklist or bundled()

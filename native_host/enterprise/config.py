@@ -11,13 +11,13 @@ extension's managed storage, ``extension/managed_schema.json``, plus host-only k
 defaults; a broken file is reported (``config_error`` in ``hello``, a line on stderr) and the safe defaults
 stay in force.
 
-Signed blocklist updates (:mod:`native_host.blocklist_update`) are installed into ``blocklist_dir``
+Signed blocklist updates (:mod:`native_host.enterprise.blocklist_update`) are installed into ``blocklist_dir``
 (default: a ``blocklist`` folder beside the config file) and accepted only under ``blocklist_public_key``.
 At every start :func:`load_system_config` checks the installed pair (signature, and the digest the installer
 recorded); when anything is wrong the
 bundled list is used and the reason is reported the same way as a broken config.
 
-Audit events (:mod:`native_host.audit`) are off unless ``"audit": true``; they go to ``audit_log``
+Audit events (:mod:`native_host.enterprise.audit`) are off unless ``"audit": true``; they go to ``audit_log``
 (default per user and OS, :func:`default_audit_log_path`: the host runs as the browser's user) and, with
 ``"syslog": true``, to the local syslog socket.
 """
@@ -64,7 +64,7 @@ def default_audit_log_path(platform: str | None = None) -> Path:
     - Windows: ``%LOCALAPPDATA%\\RootSentinel\\audit.jsonl``.
 
     A fleet that collects one file per machine sets ``audit_log`` to a shared path instead (see
-    :mod:`native_host.audit`), or uses ``syslog``.
+    :mod:`native_host.enterprise.audit`), or uses ``syslog``.
     """
     platform = platform or sys.platform
     home = Path.home()
@@ -164,7 +164,7 @@ def _load_blocklist_update(config: SystemConfig) -> None:
             if not ok:
                 _report(config, "blocklist_public_key is not base64 of a 32-byte Ed25519 key: no update can be accepted")
         return
-    from native_host.blocklist_update import UpdateRejected, load_installed, parse_public_key
+    from native_host.enterprise.blocklist_update import UpdateRejected, load_installed, parse_public_key
 
     try:
         config.blocklist = load_installed(directory, parse_public_key(key))
