@@ -234,12 +234,13 @@ def build() -> tuple[dict, str]:
 def _named(catalogue: Catalogue, name_der: bytes, spki: str | None) -> list[str]:
     """Ids of every entry a name (or key) claims, for the checks (identify() names one or nobody)."""
     hit = catalogue.for_key(spki)
-    found = [hit["id"]] if hit else []
+    if hit:  # a shipped key decides before any name, as in Catalogue.identify
+        return [hit["id"]]
     try:
         attrs = _der.name_attributes(name_der)
     except Exception:  # noqa: BLE001 - an undecodable name claims nothing
-        return found
-    return found + [e["id"] for e in catalogue.candidates(attrs) if not found or e["id"] != found[0]]
+        return []
+    return [e["id"] for e in catalogue.candidates(attrs)]
 
 
 def _check_names(catalogue: Catalogue, certs: list[dict], banned: list[dict], owner_of_group: dict[str, str]) -> None:
