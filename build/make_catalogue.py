@@ -250,7 +250,7 @@ def _check_names(catalogue: Catalogue, certs: list[dict], banned: list[dict], ow
         if "private_pki" in rec:
             if named:
                 raise SourceError(f"{rec['file']}: {rec['private_pki']['owner']}'s own root is named {named}")
-        elif rec["split"] == "example" and named != [rec["entry"]]:
+        elif rec.get("split") == "example" and named != [rec["entry"]]:
             raise SourceError(f"{rec['file']}: an example of {rec['entry']} is named {named or 'by nobody'}")
     for subject, name_der in _public_names():
         named = _named(catalogue, name_der, None)
