@@ -286,12 +286,16 @@ def coverage(entries: list[dict], certs: list[dict]) -> str:
     neg = ", ".join(f"{name} {n}" for name, n in sorted(sectors.items()))
     owners = len({r["private_pki"]["owner"] for r in certs if "private_pki" in r})
     products = [e for e in entries if e["kind"] not in BANNED_KINDS]
+    blind = sum(1 for r in certs if r.get("blind"))
+    uncatalogued = sum(1 for r in certs if "uncatalogued" in r)
     return "\n".join([
         START, "",
         f"{len(products)} interception products and {len(entries) - len(products)} owners of banned roots "
         f"({len(entries)} entries). Real certificates of banned roots are the blocklist's (build/blocklist-sources/certs), "
         "counted as examples of their owner.", "",
         *rows, "",
+        f"Held-out certificates also include {uncatalogued} roots of products without an entry; {blind} held-out "
+        "roots are blind (gathered after the entries were frozen).", "",
         f"By segment: {seg}.", "",
         f"Private-PKI roots kept as negatives (named by no entry): {sum(sectors.values())} certificates of {owners} "
         f"owners ({neg}).", "",
