@@ -139,6 +139,10 @@ def test_identify_is_bounded_and_never_raises():
     assert c.identify([("CN", "x" * 5_000_000)]) is None
     assert c.identify([("CN", "Zscaler Root CA")] + [("OU", "x")] * cat.ATTRIBUTE_CAP) is not None
     assert c.identify([("OU", "x")] * cat.ATTRIBUTE_CAP + [("CN", "Zscaler Root CA")]) is None  # read up to the cap
+    padded = "Zscaler " + " ".join(["x"] * (cat.WORD_CAP - 1))
+    assert c.identify([("CN", padded)])["id"] == "zscaler"
+    assert c.identify([("CN", padded + " x")]) is None  # more words than any real name: never matches
+    assert c.identify([("OU", " ".join(["y"] * cat.WORD_CAP))] * 8 + [("CN", "Zscaler Root CA")]) is None  # budget
     assert c.identify([("CN", "Zscaler Root CA ")])["id"] == "zscaler"  # trailing space (field report 23)
     assert c.identify([("O", "Fortinet"), ("CN", "FGT60FTK2009X8Z1")])["id"] == "fortigate"  # serial as CN
     assert c.identify([("CN", "DigiCert Global Root G2"), ("O", "DigiCert Inc")]) is None

@@ -59,11 +59,19 @@ MATCHED_ATTRIBUTES = {"CN": "CN", "O": "O", "OU": "OU", "emailAddress": "E", "DC
 """Subject attributes the conditions look at (short name as :func:`native_host.engine.der.name_attributes`
 gives it -> the name conditions use)."""
 
-VALUE_CAP = 1024
-"""Characters of an attribute value that are looked at; a longer (attacker-sized) value never matches."""
+VALUE_CAP = 256
+"""Characters of an attribute value that are looked at; a longer (attacker-sized) value never matches (RFC 5280
+bounds a CN or an O at 64 characters, an e-mail address at 255)."""
 
 ATTRIBUTE_CAP = 64
 """Attributes of one Name that are looked at; a Name with more is read up to this many."""
+
+WORD_CAP = 32
+"""Words of one attribute value that are looked at; a value with more never matches (real names have a dozen)."""
+
+NAME_WORD_CAP = 256
+"""Words of one Name that are looked at, all attributes together; the attributes after them are not read. With
+:data:`WORD_CAP` this bounds the work on an attacker's Name to a few thousand dictionary lookups."""
 
 _SPAN = 8
 """The most words a phrase may have (the generator refuses longer ones): spans longer are not looked up."""
@@ -107,16 +115,23 @@ def _attribute_spans(attributes: list[tuple[str, str]]) -> dict[str, list[tuple[
     boundaries at both ends (``zscaler.com`` is in ``support@zscaler.com``, not in ``notzscaler.com``)."""
     out: dict[str, list[tuple[set[str], str]]] = {}
     dcs: list[str] = []
+    budget = NAME_WORD_CAP
     for key, value in attributes[:ATTRIBUTE_CAP]:
         name = MATCHED_ATTRIBUTES.get(key)
         if name is None or type(value) is not str or len(value) > VALUE_CAP:
             continue
-        if name == "DC":
-            dcs.append(value)
+        ws = words(value)
+        if len(ws) > WORD_CAP:
             continue
-        out.setdefault(name, []).append(_runs(words(value)))
+        budget -= len(ws)
+        if budget < 0:
+            break
+        if name == "DC":
+            dcs.extend(ws)
+            continue
+        out.setdefault(name, []).append(_runs(ws))
     if dcs:
-        out["DC"] = [_runs(words(".".join(dcs)))]
+        out["DC"] = [_runs(dcs[:WORD_CAP])]
     return out
 
 
