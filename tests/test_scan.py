@@ -156,12 +156,24 @@ def test_firefox_profile_outside_the_default_folder_via_profiles_ini(tmp_path):
     assert finding(report, SUPERFISH_SHA)["found_in"][0]["location"] == "sql:/srv/profiles/work"
 
 
-def test_nss_database_without_certutil_is_an_error_and_exit_3(tmp_path):
+def test_nss_database_that_is_not_sqlite_is_an_error_and_exit_3(tmp_path):
     root = tmp_path / "root"
     put(root, "/home/ana/.pki/nssdb/cert9.db", b"")
-    code, report, err = run_scan(root, "--json", env={"ROOTSENTINEL_NSS_CERTUTIL": str(tmp_path / "no-certutil")})
+    code, report, err = run_scan(root, "--json")
     assert code == 3 and report["findings"] == []
-    assert "not installed" in report["stores"][0]["error"] and "cannot read sql:/home/ana/.pki/nssdb" in err
+    assert report["stores"][0]["error"] == "cert9.db is not an SQLite database"
+    assert "cannot read sql:/home/ana/.pki/nssdb" in err
+
+
+@needs_certutil
+def test_cert9_is_read_without_nss_certutil(tmp_path):
+    """``cert9.db`` is SQLite: the scan reads it with no NSS tool at all (none runs, none is needed)."""
+    root = tmp_path / "root"
+    nss_db(root / "home/ana/.pki/nssdb", ("Superfish", "C,,", SUPERFISH_PEM), ("eDellRoot", "p,p,p", EDELL_PEM))
+    code, report, _ = run_scan(root, "--json", "--all", env={"ROOTSENTINEL_NSS_CERTUTIL": str(tmp_path / "none")})
+    assert code == 2
+    assert finding(report, SUPERFISH_SHA)["found_in"][0]["trust"] == "C,,"
+    assert [f for f in report["findings"] if f["subject"] == "CN=eDellRoot"][0]["status"] == "distrusted"
 
 
 # --- Linux files ----------------------------------------------------------------------------------------

@@ -26,9 +26,9 @@ def _plural(n: int, word: str) -> str:
 def _where(location: str, root: Path | None) -> str:
     """A store's location as the reader of the report can open it: under ``--root`` with the prefix
     (``sql:/mnt/disk/home/ana/.pki/nssdb``), since the same path without it names this machine's store."""
-    if root is None or not location.startswith(("/", "sql:/")):
+    if root is None or not location.startswith(("/", "sql:/", "dbm:/")):
         return location
-    scheme = "sql:" if location.startswith("sql:") else ""
+    scheme = location[:4] if location.startswith(("sql:", "dbm:")) else ""
     return f"{scheme}{str(root).rstrip('/')}{location[len(scheme):]}"
 
 

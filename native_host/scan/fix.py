@@ -7,8 +7,9 @@ backup first, and put everything back from that backup (issue 14, item 5).
 ==================  ===================================================================================
 action              what ``--fix`` does (after the backup)
 ==================  ===================================================================================
-``nss-delete``      ``certutil -D -d sql:DIR -n NICK``; backup: the database files (``cert9.db``,
-                    ``key4.db``, ``pkcs11.txt``, or ``cert8.db``, ``key3.db``, ``secmod.db`` for dbm)
+``nss-delete``      ``certutil -D -d sql:DIR -n NICK``, run by :mod:`native_host.scan._nsstool` (a private
+                    module configuration, as the database's owner); backup: ``cert9.db``, ``key4.db``
+                    (``cert8.db``, ``key3.db`` for dbm)
 ``delete-file``     deletes the anchors file, then the family's rebuild (:func:`.remove.regenerate_argv`)
 ``rewrite-file``    rewrites the anchors file without this certificate (PEM), then the rebuild
 ``conf-disable``    turns the line ``NAME`` of ``ca-certificates.conf`` into ``!NAME``, then the rebuild
@@ -46,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from native_host.atomicfile import atomic_write
+from native_host.atomicfile import atomic_write, atomic_write_in
 from native_host.errors import BadDER, RootSentinelError
 from native_host.scan._files import ANCHOR_DIRS, BUNDLES, parse_cert_file
 from native_host.scan.model import ScanContext, StoreUnreadable, run_captured
@@ -57,8 +58,10 @@ if TYPE_CHECKING:
     from native_host.scan.findings import Finding
     from native_host.scan.report import ScanReport
 
-NSS_FILES = ("cert9.db", "key4.db", "pkcs11.txt", "cert8.db", "key3.db", "secmod.db")
-"""The files of an NSS database that the backup copies (SQLite and legacy dbm)."""
+NSS_FILES = ("cert9.db", "key4.db", "cert8.db", "key3.db")
+"""The files of an NSS database that the backup copies and ``--undo`` may restore (SQLite and legacy dbm).
+Never the module list (``pkcs11.txt``, ``secmod.db``): ``certutil -D`` does not change it, and a restore that
+wrote one would let a backup name code for NSS to load."""
 
 CERT_SUFFIXES = (".crt", ".pem", ".cer", ".der")
 """An anchors file restored by ``--undo`` must end in one of these (and hold certificates)."""
@@ -233,7 +236,10 @@ class _Backup:
         self._copied.add(str(original))
         name = self._name(original.name)
         try:
-            shutil.copy2(original, self.folder / name)
+            if step.store == "nss":  # a folder a user may own: never follow a link planted there
+                _copy_regular(original, self.folder / name)
+            else:
+                shutil.copy2(original, self.folder / name)
         except OSError as exc:
             raise FixError(f"cannot back up {escape(str(original))}: {exc.strerror}") from exc
         self._entry(step, finding, str(original), location, name)
@@ -260,6 +266,26 @@ class _Backup:
         os.replace(tmp, self.folder / MANIFEST)
 
 
+def _copy_regular(src: Path, dst: Path) -> None:
+    """Copy ``src`` to a new ``dst`` (its mode kept) only when ``src`` is a regular file and not a symbolic
+    link: root backing up a user's database must not copy whatever a link planted there points at.
+
+    Raises:
+        OSError: ``src`` is a link (``ELOOP``), not a regular file, or cannot be read.
+    """
+    import stat
+
+    fd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(0, "not a regular file", str(src))
+        data = fh.read()
+    out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IMODE(st.st_mode) & 0o777)
+    with os.fdopen(out, "wb") as fh:
+        fh.write(data)
+
+
 def _back_up(chosen: list[tuple[Finding, Step]], folder: Path, ctx: ScanContext) -> _Backup:
     """Copy everything the fixable steps change into ``folder`` before any change.
 
@@ -276,7 +302,7 @@ def _back_up(chosen: list[tuple[Finding, Step]], folder: Path, ctx: ScanContext)
             db = Path(step.data["db"]).absolute()
             for name in NSS_FILES:
                 if (db / name).is_file():
-                    backup.add_file(step, finding, db / name, f"sql:{db}")
+                    backup.add_file(step, finding, db / name, f"{step.data.get('scheme', 'sql')}:{db}")
         elif step.action in ("delete-file", "rewrite-file"):
             path = Path(step.data["path"]).absolute()
             backup.add_file(step, finding, path, str(Path(_anchor_folder(step)).absolute()))
@@ -349,7 +375,7 @@ def _disable_line(conf: Path, line: str) -> bool:
 def _do(finding: Finding, step: Step, runner: Runner) -> Outcome:
     try:
         if step.action == "nss-delete":
-            res = runner(step.commands[0])
+            res = nss_delete(step)
             ok = res.returncode == 0
             return Outcome(finding, step, ok, "deleted" if ok else f"certutil failed: {res.message}")
         if step.action == "delete-file":
@@ -373,6 +399,24 @@ def _do(finding: Finding, step: Step, runner: Runner) -> Outcome:
     except (OSError, BadDER) as exc:
         return Outcome(finding, step, False, escape(str(getattr(exc, "strerror", None) or exc)))
     return Outcome(finding, step, False, "manual: " + step.text)
+
+
+def nss_delete(step: Step) -> Result:
+    """``certutil -D -n NICK`` on the step's database through :func:`native_host.scan._nsstool.run_certutil`:
+    never with the database's own module list, as its owner (so a user's ``pkcs11.txt`` runs nothing).
+
+    Raises:
+        FixError: refused (owner, mode, ``--root``), ``certutil`` missing or hung.
+    """
+    from native_host.scan._nsstool import run_certutil
+
+    data = step.data
+    try:
+        proc = run_certutil(data["certutil"], data["scheme"], Path(data["db"]), ["-D", "-n", data["nickname"]],
+                            rooted=data["rooted"], timeout=120.0)
+    except StoreUnreadable as exc:
+        raise FixError(str(exc)) from exc
+    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 def fix_event(action: str, *, store: str, location: str, label: str | None, cert_sha256: str | None,
@@ -567,7 +611,7 @@ def check_entry(entry: dict[str, Any], root: Path | None, folder: Path, index: i
     if root is not None and not _inside(_existing(orig.parent), root):
         raise refuse(f"{escape(original)} escapes the manifest's root {escape(str(root))}")
     if store == "nss":
-        db = Path(location[4:] if location.startswith("sql:") else location)
+        db = Path(location[4:] if location.startswith(("sql:", "dbm:")) else location)
         if action != "nss-delete" or orig.name not in NSS_FILES or orig.parent != db:
             raise refuse(f"{escape(original)} is not an NSS database file of {escape(location)}")
         if not _inside(orig.parent, db) or not orig.parent.is_dir():
@@ -647,8 +691,12 @@ def undo(folder: Path, runner: Runner, audit: Any | None = None) -> tuple[list[s
             if entry["action"] == "regenerate":
                 later.append(entry)
             orig = Path(entry["original"])
-            orig.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(orig, backup.read_bytes(), backup.stat().st_mode & 0o777)  # copy2 kept the mode
+            if store == "nss":  # a folder a user may own: pinned, and the restored file stays theirs
+                atomic_write_in(orig.parent, orig.name, backup.read_bytes(), backup.stat().st_mode & 0o777,
+                                keep_owner=True)
+            else:
+                orig.parent.mkdir(parents=True, exist_ok=True)
+                _atomic_write(orig, backup.read_bytes(), backup.stat().st_mode & 0o777)  # copy2 kept the mode
             done, line = True, f"restored {escape(str(orig))} ({store})"
             if entry.get("family") and entry["action"] in ("delete-file", "rewrite-file", "conf-disable"):
                 families.append(entry["family"])

@@ -17,7 +17,8 @@ CertificateStoreName CertId``, ``-user`` for the current user's stores); ``secur
 ============== ========================================================================================
 store          commands
 ============== ========================================================================================
-nss            ``certutil -D -d sql:DIR -n NICK``
+nss            ``certutil -D -d sql:DIR -n NICK`` (``scan --fix`` runs it with a private module configuration
+               as the database's owner: :mod:`native_host.scan._nsstool`)
 anchors        ``rm -- FILE`` then ``update-ca-certificates`` (Debian, Ubuntu, SUSE folders) or
                ``update-ca-trust extract`` (Fedora, RHEL, Arch folders); a file that holds other
                certificates too is rewritten without this one (no single command: the text says so)
@@ -179,14 +180,22 @@ class Step:
 def _nss_step(place: Place, ctx: ScanContext, windows: bool) -> Step:
     store = place.installed.store
     assert store.path is not None
-    db = f"sql:{store.path}"
-    nick = place.installed.label or ""
+    scheme = "dbm" if store.location.startswith("dbm:") else "sql"
+    db = f"{scheme}:{store.path}"
+    nick = place.installed.label
     certutil = ctx.nss_certutil or "certutil"
-    argv = [certutil, "-D", "-d", db, "-n", nick]
+    argv = [certutil, "-D", "-d", db, "-n", nick or ""]
+    if not nick:  # certutil addresses a certificate by nickname only
+        return Step("nss", db, None, place.status, [],
+                    f"it has no nickname in the NSS database {escape(db)}: delete it in the browser's certificate "
+                    f"manager", None)
+    # the argv shown is what a person would run; scan --fix runs it through native_host.scan._nsstool (a private
+    # module configuration, as the database's owner), from the data below
     return Step("nss", db, nick, place.status, [argv],
                 f"delete it from the NSS database {escape(db)} (close the browser first): "
-                f"{command_line(argv, windows)}", "nss-delete", {"db": str(store.path), "nickname": nick},
-                windows=windows)
+                f"{command_line(argv, windows)}", "nss-delete",
+                {"db": str(store.path), "nickname": nick, "scheme": scheme, "certutil": certutil,
+                 "rooted": ctx.root is not None}, windows=windows)
 
 
 def _anchor_step(place: Place, ctx: ScanContext, finding: Finding) -> Step:
