@@ -20,9 +20,9 @@ from pathlib import Path
 class HostProcess:
     """``python -m native_host host`` with pipes, speaking the framing (4-byte native length + JSON)."""
 
-    def __init__(self, *extra_args: str, env: dict | None = None):
+    def __init__(self, *extra_args: str, env: dict | None = None, argv: list[str] | None = None):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "native_host", "host", *extra_args],
+            argv or [sys.executable, "-m", "native_host", "host", *extra_args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env={**os.environ, **(env or {})})
         self._buf = b""

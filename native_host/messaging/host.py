@@ -9,6 +9,8 @@ Protocol: docs/protocol.md; framing: :mod:`native_host.messaging.framing`. Guara
 - ``probe`` requests run on worker threads so a slow server does not hold up ``check`` replies; they are
   bounded, shared per origin, have a deadline from when they were asked and are cancelled at EOF
   (:class:`ProbeScheduler`);
+- an AIA caIssuers fetch never runs on the main thread nor holds a probe worker: a ``check`` or probe whose
+  verdict needs one is completed on the AIA workers (:class:`AiaWorkers`), inside its deadline;
 - hostile JSON (lone surrogates, deep nesting, huge integers) is ``bad_json``, never ``internal``;
 - unknown extra argv from browsers (manifest path, extension id, ``--parent-window=``) is ignored.
 """
@@ -22,9 +24,10 @@ from typing import Any, BinaryIO
 
 from native_host.errors import BadFrame, FrameTooLarge, RootSentinelError, SchemaError, TruncatedFrame
 from native_host.messaging.framing import DEFAULT_MAX_FRAME, FrameReader, decode_message, encode_frame, write_all
-from native_host.messaging.scheduler import (EOF_GRACE, PROBE_DEADLINE, PROBE_QUEUE, PROBE_WORKERS,  # noqa: F401
-                                             ProbeScheduler)
-from native_host.messaging.service import PROTOCOL, Service, der_wanted_verdict, log_exception  # noqa: F401
+from native_host.messaging.scheduler import (CHECK_DEADLINE, EOF_GRACE, PROBE_DEADLINE, PROBE_QUEUE,  # noqa: F401
+                                             PROBE_WORKERS, AiaWorkers, ProbeScheduler)
+from native_host.messaging.service import (PROTOCOL, Deferred, Service, der_wanted_verdict,  # noqa: F401
+                                           log_exception)
 
 # cryptography, jsonschema and pyOpenSSL cost ~120 ms to import: the host answers a bare ``hello`` before
 # importing them (cold start is what a browser waits for on every connectNative) and warms them up on a
@@ -120,6 +123,7 @@ class Host:
         self.service = service
         self._write_lock = threading.Lock()
         self.probes: ProbeScheduler | None = None  # made at the first probe
+        self.aia = AiaWorkers()  # checks and probes that need an AIA fetch: never on this thread
         self.probe_workers, self.probe_queue, self.probe_deadline = PROBE_WORKERS, PROBE_QUEUE, PROBE_DEADLINE
         self._warm: threading.Thread | None = None
 
@@ -134,7 +138,8 @@ class Host:
                 pass
 
     def handle(self, msg: dict[str, Any]) -> dict[str, Any] | None:
-        """Answer one decoded message; returns None when the reply will be sent later (probe)."""
+        """Answer one decoded message; returns None when the reply will be sent later (a probe, or a check
+        that needs an AIA fetch: both are answered from worker threads)."""
         kind = msg.get("type")
         if kind not in ("hello", "check", "probe"):
             raise SchemaError(f"unknown message type {str(kind)[:50]!r}; expected hello, check or probe")
@@ -150,10 +155,18 @@ class Host:
         if kind == "hello":
             return self.service.hello(msg)
         if kind == "check":
-            return self.service.check(msg)
+            import time
+
+            reply = self.service.check(msg, network=False)
+            if isinstance(reply, Deferred):  # answered from an AIA worker
+                msg_id = msg["id"]
+                self.aia.submit(reply, time.monotonic() + CHECK_DEADLINE,
+                                lambda v, e: self.send(v if v is not None else {**e, "id": msg_id}))
+                return None
+            return reply
         if self.probes is None:
             self.probes = ProbeScheduler(self.service, self.send, self.probe_workers, self.probe_queue,
-                                         self.probe_deadline)
+                                         self.probe_deadline, aia=self.aia)
         port = msg.get("port", 443)
         # JSON Schema counts 443.0 as an integer (2020-12 validation 6.1.1); the socket needs an int
         return self.probes.submit(msg["id"], msg["host"], int(port), msg.get("url"),  # a busy verdict, or None
@@ -194,6 +207,7 @@ class Host:
         finally:
             if self.probes is not None:
                 self.probes.close(grace=EOF_GRACE)
+            self.aia.close()
 
 
 def protect_stdout() -> int:

@@ -1,5 +1,7 @@
 """Probe scheduling (issue 13, item 3): bounded worker threads, a bounded queue, one handshake per origin,
-a deadline from when a probe was asked, cancellation at EOF (:class:`ProbeScheduler`)."""
+a deadline from when a probe was asked, cancellation at EOF (:class:`ProbeScheduler`); and the AIA workers
+(:class:`AiaWorkers`, issue 22 item 4) that complete verdicts needing a caIssuers fetch, so that neither
+the host's main thread nor a probe worker ever waits on an AIA server."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import threading
 from typing import Any, Callable
 
 from native_host.engine.verdict import Chain
-from native_host.messaging.service import Service, log_exception
+from native_host.messaging.service import Deferred, Service, log_exception
 
 
 PROBE_WORKERS = 32
@@ -62,8 +64,10 @@ class ProbeScheduler:
     """
 
     def __init__(self, service: Service, send: Callable[[dict[str, Any]], None], workers: int = PROBE_WORKERS,
-                 queue: int = PROBE_QUEUE, deadline: float = PROBE_DEADLINE) -> None:
+                 queue: int = PROBE_QUEUE, deadline: float = PROBE_DEADLINE, aia: "AiaWorkers | None" = None) -> None:
         import collections
+
+        self.aia = aia or AiaWorkers()
 
         self.service, self.send = service, send
         self.workers, self.queue_cap, self.deadline = workers, queue, deadline
@@ -135,7 +139,7 @@ class ProbeScheduler:
 
                     verdict = self.service.probe(job.host, job.port, job.waiters[0][1],
                                                  timeout=min(DEFAULT_TIMEOUT, left),
-                                                 route=Route.from_request(job.route))
+                                                 route=Route.from_request(job.route), network=False)
                 error = None
             except Exception as exc:  # noqa: BLE001 - a worker must always answer
                 log_exception("probe failed")
@@ -145,6 +149,10 @@ class ProbeScheduler:
                 self._jobs.pop(job.key, None)
                 self._running -= 1
                 self._cond.notify_all()
+            if isinstance(verdict, Deferred):  # an AIA fetch: on the AIA workers, this worker is free again
+                self.aia.submit(verdict, job.asked + self.deadline,
+                                lambda v, e, job=job: self._answer(job, v, e))
+                continue
             self._answer(job, verdict, error)
 
     def _answer(self, job: _ProbeJob, verdict: dict[str, Any] | None, error: dict[str, Any] | None) -> None:
@@ -179,3 +187,88 @@ class ProbeScheduler:
                 self._cond.wait(left)
 
 
+
+
+AIA_WORKERS = 8
+"""AIA fetches (verdicts completed) at once at most."""
+
+AIA_QUEUE = 64
+"""Verdicts waiting for an AIA worker at most; one beyond that is finished at once without a new fetch."""
+
+CHECK_DEADLINE = 8.0
+"""Seconds from a ``check`` that needs an AIA fetch to its answer (a probe keeps its own deadline)."""
+
+
+class AiaWorkers:
+    """Completes :class:`~native_host.messaging.service.Deferred` verdicts on worker threads.
+
+    - at most ``workers`` at once (daemon threads, started as needed), at most ``queue`` waiting;
+    - each job has a deadline; every fetch it makes ends by it (:class:`native_host.messaging.aia.Fetcher`);
+      a job whose deadline is (nearly) over when a worker takes it, one beyond the queue, and the queued ones
+      at :meth:`close` are finished at once without a new fetch (the verdict's ``aia`` says why: ``skipped``);
+    - ``done(verdict, error)`` is called once per job, from a worker or from :meth:`submit`
+      (``error`` an ``internal`` error frame when completing raised).
+    """
+
+    def __init__(self, workers: int = AIA_WORKERS, queue: int = AIA_QUEUE) -> None:
+        import collections
+
+        self.workers, self.queue_cap = workers, queue
+        self._cond = threading.Condition()
+        self._queue: collections.deque = collections.deque()
+        self._threads = self._idle = 0
+        self._closed = False
+
+    def submit(self, deferred: Deferred, deadline: float,
+               done: Callable[[dict[str, Any] | None, dict[str, Any] | None], None]) -> None:
+        """Queue ``deferred`` to be completed by ``deadline`` (a ``time.monotonic()`` value)."""
+        with self._cond:
+            if self._closed or len(self._queue) >= self.queue_cap:
+                why = "the browser disconnected" if self._closed else f"{len(self._queue)} AIA fetches are waiting"
+                job = None
+            else:
+                job = (deferred, deadline, done)
+                self._queue.append(job)
+                if len(self._queue) > self._idle and self._threads < self.workers:
+                    self._threads += 1
+                    threading.Thread(target=self._work, name=f"aia-{self._threads}", daemon=True).start()
+                else:
+                    self._cond.notify()
+        if job is None:
+            self._finish(deferred, None, done, f"not fetched: the host is busy ({why})")
+
+    @staticmethod
+    def _finish(deferred: Deferred, deadline: float | None, done: Callable, skip: str | None = None) -> None:
+        try:
+            verdict, error = deferred.complete(deadline, skip), None
+        except Exception as exc:  # noqa: BLE001 - every job is answered
+            log_exception("AIA completion failed")
+            verdict, error = None, {"type": "error", "code": "internal", "message": f"internal error: {type(exc).__name__}"}
+        done(verdict, error)
+
+    def _work(self) -> None:
+        import time
+
+        while True:
+            with self._cond:
+                self._idle += 1
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                self._idle -= 1
+                if not self._queue:
+                    return
+                deferred, deadline, done = self._queue.popleft()
+            if deadline - time.monotonic() < 0.3:
+                self._finish(deferred, None, done, "not fetched: its time ran out waiting for a free AIA worker")
+            else:
+                self._finish(deferred, deadline, done)
+
+    def close(self) -> None:
+        """Finish every queued job at once without a fetch (the browser has gone) and let the workers end."""
+        with self._cond:
+            self._closed = True
+            queued = list(self._queue)
+            self._queue.clear()
+            self._cond.notify_all()
+        for deferred, _, done in queued:
+            self._finish(deferred, None, done, "not fetched: the browser disconnected")

@@ -115,23 +115,54 @@ class Service:
             self._fetcher = Fetcher()
         return self._fetcher
 
-    def judge(self, chain: Chain, *, fetch_issuers: bool = False) -> dict[str, Any]:
+    def judge(self, chain: Chain, *, fetch_issuers: bool = False, network: bool = True,
+              deadline: float | None = None, skip: str | None = None) -> dict[str, Any]:
         """Run the verdict engine with this service's blocklist, public roots and policy.
 
         Args:
             fetch_issuers: complete a path whose top issuer was not sent from its AIA caIssuers URL
                 (:mod:`native_host.messaging.aia`); the host does for its checks and probes, the CLI for files only
                 with ``--fetch-issuers``.
+            network: False: AIA answers from the fetcher's cache only (the host's main thread, a probe
+                worker); see :meth:`judge_or_defer`.
+            deadline: a ``time.monotonic()`` value every fetch must end by.
+            skip: fetch nothing new, for this reason (said in the verdict).
+
+        A verdict for which a fetch was made, refused, failed or skipped carries ``aia``:
+        ``[{"url", "outcome", "reason"}]``, and its explanation says why an issuer was not fetched.
         """
-        return judge(chain, self.blocklist, self.public, self.policy,
-                     fetch=self._fetch_issuers if fetch_issuers else None)
+        log: list[dict[str, Any]] = []
+        fetch = None
+        if fetch_issuers:
+            fetcher = self.fetcher
 
-    def _fetch_issuers(self, url: str) -> list[bytes]:
-        # urllib is imported only when a path really needs a fetch (rare: most servers send their intermediates)
-        return self.fetcher(url)
+            def fetch(url: str) -> list[bytes]:
+                return fetcher(url, deadline=deadline, log=log, network=network, skip=skip)
+        verdict = judge(chain, self.blocklist, self.public, self.policy, fetch=fetch)
+        if log:
+            verdict["aia"] = log[:4]
+            missed = [e for e in log if e["outcome"] in ("refused", "failed", "skipped")]
+            if missed and verdict.get("level") != "ok":
+                e = missed[0]
+                verdict["explanation"] = (verdict.get("explanation", "") + f" The missing issuer was not fetched "
+                                          f"from {e['url'][:200]}: {e['outcome']} ({e['reason'] or 'no reason'}).").strip()
+        return verdict
 
-    def check(self, msg: dict[str, Any]) -> dict[str, Any]:
-        """Answer ``check`` (``chain`` or ``securityInfo``).
+    def judge_or_defer(self, chain: Chain, finish: Callable[[dict[str, Any]], dict[str, Any]]) -> "dict | Deferred":
+        """The verdict on ``chain`` judged with cached AIA answers only; when it needs a fetch, a
+        :class:`Deferred` that judges it again with the network on a worker thread (never this one).
+        ``finish`` completes a verdict (``record``, ``id``, ``probe``...)."""
+        verdict = self.judge(chain, fetch_issuers=True, network=False)
+        if not any(e["outcome"] == "deferred" for e in verdict.get("aia", [])):
+            return finish(verdict)
+
+        def complete(deadline: float | None, skip: str | None = None) -> dict[str, Any]:
+            return finish(self.judge(chain, fetch_issuers=True, deadline=deadline, skip=skip))
+        return Deferred(complete)
+
+    def check(self, msg: dict[str, Any], *, network: bool = True) -> "dict[str, Any] | Deferred":
+        """Answer ``check`` (``chain`` or ``securityInfo``); with ``network`` False (the host's main thread) a
+        :class:`Deferred` when an AIA fetch is needed.
 
         Raises:
             BadBase64, BadDER, SchemaError: bad certificates.
@@ -145,20 +176,26 @@ class Service:
         else:
             chain = chain_from_security_info(msg["securityInfo"], url=url, validated=True,  # check.request covered it
                                              memory=self.cert_memory, missing=missing)
-        verdict = self.judge(chain, fetch_issuers=True)
-        if missing:
-            verdict = der_wanted_verdict(verdict, missing)
-        verdict = self.record(verdict)
-        verdict["id"] = msg["id"]
-        return verdict
+
+        def finish(verdict: dict[str, Any]) -> dict[str, Any]:
+            if missing:
+                verdict = der_wanted_verdict(verdict, missing)
+            verdict = self.record(verdict)
+            verdict["id"] = msg["id"]
+            return verdict
+        if network:
+            return finish(self.judge(chain, fetch_issuers=True))
+        return self.judge_or_defer(chain, finish)
 
     def probe(self, host: str, port: int = 443, url: str | None = None, timeout: float = 5.0,
-              route: "Route | None" = None) -> dict[str, Any]:
+              route: "Route | None" = None, *, network: bool = True) -> "dict[str, Any] | Deferred":
         """Probe ``host:port`` along ``route`` and judge the presented chain (evidence ``probe``).
 
         Args:
             route: the address and proxy to use (:class:`native_host.messaging.route.Route`, from the browser's
                 probe request or the CLI's ``--connect-to`` / ``--proxy``); default: resolve, go direct.
+            network: False (a probe worker): a :class:`Deferred` when the verdict needs an AIA fetch, which
+                then runs on the AIA workers and frees the probe worker.
 
         A failed handshake gives an ``unknown`` verdict with reason ``probe_failed`` and the error in
         ``probe.error`` (a verdict, not an error frame: "the network presented nothing" is an answer);
@@ -176,16 +213,27 @@ class Service:
             verdict.update(reason="probe_failed", explanation=f"The probe could not see a certificate: {exc}")
             verdict["probe"] = {"host": host, "port": port, "sni": None, "elapsed_ms": 0.0, "error": str(exc),
                                 "route": route.facts(None, exc)}
-        else:
-            chain = Chain(certs=[cert_facts(d) for d in result.chain], evidence="probe", url=url,
-                          host=host.strip("[]"))
-            verdict = self.judge(chain, fetch_issuers=True)
+            return self.record(verdict)
+        chain = Chain(certs=[cert_facts(d) for d in result.chain], evidence="probe", url=url, host=host.strip("[]"))
+
+        def finish(verdict: dict[str, Any]) -> dict[str, Any]:
             verdict["probe"] = {"host": host, "port": port, "sni": result.sni, "elapsed_ms": result.elapsed_ms,
                                 "error": None, "route": route.facts(result.connected)}
-        return self.record(verdict)
+            return self.record(verdict)
+        if network:
+            return finish(self.judge(chain, fetch_issuers=True))
+        return self.judge_or_defer(chain, finish)
 
 
-_FINGERPRINT_MATCH = ("spki_sha256", "cert_sha256")
+class Deferred:
+    """A verdict that needs an AIA fetch, to be completed on a worker thread: ``complete(deadline, skip=None)``
+    judges again with the network (every fetch ending by ``deadline``; or, with ``skip``, fetching nothing new
+    for that reason) and returns the finished verdict."""
+
+    __slots__ = ("complete",)
+
+    def __init__(self, complete: Callable[..., dict[str, Any]]) -> None:
+        self.complete = complete
 
 
 def der_wanted_verdict(verdict: dict[str, Any], missing: list[int]) -> dict[str, Any]:
