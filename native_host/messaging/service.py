@@ -236,6 +236,9 @@ class Deferred:
         self.complete = complete
 
 
+_FINGERPRINT_MATCH = ("spki_sha256", "cert_sha256")
+
+
 def der_wanted_verdict(verdict: dict[str, Any], missing: list[int]) -> dict[str, Any]:
     """A ``check`` whose certificates ``missing`` came without DER and are not remembered
     (:class:`native_host.engine.chains.CertMemory`): the browser's strings are not evidence for an ``ok``,
