@@ -20,7 +20,8 @@ from cryptography import x509
 from test_scan import KZ_2019, SCAN, SUPERFISH_PEM, certifi_blocks, fake_runner, finding, needs_certutil, nss_db, put
 
 from native_host.scan import _macos, _windows, scan_with
-from native_host.scan.fix import Result, apply, parse_certutil_delstore, parse_security, remaining, targets, undo
+from native_host.scan.fix import Result, apply, parse_certutil_delstore, parse_security, remaining, targets
+from native_host.scan.undo import undo
 from native_host.scan.model import ScanContext
 from native_host.schemas import schema
 
@@ -446,7 +447,8 @@ def test_relative_paths_are_recorded_absolute(tmp_path):
     ("anchors", "run", "{d}", "{d}/x.crt", "does not belong"),
 ])
 def test_manifest_entries_that_would_write_elsewhere_are_refused(tmp_path, store, action, location, original, why):
-    from native_host.scan.fix import FixError, load_manifest
+    from native_host.scan.fix import FixError
+    from native_host.scan.undo import load_manifest
 
     folder = tmp_path / "bk"
     folder.mkdir()
@@ -484,7 +486,8 @@ def test_trustcor_shipped_by_the_distribution_counts_as_banned_and_is_disabled_b
 
 
 def test_a_symlinked_folder_inside_the_location_does_not_lead_outside(tmp_path):
-    from native_host.scan.fix import FixError, load_manifest
+    from native_host.scan.fix import FixError
+    from native_host.scan.undo import load_manifest
 
     folder, anchors, outside = tmp_path / "bk", tmp_path / "anchors", tmp_path / "outside"
     for d in (folder, anchors, outside):

@@ -288,10 +288,10 @@ def _undo(args: argparse.Namespace, config) -> int:
         FixError: the manifest or a backup file is refused (nothing changed).
     """
     from native_host.cli import safe_text
-    from native_host.scan import fix
+    from native_host.scan.undo import undo
 
     folder = Path(args.undo)
-    lines, ok = fix.undo(folder, _runner(), _audit(config))
+    lines, ok = undo(folder, _runner(), _audit(config))
     for line in lines:
         sys.stdout.write(f"  {line}\n")
     sys.stdout.write(f"undo {safe_text(str(folder))}: {len(lines)} step(s), {'done' if ok else 'with failures'}\n")
