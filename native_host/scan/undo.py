@@ -2,9 +2,11 @@
 (:mod:`native_host.scan.fix` writes it).
 
 The manifest is untrusted input, and ``--undo`` often runs as root: before the first change the backup folder
-must be the invoking user's and private (not writable by group or others), the manifest must pass its schema,
-every entry must restore into a trust store of the kind it names and only the file names that store has
-(:func:`check_entry`), and every backup file must match its sha256.
+and its manifest must be the invoking user's and not writable by group or others, the manifest must pass its
+schema, every entry must restore into a trust store of the kind it names (an anchors file only into one of the
+distributions' anchors folders, under the manifest's root or this system's ``/``; an NSS file only
+``cert9.db``/``key4.db``/``cert8.db``/``key3.db`` of a folder holding a database) and only the file names
+that store has (:func:`check_entry`), and every backup file must match its sha256.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     from native_host.schemas import validate
 
     path = folder / MANIFEST
+    _check_private(folder, path)
     try:
         if path.stat().st_size > 8 << 20:
             raise FixError(f"{escape(str(path))}: over 8 MiB, not a manifest")
@@ -58,6 +61,29 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     return doc
 
 
+def _check_private(folder: Path, manifest: Path) -> None:
+    """Refuse a backup folder or manifest that is not the invoking user's, or that group or others may write:
+    ``--undo`` often runs as root, and a manifest someone else could write would choose what root restores.
+
+    Raises:
+        FixError: naming the owner or mode.
+    """
+    if not hasattr(os, "geteuid"):
+        return
+    euid = os.geteuid()
+    for what in (folder, manifest):
+        try:
+            st = os.stat(what, follow_symlinks=False)
+        except OSError:
+            return  # a missing manifest is reported by the caller
+        if st.st_uid != euid:
+            raise FixError(f"--undo {escape(str(folder))}: {escape(what.name)} belongs to uid {st.st_uid}, not to you "
+                           f"(uid {euid}): refused (a backup must be the restoring user's own)")
+        if st.st_mode & 0o022:
+            raise FixError(f"--undo {escape(str(folder))}: {escape(what.name)} is writable by group or others "
+                           f"(mode {st.st_mode & 0o777:o}): refused")
+
+
 def _inside(path: Path, folder: Path) -> bool:
     """``path`` (resolved through symlinks) is ``folder`` or below it (resolved too)."""
     try:
@@ -71,7 +97,8 @@ def check_entry(entry: dict[str, Any], root: Path | None, folder: Path, index: i
 
     Rules: paths absolute, without ``..``, under ``root`` when the manifest has one; ``nss``: the original is
     ``DIR/NAME`` with ``NAME`` in :data:`NSS_FILES` and ``location`` ``sql:DIR``; anchors files: inside the
-    recorded folder, a certificate file name (:data:`CERT_SUFFIXES`) and certificates inside; a bundle:
+    recorded folder, which is one of :data:`native_host.scan._files.ANCHOR_DIRS` (under the root, or this
+    system's when it is null), a certificate file name (:data:`CERT_SUFFIXES`) and certificates inside; a bundle:
     one of :data:`native_host.scan._files.BUNDLES`; ``distribution``: the tree's ``/etc/ca-certificates.conf``;
     ``windows``: a ``Cert:\\...\\Root|CA`` store; ``macos``: an absolute ``.keychain``/``.keychain-db``;
     the backup file: a plain name in ``folder`` (not a symlink) whose sha256 matches.
@@ -131,8 +158,9 @@ def check_entry(entry: dict[str, Any], root: Path | None, folder: Path, index: i
             existing = existing.parent  # the folders --undo would make start below this one
         if not _inside(existing, loc):
             raise refuse(f"{escape(original)} escapes the recorded location {escape(location)} (a symlink)")
-        if root is not None and location not in {str(real(a)) for a in ANCHOR_DIRS}:
-            raise refuse(f"{escape(location)} is not an anchors folder of the tree")
+        if location not in {str(real(a)) for a in ANCHOR_DIRS}:  # with or without a root (issue 22 item 14)
+            raise refuse(f"{escape(location)} is not an anchors folder of the "
+                         f"{'tree' if root is not None else 'system'}")
         if not orig.name.endswith(CERT_SUFFIXES):
             raise refuse(f"{escape(orig.name)} is not a certificate file name")
         _must_be_cert(backup, refuse)
