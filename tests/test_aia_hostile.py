@@ -15,7 +15,6 @@ never through a request, a configuration file or the environment.
 from __future__ import annotations
 
 import contextlib
-import socket
 import sys
 import threading
 import time
@@ -25,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from test_aia import _ca, _leaf, http_server, loopback_one, pki  # noqa: F401 - pki is a fixture
 
 from certkit import b64, der, make_root
-from hostkit import HostProcess, tls_server
+from hostkit import HostProcess, tls_server, trickler
 from native_host.messaging.aia import Fetcher, public_address
 
 SEAM_HOST = (
@@ -34,42 +33,6 @@ SEAM_HOST = (
     "aia.public_address = lambda a, real=aia.public_address: None if a == '127.0.0.1' else real(a)\n"
     "from native_host.messaging.host import main_from_argv\n"
     "sys.exit(main_from_argv([]))\n")
-
-
-@contextlib.contextmanager
-def trickler(delay: float = 0.3, seconds: float = 20.0):
-    """A TCP server that answers ``HTTP/1.1 200 OK`` and then one header byte every ``delay`` seconds."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(64)
-    stop = threading.Event()
-
-    def serve(conn):
-        with conn:
-            try:
-                conn.recv(4096)
-                conn.sendall(b"HTTP/1.1 200 OK\r\n")
-                end = time.monotonic() + seconds
-                while not stop.is_set() and time.monotonic() < end:
-                    conn.sendall(b"X")
-                    time.sleep(delay)
-            except OSError:
-                pass
-
-    def accept():
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield srv.getsockname()[1]
-    finally:
-        stop.set()
-        srv.close()
 
 
 @pytest.mark.parametrize("address", ["127.0.0.2", "10.1.2.3", "192.168.0.1", "169.254.169.254", "100.64.0.1",
