@@ -134,10 +134,8 @@ class Service:
         log: list[dict[str, Any]] = []
         fetch = None
         if fetch_issuers:
-            fetcher = self.fetcher
-
-            def fetch(url: str) -> list[bytes]:
-                return fetcher(url, deadline=deadline, log=log, network=network, skip=skip)
+            def fetch(url: str) -> list[bytes]:  # the fetcher (urllib, http.client) is made only when needed
+                return self.fetcher(url, deadline=deadline, log=log, network=network, skip=skip)
         verdict = judge(chain, self.blocklist, self.public, self.policy, fetch=fetch)
         if log:
             verdict["aia"] = log[:4]
