@@ -25,6 +25,7 @@ database this machine's root owns, so it is refused too (:func:`owner_for`).
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import stat
@@ -35,6 +36,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from native_host.scan.model import StoreUnreadable, ToolMissing
+
+
+_PRIVATE: set[str] = set()
+"""Private configuration folders in use; removed at exit too (a host that exits while a tool runs on a daemon
+thread never reaches the ``finally`` that removes its folder)."""
+
+
+@atexit.register
+def _remove_private() -> None:
+    for folder in list(_PRIVATE):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class Refused(StoreUnreadable):
@@ -135,6 +147,7 @@ def run_certutil(certutil: str, scheme: str, folder: Path, args: Sequence[str], 
             raise StoreUnreadable("the database folder is not a folder")
         owner = owner_for(st, rooted)
         private = os.path.realpath(tempfile.mkdtemp(prefix="rootsentinel-nss-"))
+        _PRIVATE.add(private)
         try:
             if owner.uid is not None:
                 os.chown(private, owner.uid, owner.gid)
@@ -153,6 +166,7 @@ def run_certutil(certutil: str, scheme: str, folder: Path, args: Sequence[str], 
                 raise StoreUnreadable(f"{Path(certutil).name} did not finish in {timeout:.0f} s") from exc
         finally:
             shutil.rmtree(private, ignore_errors=True)
+            _PRIVATE.discard(private)
     finally:
         if fd is not None:
             os.close(fd)
