@@ -463,3 +463,21 @@ def test_a_non_public_root_found_in_a_store_is_named_by_the_catalogue(tmp_path):
     assert (f["status"], f["category"], f["interceptor"]) == ("non-public", None, None)
     code, text, _ = run_scan(root)
     assert "looks like mitmproxy (mitmproxy project), dev-tool, by its name" in text
+
+
+@needs_certutil
+def test_a_nickname_with_a_line_break_hides_nothing(tmp_path):
+    """Issue 22 item 9: a certificate whose nickname holds a line break made the whole database unreadable
+    (exit 3): the banned root beside it went unreported and ``--fix`` had nothing to remove."""
+    root = tmp_path / "root"
+    odd, _ = make_root("Odd Nickname Root")
+    db = nss_db(root / "home/ana/.pki/nssdb", ("Printer\nname&calc.exe", "C,,", pem_chain(odd)),
+                ("Superfish, Inc.", "C,,", SUPERFISH_PEM))
+    code, report, _ = run_scan(root, "--json")
+    assert code == 2 and report["stores"][0]["error"] is None and report["stores"][0]["certificates"] == 2
+    assert finding(report, SUPERFISH_SHA)["found_in"][0]["label"] == "Superfish, Inc."
+    assert finding(report, sha256(der(odd)))["found_in"][0]["label"] == "Printer\nname&calc.exe"
+    proc = subprocess.run([sys.executable, "-m", "native_host", "scan", "--nss-db", str(db), "--fix", "--yes",
+                           "--backup", str(tmp_path / "bk")], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "ROOTSENTINEL_CONFIG": str(tmp_path / "none.json")})
+    assert proc.returncode == 0 and "rescan: all 1 targeted root gone" in proc.stdout, proc.stdout + proc.stderr
