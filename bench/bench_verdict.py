@@ -196,8 +196,8 @@ def main() -> None:
     from native_host.engine.catalogue import bundled as bundled_catalogue
 
     rep.line(f"Who intercepts: the same interception verdict with the bundled catalogue ({len(bundled_catalogue())} "
-             "products, patterns compiled once) and with an empty one, back to back; the name cache is per DER Name "
-             "(cold: cleared before every verdict, so every pattern runs).")
+             "entries, phrases indexed once) and with an empty one, back to back; the name cache is per DER Name "
+             "(cold: cleared before every verdict, so the name is decoded and matched again).")
     rep.line()
     rep.table(["anchor", "case", "with catalogue (median)", "without (median)", "matching cost", "with / without"],
               run_catalogue(n3c))

@@ -85,7 +85,9 @@ def render_text(verdict: dict) -> str:
     lines = [f"{verdict['level'].upper()}" + (f" ({verdict['category']})" if verdict.get("category") else ""),
              safe_text(verdict["explanation"])]
     who = verdict.get("interceptor")
-    if who:
+    if who and who.get("owner"):
+        lines.append(f"owner: {safe_text(who['owner'])} ({who['kind']}: {safe_text(who['product'])})")
+    elif who:
         claim = "key (the one the product ships)" if who["by"] == "spki_sha256" else "name (a claim, not proof)"
         lines.append(f"looks like: {safe_text(who['product'])} ({safe_text(who['vendor'])}), {who['kind']}, "
                      f"by its root's {claim}; advice: {who['advice']}")

@@ -334,8 +334,8 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
                        matched={"index": i, "by": by, "entry": entry_view},
                        anchor={"index": i, "public": False, "sent": sent}, explanation=explanation)
         verdict["names"].update(root=root_name, entry=entry_view["name"])
-        if name_der is not None:
-            _name_interceptor(verdict, name_der, spki, catalogue, whom, keep_category=True)
+        if category != "policy":
+            _name_interceptor(verdict, name_der, spki, catalogue, whom, banned=verdict["matched"])
         return verdict
 
     # 1. enterprise bans, anywhere in what was sent
@@ -443,9 +443,9 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
                        "(C=KZ) that is not publicly trusted: treat it as government interception; anyone on "
                        f"this network can read {whom}.")
     verdict.update(level="interception", category="unknown-interception", reason=reason, explanation=explanation)
-    if reason != "kz_issuer":  # a C=KZ anchor stays a government-interception warning, whatever it calls itself
-        _name_interceptor(verdict, anchor_der, anchor.spki_sha256 if (anchor is not None and path.anchor_sent) else None,
-                          catalogue, whom)
+    # a C=KZ anchor stays a government-interception warning, whatever product it calls itself
+    _name_interceptor(verdict, anchor_der, anchor.spki_sha256 if (anchor is not None and path.anchor_sent) else None,
+                      catalogue, whom, state_only=reason == "kz_issuer")
     return verdict
 
 _KIND_TEXT = {
@@ -454,48 +454,49 @@ _KIND_TEXT = {
     "dev-tool": "the development tool {product}",
     "parental-control": "{product}\u2019s parental-control filtering",
     "adware": "the adware {product}",
+    "state": "{product}, a root of {owner}",
+    "vendor": "{product}, whose private key {owner} let out",
+    "compromised-ca": "{product}, a compromised certificate authority ({owner})",
+    "distrusted-ca": "{product}, a distrusted certificate authority ({owner})",
 }
 
 
-def _name_interceptor(verdict: dict[str, Any], anchor_der: bytes, anchor_spki: str | None,
-                      catalogue: Catalogue | None, whom: str, *, keep_category: bool = False) -> None:
-    """Name who a non-public (or banned) anchor looks like, from the catalogue; changes no level.
+def _name_interceptor(verdict: dict[str, Any], anchor_der: bytes | None, anchor_spki: str | None,
+                      catalogue: Catalogue | None, whom: str, *, banned: dict[str, Any] | None = None,
+                      state_only: bool = False) -> None:
+    """Name who a non-public (or banned) anchor belongs to, from the catalogue; changes no level.
 
-    On a match: ``names.product`` and ``names.vendor`` are set and ``interceptor`` gets ``{product, vendor,
-    kind, advice, by, catalogue}`` (``by``: ``"spki_sha256"`` when the root's key is the product's fixed
-    key, else ``"subject_name"``). Unless ``keep_category`` (banned verdicts keep their blocklist category),
-    the category becomes the entry's kind and the explanation says who it looks like and that this is only
-    what the root's name claims. A catalogue that cannot be loaded names nobody.
+    On a match: ``names.product`` and ``names.vendor`` are set and ``interceptor`` gets the catalogue's view
+    (:func:`native_host.engine.catalogue.name_root`: ``{product, vendor, kind, advice, by, catalogue}`` and
+    ``owner`` for a banned root's owner). A banned verdict (``banned``: its ``matched``) keeps its category and
+    explanation; it names the owner of the blocklist group first. An interception verdict takes the entry's kind
+    as its category (a banned-root owner's name on a root no ban matched: the blocklist category of that kind)
+    and the explanation says who the root looks like and that this is only what its name claims.
 
     Args:
         verdict: the verdict being built (changed in place).
         anchor_der: the DER Name of the anchor: the root's subject, or the top certificate's issuer when the
-            root was not sent.
+            root was not sent; None when only the key is known.
         anchor_spki: the root's ``spki_sha256`` when the root itself was sent, else None.
         catalogue: the catalogue, or None for the bundled one.
         whom: who can be read, for the explanation (:func:`_whom`).
+        banned: the blocklist match of a banned verdict, else None.
+        state_only: name only a government's root (an anchor registered in Kazakhstan keeps its warning).
     """
-    try:
-        if catalogue is None:
-            from native_host.engine.catalogue import bundled
+    from native_host.engine.catalogue import BANNED_KIND_CATEGORY, name_root
 
-            catalogue = bundled()
-        entry = catalogue.identify_name(anchor_der, anchor_spki)
-    except Exception:  # noqa: BLE001 - a broken catalogue must not break the verdict
+    view = name_root(anchor_der, anchor_spki, banned=banned, state_only=state_only, catalogue=catalogue)
+    if view is None:
         return
-    if entry is None:
+    verdict["names"].update(product=view["product"], vendor=view["vendor"])
+    verdict["interceptor"] = view
+    if banned is not None or state_only:
         return
-    by = "spki_sha256" if anchor_spki and any(r.get("spki_sha256") == anchor_spki for r in entry["rules"]) \
-        else "subject_name"
-    verdict["names"].update(product=entry["product"], vendor=entry["vendor"])
-    verdict["interceptor"] = {"product": entry["product"], "vendor": entry["vendor"], "kind": entry["kind"],
-                              "advice": entry["advice"], "by": by, "catalogue": catalogue.version}
-    if keep_category:
-        return
-    what = _KIND_TEXT[entry["kind"]].format(product=entry["product"])
-    claim = ("by the key its root carries (the key the product ships)" if by == "spki_sha256"
+    kind = view["kind"]
+    what = _KIND_TEXT[kind].format(product=view["product"], owner=view.get("owner", view["vendor"]))
+    claim = ("by the key its root carries (the key the product ships)" if view["by"] == "spki_sha256"
              else "by the name its root carries; a name is only a claim, since anyone can give a root any name")
-    verdict.update(category=entry["kind"], explanation=(
+    verdict.update(category=BANNED_KIND_CATEGORY.get(kind, kind), explanation=(
         f"This connection is anchored in \u201c{verdict['names']['root']}\u201d, a root that is not publicly "
         f"trusted. It looks like {what}, {claim}. Whoever holds this root\u2019s key can read "
         f"{whom}."))

@@ -28,11 +28,11 @@ objects the way ECS documents them (``{"event": {"kind": "alert"}}``, not ``{"ev
   ``anchor`` {``name``, ``spki_sha256``, ``cert_sha256``, ``public``, ``sent``}, ``chain_cert_sha256``
   (leaf first), ``from_cache``, ``blocklist_version``, ``repeats`` (identical verdicts suppressed by the
   de-duplication window before this one), and ``interceptor`` {``product``, ``vendor``, ``kind``,
-  ``advice``, ``by``, ``catalogue_version``} when the catalogue knows the anchor (what its name or key
-  claims, not proof);
+  ``owner``, ``advice``, ``by``, ``catalogue_version``} when the catalogue knows the anchor (what its name or
+  key claims, not proof; ``owner`` for a banned root: the government, vendor or CA that holds it);
 - ``threat.software.name`` / ``threat.software.type`` for that product
-  (https://www.elastic.co/guide/en/ecs/current/ecs-threat.html; type ``"Malware"`` for adware, else
-  ``"Tool"``, the two ECS values), so a SIEM can count interception by product.
+  (https://www.elastic.co/guide/en/ecs/current/ecs-threat.html; type ``"Malware"`` for adware and a vendor's
+  root with a leaked key, else ``"Tool"``, the two ECS values), so a SIEM can count interception by product.
 
 ``unknown`` verdicts are not audited: they mean "no evidence" (plain HTTP, host unreachable, a failed
 probe) and would flood the log with facts about the network, not about interception. ``ok`` is not
@@ -243,7 +243,7 @@ def ecs_event(verdict: dict[str, Any], *, timestamp: float, hostname: str, user:
         "process": {"pid": os.getpid()},
         "related": {"hash": _related_hashes(rows, verdict)},
         "threat": {"software": {"name": _cap(who.get("product")),
-                                "type": ("Malware" if who.get("kind") == "adware" else "Tool") if who else None}},
+                                "type": ("Malware" if who.get("kind") in ("adware", "vendor") else "Tool") if who else None}},
         "rootsentinel": {
             "level": level, "category": verdict.get("category"), "reason": verdict.get("reason"),
             "evidence": verdict.get("evidence"), "entry": _cap((matched.get("entry") or {}).get("name")),
@@ -252,8 +252,8 @@ def ecs_event(verdict: dict[str, Any], *, timestamp: float, hostname: str, user:
             "from_cache": verdict.get("from_cache"), "blocklist_version": blocklist_version,
             "repeats": repeats,
             "interceptor": {"product": _cap(who.get("product")), "vendor": _cap(who.get("vendor")),
-                            "kind": who.get("kind"), "advice": who.get("advice"), "by": who.get("by"),
-                            "catalogue_version": who.get("catalogue")},
+                            "kind": who.get("kind"), "owner": _cap(who.get("owner")), "advice": who.get("advice"),
+                            "by": who.get("by"), "catalogue_version": who.get("catalogue")},
         },
     }
     return _drop_none(doc)

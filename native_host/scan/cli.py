@@ -47,9 +47,12 @@ def _text(report: ScanReport, include_ok: bool, root: Path | None = None) -> str
             head += "  [names C=KZ: likely government interception]"
         if f.interceptor:
             who = f.interceptor
-            how = "key" if who["by"] == "spki_sha256" else "name"
-            head += (f"  [looks like {safe_text(who['product'])} ({safe_text(who['vendor'])}), {who['kind']}, "
-                     f"by its {how}]")
+            if who.get("owner"):
+                head += f"  [{who['kind']}: {safe_text(who['product'])}, held by {safe_text(who['owner'])}]"
+            else:
+                how = "key" if who["by"] == "spki_sha256" else "name"
+                head += (f"  [looks like {safe_text(who['product'])} ({safe_text(who['vendor'])}), {who['kind']}, "
+                         f"by its {how}]")
         lines.append(head)
         lines.append(f"    cert_sha256 {f.facts.cert_sha256}  spki_sha256 {f.facts.spki_sha256}")
         if f.facts.not_after:

@@ -104,25 +104,19 @@ def judge_all(items: list[Installed], blocklist: Blocklist, public: PublicRoots,
         # a distrusted banned root keeps its match: the report says what the store refuses
         finding.matched = banned[1] if banned and finding.status in ("banned", "distrusted") else None
         if finding.status in ("banned", "non-public", "allowlisted"):
-            finding.interceptor = _interceptor(finding.facts)
+            finding.interceptor = _interceptor(finding.facts, banned[1] if banned else None)
     findings = sorted(by_hash.values(), key=lambda f: (STATUS_ORDER.index(f.status), f.facts.subject))
     return findings, problems
 
 
-def _interceptor(facts: CertFacts) -> dict[str, Any] | None:
-    """Who the catalogue says this root is (:mod:`native_host.engine.catalogue`), or None; never raises."""
-    try:
-        from native_host.engine.catalogue import bundled
+def _interceptor(facts: CertFacts, matched: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Who the catalogue says this root belongs to (:func:`native_host.engine.catalogue.name_root`): for a banned
+    root the owner of its blocklist group, else what its key or subject name claims; None when nobody. Never
+    raises."""
+    from native_host.engine.catalogue import name_root
 
-        catalogue = bundled()
-        entry = catalogue.identify_name(facts.subject_der, facts.spki_sha256)
-    except Exception:  # noqa: BLE001 - a broken catalogue must not break the scan
-        return None
-    if entry is None:
-        return None
-    by = "spki_sha256" if any(r.get("spki_sha256") == facts.spki_sha256 for r in entry["rules"]) else "subject_name"
-    return {"product": entry["product"], "vendor": entry["vendor"], "kind": entry["kind"],
-            "advice": entry["advice"], "by": by, "catalogue": catalogue.version}
+    banned = matched if matched and (matched.get("entry") or {}).get("category") != "policy" else None
+    return name_root(facts.subject_der, facts.spki_sha256, banned=banned)
 
 
 @dataclass
@@ -253,7 +247,8 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "expired": {"type": "boolean"},
                 "matched": {"anyOf": [{"type": "null"}, {"type": "object", "required": ["by", "entry"]}]},
                 "interceptor": {"anyOf": [{"type": "null"}, {
-                    "type": "object", "required": ["product", "vendor", "kind", "advice", "by", "catalogue"]}]},
+                    "type": "object", "required": ["product", "vendor", "kind", "advice", "by", "catalogue"],
+                    "properties": {"owner": {"type": "string"}}}]},
                 "found_in": {"type": "array", "minItems": 1, "items": {
                     "type": "object", "additionalProperties": False,
                     "required": ["kind", "location", "owner", "label", "trust", "anchor", "status"],

@@ -180,14 +180,30 @@ export function explainRecord(t, rec) {
   return t("explain_unknown", [host]);
 }
 
+/** Kinds of a banned root's owner (the catalogue's `interceptor.kind`, with `interceptor.owner`) -> their name. */
+export const OWNER_KIND = Object.freeze({
+  state: "kind_state",
+  vendor: "kind_vendor",
+  "compromised-ca": "kind_compromised_ca",
+  "distrusted-ca": "kind_distrusted_ca",
+});
+
 /**
- * Follow-up sentences: the fix for an unreachable host, the probe's finding for a browser-blocked page.
+ * Follow-up sentences: the fix for an unreachable host, who holds a banned root, the probe's finding for a
+ * browser-blocked page.
  * @returns {string[]}
  */
 export function explainMore(t, rec) {
   const out = [];
   if (rec?.error?.code === "host_unreachable" || rec?.error?.code === "timeout") out.push(t("help_host_unreachable"));
-  if (rec?.level === "banned" && rec.names?.product) out.push(t("explain_banned_named", [rec.names.product, rec.names.vendor ?? ""]));
+  if (rec?.level === "banned") {
+    const who = rec.interceptor ?? rec.verdict?.interceptor;
+    if (typeof who?.owner === "string" && Object.hasOwn(OWNER_KIND, who.kind)) {
+      out.push(t("explain_banned_owner", [who.owner, t(OWNER_KIND[who.kind])]));
+    } else if (rec.names?.product) {
+      out.push(t("explain_banned_named", [rec.names.product, rec.names.vendor ?? ""]));
+    }
+  }
   if (rec?.level === "browser-blocked") {
     if (String(rec.error?.message ?? "").includes(KNOWN_INTERCEPTION_ERROR)) out.push(t("explain_known_interception_blocked"));
     if (rec.probe && rec.probe.level && rec.probe.level !== "unknown") out.push(t("probe_found", [explainRecord(t, rec.probe)]));
