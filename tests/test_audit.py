@@ -423,16 +423,16 @@ def test_line_separators_and_lone_surrogates_keep_one_valid_utf8_line(tmp_path):
 
 
 def test_dedup_memory_is_bounded(tmp_path, monkeypatch):
-    import native_host.enterprise.audit as audit_mod
+    import native_host.enterprise.ratewindow as ratewindow
 
-    monkeypatch.setattr(audit_mod, "_MAX_KEYS", 100)
+    monkeypatch.setattr(ratewindow, "_MAX_KEYS", 100)
     clock = FakeClock()
     audit = AuditLog(tmp_path / "a.jsonl", window_seconds=3600, clock=clock)
     verdict = _verdict(_superfish_b64())
     for i in range(1000):
         clock.now += 1
         assert audit({**verdict, "url": f"https://s{i}.example/"}) is not None
-    assert len(audit._seen) <= 100
+    assert len(audit._window) <= 100
     # the most recent keys are still remembered
     assert audit({**verdict, "url": "https://s999.example/"}) is None
     assert len(_lines(tmp_path / "a.jsonl")) == 1000

@@ -385,7 +385,8 @@ def fix_event(action: str, *, store: str, location: str, label: str | None, cert
     import time
 
     from native_host import __version__
-    from native_host.enterprise.audit import ECS_VERSION, _drop_none, _iso, _user_name
+    from native_host.enterprise.audit import _user_name
+    from native_host.enterprise.ecs import ECS_VERSION, _drop_none, _iso
 
     kind = "deletion" if action == "trusted-root-removed" else "creation"
     return _drop_none({
