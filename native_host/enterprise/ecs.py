@@ -35,11 +35,29 @@ objects the way ECS documents them (``{"event": {"kind": "alert"}}``, not ``{"ev
   (https://www.elastic.co/guide/en/ecs/current/ecs-threat.html; type ``"Malware"`` for adware, else
   ``"Tool"``, the two ECS values), so a SIEM can count interception by product.
 
+Every event (verdicts, ``scan --fix`` changes, scan findings, heartbeats) also carries what places it
+(:func:`common_fields`, from :mod:`native_host.enterprise.identity`): ``agent.id`` (stable per install),
+``agent.ephemeral_id`` (per process), ``agent.name`` / ``agent.type`` ``rootsentinel``, ``agent.version``;
+``host.name`` / ``host.hostname``; ``user.name`` / ``user.id``; ``event.created`` (when the document was
+made; ``@timestamp`` is when the fact was observed) and ``event.sequence`` (numbered per process: a gap
+is a lost event); ``event.provider`` ``browser`` (a host started by a browser: it sent ``hello``) or
+``cli`` (``rootsentinel check``, ``scan``, ``heartbeat``); for browser events ``rootsentinel.client``
+{``name``, ``extension_version``, ``original``, ``profile``, ``extension_id``} and
+``process.parent.pid`` / ``process.parent.executable`` (the browser process, where the OS shows it).
+
+Detection and enforcement are separate facts. A verdict is ``event.type`` ``["info"]`` (ECS: "purely
+informational, and don't report a state change, or any type of action"): RootSentinel saw the chain; the
+browser already had the response. In enforce mode the extension replaces a banned page with its blocked
+page and tells the host (``blocked`` message): that is its own event, ``event.action`` ``page-blocked``,
+``event.type`` ``["denied"]`` (ECS: "something was prevented from happening, e.g. blocked network
+connection"; allowed with both ``network`` and ``intrusion_detection``) and ``event.outcome``
+``success``. A banned page without a ``page-blocked`` event was shown with the warning only (warn mode).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -54,6 +72,18 @@ _FIELD_CAP = 1024  # certificate text is attacker-controlled: keep every line sm
 _ACTION = {"banned": "banned-root-detected", "interception": "tls-interception-detected",
            "notice": "allowlisted-inspection-seen"}
 _LOG_LEVEL = {"banned": "critical", "interception": "warning", "notice": "notice"}
+
+
+_ID_PREFIX: list[str] = []
+_ID_COUNT = itertools.count(1)
+
+
+def event_id() -> str:
+    """A new ``event.id``: 32 hex digits, unique per event (a random 64-bit prefix drawn once per process,
+    then a counter; one ``getrandom`` per event costs most of an event's time on some VMs)."""
+    if not _ID_PREFIX:
+        _ID_PREFIX.append(os.urandom(8).hex())
+    return f"{_ID_PREFIX[0]}{next(_ID_COUNT):016x}"
 
 
 def _cap(text: Any) -> Any:
@@ -142,7 +172,8 @@ def _drop_none(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def ecs_event(verdict: dict[str, Any], *, timestamp: float, hostname: str, user: str | None = None,
-              blocklist_version: str | None = None, repeats: int = 0) -> dict[str, Any]:
+              blocklist_version: str | None = None, repeats: int = 0,
+              common: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ECS document for one verdict (nested objects; fields with no value are left out).
 
     Args:
@@ -152,6 +183,7 @@ def ecs_event(verdict: dict[str, Any], *, timestamp: float, hostname: str, user:
         user: ``user.name`` of the browser's user, if known.
         blocklist_version: the blocklist that judged it.
         repeats: identical verdicts suppressed before this one (see :class:`AuditLog`).
+        common: fields every event carries (:func:`common_fields`), merged in.
 
     Returns:
         A JSON-serialisable dict; shape in the module doc.
@@ -173,7 +205,7 @@ def ecs_event(verdict: dict[str, Any], *, timestamp: float, hostname: str, user:
         "event": {
             "kind": "alert", "category": ["network", "intrusion_detection"], "type": ["info"],
             "action": _ACTION.get(level, level), "severity": _severity(verdict),
-            "dataset": "rootsentinel.verdict", "module": "rootsentinel", "id": os.urandom(16).hex(),
+            "dataset": "rootsentinel.verdict", "module": "rootsentinel", "id": event_id(),
             "reason": verdict.get("reason"),
         },
         "log": {"level": _LOG_LEVEL.get(level, "info")},
@@ -207,7 +239,84 @@ def ecs_event(verdict: dict[str, Any], *, timestamp: float, hostname: str, user:
                             "catalogue_version": who.get("catalogue")},
         },
     }
-    return _drop_none(doc)
+    return _drop_none(merge(doc, common) if common else doc)
+
+
+def blocked_event(verdict: dict[str, Any] | None, *, url: str | None, cert_sha256: str | None, timestamp: float,
+                  hostname: str, common: dict[str, Any] | None = None,
+                  verdict_event_id: str | None = None) -> dict[str, Any]:
+    """The ECS document of an enforce-mode block (``event.action`` ``page-blocked``, ``event.type``
+    ``["denied"]``, ``event.outcome`` ``success``; see the module doc).
+
+    Args:
+        verdict: the banned verdict this host gave for that page, when it still has it; else None and the
+            event holds what the extension said (``url``, the leaf's ``cert_sha256``) with
+            ``rootsentinel.level`` ``banned`` as the extension reported it.
+        url: the blocked page (cleaned as ``url.full``).
+        cert_sha256: the leaf's certificate SHA-256 the extension named (lowercase hex) or None.
+        verdict_event_id: ``event.id`` of the detection event, kept as ``rootsentinel.verdict_event_id``.
+    """
+    if verdict is not None:
+        doc = ecs_event({**verdict, "url": url or verdict.get("url")}, timestamp=timestamp, hostname=hostname,
+                        common=common)
+    else:
+        cert = cert_sha256 if isinstance(cert_sha256, str) else None
+        full = clean_url(url)
+        doc = _drop_none(merge({
+            "@timestamp": _iso(timestamp), "ecs": {"version": ECS_VERSION},
+            "event": {"kind": "alert", "category": ["network", "intrusion_detection"], "severity": 73,
+                      "dataset": "rootsentinel.verdict", "module": "rootsentinel", "id": event_id()},
+            "log": {"level": "critical"},
+            "url": {"full": full, "domain": _cap(urlsplit(full).hostname) if full else None},
+            "tls": {"server": {"hash": {"sha256": cert.upper() if cert else None}}},
+            "observer": {"product": "RootSentinel", "vendor": "RootSentinel", "version": __version__},
+            "host": {"hostname": hostname}, "process": {"pid": os.getpid()},
+            "related": {"hash": [cert] if cert else None},
+            "rootsentinel": {"level": "banned", "verdict_known": False},
+        }, common or {}))
+    doc["event"].update(type=["denied"], action="page-blocked", outcome="success")
+    doc["message"] = _cap(f"RootSentinel blocked {clean_url(url) or 'a page'}: "
+                          + ((verdict.get("explanation") or "") if verdict else "the extension reported a banned chain"))
+    if verdict_event_id:
+        doc.setdefault("rootsentinel", {})["verdict_event_id"] = verdict_event_id
+    return doc
+
+
+def common_fields(*, agent_id: str | None, ephemeral_id: str, host_name: str, hostname: str,
+                  user: dict[str, Any], created: float, sequence: int, provider: str,
+                  client: dict[str, Any] | None = None, parent: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The fields that place any event (see the module doc); values None are left out.
+
+    Args:
+        agent_id: ``agent.id``; ephemeral_id: ``agent.ephemeral_id``.
+        host_name, hostname: ``host.name`` (lowercase) and ``host.hostname``.
+        user: ``{"name", "id"}`` (``user.*``).
+        created: ``event.created``, seconds since the epoch; sequence: ``event.sequence``.
+        provider: ``event.provider``, ``browser`` or ``cli``.
+        client: ``rootsentinel.client`` (the browser: name, extension_version, original, profile, extension_id).
+        parent: ``process.parent`` ``{"pid", "executable"}``.
+    """
+    return _drop_none({
+        "agent": {"id": agent_id, "ephemeral_id": ephemeral_id, "name": "rootsentinel", "type": "rootsentinel",
+                  "version": __version__},
+        "host": {"name": host_name, "hostname": hostname},
+        "user": {k: user.get(k) for k in ("name", "id")},
+        "event": {"created": _iso(created), "sequence": sequence, "provider": provider},
+        "process": {"pid": os.getpid(), "parent": parent or {}},
+        "rootsentinel": {"client": {k: _cap(v) for k, v in (client or {}).items()}},
+    })
+
+
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``extra`` merged in, recursively for objects (``extra`` wins for other values);
+    ``base`` is not modified."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _json_line(event: dict[str, Any]) -> str:

@@ -125,8 +125,18 @@ class Service:
         """Answer ``hello``; a ``policy`` in it applies to the rest of the connection."""
         if "policy" in msg:
             self.policy = self.system_policy.merged(Policy.from_json(msg["policy"]))
+        if self.audit is not None and hasattr(self.audit, "hello"):
+            self.audit.hello(msg)  # events now name the browser and profile (enterprise/identity.py)
         return {"type": "hello", "id": msg["id"], "version": __version__, "protocol": PROTOCOL,
                 "blocklist": self.blocklist.summary(), "config_error": self.config_error}
+
+    def blocked(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Answer ``blocked`` (enforce mode replaced a banned page): a ``page-blocked`` audit event when
+        auditing is on (:meth:`native_host.enterprise.audit.AuditLog.blocked`)."""
+        event = None
+        if self.audit is not None and hasattr(self.audit, "blocked"):
+            event = self.audit.blocked(msg.get("url"), msg.get("cert_sha256"))
+        return {"type": "blocked", "id": msg["id"], "audited": event is not None}
 
     @property
     def fetcher(self):  # noqa: ANN201 - native_host.messaging.aia.Fetcher
@@ -500,8 +510,8 @@ class Host:
     def handle(self, msg: dict[str, Any]) -> dict[str, Any] | None:
         """Answer one decoded message; returns None when the reply will be sent later (probe)."""
         kind = msg.get("type")
-        if kind not in ("hello", "check", "probe"):
-            raise SchemaError(f"unknown message type {str(kind)[:50]!r}; expected hello, check or probe")
+        if kind not in ("hello", "check", "probe", "blocked"):
+            raise SchemaError(f"unknown message type {str(kind)[:50]!r}; expected hello, check, probe or blocked")
         if kind == "hello" and is_bare_hello(msg):
             reply = self.service.hello(msg)
             if self._warm is None:
@@ -515,6 +525,8 @@ class Host:
             return self.service.hello(msg)
         if kind == "check":
             return self.service.check(msg)
+        if kind == "blocked":
+            return self.service.blocked(msg)
         if self.probes is None:
             self.probes = ProbeScheduler(self.service, self.send, self.probe_workers, self.probe_queue,
                                          self.probe_deadline)
