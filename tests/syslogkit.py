@@ -80,7 +80,8 @@ class Rsyslog:
     Args:
         folder: a new folder for its config, pid file, work folder and output.
         tcp: also listen for plain TCP (octet-counted RFC 5424) on ``self.tcp_port``.
-        tls: a ``trustme.LeafCert`` for ``localhost``: also listen for TLS on ``self.tls_port``.
+        tls: a ``trustme.CA``: also listen for TLS on ``self.tls_port`` with a certificate it issues for
+            ``localhost``; its certificate is written to ``self.ca_file``.
         extra: more RainerScript appended to the config.
     """
 
@@ -100,9 +101,11 @@ class Rsyslog:
             lines.append(f'input(type="imtcp" port="{self.tcp_port}" address="127.0.0.1" name="tcp")')
         if tls is not None:
             cert, key = self.folder / "server.pem", self.folder / "server.key"
-            tls.cert_chain_pems[0].write_to_path(str(cert))
-            tls.private_key_pem.write_to_path(str(key))
+            leaf = tls.issue_cert("localhost")
+            leaf.cert_chain_pems[0].write_to_path(str(cert))
+            leaf.private_key_pem.write_to_path(str(key))
             self.ca_file = self.folder / "ca.pem"
+            tls.cert_pem.write_to_path(str(self.ca_file))
             lines.append(f'global(defaultNetstreamDriverCAFile="{self.ca_file}" defaultNetstreamDriverCertFile="{cert}" '
                          f'defaultNetstreamDriverKeyFile="{key}")')
             lines.append(f'input(type="imtcp" port="{self.tls_port}" address="127.0.0.1" name="tls" '

@@ -116,6 +116,8 @@ def main(argv: list[str]) -> int:
 
     kwargs = json.loads(Path(argv[0]).read_text())
     path = kwargs.pop("path", None)
+    if "state_dir" in kwargs:
+        kwargs["state_dir"] = Path(kwargs["state_dir"])
     audit = AuditLog(Path(path) if path else None, window_seconds=0, **kwargs)
     with tempfile.TemporaryDirectory() as work:
         events = emit_all(audit, Path(work))

@@ -89,6 +89,9 @@ class Formatter:
         self.facility, self.hostname, self.pid = facility, hostname, pid
 
     def line(self, kind: str, event: dict[str, Any], level: str, msgid: str, when: float) -> bytes:
+        """The bytes for one sink kind (``file``, ``syslog``, ``remote``); the syslog severity follows the
+        event's ``log.level``, else ``level``."""
+        level = (event.get("log") or {}).get("level") or level
         if kind == "file":
             from native_host.textsafe import dumps_json
 
@@ -160,7 +163,11 @@ class _Worker:
                     self.delivered += len(batch)
             except Undelivered as exc:
                 with self.cond:
-                    for _ in batch:
+                    done = min(max(exc.delivered, 0), len(batch))
+                    if done:
+                        self.missed -= missed
+                        self.delivered += done
+                    for _ in batch[done:]:
                         self._drop_locked(str(exc))
             except Exception as exc:  # noqa: BLE001 - a worker never dies on one event
                 with self.cond:

@@ -48,7 +48,11 @@ CONNECT_TIMEOUT = 5.0
 
 
 class Undelivered(Exception):
-    """A line was not delivered; ``str(exc)`` says why in one line (it is counted and reported)."""
+    """Lines were not delivered; ``str(exc)`` says why in one line (they are counted and reported).
+    ``delivered``: how many lines of a batch went through before the failure (0 for one line or an
+    all-or-nothing write)."""
+
+    delivered = 0
 
 
 class Sink:
@@ -63,10 +67,14 @@ class Sink:
         raise NotImplementedError
 
     def deliver_many(self, lines: list[bytes]) -> None:
-        """Deliver lines in order, all or none as far as the sink can tell (raises :class:`Undelivered`);
-        by default one :meth:`deliver` each."""
-        for line in lines:
-            self.deliver(line)
+        """Deliver lines in order (raises :class:`Undelivered` with ``delivered``, how many of them went
+        through before the failure); by default one :meth:`deliver` each."""
+        for n, line in enumerate(lines):
+            try:
+                self.deliver(line)
+            except Undelivered as exc:
+                exc.delivered = n
+                raise
 
     def close(self) -> None:
         """Release the descriptor or connection (a later :meth:`deliver` opens it again)."""
@@ -353,6 +361,12 @@ class RemoteSyslogSink(Sink):
 
     def close(self) -> None:
         if self._sock is not None:
+            try:
+                if hasattr(self._sock, "unwrap"):  # TLS: send close_notify, so the collector sees a clean end
+                    self._sock.settimeout(1.0)
+                    self._sock.unwrap()
+            except (OSError, ValueError):
+                pass
             try:
                 self._sock.close()
             finally:

@@ -30,8 +30,9 @@ SEVERITIES = {"emerg": 0, "alert": 1, "crit": 2, "err": 3, "warning": 4, "notice
 """RFC 5424 table 2 severity codes."""
 
 LEVEL_SEVERITY = {"banned": "crit", "interception": "warning", "notice": "notice", "info": "info",
-                  "warning": "warning", "error": "err"}
-"""Syslog severity of an event, by the verdict level (or the event's own ``log.level`` for other events)."""
+                  "critical": "crit", "warning": "warning", "error": "err"}
+"""Syslog severity by the event's ``log.level`` (``critical``, ``warning``, ``notice``, ``info``), or by
+a verdict level where an event has none."""
 
 TAG = "rootsentinel"
 """The syslog tag / RFC 5424 APP-NAME: what ``%programname%`` reports and what collectors filter on."""
