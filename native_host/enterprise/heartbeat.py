@@ -11,7 +11,8 @@ lifecycle events"), ``event.type`` ``["info"]``, ``event.action`` ``heartbeat``,
 - ``browsers``: the browsers and profiles that started a host, per user, with the extension version each
   reported in ``hello`` and when it was first and last seen (the users' ``clients.json``,
   :mod:`native_host.enterprise.state`); ``extension_versions``: the distinct versions among them;
-- ``scan``: the summary of a trust-store scan run now (``--scan``): level, exit code, counts;
+- ``scan``: the summary of a trust-store scan run now (``--scan``), else of the last ``scan --events``
+  (``last-scan.json``): when, level, exit code, counts, stores, stores that could not be read;
 - ``dropped``: audit events dropped since the previous heartbeat (the users' drop logs), in total and per
   destination, and the last reason;
 - ``previous``: when the previous heartbeat ran (None the first time); ``users``: how many homes were read.
@@ -30,6 +31,35 @@ from typing import Any
 from native_host import __version__
 
 STATE_FILE = "heartbeat.json"
+LAST_SCAN = "last-scan.json"
+"""The summary of the last ``scan --events`` run by this user (root's, for the timers), for the heartbeat."""
+
+
+def scan_summary(report: dict[str, Any], when: float | None = None) -> dict[str, Any]:
+    """The heartbeat's ``scan`` object from a ``scan --json`` report."""
+    return {"time": _iso(time.time() if when is None else when), "level": report["level"],
+            "exit_code": report["exit_code"], "counts": report["counts"], "stores": len(report["stores"]),
+            "errors": sum(1 for s in report["stores"] if s.get("error"))}
+
+
+def remember_scan(own_state: Path, report: dict[str, Any]) -> None:
+    """Keep the summary of a scan for the next heartbeat (``last-scan.json``; never raises)."""
+    from native_host.atomicfile import atomic_write
+
+    try:
+        own_state.mkdir(mode=0o700, parents=True, exist_ok=True)
+        atomic_write(own_state / LAST_SCAN, json.dumps(scan_summary(report)).encode("ascii"), mode=0o600)
+    except OSError:
+        pass
+
+
+def last_scan(own_state: Path) -> dict[str, Any] | None:
+    """The summary :func:`remember_scan` kept, or None."""
+    try:
+        data = json.loads((own_state / LAST_SCAN).read_text("utf-8")[:65536])
+        return data if isinstance(data, dict) and "level" in data else None
+    except (OSError, ValueError):
+        return None
 
 
 def _homes(all_users: bool) -> list[Path]:
@@ -104,9 +134,9 @@ def inventory(*, all_users: bool = False, scan: dict[str, Any] | None = None, co
         "previous": _iso(previous) if previous else None,
         "users": users,
     }
-    if scan is not None:
-        out["scan"] = {"level": scan["level"], "exit_code": scan["exit_code"], "counts": scan["counts"],
-                       "stores": len(scan["stores"]), "errors": sum(1 for s in scan["stores"] if s.get("error"))}
+    summary = scan_summary(scan, now) if scan is not None else last_scan(own_state)
+    if summary is not None:
+        out["scan"] = summary
     return out
 
 

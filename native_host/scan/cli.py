@@ -216,9 +216,14 @@ def _events(args: argparse.Namespace, report, config) -> int:
     from native_host.scan.events import scan_events
     from native_host.textsafe import dumps_json
 
+    from native_host.enterprise.heartbeat import remember_scan
+    from native_host.enterprise.state import state_dir
+
     audit = AuditLog.from_config(config) if args.send else AuditLog(None, sinks=[], config_path=config.path)
     delivered = True
-    for event, level in scan_events(report.to_json(include_ok=args.all)):
+    doc = report.to_json(include_ok=args.all)
+    remember_scan(state_dir(), doc)  # the heartbeat's scan summary
+    for event, level in scan_events(doc):
         event = audit.enrich(event)
         sys.stdout.write(dumps_json(event) + "\n")
         if args.send:
