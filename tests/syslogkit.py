@@ -57,7 +57,7 @@ def free_port() -> int:
 
 
 TEMPLATE = """
-template(name="rsrec" type="list" option.jsonf="on") {
+template(name="rootsentinel_record" type="list" option.jsonf="on") {
   property(outname="programname" name="programname" format="jsonf")
   property(outname="syslogtag" name="syslogtag" format="jsonf")
   property(outname="appname" name="app-name" format="jsonf")
@@ -111,7 +111,7 @@ class Rsyslog:
             lines.append(f'input(type="imtcp" port="{self.tls_port}" address="127.0.0.1" name="tls" '
                          'streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")')
         lines.append(TEMPLATE)
-        lines.append(f'action(type="omfile" file="{self.out}" template="rsrec")')
+        lines.append(f'action(type="omfile" file="{self.out}" template="rootsentinel_record")')
         lines.append(extra)
         self.config = self.folder / "rsyslog.conf"
         self.config.write_text("\n".join(lines) + "\n")

@@ -203,7 +203,7 @@ def test_systemd_units_run_real_commands():
             assert (SYSTEMD / name.replace(".timer", ".service")).exists()
             continue
         argv = shlex.split(unit["Service"]["ExecStart"])
-        assert argv[0] == "/usr/bin/rootsentinel"
+        assert argv[0] == "/opt/rootsentinel/rootsentinel-host/rootsentinel-host"  # docs/enterprise.md section 4
         args = build_parser().parse_args(argv[1:])  # the command line the unit runs is one the CLI takes
         assert args.send and args.all_users
         assert unit["Service"]["Environment"] == "XDG_STATE_HOME=/var/lib"
@@ -213,8 +213,20 @@ def test_systemd_units_run_real_commands():
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="needs systemd-analyze")
 def test_systemd_units_verify(tmp_path):
     for path in SYSTEMD.iterdir():
-        # the package installs /usr/bin/rootsentinel; here a command that exists stands in for it
-        (tmp_path / path.name).write_text(path.read_text().replace("/usr/bin/rootsentinel", "/bin/true"))
+        # the package installs the bundle; here a command that exists stands in for it
+        (tmp_path / path.name).write_text(path.read_text().replace("/opt/rootsentinel/rootsentinel-host/rootsentinel-host", "/bin/true"))
     proc = subprocess.run(["systemd-analyze", "verify", "--man=no", *sorted(str(p) for p in tmp_path.iterdir())],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
+
+
+def test_the_rsyslog_configuration_in_the_docs_is_the_tested_one(tmp_path):
+    """docs/enterprise.md section 7 shows the template and imuxsock options tests/syslogkit.py runs."""
+    import textwrap
+
+    from syslogkit import TEMPLATE, Rsyslog
+
+    docs = (REPO / "docs" / "enterprise.md").read_text("utf-8")
+    assert textwrap.indent(TEMPLATE.strip(), "   ") in docs
+    imuxsock = 'SysSock.Annotate="on" SysSock.ParseTrusted="on" SysSock.UsePIDFromSystem="on"'
+    assert imuxsock in docs and imuxsock in Rsyslog(tmp_path).config.read_text()

@@ -14,7 +14,7 @@ own file.
 probe) and would flood the log with facts about the network, not about interception. ``ok`` is not
 audited either.
 
-Destinations (system config, docs/enterprise.md "Audit events"): ``syslog`` (the local system logger, the
+Destinations (system config, docs/enterprise.md section 7, "Audit events in a SIEM"): ``syslog`` (the local system logger, the
 one destination no user can forge for another or erase), ``syslog_remote`` (RFC 5424 over TCP or TLS),
 ``syslog_facility``, and the user's own JSON-lines file ``audit_log`` (on unless ``audit_file`` is false).
 """

@@ -45,7 +45,7 @@ def audit_checks(config: Any = None, state: Path | None = None, *, now: float | 
         where = ", ".join(f"{n} to {dest}" for dest, n in sorted(summary["by_destination"].items()))
         checks.append(Check(False, _LABEL, f"{summary['dropped']} audit event(s) dropped in the last {DROP_WINDOW_DAYS} "
                                            f"days ({where}); last: {summary['last_reason']}",
-                            "fix the destination named (docs/enterprise.md, 'Audit events'); the drop log is "
+                            "fix the destination named (docs/enterprise.md, section 7); the drop log is "
                             f"{state / 'audit-drops.jsonl'}"))
     elif config.audit:
         checks.append(Check(True, _LABEL, f"no audit event dropped in the last {DROP_WINDOW_DAYS} days"))
