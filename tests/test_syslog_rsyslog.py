@@ -202,7 +202,6 @@ def _home(base: Path, uid: int) -> Path:
 @pytest.mark.skipif(not os.path.exists("/usr/bin/python3") or not shutil.which("setpriv"),
                     reason="needs the system python3 and setpriv to run as other users")
 def test_a_second_user_can_neither_forge_nor_erase_the_first_users_events(tmp_path):
-    from telemetry_events import _zscaler_like  # noqa: F401 - only to share the import path
     from certkit import b64, der, issue_leaf, load_leaked
     from native_host.engine.chains import chain_from_base64
     from native_host.messaging.host import Service

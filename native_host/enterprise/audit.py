@@ -21,6 +21,7 @@ one destination no user can forge for another or erase), ``syslog_remote`` (RFC 
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
 import sys
@@ -98,6 +99,7 @@ class AuditLog:
         self._lock = threading.Lock()
         self._remembered: OrderedDict[tuple, tuple[dict[str, Any], str]] = OrderedDict()
         self._reported: set[str] = set()
+        self._hello_thread: threading.Thread | None = None
         self.state_dir = state_dir or default_state_dir()
         self.file = None
         if sinks is None:
@@ -164,8 +166,9 @@ class AuditLog:
 
     def hello(self, msg: dict[str, Any]) -> None:
         """A browser connected (``hello``): events from now on are ``event.provider`` ``browser`` and name
-        the browser, its profile and the extension (see :mod:`native_host.enterprise.identity`); the
-        browser is added to the user's list of browsers seen. Never raises."""
+        the browser, its profile and the extension (:mod:`native_host.enterprise.identity`: a few reads in
+        ``/proc`` on Linux); the user's list of browsers seen is updated on a background thread, so the
+        ``hello`` reply never waits for the disk. Never raises."""
         try:
             from native_host.enterprise import identity, state
 
@@ -176,7 +179,13 @@ class AuditLog:
             client["extension_id"] = extension[:200] if extension else None
             with self._lock:
                 self.provider, self.client, self.parent = "browser", client, parent
-            state.note_client(self.state_dir, {**client, "executable": parent.get("executable")})
+            seen = {**client, "executable": parent.get("executable")}
+            thread = threading.Thread(target=state.note_client, args=(self.state_dir, seen), name="audit-hello",
+                                      daemon=True)
+            thread.start()
+            if self._hello_thread is None:
+                atexit.register(self._join_hello)
+            self._hello_thread = thread
         except Exception as exc:  # noqa: BLE001 - auditing must never break the connection
             self._report(f"audit hello failed: {type(exc).__name__}: {exc}")
 
@@ -241,7 +250,12 @@ class AuditLog:
 
     def close(self, timeout: float = 2.0) -> None:
         """Flush for at most ``timeout`` seconds and release the destinations."""
+        self._join_hello()
         self.delivery.close(timeout)
+
+    def _join_hello(self) -> None:
+        if self._hello_thread is not None:
+            self._hello_thread.join(2.0)  # the browsers-seen file is replaced atomically; let it finish
 
     @property
     def window(self) -> float:
