@@ -12,21 +12,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from hostkit import HostProcess  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _private_state_home(tmp_path_factory):
+@pytest.fixture(autouse=True)
+def _private_state_home(tmp_path_factory, monkeypatch):
     """Every test (and every process it starts) keeps RootSentinel's per-user state (the audit drop log,
     the browsers seen, the heartbeat's time) in a folder of its own, never in the real user's
-    ``~/.local/state``."""
-    import os
-
+    ``~/.local/state`` nor in another test's."""
     folder = tmp_path_factory.mktemp("xdg-state")
-    old = os.environ.get("XDG_STATE_HOME")
-    os.environ["XDG_STATE_HOME"] = str(folder)
-    yield folder
-    if old is None:
-        os.environ.pop("XDG_STATE_HOME", None)
-    else:
-        os.environ["XDG_STATE_HOME"] = old
+    monkeypatch.setenv("XDG_STATE_HOME", str(folder))
+    return folder
 
 
 @pytest.fixture
