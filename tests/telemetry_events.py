@@ -22,7 +22,8 @@ EVENT_TYPES = ("banned", "interception", "notice", "probe", "page-blocked", "pag
                "fix-removed", "fix-restored", "scan-finding", "scan-summary", "heartbeat")
 
 
-def _zscaler_like():
+def zscaler_like_root():
+    """A private root named like Zscaler's (``O=Zscaler Inc., CN=Zscaler Root CA``), and its key."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import NameOID
@@ -71,7 +72,7 @@ def emit_all(audit, work: Path) -> dict[str, dict]:
     leaf, leaf_key = issue_leaf(sf_cert, sf_key, "localhost")
     banned = Service().judge(chain_from_base64([b64(der(leaf)), b64(der(sf_cert))], url="https://bank.example/login"))
     out["banned"] = audit(banned)
-    z_root, z_key = _zscaler_like()
+    z_root, z_key = zscaler_like_root()
     z_leaf, _ = issue_leaf(z_root, z_key, "intranet.example")
     out["interception"] = audit(Service().judge(chain_from_base64([b64(der(z_leaf)), b64(der(z_root))],
                                                                   url="https://intranet.example/")))

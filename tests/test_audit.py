@@ -461,18 +461,9 @@ def test_dedup_memory_is_bounded(tmp_path, monkeypatch):
 def test_the_interception_product_is_in_the_event(tmp_path):
     """A chain through a root named like Zscaler's: ECS threat.software.* and rootsentinel.interceptor.*;
     the real Superfish root (banned) is named too, as adware ("Malware")."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.x509.oid import NameOID
+    from telemetry_events import zscaler_like_root
 
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Zscaler Inc."),
-                      x509.NameAttribute(NameOID.COMMON_NAME, "Zscaler Root CA")])
-    root, key = make_root("placeholder")
-    root = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(root.not_valid_before_utc)
-            .not_valid_after(root.not_valid_after_utc)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    root, key = zscaler_like_root()
     leaf, _ = issue_leaf(root, key, "intranet.example")
     audit = AuditLog(tmp_path / "a.jsonl", window_seconds=0)
     event = audit(_verdict([b64(der(leaf)), b64(der(root))], "https://intranet.example/"))
