@@ -230,3 +230,18 @@ def test_the_rsyslog_configuration_in_the_docs_is_the_tested_one(tmp_path):
     assert textwrap.indent(TEMPLATE.strip(), "   ") in docs
     imuxsock = 'SysSock.Annotate="on" SysSock.ParseTrusted="on" SysSock.UsePIDFromSystem="on"'
     assert imuxsock in docs and imuxsock in Rsyslog(tmp_path).config.read_text()
+
+
+def test_heartbeat_all_users_reads_each_home_but_never_through_a_planted_link(tmp_path, monkeypatch):
+    from native_host.enterprise import heartbeat
+
+    ana, eve, outside = tmp_path / "home" / "ana", tmp_path / "home" / "eve", tmp_path / "root-only"
+    note_client(ana / ".local" / "state" / "rootsentinel", {"name": "firefox", "extension_version": "0.1.0",
+                                                            "profile": None, "executable": None})
+    note_client(outside, {"name": "secret-from-root-only-folder", "extension_version": "9", "profile": None,
+                          "executable": None})
+    (eve / ".local" / "state").mkdir(parents=True)
+    (eve / ".local" / "state" / "rootsentinel").symlink_to(outside)  # eve points root's heartbeat elsewhere
+    monkeypatch.setattr(heartbeat, "_homes", lambda all_users: [ana, eve])
+    inv = heartbeat.inventory(all_users=True, own_state=tmp_path / "own")
+    assert [(b["user"], b["name"]) for b in inv["browsers"]] == [("ana", "firefox")]

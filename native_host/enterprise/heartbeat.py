@@ -17,8 +17,9 @@ lifecycle events"), ``event.type`` ``["info"]``, ``event.action`` ``heartbeat``,
   destination, and the last reason;
 - ``previous``: when the previous heartbeat ran (None the first time); ``users``: how many homes were read.
 
-Run as root with ``--all-users`` it reads every home's state folder (``~/.local/state/rootsentinel``;
-read-only, never through a symbolic link, bounded); run as a user, that user's.
+Run as root with ``--all-users`` it reads its own state folder and every home's
+(``~/.local/state/rootsentinel``; read-only, never through a symbolic link, bounded); run as a user, that
+user's.
 """
 
 from __future__ import annotations
@@ -71,12 +72,23 @@ def _homes(all_users: bool) -> list[Path]:
     return [Path(h) for h in ctx.homes]
 
 
-def _state_dirs(all_users: bool) -> list[tuple[str, Path]]:
+def _state_dirs(all_users: bool, own_state: Path) -> list[tuple[str, Path]]:
+    """``(user label, state folder)`` to read: this account's, and with ``all_users`` every home's. A home's
+    folder that resolves outside that home (a symbolic link a user planted) is skipped: root never reads
+    files a user points it at."""
     from native_host.enterprise.state import state_dir
 
-    if not all_users:
-        return [(_user_label(Path.home()), state_dir())]
-    return [(_user_label(h), state_dir(home=h)) for h in _homes(True)]
+    out = [(_user_label(Path.home()), own_state)]
+    if all_users:
+        for home in _homes(True):
+            folder = state_dir(home=home)
+            try:
+                real, real_home = folder.resolve(), home.resolve()
+            except OSError:
+                continue
+            if real != own_state.resolve() and real.is_relative_to(real_home):
+                out.append((_user_label(home), folder))
+    return out
 
 
 def _user_label(home: Path) -> str:
@@ -108,7 +120,7 @@ def inventory(*, all_users: bool = False, scan: dict[str, Any] | None = None, co
     previous = previous_run(own_state)
     blocklist = (config.blocklist if config is not None and config.blocklist else None) or bundled()
     browsers, dropped, by_dest, last_reason, last_time, users = [], 0, {}, None, None, 0
-    for user, folder in _state_dirs(all_users):
+    for user, folder in _state_dirs(all_users, own_state):
         if not folder.is_dir():
             continue
         users += 1
