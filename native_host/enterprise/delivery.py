@@ -123,22 +123,26 @@ class _Worker:
 
     def put(self, item: tuple) -> bool:
         with self.cond:
-            if self.closed or len(self.queue) >= self.queue_size:
-                self._drop_locked(f"{self.sink.name}: {len(self.queue)} events already waiting")
-                return False
-            self.queue.append(item)
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name=f"audit-{self.sink.kind}", daemon=True)
-                self.thread.start()
-            self.cond.notify()
-        return True
+            full = self.closed or len(self.queue) >= self.queue_size
+            if full:
+                reason = f"{self.sink.name}: {len(self.queue)} events already waiting"
+                self._drop_locked(reason)
+            else:
+                self.queue.append(item)
+                if self.thread is None:
+                    self.thread = threading.Thread(target=self._run, name=f"audit-{self.sink.kind}", daemon=True)
+                    self.thread.start()
+                self.cond.notify()
+        if full:
+            self.owner.report(reason)  # outside the lock: stderr may be slow, the caller is a verdict
+        return not full
 
-    def _drop_locked(self, reason: str) -> None:
-        self.missed += 1
-        self.dropped += 1
-        self.unlogged += 1
+    def _drop_locked(self, reason: str, count: int = 1) -> None:
+        """Count ``count`` lost events (caller holds ``self.cond``; it reports ``reason`` after releasing)."""
+        self.missed += count
+        self.dropped += count
+        self.unlogged += count
         self.last_reason = reason
-        self.owner.report(reason)
 
     def _run(self) -> None:
         while True:
@@ -167,12 +171,13 @@ class _Worker:
                     if done:
                         self.missed -= missed
                         self.delivered += done
-                    for _ in batch[done:]:
-                        self._drop_locked(str(exc))
+                    self._drop_locked(str(exc), len(batch) - done)
+                self.owner.report(str(exc))
             except Exception as exc:  # noqa: BLE001 - a worker never dies on one event
+                reason = f"{self.sink.name}: {type(exc).__name__}: {exc}"
                 with self.cond:
-                    for _ in batch:
-                        self._drop_locked(f"{self.sink.name}: {type(exc).__name__}: {exc}")
+                    self._drop_locked(reason, len(batch))
+                self.owner.report(reason)
             self._log_drops(force=False)
             with self.cond:
                 self.busy = False
@@ -202,12 +207,16 @@ class _Worker:
 
     def close(self, deadline: float) -> None:
         self.flush(deadline)
+        reason = f"{self.sink.name}: still queued when the process ended"
         with self.cond:
             self.closed = True
-            for _ in range(len(self.queue)):
-                self.queue.popleft()
-                self._drop_locked(f"{self.sink.name}: still queued when the process ended")
+            left = len(self.queue)
+            self.queue.clear()
+            if left:
+                self._drop_locked(reason, left)
             self.cond.notify_all()
+        if left:
+            self.owner.report(reason)
         self._log_drops(force=True)
         if not self.busy:
             self.sink.close()
