@@ -5,7 +5,10 @@ BASE_PYTHON ?= python3
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := python3-venv firefox-esr firefox-esr-l10n-ru firefox-esr-l10n-kk libnss3-tools chromium openssl gcc
+# rsyslog, rsyslog-gnutls, logrotate: the audit tests start their own rsyslogd (private mount namespace, own
+# /dev/log, TCP and TLS ports) and run logrotate on temporary files; the system service is not needed
+APT_PACKAGES := python3-venv firefox-esr firefox-esr-l10n-ru firefox-esr-l10n-kk libnss3-tools chromium openssl gcc \
+  rsyslog rsyslog-gnutls logrotate
 STAMP := $(VENV)/.setup-done
 MITM_VENV := .venv-mitmproxy
 MITMPROXY_VERSION := 11.0.2

@@ -216,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frame", type=int, default=8 * 1024 * 1024,
                    help="largest incoming frame accepted, in bytes (default 8 MiB); a larger one gets an error frame")
     p.set_defaults(func=cmd_host)
-    for module in ("native_host.install.cli", "native_host.enterprise.blocklist_cli", "native_host.scan.cli"):
+    for module in ("native_host.install.cli", "native_host.enterprise.blocklist_cli", "native_host.scan.cli",
+                   "native_host.enterprise.telemetry_cli"):
         try:
             mod = __import__(module, fromlist=["add_parsers"])
         except ImportError:

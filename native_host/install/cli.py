@@ -146,6 +146,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                           skip_absent=not args.browser)
     except InstallError as exc:
         return _fail(str(exc))
+    from native_host.enterprise.doctor_audit import audit_checks  # audit destinations and dropped events
+
+    checks += audit_checks()
     for check in checks:
         print(check.line())
     return EXIT_OK if checks and all(c.ok is not False for c in checks) else EXIT_ERROR

@@ -141,8 +141,8 @@ class Host:
         """Answer one decoded message; returns None when the reply will be sent later (a probe, or a check
         that needs an AIA fetch: both are answered from worker threads)."""
         kind = msg.get("type")
-        if kind not in ("hello", "check", "probe"):
-            raise SchemaError(f"unknown message type {str(kind)[:50]!r}; expected hello, check or probe")
+        if kind not in ("hello", "check", "probe", "blocked"):
+            raise SchemaError(f"unknown message type {str(kind)[:50]!r}; expected hello, check, probe or blocked")
         if kind == "hello" and is_bare_hello(msg):
             reply = self.service.hello(msg)
             if self._warm is None:
@@ -154,6 +154,8 @@ class Host:
         validate(f"{kind}.request", msg)
         if kind == "hello":
             return self.service.hello(msg)
+        if kind == "blocked":
+            return self.service.blocked(msg)
         if kind == "check":
             import time
 

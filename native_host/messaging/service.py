@@ -103,8 +103,18 @@ class Service:
         """Answer ``hello``; a ``policy`` in it applies to the rest of the connection."""
         if "policy" in msg:
             self.policy = self.system_policy.merged(Policy.from_json(msg["policy"]))
+        if self.audit is not None and hasattr(self.audit, "hello"):
+            self.audit.hello(msg)  # events now name the browser and profile (enterprise/identity.py)
         return {"type": "hello", "id": msg["id"], "version": __version__, "protocol": PROTOCOL,
                 "blocklist": self.blocklist.summary(), "config_error": self.config_error}
+
+    def blocked(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Answer ``blocked`` (enforce mode replaced a banned page): a ``page-blocked`` audit event when
+        auditing is on (:meth:`native_host.enterprise.audit.AuditLog.blocked`)."""
+        event = None
+        if self.audit is not None and hasattr(self.audit, "blocked"):
+            event = self.audit.blocked(msg.get("url"), msg.get("cert_sha256"))
+        return {"type": "blocked", "id": msg["id"], "audited": event is not None}
 
     @property
     def fetcher(self):  # noqa: ANN201 - native_host.messaging.aia.Fetcher

@@ -175,6 +175,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     report = scan_with(ctx, readers, blocklist=config.blocklist, policy=config.policy)
     if args.fix:
         return _fix(args, report, ctx, readers, config)
+    if args.events:
+        return _events(args, report, config)
     if args.json:
         from native_host.textsafe import dumps_json  # certificate names and labels are attacker text
 
@@ -199,10 +201,47 @@ def _check_fix_options(args: argparse.Namespace) -> None:
         raise BadInput("--undo BACKUP takes no other option: the backup's manifest says what to restore")
     if args.undo and args.json:
         raise BadInput("--undo prints text: drop --json")
+    if args.events and (args.json or args.fix or args.undo):
+        raise BadInput("--events prints NDJSON events: drop --json, --fix and --undo")
+    if args.send and not args.events:
+        raise BadInput("--send goes with --events")
     if fix_only and not args.fix:
         raise BadInput(f"{fix_only[0]} goes with --fix")
     if args.fix and args.json:
         raise BadInput("--fix prints text: run scan --json first to see the plan as JSON, then --fix")
+
+
+def _events(args: argparse.Namespace, report, config) -> int:
+    """``scan --events [--send]``: one ECS event per finding plus a summary, as NDJSON on stdout
+    (:mod:`native_host.scan.events`); with ``--send`` also to the audit destinations of the system config.
+    Exit code as ``scan``; 3 when ``--send`` could not deliver every event."""
+    from native_host.enterprise.audit import AuditLog
+    from native_host.scan.events import scan_events
+    from native_host.textsafe import dumps_json
+
+    from native_host.enterprise.heartbeat import remember_scan
+    from native_host.enterprise.state import state_dir
+
+    audit = AuditLog.from_config(config) if args.send else AuditLog(None, sinks=[], config_path=config.path)
+    delivered = True
+    doc = report.to_json(include_ok=args.all)
+    remember_scan(state_dir(), doc)  # the heartbeat's scan summary
+    for event, level in scan_events(doc):
+        event = audit.enrich(event)
+        sys.stdout.write(dumps_json(event) + "\n")
+        if args.send:
+            delivered = audit.record(event, level, "scan", enriched=True) and delivered
+    sys.stdout.flush()
+    for error in report.errors:
+        print(f"rootsentinel: cannot read {error}", file=sys.stderr)
+    if args.send:
+        delivered = audit.flush(60) and delivered and audit.dropped == 0
+        audit.close()
+        if not delivered:
+            print("rootsentinel: scan events were not delivered to every audit destination (see above)",
+                  file=sys.stderr)
+            return 3
+    return report.exit_code
 
 
 def _audit(config):
@@ -308,6 +347,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         description="Find banned and non-public roots installed in the OS and browser trust stores and say "
                     "where each was found. Exit codes: 2 banned, 1 non-public, 0 none, 3 error.")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--events", action="store_true",
+                   help="print NDJSON: one ECS event per finding plus a summary event (for a SIEM or journald)")
+    p.add_argument("--send", action="store_true",
+                   help="with --events: also deliver them to the audit destinations of the system config "
+                        "(syslog, remote collector, file)")
     p.add_argument("--all", action="store_true", help="list every certificate found, public ones too")
     p.add_argument("--root", metavar="DIR", help="scan the Linux tree under DIR (a mounted disk, a test tree); "
                                                  "implies --all-users")

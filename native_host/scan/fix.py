@@ -262,7 +262,8 @@ def fix_event(action: str, *, store: str, location: str, label: str | None, cert
     import time
 
     from native_host import __version__
-    from native_host.enterprise.audit import ECS_VERSION, _drop_none, _iso, _user_name
+    from native_host.enterprise.audit import _user_name
+    from native_host.enterprise.ecs import ECS_VERSION, _drop_none, _iso, event_id
 
     kind = "deletion" if action == "trusted-root-removed" else "creation"
     return _drop_none({
@@ -270,7 +271,7 @@ def fix_event(action: str, *, store: str, location: str, label: str | None, cert
         "ecs": {"version": ECS_VERSION},
         "event": {"kind": "event", "category": ["configuration"], "type": [kind], "action": action,
                   "outcome": "success" if ok else "failure", "dataset": "rootsentinel.fix",
-                  "module": "rootsentinel", "id": os.urandom(16).hex()},
+                  "module": "rootsentinel", "id": event_id()},
         "log": {"level": "notice" if ok else "warning"},
         "observer": {"product": "RootSentinel", "vendor": "RootSentinel", "version": __version__},
         "host": {"hostname": socket.gethostname()}, "user": {"name": _user_name()}, "process": {"pid": os.getpid()},

@@ -173,10 +173,16 @@ test("enforce mode redirects a banned main frame to the explanation page; warn m
   const saved = await enforce.browser.storage.session.get("blocked:9");
   assert.equal(saved["blocked:9"].record.url, "https://bad.test/");
   assert.deepEqual(await respond(enforce.browser, { url: "https://good.test/", type: "main_frame", leaf: LEAF_A, tabId: 9 }), {});
+  // the block is reported to the host for the audit log, once, with the page and its leaf
+  const blocked = enforce.browser.native.sent.filter((m) => m.type === "blocked");
+  assert.equal(blocked.length, 1);
+  assert.equal(blocked[0].url, "https://bad.test/");
 
   const warn = await boot({ host: hostByLeaf(levels) });
   assert.equal(respond(warn.browser, { url: "https://bad.test/", type: "main_frame", leaf: LEAF_C }), undefined);
   assert.equal(respond(warn.browser, { url: "https://bad.test/x.png", leaf: LEAF_C }), undefined);
+  await settle();
+  assert.equal(warn.browser.native.sent.filter((m) => m.type === "blocked").length, 0, "warn mode blocks nothing");
 });
 
 test("the badge is re-applied when a navigation commits (Firefox clears it) and after an event-page restart", async () => {

@@ -317,6 +317,9 @@ test("enforce mode replaces a banned main frame with the explanation page once j
   assert.deepEqual(chrome.updated, [{ tabId: 9, url: "chrome-extension://bnfgaaecgknnlipoadgbeaekapoomain/blocked/blocked.html?tab=9" }]);
   const saved = await chrome.storage.session.get("blocked:9");
   assert.equal(saved["blocked:9"].record.level, "banned");
+  // reported to the host for the audit log, with the leaf the host judged
+  assert.deepEqual(sent(chrome, "blocked").map(({ url, cert_sha256 }) => ({ url, cert_sha256 })),
+    [{ url: "https://bad.test/", cert_sha256: "11".repeat(32) }]);
 });
 
 const PROXY_3128 = { mode: "fixed_servers", rules: { singleProxy: { scheme: "http", host: "10.0.0.8", port: 3128 }, bypassList: ["*.intra.test"] } };

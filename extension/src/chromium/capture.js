@@ -354,6 +354,7 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
     if (settings.mode !== "enforce") return;
     await browser.storage.session.set({ [`blocked:${tabId}`]: { record: rec, at: Date.now() } });
     await browser.tabs.update(tabId, { url: `${browser.runtime.getURL(BLOCKED_PAGE)}?tab=${encodeURIComponent(tabId)}` });
+    sentinel.reportBlocked(rec);
   }
 
   // Registered first, so that where it works it fires before the plain listener below.

@@ -334,8 +334,22 @@ export class Sentinel {
     clearTimeout(timer);
     if (!rec || rec.level !== "banned") return {};
     await this.browser.storage.session.set({ [`blocked:${tabId}`]: { record: rec, at: Date.now() } });
+    this.reportBlocked(rec);
     const page = this.browser.runtime.getURL(BLOCKED_PAGE);
     return { redirectUrl: `${page}?tab=${encodeURIComponent(tabId)}` };
+  }
+
+  /**
+   * Tells the host that enforce mode replaced a banned page (a `blocked` message, docs/protocol.md), so
+   * the audit log records the block itself (`event.action` page-blocked) apart from the verdict. Fire and
+   * forget: the page is blocked whether or not the host answers.
+   * @param {object} rec  the banned page's Record
+   */
+  reportBlocked(rec) {
+    const msg = { type: "blocked", url: String(rec?.url ?? "") };
+    const leaf = rec?.verdict?.chain?.[0]?.cert_sha256;
+    if (typeof leaf === "string" && /^[0-9a-f]{64}$/.test(leaf)) msg.cert_sha256 = leaf;
+    this.host.request(msg).catch(() => {});
   }
 
   /** webNavigation.onCommitted for frameId 0: keep, restore or reset the tab state, then redraw. */
