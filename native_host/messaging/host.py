@@ -72,6 +72,7 @@ class Service:
         self.config_error = config_error
         self._fetcher = None
         self.installed: "InstalledRoots | None" = None  # the host sets it: installed_in on banned verdicts
+        self.acknowledged: frozenset[str] = frozenset()  # roots the person knows (hello; engine/acknowledge.py)
         from native_host.engine.chains import CertMemory
 
         self.cert_memory = CertMemory()
@@ -86,13 +87,16 @@ class Service:
             audit = AuditLog.from_config(config)
         return cls(blocklist=config.blocklist, policy=config.policy, config_error=config.error, audit=audit)
 
-    def record(self, verdict: dict[str, Any]) -> dict[str, Any]:
+    def record(self, verdict: dict[str, Any], installed: bool = False) -> dict[str, Any]:
         """Hand a finished verdict to the audit log, if any, then add ``installed_in`` to a banned one
-        (:mod:`native_host.scan.installed`, when :attr:`installed` is set); returns the verdict."""
+        (:mod:`native_host.scan.installed`, when :attr:`installed` is set); with ``installed`` (a probe
+        request's ``installed_in: true``) also to an interception or notice one, and ``[]`` when the scan
+        finished and found the root nowhere. Returns the verdict."""
         if self.audit is not None:
             self.audit(verdict)
-        if self.installed is not None and verdict.get("level") == "banned":
-            self.installed.annotate(verdict)
+        level = verdict.get("level")
+        if self.installed is not None and (level == "banned" or (installed and level in ("interception", "notice"))):
+            self.installed.annotate(verdict, say_none=installed)
         return verdict
 
     def enable_installed(self, installed: "InstalledRoots | None" = None) -> None:
@@ -125,6 +129,10 @@ class Service:
         """Answer ``hello``; a ``policy`` in it applies to the rest of the connection."""
         if "policy" in msg:
             self.policy = self.system_policy.merged(Policy.from_json(msg["policy"]))
+        if "acknowledged_spki_sha256" in msg:
+            from native_host.engine.acknowledge import key_set
+
+            self.acknowledged = key_set(msg["acknowledged_spki_sha256"])
         return {"type": "hello", "id": msg["id"], "version": __version__, "protocol": PROTOCOL,
                 "blocklist": self.blocklist.summary(), "config_error": self.config_error}
 
@@ -145,8 +153,13 @@ class Service:
                 (:mod:`native_host.messaging.aia`); the host does for its checks and probes, the CLI for files only
                 with ``--fetch-issuers``.
         """
-        return judge(chain, self.blocklist, self.public, self.policy,
-                     fetch=self._fetch_issuers if fetch_issuers else None)
+        verdict = judge(chain, self.blocklist, self.public, self.policy,
+                        fetch=self._fetch_issuers if fetch_issuers else None)
+        if self.acknowledged:
+            from native_host.engine.acknowledge import acknowledge
+
+            acknowledge(verdict, self.acknowledged)
+        return verdict
 
     def _fetch_issuers(self, url: str) -> list[bytes]:
         # urllib is imported only when a path really needs a fetch (rare: most servers send their intermediates)
@@ -175,7 +188,7 @@ class Service:
         return verdict
 
     def probe(self, host: str, port: int = 443, url: str | None = None, timeout: float = 5.0,
-              route: "Route | None" = None) -> dict[str, Any]:
+              route: "Route | None" = None, installed: bool = False) -> dict[str, Any]:
         """Probe ``host:port`` along ``route`` and judge the presented chain (evidence ``probe``).
 
         Args:
@@ -204,7 +217,7 @@ class Service:
             verdict = self.judge(chain, fetch_issuers=True)
             verdict["probe"] = {"host": host, "port": port, "sni": result.sni, "elapsed_ms": result.elapsed_ms,
                                 "error": None, "route": route.facts(result.connected)}
-        return self.record(verdict)
+        return self.record(verdict, installed=installed)
 
 
 PROBE_WORKERS = 32
@@ -229,12 +242,12 @@ class _ProbeJob:
     """One origin's probe (over one route) and everyone waiting for it: ``waiters`` are ``(id, url)`` pairs;
     ``route`` is the request's ``route`` object (docs/protocol.md, "The probe's route") or None."""
 
-    __slots__ = ("host", "port", "asked", "waiters", "route", "key")
+    __slots__ = ("host", "port", "asked", "waiters", "route", "key", "installed")
 
     def __init__(self, host: str, port: int, asked: float, waiter: tuple[Any, str | None],
-                 route: dict[str, Any] | None = None, key: tuple = ()) -> None:
+                 route: dict[str, Any] | None = None, key: tuple = (), installed: bool = False) -> None:
         self.host, self.port, self.asked, self.waiters = host, port, asked, [waiter]
-        self.route, self.key = route, key
+        self.route, self.key, self.installed = route, key, installed
 
 
 class ProbeScheduler:
@@ -272,7 +285,7 @@ class ProbeScheduler:
         self._closed = False
 
     def submit(self, msg_id: Any, host: str, port: int, url: str | None,
-               route: dict[str, Any] | None = None) -> dict[str, Any] | None:
+               route: dict[str, Any] | None = None, installed: bool = False) -> dict[str, Any] | None:
         """Queue (or join) a probe of ``host:port`` over ``route`` (the browser's address and proxy, or None).
         Returns a ``busy`` verdict to send now when the queue is full, else None (the verdict is sent from a
         worker). Probes share a handshake only when origin and route are the same."""
@@ -284,12 +297,13 @@ class ProbeScheduler:
             job = self._jobs.get(key)
             if job is not None:
                 job.waiters.append((msg_id, url))
+                job.installed = job.installed or installed
                 return None
             if len(self._queue) >= self.queue_cap or self._closed:
                 verdict = self.busy_verdict(host, port, url, f"{len(self._queue)} probes are already waiting")
                 verdict["id"] = msg_id
                 return verdict
-            job = _ProbeJob(host, port, time.monotonic(), (msg_id, url), route, key)
+            job = _ProbeJob(host, port, time.monotonic(), (msg_id, url), route, key, installed)
             self._jobs[key] = job
             self._queue.append(job)
             if len(self._queue) > self._idle and self._threads < self.workers:  # more jobs than idle workers
@@ -331,7 +345,7 @@ class ProbeScheduler:
 
                     verdict = self.service.probe(job.host, job.port, job.waiters[0][1],
                                                  timeout=min(DEFAULT_TIMEOUT, left),
-                                                 route=Route.from_request(job.route))
+                                                 route=Route.from_request(job.route), installed=job.installed)
                 error = None
             except Exception as exc:  # noqa: BLE001 - a worker must always answer
                 _log_exception("probe failed")
@@ -521,7 +535,7 @@ class Host:
         port = msg.get("port", 443)
         # JSON Schema counts 443.0 as an integer (2020-12 validation 6.1.1); the socket needs an int
         return self.probes.submit(msg["id"], msg["host"], int(port), msg.get("url"),  # a busy verdict, or None
-                                  route=msg.get("route"))
+                                  route=msg.get("route"), installed=msg.get("installed_in") is True)
 
     def serve(self) -> int:
         """Serve until EOF on stdin. Returns the process exit code (0)."""
