@@ -35,12 +35,30 @@ async function currentTabId() {
 
 const tabId = await currentTabId();
 
-/** "I know this root", confirmed: keep it for this profile (the background sends it to the helper), then reload the tab. */
+/** Resolves when the background has said `hello` to the helper again after `since` (or after `ms`). */
+function helloAfter(since, ms = 3000) {
+  return new Promise((resolve) => {
+    const done = () => { browser.storage.onChanged.removeListener(listen); clearTimeout(timer); resolve(); };
+    const listen = (changes, area) => {
+      const host = changes.host?.newValue;
+      if (area === "session" && host?.hello && host.at >= since) done();
+    };
+    const timer = setTimeout(done, ms);
+    browser.storage.onChanged.addListener(listen);
+  });
+}
+
+/**
+ * "I know this root", confirmed: keep it for this profile; the background sends the new list to the helper
+ * in a new `hello` (background.js) and forgets cached verdicts; once it has, the page is judged again.
+ */
 async function acknowledged(root) {
+  const since = Date.now();
+  const said = helloAfter(since);
   await acknowledge(browser.storage, root.spki, root.name);
   document.body.dataset.acknowledged = root.spki;
-  // the background reconnects with the new list (background.js); give it a moment, then judge the page again
-  setTimeout(() => { browser.tabs.reload(tabId).catch(() => {}); }, 300);
+  await said;
+  await browser.tabs.reload(tabId).catch(() => {});
 }
 
 async function draw() {

@@ -204,6 +204,8 @@ class Service:
         from native_host.messaging.route import Route
 
         route = route or Route()
+        if installed and self.installed is not None:
+            self.installed.start()  # the scan runs during the handshake, not after it
         try:
             result = probe(host, port, timeout=timeout, route=route)
         except RootSentinelError as exc:

@@ -159,6 +159,10 @@ class InstalledRoots:
                 threading.Thread(target=self._run, args=(self._done,), name="installed-roots", daemon=True).start()
             return self._done, self._started
 
+    def start(self) -> None:
+        """Start the scan now if none is running or fresh (a probe that will ask, before its handshake)."""
+        self._current()
+
     def lookup(self, keys: list[str]) -> list[dict[str, str]] | None:
         """The places the root with one of ``keys`` is installed, [] when none, None when unknown (the scan
         failed or did not finish by its deadline)."""

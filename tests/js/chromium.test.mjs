@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startBackground } from "../../extension/src/core/background.js";
-import { explainMore, explainRoute } from "../../extension/src/core/explain.js";
+import { blockedError, explainMore, explainRoute } from "../../extension/src/core/explain.js";
 import { bypassed, chromiumProxyFor, routeKey } from "../../extension/src/core/route.js";
 import { translator, variantsFor } from "../../extension/src/core/i18n.js";
 import {
@@ -282,7 +282,7 @@ test("net::ERR_CERT_* on a main frame is browser-blocked, explained by a probe; 
   const t = translator(chrome.i18n, variantsFor(chrome.runtime.getManifest()));
   const more = explainMore(t, main).join(" ");
   assert.match(more, /The browser itself recognised this certificate as a known interception certificate/);
-  assert.match(more, /The browser's error: net::ERR_CERT_KNOWN_INTERCEPTION_BLOCKED/);
+  assert.equal(blockedError(t, main), "The browser's error: net::ERR_CERT_KNOWN_INTERCEPTION_BLOCKED");
   assert.ok(isCertificateError("net::ERR_CERT_DATE_INVALID"));
   assert.ok(isCertificateError("net::ERR_SSL_PINNED_KEY_NOT_IN_CERT_CHAIN"));
   assert.ok(!isCertificateError("net::ERR_SSL_PROTOCOL_ERROR"));

@@ -74,7 +74,8 @@ for (const lang of ["en", "ru", "kk"]) {
     const style = badgeStyle({ level: "notice" }, rec);
     assert.equal(style.text, "badge_text_notice");
     assert.notEqual(t(style.title), t("badge_title_notice"));
-    assert.equal(kindLine(t, rec), t("category_acknowledged"));
+    assert.equal(kindLine(t, rec), "", "the level line says it; no kind without a catalogue match");
+    assert.equal(kindLine(t, { ...rec, interceptor: { kind: "dev-tool", product: "mkcert" } }), t("category_dev_tool"));
   });
 
   test(`${lang}: a hostile root name cannot reorder, break or flood the tooltip`, () => {

@@ -193,7 +193,9 @@ export function kindLine(t, rec) {
       if (rec.reason === "kz_issuer") return t("kind_kz_issuer");
       return named || t("category_unknown_interception");
     case "notice":
-      return t(rec.category === "acknowledged" ? "category_acknowledged" : "category_allowlisted");
+      // acknowledged: the level line already says "a root you know"; the kind line says what it looks like
+      if (rec.category === "acknowledged") return named && category !== "acknowledged" ? named : "";
+      return t("category_allowlisted");
     case "browser-blocked":
       if (refusedRootInstalled(rec) && ["banned", "interception", "notice"].includes(rec.probe?.level)) {
         return t("kind_installed_here", [kindLine(t, rec.probe)]);
@@ -226,6 +228,12 @@ function explainBlocked(t, rec) {
 /** The level's display name. */
 export function levelName(t, level) {
   return t(LEVEL_NAME[level] ?? LEVEL_NAME.unknown);
+}
+
+/** The name of the level a record is shown at: a root the person acknowledged is not the organisation's. */
+export function shownLevelName(t, level, rec) {
+  if (level === "notice" && rec?.category === "acknowledged") return t("level_acknowledged");
+  return levelName(t, level);
 }
 
 /** The host name to show for a record. */
@@ -300,9 +308,17 @@ export function explainMore(t, rec) {
     if (String(rec.error?.message ?? "").includes(KNOWN_INTERCEPTION_ERROR)) out.push(t("explain_known_interception_blocked"));
     if (!rec.probe) out.push(t("probe_running"));
     else if (!rec.probe.level || rec.probe.level === "unknown") out.push(t("explain_probe_failed", [hostOf(rec)]));
-    else if (rec.error?.message) out.push(t("blocked_error", [rec.error.message]));
   }
   return out;
+}
+
+/**
+ * The browser's own error for a refused page once the main sentence says what the probe found (before
+ * that, the main sentence carries it), for a note; "" otherwise.
+ */
+export function blockedError(t, rec) {
+  const found = rec?.level === "browser-blocked" && rec.probe?.level && rec.probe.level !== "unknown";
+  return found && rec.error?.message ? t("blocked_error", [rec.error.message]) : "";
 }
 
 /** What a route problem means for the user (`probe.route.problem`). */

@@ -4,8 +4,8 @@
 import { el, clear } from "./dom.js";
 import { formatDate, formatNumber } from "./i18n.js";
 import {
-  CATEGORY_NAME, EVIDENCE, MATCHED_BY, REASON, ROLE, SOURCE, categoryOf, explainMore, explainRecord, explainRoute,
-  kindLine, levelName,
+  CATEGORY_NAME, EVIDENCE, MATCHED_BY, REASON, ROLE, SOURCE, blockedError, categoryOf, explainMore, explainRecord,
+  explainRoute, kindLine, levelName, shownLevelName,
 } from "./explain.js";
 import { isIntercepted, shownLevel } from "./levels.js";
 import { adviceFor } from "./advice.js";
@@ -98,7 +98,14 @@ export function renderAdvice(doc, box, rec, t, opts = {}) {
     box.append(el(doc, "h2", { text: t("advice_heading") }));
     box.append(el(doc, "p", { class: "advice-means", text: advice.means }));
   }
-  box.append(el(doc, "h2", { text: t("advice_steps_heading") }));
+  const url = advice.guide && typeof opts.guideUrl === "function" ? opts.guideUrl(advice.guideVerdict) : "";
+  // the guide link sits on the heading's line: one line less in a popup that must fit 600 px
+  box.append(el(doc, "h2", { class: "steps-heading" }, [
+    el(doc, "span", { text: t("advice_steps_heading") }),
+    typeof url === "string" && url
+      ? el(doc, "a", { class: "guide-link", text: t("advice_guide_link"), attrs: { href: url, target: "_blank", rel: "noopener" } })
+      : null,
+  ]));
   const steps = el(doc, "ol", { class: "advice-steps" });
   for (const step of advice.steps) steps.append(el(doc, "li", {}, [el(doc, "span", { text: step.text }), ...codeBlock(step.code ?? [])]));
   box.append(steps);
@@ -106,12 +113,6 @@ export function renderAdvice(doc, box, rec, t, opts = {}) {
     const list = el(doc, "ul", { class: "installed" });
     for (const item of advice.installed) list.append(el(doc, "li", {}, [el(doc, "span", { text: item.text }), ...codeBlock(item.code)]));
     box.append(list);
-  }
-  const url = advice.guide && typeof opts.guideUrl === "function" ? opts.guideUrl(advice.guideVerdict) : "";
-  if (typeof url === "string" && url) {
-    box.append(el(doc, "p", { class: "guide" }, [
-      el(doc, "a", { class: "guide-link", text: t("advice_guide_link"), attrs: { href: url, target: "_blank", rel: "noopener" } }),
-    ]));
   }
   return advice;
 }
@@ -125,11 +126,6 @@ export function renderAdvice(doc, box, rec, t, opts = {}) {
 export function renderAcknowledge(doc, box, rec, t, opts = {}) {
   clear(box);
   box.hidden = true;
-  if (rec?.level === "notice" && rec.category === "acknowledged") {
-    box.append(el(doc, "p", { class: "note", text: t("ack_known_note") }));
-    box.hidden = false;
-    return;
-  }
   const root = opts.allowed === false ? null : acknowledgeable(rec);
   if (!root) return;
   const name = root.name || t("name_unnamed_root");
@@ -163,7 +159,7 @@ export function renderPopup(doc, state, hostStatus, t, lang, opts = {}) {
   const level = state?.level ?? null;
   const shown = shownLevel(state, rec);
   $("verdict").dataset.level = shown ?? "none";
-  $("level").textContent = shown ? levelName(t, shown) : t("popup_no_state");
+  $("level").textContent = shown ? shownLevelName(t, shown, rec) : t("popup_no_state");
   $("kind").textContent = kindLine(t, rec);
   let pageHost = "";
   try { pageHost = state?.url ? new URL(state.url).host : ""; } catch { pageHost = ""; }
@@ -174,6 +170,7 @@ export function renderPopup(doc, state, hostStatus, t, lang, opts = {}) {
   clear(more);
   for (const s of rec ? explainMore(t, rec) : []) more.append(el(doc, "p", { class: "help", text: s }));
   if (rec?.error?.message && rec.level !== "browser-blocked") more.append(el(doc, "p", { class: "note", text: t("error_detail", [rec.error.message]) }));
+  if (blockedError(t, rec)) more.append(el(doc, "p", { class: "note", text: blockedError(t, rec) }));
   // Chromium's leaf-only evidence: the browser's leaf was not the one the helper's probe received.
   if (rec?.source === "security-info" && rec.verdict?.leaf_matches_probe === false) more.append(el(doc, "p", { class: "note", text: t("leaf_differs_from_probe") }));
 
@@ -210,16 +207,12 @@ export function renderPopup(doc, state, hostStatus, t, lang, opts = {}) {
     $("chain-heading").textContent = t("popup_chain_heading", [rec.origin ?? ""]);
     renderChain(doc, $("chain"), detail, t, lang);
   }
-  $("details").hidden = !(detail || !$("origins-section").hidden || $("evidence").textContent || $("route").textContent);
+  $("chain-details").hidden = !(detail || !$("origins-section").hidden || $("evidence").textContent || $("route").textContent || hostStatus?.hello);
 
+  // the helper's version is for experts (Details); only a helper that cannot be reached is said up front
   $("retry-host").hidden = !(hostStatus?.error && !hostStatus?.hello);
-  const hs = $("host-status");
-  if (hostStatus?.hello) {
-    const bl = hostStatus.hello.blocklist ?? {};
-    hs.textContent = t("host_version", [String(hostStatus.hello.version ?? "?"), String(bl.version ?? "?"), formatNumber(Number(bl.size ?? 0), lang)]);
-  } else if (hostStatus?.error) {
-    hs.textContent = t("host_status_unreachable", [hostStatus.error]);
-  } else {
-    hs.textContent = "";
-  }
+  const bl = hostStatus?.hello?.blocklist ?? {};
+  $("host-version").textContent = hostStatus?.hello
+    ? t("host_version", [String(hostStatus.hello.version ?? "?"), String(bl.version ?? "?"), formatNumber(Number(bl.size ?? 0), lang)]) : "";
+  $("host-status").textContent = !hostStatus?.hello && hostStatus?.error ? t("host_status_unreachable", [hostStatus.error]) : "";
 }
