@@ -13,7 +13,8 @@
  * lists (continuation lines indented), fenced code blocks, `inline code` and **bold**; HTML comments are
  * dropped. Everything is HTML-escaped first; anything else stays literal text.
  */
-import { readFileSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { writeOrCheck } from "./fresh.mjs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -139,20 +140,7 @@ export function pages() {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const fresh = pages();
-  if (process.argv.includes("--check")) {
-    let stale = 0;
-    for (const [target, html] of fresh) {
-      let committed = "";
-      try { committed = readFileSync(target, "utf8"); } catch { committed = ""; }
-      if (committed !== html) { console.error(`${target} is stale: run node build/make_help.mjs`); stale++; }
-    }
-    process.exit(stale ? 1 : 0);
-  } else {
-    rmSync(join(ROOT, "extension", "help", "banned-root.html"), { force: true }); // the single English page of before
-    for (const [target, html] of fresh) {
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, html);
-    }
-  }
+  // the single English page of before
+  if (!process.argv.includes("--check")) rmSync(join(ROOT, "extension", "help", "banned-root.html"), { force: true });
+  writeOrCheck(pages(), "build/make_help.mjs", process.argv);
 }

@@ -9,11 +9,12 @@
  *   node build/make_icons.mjs           write the PNGs
  *   node build/make_icons.mjs --check   exit 1 when a committed PNG differs from a fresh render
  */
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Resvg } from "@resvg/resvg-js";
 import { ICON_SIZES, ICON_STATES } from "../extension/src/core/icon.js";
+import { writeOrCheck } from "./fresh.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -43,19 +44,5 @@ export function icons() {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const fresh = icons();
-  if (process.argv.includes("--check")) {
-    let stale = 0;
-    for (const [target, png] of fresh) {
-      let committed = Buffer.alloc(0);
-      try { committed = readFileSync(target); } catch { /* missing */ }
-      if (!committed.equals(png)) { console.error(`${target} is stale: run node build/make_icons.mjs`); stale++; }
-    }
-    process.exit(stale ? 1 : 0);
-  } else {
-    for (const [target, png] of fresh) {
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, png);
-    }
-  }
+  writeOrCheck(icons(), "build/make_icons.mjs", process.argv);
 }
