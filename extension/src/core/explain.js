@@ -10,7 +10,7 @@
  * key) claims, never proof: every sentence that uses one says so.
  */
 import { LEVEL_NAME, refusedRootInstalled } from "./levels.js";
-import { displayNames, stripUnsafe } from "./safetext.js";
+import { displayName, displayNames, stripUnsafe } from "./safetext.js";
 
 /** Banned explanations by category (reason `policy_banned` has its own). */
 const BANNED = Object.freeze({
@@ -167,8 +167,8 @@ function bannedWho(rec) {
   if (entry && names.root && entry.endsWith(`: ${names.root}`)) entry = entry.slice(0, -(names.root.length + 2));
   if (entry) return entry;
   const who = interceptorOf(rec);
-  const product = names.product || displayNames({ p: who?.product })?.p || "";
-  const owner = displayNames({ o: who?.owner })?.o || "";
+  const product = names.product || displayName(typeof who?.product === "string" ? who.product : "");
+  const owner = displayName(typeof who?.owner === "string" ? who.owner : "");
   if (product && owner && owner !== product) return `${product} (${owner})`;
   return product || owner;
 }

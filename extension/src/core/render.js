@@ -119,8 +119,8 @@ export function renderAdvice(doc, box, rec, t, opts = {}) {
 
 /**
  * The "I know this root" box (acknowledged.js): for a record whose root the person may acknowledge (and
- * policy allows it), a button that asks to confirm, naming the root; for an acknowledged root, a note on
- * where to undo it. `onConfirm({spki, name})` is called when the person confirms. Hidden otherwise.
+ * policy allows it), a button that asks to confirm, naming the root and what it changes; `onConfirm({spki,
+ * name})` is called when the person confirms. Hidden otherwise (an acknowledged root's steps say how to undo it).
  * @param {{allowed?: boolean, onConfirm?: (root: {spki: string, name: string}) => void}} [opts]
  */
 export function renderAcknowledge(doc, box, rec, t, opts = {}) {
@@ -156,7 +156,6 @@ export function renderAcknowledge(doc, box, rec, t, opts = {}) {
 export function renderPopup(doc, state, hostStatus, t, lang, opts = {}) {
   const $ = (id) => doc.getElementById(id);
   const rec = worstRecord(state);
-  const level = state?.level ?? null;
   const shown = shownLevel(state, rec);
   $("verdict").dataset.level = shown ?? "none";
   $("level").textContent = shown ? shownLevelName(t, shown, rec) : t("popup_no_state");
