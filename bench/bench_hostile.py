@@ -11,6 +11,14 @@ Every figure is measured against a baseline in the same run:
   against the same pair without it (the full schema check at every start, as main did), and against the
   bundled list only;
 - memory: RSS after N ``check`` messages against RSS after the first 1,000.
+
+Issue 22 (items 4 and 12), each against ``--baseline-tree DIR`` (a checkout of an earlier commit, e.g.
+``git worktree add /tmp/base main``; its host measured the same way) when given:
+
+- AIA flood: time to answer a good probe sent after 32 probes of origins whose leaf's caIssuers URL points
+  at a server that trickles header bytes (loopback stands for a public server through the launcher's
+  explicit seam, as in tests/test_aia_hostile.py);
+- large leaves: host RSS after 4,000 ``check`` messages each with a distinct 90 KB leaf.
 """
 
 from __future__ import annotations
@@ -194,11 +202,128 @@ def fresh_leaves(n: int):
                      "chain": [base64.b64encode(leaf.public_bytes(serialization.Encoding.DER)).decode(), root_b64]})
 
 
+def seam_argv(tree: Path) -> list[str]:
+    """The host of the checkout ``tree``, with 127.0.0.1 allowed as an AIA server (where the rule exists)."""
+    code = (f"import sys; sys.path.insert(0, {str(tree)!r})\n"
+            "from native_host.messaging import aia\n"
+            "if hasattr(aia, 'public_address'):\n"
+            "    aia.public_address = lambda a, real=aia.public_address: None if a == '127.0.0.1' else real(a)\n"
+            "from native_host.messaging.host import main_from_argv\n"
+            "sys.exit(main_from_argv([]))\n")
+    return [sys.executable, "-c", code]
+
+
+def aia_leaf_pem(inter, inter_key, url: str):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    from certkit import new_key
+
+    key = new_key()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(inter.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+                x509.oid.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(url))]), False)
+            .sign(inter_key, hashes.SHA256()))
+    return (leaf.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+def aia_flood(argv, good_port: int, n: int = 32) -> float | None:
+    """Seconds to answer a good probe sent after ``n`` probes whose AIA server stalls (None: over 60 s)."""
+    import contextlib
+
+    from certkit import issue_leaf, make_root
+    from hostkit import tls_server as server
+    from hostkit import trickler
+
+    root, root_key = make_root("Bench AIA Root")
+    inter, inter_key = issue_leaf(root, root_key, "Bench AIA Intermediate")  # any key signs the leaves
+    peer = None
+    try:
+        with contextlib.ExitStack() as stack:
+            aia_port = stack.enter_context(trickler(seconds=90))
+            ports = [stack.enter_context(server(*aia_leaf_pem(inter, inter_key, f"http://127.0.0.1:{aia_port}/{i}.crt")))
+                     for i in range(n)]
+            peer = Peer(argv)
+            peer.roundtrip(frame({"type": "hello", "id": 0}))
+            peer.write(frame({"type": "probe", "id": "warm", "host": "127.0.0.1", "port": good_port}))
+            read_frames_until(peer, "warm", 30)
+            for i, port in enumerate(ports):
+                peer.write(frame({"type": "probe", "id": f"s{i}", "host": "127.0.0.1", "port": port}))
+            time.sleep(1.0)  # the stalling probes have their handshakes and wait on AIA
+            peer.write(frame({"type": "probe", "id": "good", "host": "127.0.0.1", "port": good_port}))
+            return read_frames_until(peer, "good", 60)
+    finally:
+        if peer is not None:
+            peer.proc.kill()
+            peer.proc.wait()
+
+
+def large_leaf_rss(argv, n: int = 4000) -> list[tuple[int, float]]:
+    """``(checks, VmRSS MiB)`` over ``n`` checks, each with a distinct 90 KB leaf (a 2,100-name SAN list)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Bench Flood Root")])
+    sans = x509.SubjectAlternativeName([x509.DNSName(f"host{j:05d}.a-rather-long-flood-name.example")
+                                        for j in range(2100)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    peer = Peer(argv)
+    rows = []
+    try:
+        peer.roundtrip(frame({"type": "hello", "id": 0}))
+        for i in range(n):
+            leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"o{i}")]))
+                    .issuer_name(issuer).public_key(key.public_key()).serial_number(100 + i).not_valid_before(now)
+                    .not_valid_after(now + datetime.timedelta(days=9)).add_extension(sans, False)
+                    .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+            peer.roundtrip(frame({"type": "check", "id": i, "chain": [base64.b64encode(leaf).decode()]}))
+            if i + 1 in (1, 1000, 2000, n):
+                rows.append((i + 1, kib(peer.status()["VmRSS"])))
+    finally:
+        peer.close()
+    return rows
+
+
+def issue22(rep: Report, baseline: Path | None, quick: bool) -> None:
+    """The issue 22 sections (AIA flood, large leaves), contender = this tree, baseline = ``baseline``."""
+    port, server = tls_server()
+    hosts = [("this host", seam_argv(REPO))] + ([("baseline tree", seam_argv(baseline))] if baseline else [])
+    try:
+        flood_t = [(name, aia_flood(argv, port)) for name, argv in hosts]
+    finally:
+        server.__exit__(None, None, None)
+    fmt = lambda t: "no answer in 60 s" if t is None else f"{t * 1000:.0f} ms"  # noqa: E731
+    rep.line("Time to answer a good probe sent after 32 probes of origins whose leaf's AIA caIssuers server "
+             "trickles header bytes (one byte per 0.3 s):")
+    rep.line()
+    rep.table(["host", "good probe answered after"], [[name, fmt(t)] for name, t in flood_t])
+    n = 500 if quick else 4000
+    rss = [(name, large_leaf_rss(argv, n)) for name, argv in hosts]
+    rep.line(f"Host RSS over {n:,} `check` messages, each with a distinct 90 KB leaf:")
+    rep.line()
+    rep.table(["host", *[f"after {c:,}" for c, _ in rss[0][1]]],
+              [[name, *[f"{m:.1f} MiB" for _, m in rows]] for name, rows in rss])
+
+
 def main() -> None:
     a = args(__doc__.splitlines()[0], checks=(int, 100_000, "check messages with fresh leaves"),
-             entries=(int, 50_000, "entries of the large signed list"))
+             entries=(int, 50_000, "entries of the large signed list"),
+             baseline_tree=(str, "", "a checkout of an earlier commit to measure the issue 22 sections against"),
+             issue22_only=(int, 0, "1: only the issue 22 sections"))
     checks = 5_000 if a.quick else a.checks
-    rep = Report("Hostile input (issue 13): probe flood, EOF, large signed list, memory")
+    rep = Report("Hostile input (issues 13, 22): probe flood, EOF, large signed list, memory, AIA flood, large leaves")
+    issue22(rep, Path(a.baseline_tree) if a.baseline_tree else None, a.quick)
+    if a.issue22_only:
+        rep.save(a.md)
+        return
 
     port, server = tls_server()
     try:

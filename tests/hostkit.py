@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import select
+import socket
 import ssl
 import struct
 import subprocess
@@ -20,9 +21,9 @@ from pathlib import Path
 class HostProcess:
     """``python -m native_host host`` with pipes, speaking the framing (4-byte native length + JSON)."""
 
-    def __init__(self, *extra_args: str, env: dict | None = None):
+    def __init__(self, *extra_args: str, env: dict | None = None, argv: list[str] | None = None):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "native_host", "host", *extra_args],
+            argv or [sys.executable, "-m", "native_host", "host", *extra_args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env={**os.environ, **(env or {})})
         self._buf = b""
@@ -103,3 +104,39 @@ def tls_server(chain_pem: bytes, key_pem: bytes, bind: str = "127.0.0.1"):
         finally:
             server.shutdown()
             server.server_close()
+
+
+@contextlib.contextmanager
+def trickler(delay: float = 0.3, seconds: float = 20.0):
+    """A TCP server that answers ``HTTP/1.1 200 OK`` and then one header byte every ``delay`` seconds."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    stop = threading.Event()
+
+    def serve(conn):
+        with conn:
+            try:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                end = time.monotonic() + seconds
+                while not stop.is_set() and time.monotonic() < end:
+                    conn.sendall(b"X")
+                    time.sleep(delay)
+            except OSError:
+                pass
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield srv.getsockname()[1]
+    finally:
+        stop.set()
+        srv.close()

@@ -19,7 +19,20 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
 from certkit import b64, der, make_root, new_key
-from native_host.messaging.aia import Fetcher, parse_issuers
+from native_host.messaging import aia
+from native_host.messaging.aia import Fetcher, parse_issuers, public_address
+
+
+def loopback_one(address: str) -> str | None:
+    """The tests' explicit seam (a constructor argument, never a setting): 127.0.0.1 stands for a public
+    server; every other address is judged by the real rule (so 127.0.0.2, ::1, mapped forms stay refused)."""
+    return None if address == "127.0.0.1" else public_address(address)
+
+
+@pytest.fixture(autouse=True)
+def _seam(monkeypatch, request):
+    if "real_rule" not in request.keywords:  # fetchers made by the code under test get the seam too
+        monkeypatch.setattr(aia, "public_address", loopback_one)
 from native_host.engine.blocklist import bundled
 from native_host.engine.certfacts import cert_facts
 from native_host.engine.chains import chain_from_base64
@@ -183,7 +196,7 @@ def test_parse_issuers_forms():
     assert parse_issuers(b"") == [] and parse_issuers(b"\x30\x03\x02\x01\x00") == []
 
 
-def test_host_service_check_fetches_and_cli_only_with_the_flag(pki, tmp_path):
+def test_host_service_check_fetches_and_cli_only_with_the_flag(pki, tmp_path, capsys):
     root, inter, inter_key, public = pki
     with http_server({"/i.crt": der(inter)}) as base:
         leaf = _leaf(inter, inter_key, f"{base}/i.crt")
@@ -192,10 +205,11 @@ def test_host_service_check_fetches_and_cli_only_with_the_flag(pki, tmp_path):
         path = tmp_path / "leaf.pem"
         path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
         runs = {}
-        for flag in ((), ("--fetch-issuers",)):
-            out = subprocess.run([sys.executable, "-m", "native_host", "check", str(path), "--json", *flag],
-                                 capture_output=True, text=True, timeout=60)
-            runs[flag] = (out.returncode, json.loads(out.stdout)["path"])
+        from native_host.cli import main
+
+        for flag in ((), ("--fetch-issuers",)):  # in this process: the seam is not a setting a run can give
+            code = main(["check", str(path), "--json", *flag])
+            runs[flag] = (code, json.loads(capsys.readouterr().out)["path"])
     # the real store does not have the test root: interception either way, but only the flag fetches
     assert runs[()][0] == 1 and runs[()][1]["fetched"] == 0
     assert runs[("--fetch-issuers",)][0] == 1 and runs[("--fetch-issuers",)][1]["fetched"] == 1

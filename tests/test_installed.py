@@ -8,6 +8,7 @@ import io
 import json
 import os
 import struct
+import subprocess
 import threading
 import time
 
@@ -81,7 +82,11 @@ def test_switch_off_leaves_the_field_out(tmp_path):
 
 @needs_certutil
 def test_a_hanging_scan_does_not_delay_the_verdict(tmp_path):
-    home, _ = _home(tmp_path)
+    """A legacy ``cert8.db`` is the one NSS store read with ``certutil``: one that never ends is bounded."""
+    home = tmp_path / "home"
+    (home / ".pki/nssdb").mkdir(parents=True)
+    subprocess.run(["certutil", "-N", "--empty-password", "-d", f"dbm:{home / '.pki/nssdb'}"], check=True,
+                   capture_output=True)
     pidfile = tmp_path / "certutil.pid"
     fake = tmp_path / "certutil"
     fake.write_text(f"#!/bin/sh\necho $$ > {pidfile}\nexec sleep 60\n")

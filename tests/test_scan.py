@@ -156,12 +156,24 @@ def test_firefox_profile_outside_the_default_folder_via_profiles_ini(tmp_path):
     assert finding(report, SUPERFISH_SHA)["found_in"][0]["location"] == "sql:/srv/profiles/work"
 
 
-def test_nss_database_without_certutil_is_an_error_and_exit_3(tmp_path):
+def test_nss_database_that_is_not_sqlite_is_an_error_and_exit_3(tmp_path):
     root = tmp_path / "root"
     put(root, "/home/ana/.pki/nssdb/cert9.db", b"")
-    code, report, err = run_scan(root, "--json", env={"ROOTSENTINEL_NSS_CERTUTIL": str(tmp_path / "no-certutil")})
+    code, report, err = run_scan(root, "--json")
     assert code == 3 and report["findings"] == []
-    assert "not installed" in report["stores"][0]["error"] and "cannot read sql:/home/ana/.pki/nssdb" in err
+    assert report["stores"][0]["error"] == "cert9.db is not an SQLite database"
+    assert "cannot read sql:/home/ana/.pki/nssdb" in err
+
+
+@needs_certutil
+def test_cert9_is_read_without_nss_certutil(tmp_path):
+    """``cert9.db`` is SQLite: the scan reads it with no NSS tool at all (none runs, none is needed)."""
+    root = tmp_path / "root"
+    nss_db(root / "home/ana/.pki/nssdb", ("Superfish", "C,,", SUPERFISH_PEM), ("eDellRoot", "p,p,p", EDELL_PEM))
+    code, report, _ = run_scan(root, "--json", "--all", env={"ROOTSENTINEL_NSS_CERTUTIL": str(tmp_path / "none")})
+    assert code == 2
+    assert finding(report, SUPERFISH_SHA)["found_in"][0]["trust"] == "C,,"
+    assert [f for f in report["findings"] if f["subject"] == "CN=eDellRoot"][0]["status"] == "distrusted"
 
 
 # --- Linux files ----------------------------------------------------------------------------------------
@@ -451,3 +463,21 @@ def test_a_non_public_root_found_in_a_store_is_named_by_the_catalogue(tmp_path):
     assert (f["status"], f["category"], f["interceptor"]) == ("non-public", None, None)
     code, text, _ = run_scan(root)
     assert "looks like mitmproxy (mitmproxy project), dev-tool, by its name" in text
+
+
+@needs_certutil
+def test_a_nickname_with_a_line_break_hides_nothing(tmp_path):
+    """Issue 22 item 9: a certificate whose nickname holds a line break made the whole database unreadable
+    (exit 3): the banned root beside it went unreported and ``--fix`` had nothing to remove."""
+    root = tmp_path / "root"
+    odd, _ = make_root("Odd Nickname Root")
+    db = nss_db(root / "home/ana/.pki/nssdb", ("Printer\nname&calc.exe", "C,,", pem_chain(odd)),
+                ("Superfish, Inc.", "C,,", SUPERFISH_PEM))
+    code, report, _ = run_scan(root, "--json")
+    assert code == 2 and report["stores"][0]["error"] is None and report["stores"][0]["certificates"] == 2
+    assert finding(report, SUPERFISH_SHA)["found_in"][0]["label"] == "Superfish, Inc."
+    assert finding(report, sha256(der(odd)))["found_in"][0]["label"] == "Printer\nname&calc.exe"
+    proc = subprocess.run([sys.executable, "-m", "native_host", "scan", "--nss-db", str(db), "--fix", "--yes",
+                           "--backup", str(tmp_path / "bk")], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "ROOTSENTINEL_CONFIG": str(tmp_path / "none.json")})
+    assert proc.returncode == 0 and "rescan: all 1 targeted root gone" in proc.stdout, proc.stdout + proc.stderr

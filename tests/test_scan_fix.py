@@ -20,7 +20,8 @@ from cryptography import x509
 from test_scan import KZ_2019, SCAN, SUPERFISH_PEM, certifi_blocks, fake_runner, finding, needs_certutil, nss_db, put
 
 from native_host.scan import _macos, _windows, scan_with
-from native_host.scan.fix import Result, apply, parse_certutil_delstore, parse_security, remaining, targets, undo
+from native_host.scan.fix import Result, apply, parse_certutil_delstore, parse_security, remaining, targets
+from native_host.scan.undo import undo
 from native_host.scan.model import ScanContext
 from native_host.schemas import schema
 
@@ -92,7 +93,8 @@ def test_nss_fix_removes_both_and_undo_restores_them(tmp_path):
     manifest = json.loads((backups[0] / "manifest.json").read_text())
     jsonschema.validate(manifest, schema("backup"))
     assert manifest["root"] is None
-    assert sorted(Path(e["original"]).name for e in manifest["entries"]) == ["cert9.db", "key4.db", "pkcs11.txt"]
+    # never the module list: certutil -D does not change it, and --undo must not be able to write one
+    assert sorted(Path(e["original"]).name for e in manifest["entries"]) == ["cert9.db", "key4.db"]
     for e in manifest["entries"]:
         assert e["store"] == "nss" and e["location"] == f"sql:{db}"
         assert hashlib.sha256((backups[0] / e["backup"]).read_bytes()).hexdigest() == e["sha256"]
@@ -106,7 +108,7 @@ def test_nss_fix_removes_both_and_undo_restores_them(tmp_path):
     assert f"restored {db / 'cert9.db'} (nss)" in proc.stdout
     assert listed(db) == before  # same nicknames, same fingerprints
     events = [json.loads(line) for line in audit_log.read_text().splitlines()]
-    assert [e["event"]["action"] for e in events].count("trusted-root-restored") == 3
+    assert [e["event"]["action"] for e in events].count("trusted-root-restored") == 2
 
 
 @needs_certutil
@@ -441,14 +443,15 @@ def test_relative_paths_are_recorded_absolute(tmp_path):
     ("nss", "nss-delete", "sql:{d}", "{d}/cert9.db", "not an NSS database folder"),
     ("distribution", "conf-disable", "/etc/shadow", "/etc/shadow", "is not /etc/ca-certificates.conf"),
     ("anchors", "regenerate", "/etc/profile", "/etc/profile", "not a system bundle"),
-    ("anchors", "delete-file", "{d}", "{d}/x.sh", "not a certificate file name"),
+    ("anchors", "delete-file", "{d}", "{d}/x.sh", "not an anchors folder"),
     ("anchors", "run", "{d}", "{d}/x.crt", "does not belong"),
 ])
 def test_manifest_entries_that_would_write_elsewhere_are_refused(tmp_path, store, action, location, original, why):
-    from native_host.scan.fix import FixError, load_manifest
+    from native_host.scan.fix import FixError
+    from native_host.scan.undo import load_manifest
 
     folder = tmp_path / "bk"
-    folder.mkdir()
+    folder.mkdir(mode=0o700)
     (folder / "0001-x").write_bytes(SUPERFISH_PEM)
     (tmp_path / "d").mkdir()
     d = str(tmp_path / "d")
@@ -482,21 +485,66 @@ def test_trustcor_shipped_by_the_distribution_counts_as_banned_and_is_disabled_b
     assert "!mozilla/TrustCor_RootCert_CA-1.crt" in conf.read_text() and sha not in bundle_hashes(root)
 
 
-def test_a_symlinked_folder_inside_the_location_does_not_lead_outside(tmp_path):
-    from native_host.scan.fix import FixError, load_manifest
+def _manifest(folder: Path, root, entry: dict) -> None:
+    (folder / "manifest.json").write_text(json.dumps({"version": 1, "created": "2026-12-02T18:00:00Z",
+                                                      "root": root, "entries": [entry]}))
 
-    folder, anchors, outside = tmp_path / "bk", tmp_path / "anchors", tmp_path / "outside"
+
+def test_a_symlinked_folder_inside_the_location_does_not_lead_outside(tmp_path):
+    from native_host.scan.fix import FixError
+    from native_host.scan.undo import load_manifest
+
+    tree, folder, outside = tmp_path / "tree", tmp_path / "bk", tmp_path / "outside"
+    anchors = tree / "usr/local/share/ca-certificates"
     for d in (folder, anchors, outside):
-        d.mkdir()
+        d.mkdir(parents=True)
+    folder.chmod(0o700)
     (anchors / "link").symlink_to(outside)
     (folder / "0001-x.crt").write_bytes(SUPERFISH_PEM)
     entry = {"store": "anchors", "location": str(anchors), "action": "delete-file",
              "original": str(anchors / "link/new/x.crt"), "backup": "0001-x.crt", "sha256": sha256(SUPERFISH_PEM)}
-    (folder / "manifest.json").write_text(json.dumps({"version": 1, "created": "2026-12-02T18:00:00Z",
-                                                      "root": None, "entries": [entry]}))
-    with pytest.raises(FixError, match="a symlink"):
+    _manifest(folder, str(tree), entry)
+    with pytest.raises(FixError, match="escapes"):  # the tree's root, then the location: both are checked
         load_manifest(folder)
     entry["original"] = str(anchors / "sub/x.crt")  # a folder that is gone is made again, inside
-    (folder / "manifest.json").write_text(json.dumps({"version": 1, "created": "2026-12-02T18:00:00Z",
-                                                      "root": None, "entries": [entry]}))
+    _manifest(folder, str(tree), entry)
     assert load_manifest(folder)["entries"] == [entry]
+
+
+def test_a_manifest_without_root_cannot_write_a_pem_outside_an_anchors_folder(tmp_path):
+    """Issue 22 item 14: with ``root: null`` an anchors entry could name any folder as its location and
+    ``--undo`` wrote the PEM there (making the folders on the way)."""
+    from native_host.scan.fix import FixError
+    from native_host.scan.undo import load_manifest
+
+    folder, target = tmp_path / "bk", tmp_path / "home/ana/.config/autostart"
+    folder.mkdir(mode=0o700)
+    (folder / "0001-x.pem").write_bytes(SUPERFISH_PEM)
+    entry = {"store": "anchors", "location": str(target), "action": "rewrite-file",
+             "original": str(target / "evil.pem"), "backup": "0001-x.pem", "sha256": sha256(SUPERFISH_PEM)}
+    _manifest(folder, None, entry)
+    with pytest.raises(FixError, match="is not an anchors folder of the system"):
+        load_manifest(folder)
+    assert not target.exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX owners and modes")
+def test_a_backup_that_others_can_write_or_own_is_refused(tmp_path):
+    from native_host.scan.fix import FixError
+    from native_host.scan.undo import load_manifest
+
+    folder = tmp_path / "bk"
+    folder.mkdir(mode=0o700)
+    (folder / "0001-x.crt").write_bytes(SUPERFISH_PEM)
+    _manifest(folder, None, {"store": "windows", "location": "Cert:\\LocalMachine\\Root", "action": "run",
+                             "original": "Cert:\\LocalMachine\\Root", "backup": "0001-x.crt",
+                             "sha256": sha256(SUPERFISH_PEM)})
+    assert load_manifest(folder)["entries"][0]["store"] == "windows"
+    (folder / "manifest.json").chmod(0o666)
+    with pytest.raises(FixError, match="writable by group or others"):
+        load_manifest(folder)
+    (folder / "manifest.json").chmod(0o600)
+    if os.geteuid() == 0:
+        os.chown(folder, 65534, 65534)
+        with pytest.raises(FixError, match="belongs to uid 65534, not to you"):
+            load_manifest(folder)

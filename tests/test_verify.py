@@ -340,7 +340,7 @@ def test_link_results_are_cached_and_bounded():
     child, parent = cert_facts(_pem("r11")), store().issuers_for(cert_facts(_pem("r11")))[0]
     assert verify.link_error(child, parent.facts) is None
     assert verify._LINKS.get((child.cert_sha256, parent.facts.cert_sha256), False) is None
-    assert verify._CERTS.size == 2048 and verify._LINKS.size == 8192
+    assert verify._CERTS.max_entries == 2048 and verify._LINKS.size == 8192
     lru = verify._LRU(2)
     for i in range(5):
         lru.put(i, i)

@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtensionOID
 
 from native_host.engine import der as _der
+from native_host.engine.bounded import cached_by_bytes
 from native_host.errors import BadDER
 
 MAX_CERT_BYTES = 1 << 20
@@ -157,7 +158,7 @@ def cert_facts(der: bytes) -> CertFacts:
     return _cert_facts_cached(bytes(der))
 
 
-@lru_cache(maxsize=4096)
+@cached_by_bytes(max_entries=4096, max_bytes=8 << 20)  # issue 22 item 12: bounded in bytes too
 def _cert_facts_cached(der: bytes) -> CertFacts:
     facts = CertFacts(der=der, cert_sha256=hashlib.sha256(der).hexdigest())
     try:

@@ -90,6 +90,9 @@ def _iso_from_ms(value: Any) -> str | None:
 MEMORY_ENTRIES = 4096
 """Certificates whose facts the host remembers from DER it parsed (least recently used dropped above this)."""
 
+MEMORY_BYTES = 8 << 20
+"""DER bytes :class:`CertMemory` keeps at most (issue 22 item 12; 4,096 certificates of 2 KB fit)."""
+
 
 class CertMemory:
     """Facts of certificates the host parsed from their DER, keyed by the SHA-256 of that DER (which the
@@ -100,11 +103,12 @@ class CertMemory:
     the same facts as if its DER had been sent again. Bounded (:data:`MEMORY_ENTRIES`), LRU.
     """
 
-    __slots__ = ("max_entries", "_facts")
+    __slots__ = ("max_entries", "_facts", "_bytes")
 
     def __init__(self, max_entries: int = MEMORY_ENTRIES) -> None:
         self.max_entries = max_entries
         self._facts: OrderedDict[str, CertFacts] = OrderedDict()
+        self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._facts)
@@ -114,10 +118,14 @@ class CertMemory:
         not a certificate the host could judge again)."""
         if not facts.der or facts.spki_sha256 is None:
             return
+        if len(facts.der) > MEMORY_BYTES // 4:  # issue 22 item 12: a huge certificate is not remembered
+            return
+        old = self._facts.pop(facts.cert_sha256, None)
+        self._bytes += len(facts.der) - (len(old.der) if old is not None else 0)
         self._facts[facts.cert_sha256] = facts
-        self._facts.move_to_end(facts.cert_sha256)
-        while len(self._facts) > self.max_entries:
-            self._facts.popitem(last=False)
+        while len(self._facts) > self.max_entries or self._bytes > MEMORY_BYTES:
+            _, gone = self._facts.popitem(last=False)
+            self._bytes -= len(gone.der)
 
     def recall(self, cert_sha256: str | None) -> CertFacts | None:
         """The remembered facts of the certificate with this fingerprint, or None."""

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Callable
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
+from native_host.engine.bounded import BoundedCache
+
 if TYPE_CHECKING:
     from native_host.engine.certfacts import CertFacts
     from native_host.engine.publicroots import PublicRoot, PublicRoots
@@ -85,8 +87,9 @@ class _LRU:
             self._data.clear()
 
 
-_CERTS = _LRU(2048)
-"""cert_sha256 -> ``cryptography`` Certificate, or the one-line reason it could not be loaded."""
+_CERTS = BoundedCache(2048, 8 << 20)
+"""cert_sha256 -> ``cryptography`` Certificate, or the one-line reason it could not be loaded; bounded by the
+bytes of the DER too (issue 22 item 12)."""
 
 _LINKS = _LRU(8192)
 """(child cert_sha256, issuer cert_sha256) -> None when the link verifies, else the one-line reason."""
@@ -120,7 +123,7 @@ def load_certificate(facts: CertFacts) -> x509.Certificate | str:
                 value = x509.load_der_x509_certificate(facts.der)
             except Exception as exc:  # noqa: BLE001 - ValueError and friends: any refusal is a fact
                 value = f"not a certificate cryptography can read: {_one_line(exc)}"
-    _CERTS.put(facts.cert_sha256, value)
+    _CERTS.put(facts.cert_sha256, value, len(facts.der or b""))
     return value
 
 

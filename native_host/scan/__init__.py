@@ -3,8 +3,8 @@
 ``rootsentinel scan`` (:mod:`native_host.scan.cli`) runs :func:`scan`. The stores and how each is read:
 
 - Linux: the system bundle, the anchors and distrust folders (:mod:`._files`);
-- NSS databases: Firefox profiles, Chromium's ``~/.pki/nssdb``, ``/etc/pki/nssdb`` (:mod:`._nss`,
-  NSS ``certutil``);
+- NSS databases: Firefox profiles, Chromium's ``~/.pki/nssdb``, ``/etc/pki/nssdb`` (:mod:`._nss`:
+  ``cert9.db`` read as SQLite, no NSS code runs);
 - Windows: ``Root`` and ``CA``, machine and user (:mod:`._windows`, PowerShell);
 - macOS: the system, login and Apple root keychains (:mod:`._macos`, ``security``).
 
@@ -53,9 +53,11 @@ def scan_with(ctx: ScanContext, readers: tuple[ModuleType, ...], blocklist: Bloc
 
     results: list[StoreResult] = []
     items: list[Installed] = []
+    notes: list[str] = []
     for reader in readers:
         for store in reader.discover(ctx):
             result = StoreResult(store)
+            ctx.notes = []
             try:
                 found = reader.read(store, ctx)
             except RootSentinelError as exc:
@@ -63,9 +65,11 @@ def scan_with(ctx: ScanContext, readers: tuple[ModuleType, ...], blocklist: Bloc
             else:
                 result.certificates = len(found)
                 items.extend(found)
+            notes.extend(f"{store.location}: {note}" for note in ctx.notes)
             results.append(result)
     blocklist = blocklist or bundled()
     findings, problems = judge_all(items, blocklist, public or public_store(), policy or Policy())
+    problems = notes + problems
     windows = _windows in readers  # the scan ran with the Windows readers: show Windows quoting
     for finding in findings:
         finding.remove = plan_finding(finding, ctx, windows=windows)

@@ -1,15 +1,18 @@
 """NSS certificate databases: Firefox profiles (``cert9.db``), Chromium's ``~/.pki/nssdb`` on Linux, and
-Fedora's shared system database ``/etc/pki/nssdb``, read with NSS ``certutil`` (``libnss3-tools``).
+Fedora's shared system database ``/etc/pki/nssdb``.
 
 Firefox's built-in roots live in ``libnssckbi`` and are not in ``cert9.db``: what a profile database holds
 is what a user, an installer, an antivirus or a ``Certificates.Install`` policy added, plus cached
 intermediates without trust. That is exactly what a scan is after.
 
-Commands (NSS Tools ``certutil`` documentation, "-L" and "-a"; ``sql:`` selects the SQLite databases
-``cert9.db``/``key4.db`` used since Firefox 58)::
+A ``cert9.db`` (SQLite, Firefox 58 on) is read directly (:mod:`native_host.scan._nssdb`): no NSS code runs,
+so the database's ``pkcs11.txt`` (which names modules NSS would load) is never looked at. A folder with only
+a legacy ``cert8.db`` (Berkeley DB) is read with NSS ``certutil`` (``libnss3-tools``), through
+:mod:`native_host.scan._nsstool` (a private module configuration, as the folder's owner; never under
+``--root``)::
 
-    certutil -L -d sql:DIR              # nickname + trust attributes, one line per certificate
-    certutil -L -d sql:DIR -n NICK -a   # that nickname's certificate(s) as PEM
+    certutil -L -d dbm:DIR              # nickname + trust attributes, one line per certificate
+    certutil -L -d dbm:DIR -n NICK -a   # that nickname's certificate(s) as PEM
 
 Trust attributes are three comma-separated fields, SSL,S/MIME,JAR/XPI, each a set of letters:
 ``C`` trusted CA, ``c`` valid CA, ``T`` trusted CA for client certificates, ``P`` trusted peer,
@@ -17,8 +20,8 @@ Trust attributes are three comma-separated fields, SSL,S/MIME,JAR/XPI, each a se
 Here a certificate is a TLS trust anchor when its SSL field has ``C``, and distrusted when the SSL field
 has ``p`` without ``C`` or ``P``.
 
-On Windows ``certutil.exe`` is Microsoft's unrelated tool: :mod:`native_host.scan.readers` passes NSS's
-``certutil`` only from ``ROOTSENTINEL_NSS_CERTUTIL`` there.
+One odd entry (a nickname with a line break, an object without a value) is a note in the report's
+``problems``; the rest of the database is still read.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path, PurePath
 
 from native_host.engine.certfacts import pem_blocks
 from native_host.errors import BadDER
+from native_host.scan._nssdb import read_cert9
 from native_host.scan.model import Installed, ScanContext, Store, StoreUnreadable, ToolMissing, is_file
 
 FIREFOX_PROFILE_DIRS = (
@@ -49,24 +53,40 @@ SYSTEM_NSSDB = "/etc/pki/nssdb"
 _LIST_LINE = re.compile(r"^(?P<nick>.*\S)\s+(?P<trust>[A-Za-z]*,[A-Za-z]*,[A-Za-z]*)$")
 
 
-def parse_list(output: bytes) -> list[tuple[str, str]]:
-    """Parse ``certutil -L -d sql:DIR`` output into ``[(nickname, trust), ...]`` in output order.
+def parse_list(output: bytes, notes: list[str] | None = None) -> list[tuple[str, str]]:
+    """Parse ``certutil -L -d DIR`` output into ``[(nickname, trust), ...]`` in output order.
 
     The nickname is everything before the trailing trust column (nicknames contain spaces and commas);
-    the two header lines are skipped.
+    the two header lines are skipped. A nickname with a line break spans several lines: the lines without
+    a trust column are joined (with ``\\n``) to the next line that has one. Output that ends in such lines
+    is a note in ``notes``, not an error: the entries before are still listed.
 
     Raises:
-        StoreUnreadable: a non-header line is not "nickname  x,y,z".
+        StoreUnreadable: no line of the output is a certificate and some line is not a header (certutil
+            printed an error, not a listing).
     """
-    out = []
-    for raw in output.decode("utf-8", "replace").splitlines():
-        line = raw.rstrip()
-        if not line or line.startswith("Certificate Nickname") or line.strip() == "SSL,S/MIME,JAR/XPI":
+    out: list[tuple[str, str]] = []
+    pending: list[str] = []
+    odd = False
+    for raw in output.decode("utf-8", "replace").split("\n"):
+        line = raw.rstrip("\r")
+        if not pending and (not line.strip() or line.startswith("Certificate Nickname")
+                            or line.strip() == "SSL,S/MIME,JAR/XPI"):
             continue
-        m = _LIST_LINE.match(line)
-        if not m:
-            raise StoreUnreadable(f"unexpected certutil -L line: {line[:120]!r}")
-        out.append((m.group("nick"), m.group("trust")))
+        m = _LIST_LINE.match(line.rstrip())
+        if m:
+            out.append(("\n".join([*pending, m.group("nick")]), m.group("trust")))
+            pending = []
+        elif line.strip() or pending:
+            pending.append(line)
+            odd = True
+    if pending and any(p.strip() for p in pending):
+        if not out:
+            raise StoreUnreadable(f"unexpected certutil -L line: {pending[0][:120]!r}")
+        if notes is not None:
+            notes.append(f"certutil -L ended with lines that are not an entry: {pending[0][:120]!r}")
+    elif odd and notes is not None:
+        notes.append("a nickname spans several lines (a line break in it)")
     return out
 
 
@@ -113,18 +133,23 @@ def _profiles(ctx: ScanContext, base: Path) -> list[Path]:
     return found
 
 
+def _is_db(folder: Path) -> bool:
+    return is_file(folder / "cert9.db") or is_file(folder / "cert8.db")
+
+
 def discover(ctx: ScanContext) -> list[Store]:
-    """NSS databases with a ``cert9.db``: Firefox profiles and ``~/.pki/nssdb`` of every home in
-    ``ctx.homes``, and the system database."""
+    """NSS databases with a ``cert9.db`` (or only a legacy ``cert8.db``): Firefox profiles and
+    ``~/.pki/nssdb`` of every home in ``ctx.homes``, and the system database."""
     stores: list[Store] = []
     seen: set[Path] = set()
 
     def add(folder: Path, owner: str) -> None:
         key = folder.resolve()
-        if key in seen or not is_file(folder / "cert9.db"):
+        if key in seen or not _is_db(folder):
             return
         seen.add(key)
-        stores.append(Store("nss", f"sql:{ctx.shown(folder)}", folder, owner=owner))
+        scheme = "sql" if is_file(folder / "cert9.db") else "dbm"
+        stores.append(Store("nss", f"{scheme}:{ctx.shown(folder)}", folder, owner=owner))
 
     for home in ctx.homes:
         real_home = ctx.real(str(PurePath(home).as_posix())) if ctx.root else Path(home)
@@ -137,31 +162,66 @@ def discover(ctx: ScanContext) -> list[Store]:
 
 
 def read(store: Store, ctx: ScanContext) -> list[Installed]:
-    """Every certificate in one NSS database, with its nickname and trust.
+    """Every certificate in one NSS database, with its nickname and trust: ``cert9.db`` read directly
+    (:func:`native_host.scan._nssdb.read_cert9`), a legacy ``cert8.db`` with ``certutil`` (:func:`read_dbm`).
+    Odd entries are notes in ``ctx.notes``.
 
-    The tool is ``ctx.nss_certutil`` (None: not available on this OS without configuration).
+    Raises:
+        StoreUnreadable: the database cannot be read (with the reason).
+        ToolMissing: a legacy database and no NSS ``certutil``.
+    """
+    assert store.path is not None
+    if is_file(store.path / "cert9.db"):
+        out = []
+        for cert in read_cert9(store.path / "cert9.db", ctx.notes):
+            anchor, distrusted = trust_flags(cert.trust)
+            out.append(Installed(cert.der, store, cert.label, trust=cert.trust, anchor=anchor, distrusted=distrusted))
+        return out
+    return read_dbm(store, ctx)
+
+
+def read_dbm(store: Store, ctx: ScanContext) -> list[Installed]:
+    """A legacy ``cert8.db`` (Berkeley DB, Firefox before 58), read with NSS ``certutil`` run by
+    :func:`native_host.scan._nsstool.run_certutil` (never with the database's own ``secmod.db``, never as
+    root on a folder root does not own, never under ``--root``).
 
     Raises:
         ToolMissing: no NSS ``certutil`` (Debian/Ubuntu: ``apt-get install libnss3-tools``; Fedora:
             ``nss-tools``; macOS: ``brew install nss``).
-        StoreUnreadable: ``certutil`` failed or printed something unexpected.
+        StoreUnreadable: under ``--root``; refused by owner or mode; ``certutil -L`` failed.
     """
+    from native_host.scan._nsstool import run_certutil
+
     certutil = ctx.nss_certutil
     if not certutil:
         raise ToolMissing("NSS certutil is not configured (set ROOTSENTINEL_NSS_CERTUTIL)")
+    if ctx.root is not None:
+        raise StoreUnreadable("a legacy cert8.db inside --root is not read (it needs NSS certutil, which would "
+                              "run on the other system's files): open the profile in Firefox 58 or later to "
+                              "convert it, or scan that system itself")
     assert store.path is not None
-    db = f"sql:{store.path}"
-    try:
-        listing = parse_list(ctx.run([certutil, "-L", "-d", db]))
-    except ToolMissing as exc:
-        raise ToolMissing(f"{exc} (NSS tools: apt-get install libnss3-tools)") from exc
+
+    def run(args: list[str]) -> bytes:
+        try:
+            proc = run_certutil(certutil, "dbm", store.path, args, timeout=ctx.tool_timeout())
+        except ToolMissing as exc:
+            raise ToolMissing(f"{exc} (NSS tools: apt-get install libnss3-tools)") from exc
+        if proc.returncode != 0:
+            err = " ".join(proc.stderr.decode("utf-8", "replace").split())[:300]
+            raise StoreUnreadable(f"certutil exited {proc.returncode}: {err or 'no message'}")
+        return proc.stdout
+
     out: list[Installed] = []
     done: set[str] = set()
-    for nick, trust in listing:
+    for nick, trust in parse_list(run(["-L"]), ctx.notes):
         if nick in done:
             continue
         done.add(nick)
         anchor, distrusted = trust_flags(trust)
-        for der in parse_pem(ctx.run([certutil, "-L", "-d", db, "-n", nick, "-a"])):
-            out.append(Installed(der, store, nick, trust=trust, anchor=anchor, distrusted=distrusted))
+        try:
+            ders = parse_pem(run(["-L", "-n", nick, "-a"]))
+        except StoreUnreadable as exc:  # one odd nickname: a note, the others are still read
+            ctx.notes.append(f"{nick[:120]!r}: not read ({exc})")
+            continue
+        out.extend(Installed(der, store, nick, trust=trust, anchor=anchor, distrusted=distrusted) for der in ders)
     return out

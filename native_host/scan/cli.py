@@ -26,9 +26,9 @@ def _plural(n: int, word: str) -> str:
 def _where(location: str, root: Path | None) -> str:
     """A store's location as the reader of the report can open it: under ``--root`` with the prefix
     (``sql:/mnt/disk/home/ana/.pki/nssdb``), since the same path without it names this machine's store."""
-    if root is None or not location.startswith(("/", "sql:/")):
+    if root is None or not location.startswith(("/", "sql:/", "dbm:/")):
         return location
-    scheme = "sql:" if location.startswith("sql:") else ""
+    scheme = location[:4] if location.startswith(("sql:", "dbm:")) else ""
     return f"{scheme}{str(root).rstrip('/')}{location[len(scheme):]}"
 
 
@@ -288,10 +288,10 @@ def _undo(args: argparse.Namespace, config) -> int:
         FixError: the manifest or a backup file is refused (nothing changed).
     """
     from native_host.cli import safe_text
-    from native_host.scan import fix
+    from native_host.scan.undo import undo
 
     folder = Path(args.undo)
-    lines, ok = fix.undo(folder, _runner(), _audit(config))
+    lines, ok = undo(folder, _runner(), _audit(config))
     for line in lines:
         sys.stdout.write(f"  {line}\n")
     sys.stdout.write(f"undo {safe_text(str(folder))}: {len(lines)} step(s), {'done' if ok else 'with failures'}\n")

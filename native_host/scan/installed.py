@@ -8,7 +8,7 @@ a background thread; a verdict waits for it at most :data:`DEADLINE` seconds cou
 started (so a slow scan delays at most one verdict, and only by that much). A scan that has not finished
 by then, or failed, leaves the verdict without the field; a failure is logged as one line on stderr. Its
 result (or failure) is kept for :data:`TTL` seconds, so a root removed with the printed command stops
-showing within that time. The scan's tool runs (NSS ``certutil``) are bounded by :data:`BUDGET` in all.
+showing within that time. The scan's tool runs (PowerShell, ``security``, NSS ``certutil`` for a legacy database) are bounded by :data:`BUDGET` in all.
 
 A verdict's root is looked up by fingerprint: the blocklist entry's ``cert_sha256`` / ``spki_sha256``
 and, when the anchor was sent, the anchor row's (a ``banned_name`` root has its own key). Every finding
@@ -91,6 +91,7 @@ def scan_this_user(blocklist: Any = None, public: Any = None, policy: Any = None
         return run_tool(argv, timeout=left)
 
     ctx.run = bounded
+    ctx.deadline = end  # tools the readers start themselves (NSS certutil for a legacy database)
     return index_report(scan_with(ctx, readers, blocklist=blocklist, public=public, policy=policy))
 
 

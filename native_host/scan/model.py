@@ -159,6 +159,26 @@ class ScanContext:
     nss_certutil: str | None = "certutil"
     cache: dict[str, object] = field(default_factory=dict)
     """Readers keep tool output here that serves several stores (one PowerShell run for four stores)."""
+    deadline: float | None = None
+    """A ``time.monotonic()`` value by which every tool run must be over (the host's bounded scan), or None."""
+    notes: list[str] = field(default_factory=list)
+    """Odd entries of the store being read (a reader appends one line each; the scan reports them under
+    ``problems`` with the store's location and clears the list before the next store)."""
+
+    def tool_timeout(self, default: float = 60.0) -> float:
+        """Seconds the next tool run may take: ``default``, or less when :attr:`deadline` is nearer.
+
+        Raises:
+            StoreUnreadable: the deadline is (nearly) over: the tool is not started.
+        """
+        if self.deadline is None:
+            return default
+        import time
+
+        left = self.deadline - time.monotonic()
+        if left <= 0.1:
+            raise StoreUnreadable("not run: the scan's time is over")
+        return min(default, left)
 
     def real(self, system_path: str | PurePosixPath) -> Path:
         """The path to open for ``system_path`` (``/etc/...``) under :attr:`root`."""

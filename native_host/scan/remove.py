@@ -4,7 +4,8 @@
 :class:`Step`: the commands that remove it from that store (argv lists, never shell strings: nicknames,
 paths and subjects are attacker-controlled) plus what an automatic removal needs (``action``, ``data``:
 ``scan --fix`` carries them out in :mod:`native_host.scan.fix`; this module only plans). :func:`removal_json` is the ``remove`` field of a ``scan --json`` finding; :func:`command_line`
-quotes argv for display (:func:`shlex.quote` on POSIX, :func:`subprocess.list2cmdline` rules on Windows).
+quotes argv for display (:func:`shlex.quote` on POSIX; on Windows for cmd.exe and PowerShell both,
+:func:`windows_command_line`).
 
 Commands per store (sources: NSS Tools ``certutil`` "-D" (delete a certificate by nickname); Debian
 ``update-ca-certificates(8)`` ("Certificates ... prefixed with ! in /etc/ca-certificates.conf are
@@ -17,7 +18,8 @@ CertificateStoreName CertId``, ``-user`` for the current user's stores); ``secur
 ============== ========================================================================================
 store          commands
 ============== ========================================================================================
-nss            ``certutil -D -d sql:DIR -n NICK``
+nss            ``certutil -D -d sql:DIR -n NICK`` (``scan --fix`` runs it with a private module configuration
+               as the database's owner: :mod:`native_host.scan._nsstool`)
 anchors        ``rm -- FILE`` then ``update-ca-certificates`` (Debian, Ubuntu, SUSE folders) or
                ``update-ca-trust extract`` (Fedora, RHEL, Arch folders); a file that holds other
                certificates too is rewritten without this one (no single command: the text says so)
@@ -43,7 +45,6 @@ from __future__ import annotations
 import hashlib
 import re
 import shlex
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,12 +117,47 @@ def distro_family(ctx: ScanContext) -> str | None:
     return None
 
 
+_PLAIN_WORD = re.compile(r"^[A-Za-z0-9_\-.:/\\=+]+$")
+"""Characters that mean themselves, unquoted, in cmd.exe and in PowerShell alike."""
+
+_SIMPLE_QUOTED = re.compile(r"^[A-Za-z0-9_\-.:/\\=+ ,]*[A-Za-z0-9_\-.:/=+ ,]$")
+"""Words that mean themselves inside double quotes in both shells (no ``"$`%!^``, no trailing backslash,
+which the C runtime would read as an escaped quote)."""
+
+_PS_QUOTES = "'\u2018\u2019\u201a\u201b"
+"""What PowerShell takes as a single quote (its tokenizer accepts the typographic ones too)."""
+
+
+def powershell_word(arg: str) -> str:
+    """``arg`` as one PowerShell literal: single-quoted, every single quote (ASCII or typographic) doubled;
+    nothing inside a single-quoted string is expanded (about_Quoting_Rules)."""
+    return "'" + "".join(c + c if c in _PS_QUOTES else c for c in arg) + "'"
+
+
+def windows_command_line(argv: list[str]) -> str:
+    """``argv`` as text a person pastes into a Windows shell without it being misread.
+
+    When every word is plain (:data:`_PLAIN_WORD`, or :data:`_SIMPLE_QUOTED` in double quotes) the line
+    means the same in cmd.exe and PowerShell and is shown once. Otherwise both forms are shown: ``in cmd.exe: ...`` quoted for cmd.exe and the Microsoft
+    C runtime (``mslex.quote``: ``&|<>^%!()"`` escaped with ``^`` outside quotes, so cmd.exe runs nothing
+    else and expands no variable), and ``in PowerShell: & '...' '...'`` (every word a single-quoted literal,
+    run with the call operator). ``list2cmdline``, used before, quoted only spaces: a nickname
+    ``Printer&calc.exe`` started ``calc.exe`` in cmd.exe.
+    """
+    import mslex
+
+    if all(_PLAIN_WORD.match(a) or _SIMPLE_QUOTED.match(a) for a in argv):
+        return " ".join(a if _PLAIN_WORD.match(a) else f'"{a}"' for a in argv)
+    cmd = " ".join(mslex.quote(a, for_cmd=True) for a in argv)
+    return f"in cmd.exe: {cmd}  in PowerShell: & {' '.join(powershell_word(a) for a in argv)}"
+
+
 def command_line(argv: list[str], windows: bool = False) -> str:
-    """``argv`` as one command line to show: each word quoted for a POSIX shell (:func:`shlex.quote`), or
-    by the Microsoft C runtime's rules (:func:`subprocess.list2cmdline`) when ``windows``; then made safe
-    for a terminal (:func:`native_host.textsafe.escape`: a control character in a nickname is shown as
-    ``\\xNN``, never sent raw)."""
-    text = subprocess.list2cmdline(argv) if windows else " ".join(shlex.quote(a) for a in argv)
+    """``argv`` as one command line to show: each word quoted for a POSIX shell (:func:`shlex.quote`), or for
+    cmd.exe and PowerShell when ``windows`` (:func:`windows_command_line`); then made safe for a terminal
+    (:func:`native_host.textsafe.escape`: a control character in a nickname is shown as ``\\xNN``, never
+    sent raw)."""
+    text = windows_command_line(argv) if windows else " ".join(shlex.quote(a) for a in argv)
     return escape(text)
 
 
@@ -179,14 +215,22 @@ class Step:
 def _nss_step(place: Place, ctx: ScanContext, windows: bool) -> Step:
     store = place.installed.store
     assert store.path is not None
-    db = f"sql:{store.path}"
-    nick = place.installed.label or ""
+    scheme = "dbm" if store.location.startswith("dbm:") else "sql"
+    db = f"{scheme}:{store.path}"
+    nick = place.installed.label
     certutil = ctx.nss_certutil or "certutil"
-    argv = [certutil, "-D", "-d", db, "-n", nick]
+    argv = [certutil, "-D", "-d", db, "-n", nick or ""]
+    if not nick:  # certutil addresses a certificate by nickname only
+        return Step("nss", db, None, place.status, [],
+                    f"it has no nickname in the NSS database {escape(db)}: delete it in the browser's certificate "
+                    f"manager", None)
+    # the argv shown is what a person would run; scan --fix runs it through native_host.scan._nsstool (a private
+    # module configuration, as the database's owner), from the data below
     return Step("nss", db, nick, place.status, [argv],
                 f"delete it from the NSS database {escape(db)} (close the browser first): "
-                f"{command_line(argv, windows)}", "nss-delete", {"db": str(store.path), "nickname": nick},
-                windows=windows)
+                f"{command_line(argv, windows)}", "nss-delete",
+                {"db": str(store.path), "nickname": nick, "scheme": scheme, "certutil": certutil,
+                 "rooted": ctx.root is not None}, windows=windows)
 
 
 def _anchor_step(place: Place, ctx: ScanContext, finding: Finding) -> Step:
