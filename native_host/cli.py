@@ -21,8 +21,6 @@ from native_host.textsafe import dumps_json, escape
 EXIT = {"ok": 0, "notice": 1, "interception": 1, "banned": 2, "unknown": 3}
 """``check`` exit code per verdict level."""
 
-_HOSTPORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
-
 
 def safe_text(text: str | None) -> str:
     """Attacker-controlled text made safe for a terminal: :func:`native_host.textsafe.escape` (the one
@@ -30,11 +28,41 @@ def safe_text(text: str | None) -> str:
     return escape(text)
 
 
+_HOSTPORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})(/.*)?$")
+"""``host:port``, optionally followed by a path (``example.org:8443/login``)."""
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})\.?$")
+"""A DNS name with at least two labels whose last one looks like a top-level domain (letters, or an IDNA
+``xn--`` label): ``example.org``, ``mail.example.co.uk``; not ``chain``, ``192.0.2.1`` or ``a.b1``."""
+
+ACCEPTED_TARGETS = ("a PEM/DER chain file, a SecurityInfo JSON file, https://host[:port], host:port "
+                    "or a host name such as example.org")
+"""What ``check TARGET`` accepts, as the one-line error messages name it."""
+
+_FILE_SUFFIXES = (".pem", ".der", ".crt", ".cer", ".json", ".txt", ".p7b", ".p7c", ".key", ".csr", ".p12",
+                  ".pfx", ".log", ".html", ".htm", ".xml", ".yaml", ".yml", ".conf", ".cfg", ".ini")
+"""Endings that say "a file" even where they could be a top-level domain: ``chain.pem`` that does not exist
+is a missing file, never a probe of a host called ``chain.pem``."""
+
+
+def _looks_like_host(text: str) -> bool:
+    """True for a bare host name (:data:`_HOSTNAME`, not ending like a file) or an IP address literal."""
+    from native_host.messaging.route import is_ip
+
+    if is_ip(text) and (":" not in text.strip("[]") or text.startswith("[")):
+        return True
+    return bool(_HOSTNAME.match(text)) and not text.lower().endswith(_FILE_SUFFIXES)
+
+
 def parse_target(target: str) -> tuple[str, int] | Path:
     """Decide what ``check TARGET`` means: an existing file, or an address to probe.
 
+    An existing file always wins. Otherwise ``https://host[:port][/...]``, ``host:port[/path]``, and a bare
+    host name or address with an optional path (``example.org``, ``example.org/login``, ``192.0.2.7``) are
+    probes, port 443 unless given; a name that ends like a file (``chain.pem``) is a missing file.
+
     Returns:
-        A :class:`Path`, or ``(host, port)`` for ``https://host[:port][/...]`` and ``host:port``.
+        A :class:`Path`, or ``(host, port)``.
 
     Raises:
         BadInput: neither an existing file nor an address.
@@ -47,25 +75,24 @@ def parse_target(target: str) -> tuple[str, int] | Path:
             parts = urlsplit(target)
             host, port = parts.hostname, parts.port
         except ValueError as exc:
-            raise BadInput(f"bad URL {target!r}: {exc}") from exc
+            raise BadInput(f"bad URL {safe_text(target)!r}: {exc}") from exc
         if not host:
-            raise BadInput(f"no host in URL {target!r}")
+            raise BadInput(f"no host in URL {safe_text(target)!r}")
         if port == 0:
-            raise BadInput(f"port 0 in URL {target!r}: a probe needs a port from 1 to 65535")
+            raise BadInput(f"port 0 in URL {safe_text(target)!r}: a probe needs a port from 1 to 65535")
         return host, 443 if port is None else port
     m = _HOSTPORT.match(target)
-    if m and 0 < int(m.group(2)) < 65536:
-        return m.group(1).strip("[]"), int(m.group(2))
+    if m:
+        port = int(m.group(2))
+        if not 0 < port < 65536:
+            raise BadInput(f"{safe_text(target)}: port {port} is out of range: a probe needs a port from 1 to 65535")
+        return m.group(1).strip("[]"), port
+    bare = target.split("/", 1)[0]
+    if not path.exists() and bare and _looks_like_host(bare):
+        return bare.strip("[]").rstrip("."), 443
     if path.exists():
-        raise BadInput(f"{target} is not a regular file")
+        raise BadInput(f"{safe_text(target)} is not a regular file")
     raise BadInput(_not_a_target(target))
-
-
-ACCEPTED_TARGETS = "a PEM/DER chain file, a SecurityInfo JSON file, https://host[:port] or host:port"
-"""What ``check TARGET`` accepts, as the one-line error messages name it."""
-
-
-_FILE_SUFFIXES = (".pem", ".der", ".crt", ".cer", ".json", ".txt", ".p7b", ".p7c")
 
 
 def _not_a_target(target: str) -> str:
@@ -78,6 +105,19 @@ def _not_a_target(target: str) -> str:
         return (f"{shown}: no such file; to probe a server give https://{shown} or {shown}:PORT "
                 f"(accepted: {ACCEPTED_TARGETS})")
     return f"{shown}: no such file (accepted: {ACCEPTED_TARGETS})"
+
+
+def positive_seconds(text: str) -> float:
+    """``--timeout``: a number of seconds above 0 and at most 300 (argparse type; ValueError otherwise)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0 or value > 300:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0 and at most 300")
+    return value
 
 
 def render_text(verdict: dict) -> str:
@@ -127,12 +167,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     service = Service.from_config(load_system_config())
     target = parse_target(args.target)
     if isinstance(target, Path):
+        routed = [flag for flag, value in (("--proxy", args.proxy), ("--connect-to", args.connect_to)) if value]
+        if routed:
+            raise BadInput(f"{' and '.join(routed)} only apply to a probe (https://host, host:port or a host name), "
+                           f"not to the file {safe_text(str(target))}")
         try:
             data = target.read_bytes()
         except OSError as exc:
-            raise BadInput(f"cannot read {target}: {exc.strerror}") from exc
-        verdict = service.record(service.judge(chain_from_bytes(data, name=str(target)),
-                                               fetch_issuers=args.fetch_issuers))
+            raise BadInput(f"cannot read {safe_text(str(target))}: {exc.strerror}") from exc
+        try:
+            chain = chain_from_bytes(data, name=str(target))
+        except RootSentinelError as exc:
+            if str(target) in str(exc):
+                raise
+            # the readers name the form ("securityinfo: ..."), not the file: say which file it was
+            raise type(exc)(f"{target}: {exc}") from exc
+        verdict = service.record(service.judge(chain, fetch_issuers=args.fetch_issuers))
     else:
         from native_host.messaging.route import Route
 
@@ -197,9 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     p = sub.add_parser("check", help="judge a chain file, a SecurityInfo JSON, or https://host[:port]",
                        description="Exit codes: 0 ok, 1 notice or interception, 2 banned, 3 unknown or error.")
-    p.add_argument("target", help="PEM/DER chain file (leaf first), SecurityInfo JSON file, https://host[:port] or host:port")
+    p.add_argument("target", help="PEM/DER chain file (leaf first), SecurityInfo JSON file, or a server to probe: "
+                                  "https://host[:port], host:port or a host name (example.org)")
     p.add_argument("--json", action="store_true", help="print the verdict object the host would send")
-    p.add_argument("--timeout", type=float, default=5.0, help="probe timeout in seconds (default 5)")
+    p.add_argument("--timeout", type=positive_seconds, default=5.0,
+                   help="probe timeout in seconds, above 0 and at most 300 (default 5)")
     p.add_argument("--fetch-issuers", action="store_true",
                    help="for a chain file: fetch a missing issuer from its AIA caIssuers http:// URL (64 KiB, 3 s); "
                         "probes always do")

@@ -115,7 +115,7 @@ def test_schema_is_valid_chrome_managed_schema():
     assert MANAGED_SCHEMA["type"] == "object"
     assert chrome_schema_errors(MANAGED_SCHEMA) == []
     assert set(MANAGED_SCHEMA["properties"]) == {"mode", "allow_spki_sha256", "banned", "notifications", "probing", "audit",
-                                                 "capture"}
+                                                 "capture", "allow_user_acknowledge"}
     assert MANAGED_SCHEMA["properties"]["capture"]["enum"] == ["probe", "debugger"]
     assert MANAGED_SCHEMA["properties"]["mode"]["enum"] == ["warn", "enforce"]
     assert set(MANAGED_SCHEMA["properties"]["banned"]["items"]["properties"]) == {"spki_sha256", "cert_sha256", "reason"}

@@ -6,7 +6,7 @@
 import { extensionApi, localizeDocument, translator, uiLanguage, variantsFor } from "../src/core/i18n.js";
 import { explainRecord } from "../src/core/explain.js";
 import { renderAdvice, renderChain } from "../src/core/render.js";
-import { GUIDE_PATH } from "../src/core/advice.js";
+import { guidePath } from "../src/core/advice.js";
 
 const browser = extensionApi();
 const variants = variantsFor(browser.runtime.getManifest());
@@ -24,7 +24,7 @@ if (rec) {
   let os = "";
   try { os = (await browser.runtime.getPlatformInfo())?.os ?? ""; } catch { os = ""; }
   const advice = renderAdvice(document, document.getElementById("advice"), rec, t, {
-    env: { os, browser: variants ? "chromium" : "firefox" }, guideUrl: browser.runtime.getURL(GUIDE_PATH),
+    env: { os, browser: variants ? "chromium" : "firefox" }, guideUrl: (verdict) => browser.runtime.getURL(guidePath(lang, verdict)),
   });
   // the general advice stays only when there is no advice for this verdict
   document.getElementById("blocked-advice").hidden = Boolean(advice);

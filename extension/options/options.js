@@ -6,10 +6,15 @@
  */
 import { extensionApi, localizeDocument, translator, uiLanguage, variantsFor } from "../src/core/i18n.js";
 import { loadSettings, saveLocal } from "../src/core/settings.js";
+import { forget, readList } from "../src/core/acknowledged.js";
+import { el, clear } from "../src/core/dom.js";
+import { formatDate } from "../src/core/i18n.js";
+import { displayName } from "../src/core/safetext.js";
 
 const browser = extensionApi();
 const t = translator(browser.i18n, variantsFor(browser.runtime.getManifest()));
-localizeDocument(document, t, uiLanguage(browser.i18n));
+const lang = uiLanguage(browser.i18n);
+localizeDocument(document, t, lang);
 
 const $ = (id) => document.getElementById(id);
 
@@ -26,7 +31,34 @@ async function show() {
   $("notifications").disabled = notifyLocked;
   $("notifications-locked").hidden = !notifyLocked;
   if (variantsFor(browser.runtime.getManifest())) await showCapture(s);
+  await showAcknowledged(s);
   document.body.dataset.ready = "1";
+}
+
+/**
+ * "Roots you know" (acknowledged.js): each root with its key and when it was added, and a button that
+ * forgets it; a note when the organisation does not allow it (the list is kept but not applied).
+ */
+async function showAcknowledged(s) {
+  const list = await readList(browser.storage);
+  const ul = $("ack-list");
+  clear(ul);
+  for (const entry of list) {
+    const button = el(document, "button", { class: "ack-forget", text: t("options_ack_forget"), attrs: { type: "button" } });
+    button.addEventListener("click", async () => {
+      await forget(browser.storage, entry.spki_sha256);
+      $("saved").hidden = false;
+      await showAcknowledged(await loadSettings(browser.storage));
+    });
+    ul.append(el(document, "li", { attrs: { "data-spki": entry.spki_sha256 } }, [
+      el(document, "div", { class: "ack-name", text: displayName(entry.name) || t("name_unnamed_root") }),
+      el(document, "div", { class: "note mono", text: t("options_ack_key", [entry.spki_sha256]) }),
+      entry.added ? el(document, "div", { class: "note", text: t("options_ack_added", [formatDate(entry.added, lang)]) }) : null,
+      button,
+    ]));
+  }
+  $("ack-none").hidden = list.length > 0;
+  $("ack-locked").hidden = s.allowAcknowledge !== false;
 }
 
 async function showCapture(s) {

@@ -1,11 +1,13 @@
 /**
- * The toolbar popup: the verdict of the current tab, its explanation in the user's language, the
- * intercepted origins and the certificate chain. Reads the tab state that the background keeps in
- * storage.session. `popup.html?tab=<id>` shows a given tab (used when the popup is opened as a page).
+ * The toolbar popup: the verdict of the current tab, what to do, "I know this root" where it applies, and
+ * the evidence and certificates on demand. Reads the tab state that the background keeps in storage.session.
+ * `popup.html?tab=<id>` shows a given tab (used when the popup is opened as a page).
  */
 import { extensionApi, localizeDocument, translator, uiLanguage, variantsFor } from "../src/core/i18n.js";
 import { renderPopup } from "../src/core/render.js";
-import { GUIDE_PATH } from "../src/core/advice.js";
+import { guidePath } from "../src/core/advice.js";
+import { acknowledge } from "../src/core/acknowledged.js";
+import { loadSettings } from "../src/core/settings.js";
 
 const browser = extensionApi();
 const variants = variantsFor(browser.runtime.getManifest());
@@ -13,11 +15,14 @@ const t = translator(browser.i18n, variants);
 const lang = uiLanguage(browser.i18n);
 localizeDocument(document, t, lang);
 
-/** What the advice depends on: the OS (runtime.getPlatformInfo) and the browser family of this build. */
+/** What the advice depends on: the OS (runtime.getPlatformInfo), the browser family of this build, the language. */
 async function platform() {
   let os = "";
   try { os = (await browser.runtime.getPlatformInfo())?.os ?? ""; } catch { os = ""; }
-  return { env: { os, browser: variants ? "chromium" : "firefox" }, guideUrl: browser.runtime.getURL(GUIDE_PATH) };
+  return {
+    env: { os, browser: variants ? "chromium" : "firefox" },
+    guideUrl: (verdict) => browser.runtime.getURL(guidePath(lang, verdict)),
+  };
 }
 const opts = await platform();
 
@@ -28,17 +33,45 @@ async function currentTabId() {
   return tab?.id ?? null;
 }
 
-async function draw(tabId) {
+const tabId = await currentTabId();
+
+/** Resolves when the background has said `hello` to the helper again after `since` (or after `ms`). */
+function helloAfter(since, ms = 3000) {
+  return new Promise((resolve) => {
+    const done = () => { browser.storage.onChanged.removeListener(listen); clearTimeout(timer); resolve(); };
+    const listen = (changes, area) => {
+      const host = changes.host?.newValue;
+      if (area === "session" && host?.hello && host.at >= since) done();
+    };
+    const timer = setTimeout(done, ms);
+    browser.storage.onChanged.addListener(listen);
+  });
+}
+
+/**
+ * "I know this root", confirmed: keep it for this profile; the background sends the new list to the helper
+ * in a new `hello` (background.js) and forgets cached verdicts; once it has, the page is judged again.
+ */
+async function acknowledged(root) {
+  const since = Date.now();
+  const said = helloAfter(since);
+  await acknowledge(browser.storage, root.spki, root.name);
+  document.body.dataset.acknowledged = root.spki;
+  await said;
+  await browser.tabs.reload(tabId).catch(() => {});
+}
+
+async function draw() {
   const key = `tab:${tabId}`;
-  const data = await browser.storage.session.get([key, "host"]);
-  renderPopup(document, data[key]?.state ?? null, data.host ?? null, t, lang, opts);
+  const [data, settings] = await Promise.all([browser.storage.session.get([key, "host"]), loadSettings(browser.storage)]);
+  renderPopup(document, data[key]?.state ?? null, data.host ?? null, t, lang,
+    { ...opts, acknowledge: { allowed: settings.allowAcknowledge, onConfirm: acknowledged } });
   document.body.dataset.ready = "1";
 }
 
-const tabId = await currentTabId();
-await draw(tabId);
+await draw();
 browser.storage.onChanged.addListener((changes, area) => {
-  if (area === "session" && (changes[`tab:${tabId}`] || changes.host)) draw(tabId);
+  if (area === "session" && (changes[`tab:${tabId}`] || changes.host)) draw();
 });
 document.getElementById("open-options").addEventListener("click", () => browser.runtime.openOptionsPage());
 // Reconnect now instead of waiting for the backoff delay (e.g. right after installing the host).

@@ -29,6 +29,7 @@ Managed settings (validated against :data:`MANAGED_SCHEMA`, which ``extension/ma
     {"mode": "warn" | "enforce", "allow_spki_sha256": ["<64 hex>", ...],
      "banned": [{"spki_sha256": "<64 hex>", "reason": "..."} | {"cert_sha256": "<64 hex>", "reason": "..."}],
      "notifications": bool, "probing": bool, "audit": bool,
+     "allow_user_acknowledge": bool,    # false: no "I know this root" (extension/src/core/acknowledged.js)
      "capture": "probe" | "debugger"}   # Chromium family only (extension/src/chromium/capture.js)
 """
 
@@ -71,6 +72,11 @@ MANAGED_SCHEMA: dict = {
                     "reason": {"type": "string"},
                 },
             },
+        },
+        "allow_user_acknowledge": {
+            "type": "boolean",
+            "title": "Let people acknowledge roots",
+            "description": ("true (default): from the popup a person may mark a non-public interception root as one they know ('I know this root'), by its key, for their browser profile; its pages then show the notice level with the root's name, and audit events say acknowledged_root. Never for banned roots or roots naming Kazakhstan. false: not offered, and roots acknowledged before are no longer applied."),
         },
         "notifications": {
             "type": "boolean",

@@ -172,7 +172,7 @@ class Host:
         port = msg.get("port", 443)
         # JSON Schema counts 443.0 as an integer (2020-12 validation 6.1.1); the socket needs an int
         return self.probes.submit(msg["id"], msg["host"], int(port), msg.get("url"),  # a busy verdict, or None
-                                  route=msg.get("route"))
+                                  route=msg.get("route"), installed=msg.get("installed_in") is True)
 
     def serve(self) -> int:
         """Serve until EOF on stdin. Returns the process exit code (0)."""
@@ -240,10 +240,25 @@ def run(max_frame: int = DEFAULT_MAX_FRAME) -> int:
     return Host(sys.stdin.buffer, out_fd, service, max_frame).serve()
 
 
+def _stdin_is_terminal() -> bool:
+    try:
+        return os.isatty(0)
+    except OSError:
+        return False
+
+
 def main_from_argv(argv: list[str]) -> int:
     """Run the host from command-line words: ``--max-frame N`` (or ``=N``) is read, every other word
     (``host``, the manifest path and extension id Firefox passes, Chrome's origin and
-    ``--parent-window=``) is ignored (browser-apis.md 3.1)."""
+    ``--parent-window=``) is ignored (browser-apis.md 3.1).
+
+    Typed in a terminal (stdin is a TTY, which a browser never gives it) it says in one line on stderr what it
+    is for and returns 3 instead of waiting for frames nobody will send."""
+    if _stdin_is_terminal():
+        sys.stderr.write("rootsentinel host: this is the native messaging host that browsers start (it reads "
+                         "length-prefixed JSON frames on stdin); to judge a site yourself run "
+                         "'rootsentinel check https://example.org'\n")
+        return 3
     max_frame = DEFAULT_MAX_FRAME
     for i, arg in enumerate(argv):
         value = argv[i + 1] if arg == "--max-frame" and i + 1 < len(argv) else (

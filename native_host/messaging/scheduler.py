@@ -35,12 +35,12 @@ class _ProbeJob:
     """One origin's probe (over one route) and everyone waiting for it: ``waiters`` are ``(id, url)`` pairs;
     ``route`` is the request's ``route`` object (docs/protocol.md, "The probe's route") or None."""
 
-    __slots__ = ("host", "port", "asked", "waiters", "route", "key")
+    __slots__ = ("host", "port", "asked", "waiters", "route", "key", "installed")
 
     def __init__(self, host: str, port: int, asked: float, waiter: tuple[Any, str | None],
-                 route: dict[str, Any] | None = None, key: tuple = ()) -> None:
+                 route: dict[str, Any] | None = None, key: tuple = (), installed: bool = False) -> None:
         self.host, self.port, self.asked, self.waiters = host, port, asked, [waiter]
-        self.route, self.key = route, key
+        self.route, self.key, self.installed = route, key, installed
 
 
 class ProbeScheduler:
@@ -80,7 +80,7 @@ class ProbeScheduler:
         self._closed = False
 
     def submit(self, msg_id: Any, host: str, port: int, url: str | None,
-               route: dict[str, Any] | None = None) -> dict[str, Any] | None:
+               route: dict[str, Any] | None = None, installed: bool = False) -> dict[str, Any] | None:
         """Queue (or join) a probe of ``host:port`` over ``route`` (the browser's address and proxy, or None).
         Returns a ``busy`` verdict to send now when the queue is full, else None (the verdict is sent from a
         worker). Probes share a handshake only when origin and route are the same."""
@@ -92,12 +92,13 @@ class ProbeScheduler:
             job = self._jobs.get(key)
             if job is not None:
                 job.waiters.append((msg_id, url))
+                job.installed = job.installed or installed
                 return None
             if len(self._queue) >= self.queue_cap or self._closed:
                 verdict = self.busy_verdict(host, port, url, f"{len(self._queue)} probes are already waiting")
                 verdict["id"] = msg_id
                 return verdict
-            job = _ProbeJob(host, port, time.monotonic(), (msg_id, url), route, key)
+            job = _ProbeJob(host, port, time.monotonic(), (msg_id, url), route, key, installed)
             self._jobs[key] = job
             self._queue.append(job)
             if len(self._queue) > self._idle and self._threads < self.workers:  # more jobs than idle workers
@@ -139,7 +140,8 @@ class ProbeScheduler:
 
                     verdict = self.service.probe(job.host, job.port, job.waiters[0][1],
                                                  timeout=min(DEFAULT_TIMEOUT, left),
-                                                 route=Route.from_request(job.route), network=False)
+                                                 route=Route.from_request(job.route), network=False,
+                                                 installed=job.installed)
                 error = None
             except Exception as exc:  # noqa: BLE001 - a worker must always answer
                 log_exception("probe failed")

@@ -50,6 +50,7 @@ class Service:
         self.config_error = config_error
         self._fetcher = None
         self.installed: "InstalledRoots | None" = None  # the host sets it: installed_in on banned verdicts
+        self.acknowledged: frozenset[str] = frozenset()  # roots the person knows (hello; engine/acknowledge.py)
         from native_host.engine.chains import CertMemory
 
         self.cert_memory = CertMemory()
@@ -64,13 +65,16 @@ class Service:
             audit = AuditLog.from_config(config)
         return cls(blocklist=config.blocklist, policy=config.policy, config_error=config.error, audit=audit)
 
-    def record(self, verdict: dict[str, Any]) -> dict[str, Any]:
+    def record(self, verdict: dict[str, Any], installed: bool = False) -> dict[str, Any]:
         """Hand a finished verdict to the audit log, if any, then add ``installed_in`` to a banned one
-        (:mod:`native_host.scan.installed`, when :attr:`installed` is set); returns the verdict."""
+        (:mod:`native_host.scan.installed`, when :attr:`installed` is set); with ``installed`` (a probe
+        request's ``installed_in: true``) also to an interception or notice one, and ``[]`` when the scan
+        finished and found the root nowhere. Returns the verdict."""
         if self.audit is not None:
             self.audit(verdict)
-        if self.installed is not None and verdict.get("level") == "banned":
-            self.installed.annotate(verdict)
+        level = verdict.get("level")
+        if self.installed is not None and (level == "banned" or (installed and level in ("interception", "notice"))):
+            self.installed.annotate(verdict, say_none=installed)
         return verdict
 
     def enable_installed(self, installed: "InstalledRoots | None" = None) -> None:
@@ -105,6 +109,10 @@ class Service:
             self.policy = self.system_policy.merged(Policy.from_json(msg["policy"]))
         if self.audit is not None and hasattr(self.audit, "hello"):
             self.audit.hello(msg)  # events now name the browser and profile (enterprise/identity.py)
+        if "acknowledged_spki_sha256" in msg:
+            from native_host.engine.acknowledge import key_set
+
+            self.acknowledged = key_set(msg["acknowledged_spki_sha256"])
         return {"type": "hello", "id": msg["id"], "version": __version__, "protocol": PROTOCOL,
                 "blocklist": self.blocklist.summary(), "config_error": self.config_error}
 
@@ -147,6 +155,10 @@ class Service:
             def fetch(url: str) -> list[bytes]:  # the fetcher (urllib, http.client) is made only when needed
                 return self.fetcher(url, deadline=deadline, log=log, network=network, skip=skip)
         verdict = judge(chain, self.blocklist, self.public, self.policy, fetch=fetch)
+        if self.acknowledged:
+            from native_host.engine.acknowledge import acknowledge
+
+            acknowledge(verdict, self.acknowledged)
         if log:
             verdict["aia"] = log[:4]
             missed = [e for e in log if e["outcome"] in ("refused", "failed", "skipped")]
@@ -196,7 +208,8 @@ class Service:
         return self.judge_or_defer(chain, finish)
 
     def probe(self, host: str, port: int = 443, url: str | None = None, timeout: float = 5.0,
-              route: "Route | None" = None, *, network: bool = True) -> "dict[str, Any] | Deferred":
+              route: "Route | None" = None, *, network: bool = True,
+              installed: bool = False) -> "dict[str, Any] | Deferred":
         """Probe ``host:port`` along ``route`` and judge the presented chain (evidence ``probe``).
 
         Args:
@@ -204,6 +217,7 @@ class Service:
                 probe request or the CLI's ``--connect-to`` / ``--proxy``); default: resolve, go direct.
             network: False (a probe worker): a :class:`Deferred` when the verdict needs an AIA fetch, which
                 then runs on the AIA workers and frees the probe worker.
+            installed: the request asked where the root is installed (``installed_in: true``, :meth:`record`).
 
         A failed handshake gives an ``unknown`` verdict with reason ``probe_failed`` and the error in
         ``probe.error`` (a verdict, not an error frame: "the network presented nothing" is an answer);
@@ -214,6 +228,8 @@ class Service:
         from native_host.messaging.route import Route
 
         route = route or Route()
+        if installed and self.installed is not None:
+            self.installed.start()  # the scan runs during the handshake, not after it
         try:
             result = probe(host, port, timeout=timeout, route=route)
         except RootSentinelError as exc:
@@ -221,13 +237,13 @@ class Service:
             verdict.update(reason="probe_failed", explanation=f"The probe could not see a certificate: {exc}")
             verdict["probe"] = {"host": host, "port": port, "sni": None, "elapsed_ms": 0.0, "error": str(exc),
                                 "route": route.facts(None, exc)}
-            return self.record(verdict)
+            return self.record(verdict, installed=installed)
         chain = Chain(certs=[cert_facts(d) for d in result.chain], evidence="probe", url=url, host=host.strip("[]"))
 
         def finish(verdict: dict[str, Any]) -> dict[str, Any]:
             verdict["probe"] = {"host": host, "port": port, "sni": result.sni, "elapsed_ms": result.elapsed_ms,
                                 "error": None, "route": route.facts(result.connected)}
-            return self.record(verdict)
+            return self.record(verdict, installed=installed)
         if network:
             return finish(self.judge(chain, fetch_issuers=True))
         return self.judge_or_defer(chain, finish)

@@ -1,7 +1,9 @@
-"""``installed_in`` on banned verdicts: where this machine has the banned root installed (issue 14, item 7).
+"""``installed_in`` on banned verdicts: where this machine has the banned root installed (issue 14, item 7),
+and on the interception verdicts of probes that ask for it (issue 24, item 1).
 
 The host runs the same trust-store readers as ``rootsentinel scan`` (:mod:`native_host.scan`), this user's
-stores only, the first time a ``banned`` verdict needs them, never for any other verdict. The scan runs on
+stores only, the first time a ``banned`` verdict needs them (or a probe request asks, ``installed_in: true``),
+never for any other verdict. The scan runs on
 a background thread; a verdict waits for it at most :data:`DEADLINE` seconds counted from when that scan
 started (so a slow scan delays at most one verdict, and only by that much). A scan that has not finished
 by then, or failed, leaves the verdict without the field; a failure is logged as one line on stderr. Its
@@ -158,6 +160,10 @@ class InstalledRoots:
                 threading.Thread(target=self._run, args=(self._done,), name="installed-roots", daemon=True).start()
             return self._done, self._started
 
+    def start(self) -> None:
+        """Start the scan now if none is running or fresh (a probe that will ask, before its handshake)."""
+        self._current()
+
     def lookup(self, keys: list[str]) -> list[dict[str, str]] | None:
         """The places the root with one of ``keys`` is installed, [] when none, None when unknown (the scan
         failed or did not finish by its deadline)."""
@@ -176,15 +182,21 @@ class InstalledRoots:
                     out.append(item)
         return out[:MAX_ITEMS]
 
-    def annotate(self, verdict: dict[str, Any]) -> dict[str, Any]:
-        """Add ``installed_in`` to a ``banned`` verdict whose root is installed here; never raises."""
-        if verdict.get("level") != "banned":
+    def annotate(self, verdict: dict[str, Any], say_none: bool = False) -> dict[str, Any]:
+        """Add ``installed_in`` to a verdict whose root is installed here; never raises. The host calls it for
+        ``banned`` verdicts, and for ``interception`` and ``notice`` ones a probe request asked about
+        (``installed_in: true``: the extension asks when the browser refused a certificate, to tell "a root
+        installed here" from "a root nothing here trusts"). With ``say_none`` a root the finished scan found
+        nowhere gets ``installed_in: []``; a scan that failed or is late, or a root the chain did not carry
+        (no key to look up), leaves the field out (unknown)."""
+        keys = root_keys(verdict)
+        if not keys:
             return verdict
         try:
-            found = self.lookup(root_keys(verdict))
+            found = self.lookup(keys)
         except Exception as exc:  # noqa: BLE001
             sys.stderr.write(f"rootsentinel host: installed-roots lookup failed: {type(exc).__name__}\n")
             return verdict
-        if found:
+        if found or (say_none and found is not None):
             verdict["installed_in"] = found
         return verdict

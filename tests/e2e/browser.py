@@ -201,6 +201,7 @@ class BrowserSession:
 
 POPUP_FIELDS = """
     level: document.getElementById('level').textContent,
+    kind: document.getElementById('kind')?.textContent ?? '',
     verdictLevel: document.getElementById('verdict').dataset.level,
     explanation: document.getElementById('explanation').textContent,
     more: document.getElementById('more').textContent,
@@ -217,6 +218,10 @@ POPUP_FIELDS = """
         matched: li.classList.contains('matched'),
         text: li.textContent})),
     hostStatus: document.getElementById('host-status').textContent,
+    hostVersion: document.getElementById('host-version')?.textContent ?? '',
+    acknowledge: (() => { const b = document.getElementById('acknowledge'); return b ? {
+        hidden: b.hidden, button: !!b.querySelector('.ack-ask'), text: b.textContent} : null; })(),
+    height: document.body.scrollHeight,
     advice: (() => { const a = document.getElementById('advice'); return a ? {
         hidden: a.hidden, kind: a.dataset.kind ?? null,
         means: a.querySelector('.advice-means')?.textContent ?? '',

@@ -24,6 +24,7 @@ from badges import BADGE
 from browser import poll, settled, write_root
 from firefox import REPO, Firefox, badge_and_popup_screenshot, badge_clipped, badge_fit, pin_action
 from locales import msg
+from person import probe_installed_in
 from servers import WebServer
 
 pytestmark = pytest.mark.e2e
@@ -84,7 +85,7 @@ def test_superfish_chain_is_banned_and_popup_names_superfish(superfish):
         assert "4B:B8:F3:5B" in root["text"]  # Superfish SPKI SHA-256 (data/README.md: 4bb8f35b...)
         assert "Matched by public key" in root["text"]
         assert "2034" in root["text"]          # validity end of the Superfish root, via Intl
-        assert popup["hostStatus"].startswith("Helper 0.1.0, blocklist ")
+        assert popup["hostVersion"].startswith("Helper 0.1.0, blocklist ") and popup["hostStatus"] == ""
         assert popup["retryShown"] is False
         # issue 14: readable names, and advice above the chain, which opens on demand
         assert root["name"] == "Superfish, Inc."
@@ -92,15 +93,18 @@ def test_superfish_chain_is_banned_and_popup_names_superfish(superfish):
         assert popup["chainOpen"] is False
         advice = popup["advice"]
         assert advice["hidden"] is False and advice["kind"] == "vendor"
-        assert advice["means"] == msg("en", "advice_means_vendor")
+        assert advice["means"] == ""  # the lead sentence says it: each thing once (issue 24 item 4)
         assert advice["steps"] == [msg("en", "advice_step_no_passwords"), msg("en", "advice_step_uninstall_vendor"),
-                                   msg("en", "advice_step_remove_firefox", "Superfish, Inc."), msg("en", "advice_step_scan"),
-                                   msg("en", "advice_step_fix")]
-        assert advice["codes"] == ["rootsentinel scan", "rootsentinel scan --fix"]
-        assert advice["guide"] == ff.base + "help/banned-root.html"
-        assert popup["bodyText"].index(msg("en", "advice_means_vendor")) < popup["bodyText"].index(msg("en", "chain_details_summary"))
+                                   msg("en", "advice_step_remove_firefox", "Superfish, Inc."), msg("en", "advice_step_fix")]
+        assert advice["codes"] == ["rootsentinel scan --fix"]
+        assert advice["guide"] == ff.base + "help/en/banned.html"
+        assert popup["bodyText"].index(msg("en", "advice_step_no_passwords")) < popup["bodyText"].index(msg("en", "popup_details_summary"))
+        # issue 24 item 4: the product is named once (the kind line), the popup fits a real popup
+        assert popup["kind"] == "Adware or malware root with a leaked key: Superfish (Lenovo, Komodia engine)"
+        assert popup["bodyText"].count("Komodia") == 1, popup["bodyText"]
+        assert popup["height"] <= 600, popup["height"]
         # the guide the popup links is bundled and opens
-        ff.open_extension_page("help/banned-root.html")
+        ff.open_extension_page("help/en/banned.html")
         assert ff.evaluate("document.title") == "You found a banned root: what it means and how to remove it"
         assert "Delete or Distrust" in ff.evaluate("document.body.textContent")
 
@@ -129,7 +133,6 @@ def test_fresh_private_root_is_interception(certdir):
         assert popup["chain"][-1]["name"] == msg("en", "dn_name_org", "Acme TLS Inspection Root", "Acme Corp")
         assert popup["chain"][-1]["publicRoot"] == msg("en", "cert_public_root_no")
         assert popup["advice"]["kind"] == "unknown"
-        assert popup["advice"]["means"] == msg("en", "advice_means_unknown")
         assert popup["advice"]["steps"][0] == msg("en", "advice_step_no_passwords")
 
 
@@ -325,11 +328,10 @@ def test_localized_popup_advises_on_interception(certdir, lang):
         assert popup["verdictLevel"] == "interception"
         advice = popup["advice"]
         assert advice["kind"] == "unknown"
-        assert advice["means"] == msg(lang, "advice_means_unknown")
         assert advice["steps"][:4] == [msg(lang, "advice_step_no_passwords"), msg(lang, "advice_step_unknown_check"),
                                        msg(lang, "advice_step_unknown_other_network"),
                                        msg(lang, "advice_step_remove_firefox", "Acme TLS Inspection Root")]
-        assert advice["guide"] == ff.base + "help/banned-root.html"
+        assert advice["guide"] == ff.base + f"help/{lang}/intercepted.html"
         assert popup["chain"][-1]["name"] == msg(lang, "dn_name_org", "Acme TLS Inspection Root", "Acme Corp")
 
 
@@ -351,10 +353,9 @@ def test_localized_browser_gets_localized_tooltip_and_popup(superfish, lang):
         assert root_role in popup["chain"][-1]["text"]
         # issue 14: the advice in the browser's language
         assert popup["advice"]["kind"] == "vendor"
-        assert popup["advice"]["means"] == msg(lang, "advice_means_vendor")
         assert popup["advice"]["steps"][:3] == [msg(lang, "advice_step_no_passwords"), msg(lang, "advice_step_uninstall_vendor"),
                                                 msg(lang, "advice_step_remove_firefox", "Superfish, Inc.")]
-        assert msg(lang, "advice_heading") in popup["advice"]["text"]
+        assert msg(lang, "advice_steps_heading") in popup["advice"]["text"]
         assert popup["chain"][-1]["publicRoot"] == msg(lang, "cert_public_root_no")
         assert "2034" in popup["chain"][-1]["text"] and may in popup["chain"][-1]["text"]  # Intl dates
         if os.environ.get("ROOTSENTINEL_UPDATE_SCREENSHOT") == "1":
@@ -407,44 +408,37 @@ def test_untrusted_root_is_browser_blocked_and_probed(certdir):
         assert badge["text"] == BADGE["browser-blocked"]
         assert badge["color"] == BLOCKED_PURPLE
         assert badge["title"].startswith("RootSentinel: Firefox refused the certificate")
-        popup = poll(lambda: ff.popup(tab), lambda p: "connected to the server itself" in p["more"], 20, 0.3)
+        popup = poll(lambda: ff.popup(tab), lambda p: p["kind"] != "", 20, 0.3)
         assert popup["verdictLevel"] == "browser-blocked"
-        assert "RootSentinel connected to the server itself" in popup["more"]
         assert any("Untrusted Interceptor Issuing CA" in c["subject"] for c in popup["chain"])
-        # issue 14: do not click through; then what the probe's finding (an unknown root) advises
-        assert popup["advice"]["kind"] == "blocked"
-        assert popup["advice"]["means"] == msg("en", "advice_means_blocked")
-        assert popup["advice"]["steps"][:2] == [msg("en", "advice_step_blocked_no_exception"), msg("en", "advice_step_unknown_check")]
-
-
-BLOCKED_BANNED_TOOLTIP = {
-    # lang: (tooltip's first line, the probe's finding: the root's name and that it is banned, the product)
-    "en": ("RootSentinel: Firefox refused the certificate",
-           "The network presented a certificate from “Superfish, Inc.”, a banned root (Adware or malware root with a leaked key).",
-           "Looks like: Superfish (Superfish, Inc. (Komodia engine))"),
-    "ru": ("RootSentinel: Firefox отклонил сертификат", "Сеть предъявила сертификат от «Superfish, Inc.» — это запрещённый корневой сертификат",
-           "Похоже на: Superfish"),
-}
+        # issue 24 item 1: the root was not sent, so the helper cannot look it up by key: "Firefox does not trust it"
+        assert popup["kind"] == msg("en", "kind_refused")
+        assert popup["explanation"] == msg("en", "explain_blocked_refused", "localhost", "Untrusted Interceptor Root")
+        assert popup["advice"]["kind"] == "refused"
+        assert popup["advice"]["steps"] == [msg("en", "advice_step_refused_no_click"), msg("en", "advice_step_refused_own_device"),
+                                            msg("en", "advice_step_refused_network")]
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_browser_blocked_badge_tooltip_names_the_banned_root_the_probe_found(superfish, lang):
     """Firefox does not trust the Superfish root here, so it refuses the page and the extension gets no
     chain; the helper's probe sees the chain under Superfish, and the badge's title (read back through
-    the real action API) keeps Firefox's error and adds the banned root's name (issue 14)."""
+    the real action API) says that the browser protected you from the banned root (issues 14 and 24)."""
     server, _root_pem = superfish
-    first_line, finding, product = BLOCKED_BANNED_TOOLTIP[lang]
     with server, Firefox(trust=[], locale=None if lang == "en" else lang) as ff:
         tab = visit(ff, server.url("/"))
         badge = ff.wait_badge(tab, lambda b: "Superfish" in (b["title"] or ""), 30)
         assert badge["text"] == BADGE["browser-blocked"]
         assert badge["color"] == BLOCKED_PURPLE
         lines = badge["title"].split("\n")
-        assert len(lines) == 4, badge["title"]
-        assert lines[0].startswith(first_line), badge["title"]
-        assert "localhost" in lines[1], badge["title"]  # the browser's own refusal, with its error
-        assert lines[2].startswith(finding), badge["title"]
-        assert lines[3].startswith(product), badge["title"]  # the catalogue's product, as a claim
+        assert lines[:2] == [msg(lang, "badge_title_browser_blocked"), msg(lang, "kind_refused")], badge["title"]
+        assert len(lines) == 3, badge["title"]
+        # the root was not sent, but the blocklist entry has its key: the helper's scan looked it up ([]: found
+        # nowhere); a scan that was late leaves installed_in out, and the sentence says only "Firefox does not trust it"
+        installed = probe_installed_in(ff, tab)
+        assert installed in ([], None), installed
+        story = "explain_blocked_banned_nowhere" if installed == [] else "explain_blocked_banned"
+        assert lines[2] == msg(lang, story, "localhost", "Superfish, Inc."), badge["title"]
 
 
 def test_second_server_under_a_known_root_is_judged_without_resending_its_der(certdir):
@@ -518,7 +512,7 @@ def test_host_installed_with_rootsentinel_install_is_reached(superfish):
         assert manifest["allowed_extensions"] == ["rootsentinel@rootsentinel.io"]
         tab = visit(ff, server.url("/"))
         assert ff.wait_badge(tab, settled)["text"] == BADGE["banned"]
-        assert ff.popup(tab)["hostStatus"].startswith("Helper 0.1.0, blocklist ")
+        assert ff.popup(tab)["hostVersion"].startswith("Helper 0.1.0, blocklist ")
 
 
 def test_real_mitmproxy_in_front_of_a_site_is_named_mitmproxy(certdir, tmp_path):
@@ -544,13 +538,12 @@ def test_real_mitmproxy_in_front_of_a_site_is_named_mitmproxy(certdir, tmp_path)
         popup = ff.popup(tab)
         assert popup["verdictLevel"] == "interception"
         assert "development tool mitmproxy" in popup["explanation"]
-        assert "Looks like: mitmproxy (mitmproxy project), by the name its root carries." in popup["more"]
+        assert popup["kind"] == msg("en", "category_dev_tool")  # the product is in the sentence, said once
         assert [o["level"] for o in popup["origins"]] == ["interception"]
         assert popup["origins"][0]["root"] == "Root: mitmproxy (Development tool)"
         assert "mitmproxy" in popup["chain"][-1]["subject"]
         # issue 14: a development tool: you or someone installed it, and how to remove its root
         assert popup["advice"]["kind"] == "devtool"
-        assert popup["advice"]["means"] == msg("en", "advice_means_devtool")
         assert popup["advice"]["steps"][:3] == [msg("en", "advice_step_dev_yours_named", "mitmproxy"),
                                                 msg("en", "advice_step_dev_not_yours"),
                                                 msg("en", "advice_step_remove_firefox", "mitmproxy")]
@@ -626,8 +619,8 @@ def test_browser_blocked_page_behind_an_explicit_proxy_is_probed_through_it(cert
         with Firefox(trust=[], prefs=prefs) as ff:
             tab = visit(ff, server.url("/"))
             assert ff.wait_badge(tab, settled)["text"] == BADGE["browser-blocked"]
-            popup = poll(lambda: ff.popup(tab), lambda p: "connected to the server itself" in p["more"], 20, 0.3)
+            popup = poll(lambda: ff.popup(tab), lambda p: p["kind"] != "", 20, 0.3)
             assert popup["chain"][0]["issuer"].endswith("O=mitmproxy") or "CN=mitmproxy" in popup["chain"][0]["issuer"]
-            assert "Origin Own Root" not in popup["more"]
+            assert "mitmproxy" in popup["explanation"] and "Origin Own Root" not in popup["explanation"]
             assert popup["route"] == (f"Route: the helper's connection went through the proxy http://127.0.0.1:{mitm.port}, "
                                       "as the browser's does.")

@@ -1,13 +1,14 @@
 /**
  * Advice per verdict category (issue 14): every kind gives a sentence and ordered steps in every
  * language; removal steps follow the OS and the browser; antivirus steps name the vendor's own setting
- * where the vendor documents one; `installed_in` (the helper's scan) is shown only on banned verdicts;
+ * where the vendor documents one; `installed_in` (the helper's scan) is shown on banned verdicts and refused
+ * pages; a refused certificate is not interception unless its root is installed here (issue 24 item 1);
  * the DOM is built from text nodes only (a tiny fake document, no HTML parser anywhere).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { translator } from "../../extension/src/core/i18n.js";
-import { ANTIVIRUS_SETTING, GUIDE_PATH, adviceFor, adviceKind, installedSteps } from "../../extension/src/core/advice.js";
+import { ANTIVIRUS_SETTING, adviceFor, adviceKind, guidePath, installedSteps } from "../../extension/src/core/advice.js";
 import { renderAdvice } from "../../extension/src/core/render.js";
 import { catalogue, fakeBrowser } from "./fake-browser.mjs";
 
@@ -32,6 +33,10 @@ const CASES = [
   [{ level: "unknown", reason: "formerly_public_root" }, "formerly"],
   [{ level: "unknown", reason: "probe_failed" }, "unreachable"],
   [{ level: "browser-blocked", error: { message: "SEC_ERROR_UNKNOWN_ISSUER" } }, "blocked"],
+  [{ level: "browser-blocked", probe: { level: "interception", category: "unknown-interception", names, verdict: { installed_in: [] } } }, "refused"],
+  [{ level: "browser-blocked", probe: { level: "banned", category: "state-mitm", names, verdict: {} } }, "refused"],
+  [{ level: "browser-blocked", probe: { level: "banned", category: "state-mitm", names, verdict: { installed_in: [{ store: "nss", location: "l", remove: "r" }] } } }, "state"],
+  [{ level: "notice", category: "acknowledged", reason: "acknowledged_root" }, "acknowledged"],
 ];
 
 const ENVS = [
@@ -68,16 +73,15 @@ const tk = (k, subs) => (subs ? `${k}(${subs.join("|")})` : k);
 test("a state root: no passwords, another network, then the removal steps for this OS and browser", () => {
   const rec = { level: "banned", category: "state-mitm", names };
   assert.deepEqual(keysOf(adviceFor(tk, rec, { os: "linux", browser: "firefox" })), [
-    "advice_step_no_passwords", "advice_step_other_network", "advice_step_remove_firefox(Qaznet Trust Network)", "advice_step_scan", "advice_step_fix"]);
+    "advice_step_no_passwords", "advice_step_other_network", "advice_step_remove_firefox(Qaznet Trust Network)", "advice_step_fix"]);
   assert.deepEqual(keysOf(adviceFor(tk, rec, { os: "win", browser: "firefox" })), [
     "advice_step_no_passwords", "advice_step_other_network", "advice_step_remove_firefox(Qaznet Trust Network)",
-    "advice_step_remove_windows(Qaznet Trust Network)", "advice_step_scan", "advice_step_fix"]);
+    "advice_step_remove_windows(Qaznet Trust Network)", "advice_step_fix"]);
   assert.deepEqual(keysOf(adviceFor(tk, rec, { os: "mac", browser: "chromium" })).slice(2), [
-    "advice_step_remove_mac(Qaznet Trust Network)", "advice_step_scan", "advice_step_fix"]);
+    "advice_step_remove_mac(Qaznet Trust Network)", "advice_step_fix"]);
   const linuxChromium = adviceFor(tk, rec, { os: "linux", browser: "chromium" });
   assert.deepEqual(linuxChromium.steps[2].code, ["certutil -L -d sql:$HOME/.pki/nssdb", "certutil -D -d sql:$HOME/.pki/nssdb -n 'NICKNAME'"]);
-  assert.deepEqual(linuxChromium.steps[3].code, ["rootsentinel scan"]);
-  assert.deepEqual(linuxChromium.steps[4].code, ["rootsentinel scan --fix"]);
+  assert.deepEqual(linuxChromium.steps[3].code, ["rootsentinel scan --fix"], "one command finds and removes (it lists and asks first)");
   assert.deepEqual(keysOf(adviceFor(tk, rec, { os: "android", browser: "firefox" })).slice(2), [
     "advice_step_remove_firefox(Qaznet Trust Network)", "advice_step_remove_device(Qaznet Trust Network)"]);
   assert.equal(adviceFor(tk, rec, {}).guide, true);
@@ -103,15 +107,61 @@ test("corporate: whom to ask; dev tool: you or someone installed it, and how to 
   assert.deepEqual(dev.slice(0, 3), ["advice_step_dev_yours_named(mitmproxy)", "advice_step_dev_not_yours", "advice_step_remove_firefox(Qaznet Trust Network)"]);
 });
 
-test("browser-blocked: no exception, then what the probe found", () => {
-  const rec = { level: "browser-blocked", probe: { level: "banned", category: "state-mitm", names } };
+test("a C=KZ private root: the state story, and the command that really removes it (issue 24 item 2)", () => {
+  const rec = { level: "interception", category: "unknown-interception", reason: "kz_issuer", names };
   const a = adviceFor(tk, rec, { os: "linux", browser: "firefox" });
-  assert.equal(a.kind, "blocked");
-  assert.deepEqual(keysOf(a).slice(0, 2), ["advice_step_blocked_no_exception", "advice_step_other_network"]);
-  assert.equal(a.guide, true);
+  assert.equal(a.kind, "state");
+  assert.deepEqual(keysOf(a), ["advice_step_no_passwords", "advice_step_other_network",
+    "advice_step_remove_firefox(Qaznet Trust Network)", "advice_step_fix_interception(Qaznet Trust Network)"]);
+  // scan --fix keeps a root that is not banned unless --include-interception (native_host/scan/cli.py)
+  assert.deepEqual(a.steps.at(-1).code, ["rootsentinel scan --fix --include-interception"]);
+  assert.equal(a.guideVerdict, "intercepted");
+  // a banned state root keeps plain --fix
+  assert.deepEqual(adviceFor(tk, { ...rec, level: "banned", category: "state-mitm", reason: "blocklist_spki" }, {}).steps.at(-1).code,
+    ["rootsentinel scan --fix"]);
+});
+
+test("browser-blocked: refused (nothing to remove) unless the helper found the root installed here (issue 24 item 1)", () => {
+  const probe = (level, installed) => ({ level, category: level === "banned" ? "state-mitm" : "unknown-interception", names,
+    verdict: installed === undefined ? {} : { installed_in: installed } });
+  const env = { os: "linux", browser: "firefox" };
+  for (const installed of [[], undefined]) {
+    const a = adviceFor(tk, { level: "browser-blocked", probe: probe("interception", installed) }, env);
+    assert.equal(a.kind, "refused");
+    assert.deepEqual(keysOf(a), ["advice_step_refused_no_click", "advice_step_refused_own_device", "advice_step_refused_network"]);
+    assert.equal(a.guideVerdict, "refused");
+    const banned = adviceFor(tk, { level: "browser-blocked", probe: probe("banned", installed) }, env);
+    assert.deepEqual(keysOf(banned), ["advice_step_refused_no_click", "advice_step_refused_do_not_install(Qaznet Trust Network)",
+      "advice_step_other_network"]);
+    for (const x of [a, banned]) assert.ok(!keysOf(x).some((k) => k.startsWith("advice_step_remove_firefox")), "never remove a root that is not there");
+  }
+  const here = [{ store: "anchors", location: "/usr/local/share/ca-certificates/q.crt", remove: "sudo rm /usr/local/share/ca-certificates/q.crt" }];
+  const installed = adviceFor(tk, { level: "browser-blocked", probe: probe("banned", here) }, env);
+  assert.equal(installed.kind, "state");
+  assert.deepEqual(keysOf(installed), ["advice_step_no_passwords", "advice_step_other_network", "advice_step_fix"],
+    "Firefox refused it, so it is not in Firefox: no Firefox step, the store is in installed_in");
+  assert.deepEqual(installed.installed.map((s) => s.code), [[here[0].remove]]);
+  assert.equal(installed.guideVerdict, "banned");
   const pending = adviceFor(tk, { level: "browser-blocked" }, {});
-  assert.deepEqual(keysOf(pending), ["advice_step_blocked_no_exception", "advice_step_other_network"]);
+  assert.deepEqual(keysOf(pending), ["advice_step_refused_no_click", "advice_step_other_network"]);
   assert.equal(pending.guide, false);
+});
+
+test("an acknowledged root: how to undo it, and for a company's root, ask the IT team first (issue 24 item 5)", () => {
+  const ack = (kind) => ({ level: "notice", category: "acknowledged", reason: "acknowledged_root", names,
+    interceptor: kind ? { kind, product: "Zscaler", vendor: "Zscaler" } : undefined });
+  assert.deepEqual(keysOf(adviceFor(tk, ack("corporate-proxy"), { os: "linux", browser: "firefox" })), [
+    "advice_step_ask_it_first(Qaznet Trust Network)", "advice_step_ack_undo", "advice_step_remove_firefox(Qaznet Trust Network)", "advice_step_scan"]);
+  assert.deepEqual(keysOf(adviceFor(tk, ack(null), {})).slice(0, 1), ["advice_step_ack_undo"]);
+  assert.equal(adviceFor(tk, ack(null), {}).guideVerdict, "intercepted");
+});
+
+test("the guide's path follows the UI language and the verdict", () => {
+  assert.equal(guidePath("ru-RU", "banned"), "help/ru/banned.html");
+  assert.equal(guidePath("kk", "refused"), "help/kk/refused.html");
+  assert.equal(guidePath("de", "intercepted"), "help/en/intercepted.html");
+  assert.equal(guidePath("en-US", "../../x"), "help/en/intercepted.html");
+  assert.equal(guidePath(undefined, undefined), "help/en/intercepted.html");
 });
 
 const INSTALLED = [
@@ -127,6 +177,7 @@ test("installed_in: one sentence and one command per store, banned verdicts only
   assert.deepEqual(steps[0].code, [INSTALLED[0].remove]);
   assert.deepEqual(steps[2], { text: "advice_installed(S|)", code: [] });
   assert.deepEqual(installedSteps(tk, { ...rec, level: "interception" }), []);
+  assert.equal(installedSteps(tk, { level: "browser-blocked", probe: { level: "interception", verdict: { installed_in: INSTALLED } } }).length, 2);
   assert.deepEqual(installedSteps(tk, { level: "banned", verdict: {} }), []);
   assert.deepEqual(installedSteps(tk, { level: "banned", verdict: { installed_in: "nope" } }), []);
   assert.equal(installedSteps(tk, { level: "banned", verdict: { installed_in: Array(50).fill(INSTALLED[0]) } }).length, 8);
@@ -150,14 +201,14 @@ class FakeNode {
 const fakeDoc = { createElement: (tag) => new FakeNode(tag) };
 
 for (const lang of ["en", "ru", "kk"]) {
-  test(`${lang}: renderAdvice shows the meaning, the steps, installed_in commands in <code>, and the guide link`, () => {
+  test(`${lang}: renderAdvice shows the meaning, the steps, installed_in commands in <code>, and the guide link in the language`, () => {
     const t = translator(fakeBrowser({ lang }).i18n);
     const msgs = catalogue(lang);
     const box = new FakeNode("section");
     const hostile = "<img src=x onerror=alert(1)>";
     const rec = { level: "banned", category: "state-mitm", names: { ...names, root: hostile },
       verdict: { installed_in: [{ store: hostile, location: "L", remove: "rm '<b>x</b>'" }] } };
-    const a = renderAdvice(fakeDoc, box, rec, t, { env: { os: "linux", browser: "firefox" }, guideUrl: `moz-extension://u/${GUIDE_PATH}` });
+    const a = renderAdvice(fakeDoc, box, rec, t, { env: { os: "linux", browser: "firefox" }, guideUrl: (v) => `moz-extension://u/${guidePath(lang, v)}` });
     assert.equal(a.kind, "state");
     assert.equal(box.hidden, false);
     assert.equal(box.dataset.kind, "state");
@@ -167,13 +218,16 @@ for (const lang of ["en", "ru", "kk"]) {
     assert.ok(text.includes(msgs.advice_step_no_passwords.message));
     assert.ok(text.includes(hostile), "names are shown as text");
     const codes = box.all("CODE").map((c) => c.textContent);
-    assert.deepEqual(codes, ["rm '<b>x</b>'", "rootsentinel scan", "rootsentinel scan --fix"]);
+    assert.deepEqual(codes, ["rootsentinel scan --fix", "rm '<b>x</b>'"]);
     const [link] = box.all("A");
-    assert.equal(link.attrs.href, "moz-extension://u/help/banned-root.html");
+    assert.equal(link.attrs.href, `moz-extension://u/help/${lang}/banned.html`);
     assert.equal(link.textContent, msgs.advice_guide_link.message);
     assert.equal(box.all("IMG").length, 0);
-    // the installed sentence comes before the steps
-    assert.ok(text.indexOf(msgs.advice_installed.message.split("$")[0]) < text.indexOf(msgs.advice_steps_heading.message));
+    // the steps come first (the popup's first screen holds the first step), then where it is installed
+    assert.ok(text.indexOf(msgs.advice_steps_heading.message) < text.indexOf(msgs.advice_installed.message.split("$")[0]));
+    // the popup leaves out the meaning: its lead sentence says it (each thing once)
+    renderAdvice(fakeDoc, box, rec, t, { means: false });
+    assert.ok(!box.textContent.includes(msgs.advice_means_state.message) && !box.textContent.includes(msgs.advice_heading.message));
 
     // no advice: hidden and empty
     assert.equal(renderAdvice(fakeDoc, box, { level: "ok" }, t, {}), null);

@@ -229,11 +229,14 @@ test("fromCache responses are labelled as such", async () => {
 
 test("a certificate error on a main frame is browser-blocked and the host probes the server", async () => {
   const probeReplies = [];
+  let installedIn; // the probe's installed_in: undefined (unknown), [] (nowhere) or a store
   const host = (msg) => {
     if (msg.type === "hello") return hello(msg);
     if (msg.type === "probe") {
       probeReplies.push(msg);
-      return { ...verdict({ ...msg, url: "https://kz.test/" }, "banned", { root: "Qaznet Trust Network" }), category: "state-mitm", evidence: "probe" };
+      const reply = { ...verdict({ ...msg, url: "https://kz.test/" }, "banned", { root: "Qaznet Trust Network" }), category: "state-mitm", evidence: "probe" };
+      if (installedIn !== undefined) reply.installed_in = installedIn;
+      return reply;
     }
     return undefined;
   };
@@ -241,19 +244,36 @@ test("a certificate error on a main frame is browser-blocked and the host probes
   browser.webRequest.onErrorOccurred.fire({ requestId: "e1", tabId: 7, url: "https://kz.test:8443/", type: "main_frame", error: "NS_BINDING_ABORTED" });
   await settle();
   assert.equal(sentinel.tabs.get(7), null, "network aborts are not certificate errors");
-  browser.webRequest.onErrorOccurred.fire({ requestId: "e2", tabId: 7, url: "https://kz.test:8443/", type: "main_frame", error: "Peer’s Certificate issuer is not recognized." });
-  await settle();
-  assert.deepEqual(probeReplies.map((m) => [m.host, m.port]), [["kz.test", 8443]]);
-  assert.equal(browser.badges.get(7).text, "✕");
-  // the tooltip keeps Firefox's error and says what the probe found (issue 14)
-  const [title, error, found] = browser.badges.get(7).title.split("\n");
-  assert.equal(title, "RootSentinel: Firefox refused the certificate");
-  assert.match(error, /Peer’s Certificate issuer is not recognized/);
-  assert.equal(found, "The network presented a certificate from “Qaznet Trust Network”, a banned root (Government interception).");
+  const refuse = async (id) => {
+    browser.webRequest.onErrorOccurred.fire({ requestId: id, tabId: 7, url: "https://kz.test:8443/", type: "main_frame", error: "Peer’s Certificate issuer is not recognized." });
+    await settle();
+    return browser.badges.get(7);
+  };
+  let badge = await refuse("e2");
+  assert.deepEqual(probeReplies.map((m) => [m.host, m.port, m.installed_in]), [["kz.test", 8443, true]]);
+  // the browser refused a banned root; whether it is installed here is unknown: the browser protected you
+  assert.equal(badge.text, "✕");
+  assert.equal(badge.icon[16], "/icons/toolbar/refused-16.png");
+  assert.deepEqual(badge.title.split("\n"), ["RootSentinel: Firefox refused the certificate", "The browser protected you",
+    "Firefox refused the certificate of kz.test: it comes from the banned root “Qaznet Trust Network”, which Firefox does not trust. Someone on this network tried to intercept the connection; Firefox protected you."]);
   const main = sentinel.tabs.get(7).main;
   assert.equal(main.level, "browser-blocked");
   assert.equal(main.probe.level, "banned");
   assert.equal(main.probe.names.root, "Qaznet Trust Network");
+  // the scan found it nowhere: "not installed on this computer"
+  installedIn = [];
+  sentinel.cache.clear();
+  badge = await refuse("e3");
+  assert.equal(badge.text, "✕");
+  assert.match(badge.title, /which is not installed on this computer/);
+  // installed here (the helper's scan found it): a root installed on this computer intercepts, shown as banned
+  installedIn = [{ store: "anchors", location: "/usr/local/share/ca-certificates/qaznet.crt", remove: "sudo rm /usr/local/share/ca-certificates/qaznet.crt && sudo update-ca-certificates --fresh" }];
+  badge = await refuse("e4");
+  assert.equal(badge.text, "!!");
+  assert.equal(badge.color, "#b00020");
+  assert.equal(badge.icon[16], "/icons/toolbar/banned-16.png");
+  assert.deepEqual(badge.title.split("\n").slice(0, 2), ["RootSentinel: BANNED root, connection intercepted", "Government interception, installed on this computer"]);
+  assert.match(badge.title, /is installed on this computer: programs that trust it can be intercepted/);
 });
 
 test("Firefox: a browser-blocked page's probe follows the request's route (ip, proxyInfo)", async () => {
@@ -299,4 +319,29 @@ test("certificates the host already judged are sent without raw DER; new ones wi
   // same root (fingerprint abab...) under a new leaf: only the leaf's DER travels
   assert.deepEqual(second.securityInfo.certificates.map((c) => "rawDER" in c), [true, false]);
   assert.equal(second.securityInfo.certificates[1].fingerprint.sha256.slice(0, 5), "AB:AB");
+});
+
+test("roots the person acknowledged go into hello; a change reconnects with the new list and forgets cached verdicts", async () => {
+  const a = "ab".repeat(32);
+  const b = "cd".repeat(32);
+  const { browser, sentinel } = await boot({ host: hostByLeaf({}), local: { acknowledged: [{ spki_sha256: a, name: "mkcert", added: 1 }] } });
+  const hellos = () => browser.native.sent.filter((m) => m.type === "hello");
+  assert.deepEqual(hellos().map((m) => m.acknowledged_spki_sha256), [[a]]);
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  assert.equal(checks(browser).length, 1);
+  await browser.storage.local.set({ acknowledged: [{ spki_sha256: a, name: "mkcert", added: 1 }, { spki_sha256: b, name: "proxy", added: 2 }] });
+  await settle();
+  assert.deepEqual(hellos().map((m) => m.acknowledged_spki_sha256), [[a], [a, b]]);
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
+  assert.equal(checks(browser).length, 2, "the cached verdict was made without the new list: asked again");
+  assert.deepEqual(sentinel.settings.acknowledged, [a, b]);
+});
+
+test("managed allow_user_acknowledge: false sends no acknowledged roots", async () => {
+  const { browser } = await boot({ host: hostByLeaf({}), managed: { allow_user_acknowledge: false },
+    local: { acknowledged: [{ spki_sha256: "ab".repeat(32), name: "x", added: 1 }] } });
+  const [first] = browser.native.sent.filter((m) => m.type === "hello");
+  assert.equal("acknowledged_spki_sha256" in first, false);
 });

@@ -15,10 +15,10 @@ test("the Firefox build holds the manifest and every file it names, and no other
     build("firefox", out);
     const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
     const named = [
-      ...m.background.scripts, m.action.default_popup, m.action.default_icon, m.options_ui.page,
+      ...m.background.scripts, m.action.default_popup, ...Object.values(m.action.default_icon), m.options_ui.page,
       ...Object.values(m.icons), ...m.web_accessible_resources.flatMap((w) => w.resources),
       "_locales/en/messages.json", "_locales/ru/messages.json", "_locales/kk/messages.json",
-      "src/core/background.js", "src/firefox/capture.js", "blocked/blocked.js", "help/banned-root.html",
+      "src/core/background.js", "src/firefox/capture.js", "blocked/blocked.js", "help/en/banned.html", "help/ru/intercepted.html", "help/kk/refused.html", "icons/toolbar/neutral-16.png",
     ];
     for (const f of named) assert.ok(existsSync(join(out, f)), `missing ${f}`);
     assert.equal(existsSync(join(out, "src", "chromium")), false);

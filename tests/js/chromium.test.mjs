@@ -6,9 +6,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startBackground } from "../../extension/src/core/background.js";
-import { explainMore, explainRoute } from "../../extension/src/core/explain.js";
+import { blockedError, explainMore, explainRoute } from "../../extension/src/core/explain.js";
 import { bypassed, chromiumProxyFor, routeKey } from "../../extension/src/core/route.js";
-import { translator } from "../../extension/src/core/i18n.js";
+import { translator, variantsFor } from "../../extension/src/core/i18n.js";
 import {
   AddressWaiter, LEAF_PROBE_WAIT_MS, combineLeafAndProbe, derToBase64, isCertificateError, leafOf, registerCapture,
 } from "../../extension/src/chromium/capture.js";
@@ -278,11 +278,11 @@ test("net::ERR_CERT_* on a main frame is browser-blocked, explained by a probe; 
   assert.equal(main.probe.level, "banned");
   assert.equal(main.probe.source, "probe");
   assert.equal(chrome.badges.get(7).text, "✕");
-  assert.match(chrome.badges.get(7).title, /^RootSentinel: the browser refused the certificate\nThe browser refused the certificate of kz\.test: net::ERR_CERT_KNOWN_INTERCEPTION_BLOCKED/);
-  const t = translator(chrome.i18n);
+  assert.match(chrome.badges.get(7).title, /^RootSentinel: the browser refused the certificate\nThe browser protected you\nThe browser refused the certificate of kz\.test: it comes from the banned root “Information Security Certification Authority”, which the browser does not trust/);
+  const t = translator(chrome.i18n, variantsFor(chrome.runtime.getManifest()));
   const more = explainMore(t, main).join(" ");
   assert.match(more, /The browser itself recognised this certificate as a known interception certificate/);
-  assert.match(more, /Information Security Certification Authority/);
+  assert.equal(blockedError(t, main), "The browser's error: net::ERR_CERT_KNOWN_INTERCEPTION_BLOCKED");
   assert.ok(isCertificateError("net::ERR_CERT_DATE_INVALID"));
   assert.ok(isCertificateError("net::ERR_SSL_PINNED_KEY_NOT_IN_CERT_CHAIN"));
   assert.ok(!isCertificateError("net::ERR_SSL_PROTOCOL_ERROR"));

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { translator, formatDate } from "../../extension/src/core/i18n.js";
-import { explainMore, explainRecord, interceptorText, tooltip } from "../../extension/src/core/explain.js";
+import { blockedError, explainMore, explainRecord, kindLine, tooltip } from "../../extension/src/core/explain.js";
 import { fakeBrowser } from "./fake-browser.mjs";
 
 const CASES = [
@@ -59,18 +59,97 @@ for (const lang of ["en", "ru", "kk"]) {
     }
     const blocked = { level: "browser-blocked", names: { host: "kz.test" }, error: { message: "e" },
       probe: { level: "banned", category: "state-mitm", names: { host: "kz.test", root: "ISCA Root" } } };
-    assert.match(explainMore(t, blocked)[0], /ISCA Root/);
+    assert.match(explainRecord(t, blocked), /ISCA Root/);
+    assert.deepEqual(explainMore(t, blocked), []);
+    assert.match(blockedError(t, blocked), /: e$/, "the browser's own error, once the probe has spoken");
     assert.match(tooltip(t, "badge_title_banned", { level: "ok", names: { host: "a", root: "b" } }), /^RootSentinel/);
   });
 }
 
-test("the blocklist entry is not repeated with the root's own name", () => {
+test("who a banned root belongs to is said once, in the kind line; the sentence names the root (issue 24 item 4)", () => {
   const t = translator(fakeBrowser({ lang: "en" }).i18n);
-  const s = explainRecord(t, { level: "banned", category: "malware-mitm", reason: "blocklist_spki",
-    names: { host: "a.test", root: "Superfish, Inc.", entry: "Superfish (Lenovo, Komodia engine): Superfish, Inc." } });
-  assert.equal(s, "Your connection to a.test is intercepted with “Superfish, Inc.” (Superfish (Lenovo, Komodia engine)),"
+  const rec = { level: "banned", category: "malware-mitm", reason: "blocklist_spki",
+    names: { host: "a.test", root: "Superfish, Inc.", entry: "Superfish (Lenovo, Komodia engine): Superfish, Inc.",
+      product: "Superfish", vendor: "Superfish, Inc. (Komodia engine)" },
+    interceptor: { product: "Superfish", vendor: "Superfish, Inc. (Komodia engine)", kind: "adware", by: "subject_name" } };
+  const s = explainRecord(t, rec);
+  assert.equal(s, "Your connection to a.test is intercepted with “Superfish, Inc.”,"
     + " a root whose private key is public. Anyone on this network can read and change what you send.");
+  assert.equal(kindLine(t, rec), "Adware or malware root with a leaked key: Superfish (Lenovo, Komodia engine)");
+  assert.deepEqual(explainMore(t, rec), [], "no second line naming the product");
+  const all = [kindLine(t, rec), s].join(" ");
+  assert.equal(all.split("Komodia").length - 1, 1, all);
 });
+
+test("the catalogue's kinds for banned roots are named, with their owner; an unknown kind falls back to the category", () => {
+  const t = translator(fakeBrowser({ lang: "en" }).i18n);
+  const banned = (interceptor, category = "state-mitm") => ({ level: "banned", category, reason: "blocklist_spki",
+    names: { host: "h.test", root: "R" }, interceptor });
+  assert.equal(kindLine(t, banned({ kind: "state", owner: "Republic of Kazakhstan", product: "", vendor: "" })),
+    "Government interception: Republic of Kazakhstan");
+  assert.equal(kindLine(t, banned({ kind: "vendor", owner: "Dell", product: "eDellRoot" }, "malware-mitm")),
+    "Adware or malware root with a leaked key: eDellRoot (Dell)");
+  assert.equal(kindLine(t, banned({ kind: "compromised-ca", owner: "DigiNotar" }, "distrusted-ca")),
+    "Compromised certificate authority: DigiNotar", "the kind wins over the verdict's category");
+  assert.equal(kindLine(t, banned({ kind: "distrusted-ca", owner: "WoSign" }, "compromised-ca")),
+    "Distrusted certificate authority: WoSign");
+  assert.equal(kindLine(t, banned({ kind: "something-new", owner: "X" }, "distrusted-ca")),
+    "Distrusted certificate authority: X", "an unknown kind: the verdict's category");
+  assert.equal(kindLine(t, banned(null)), "Government interception");
+  assert.match(explainRecord(t, banned({ kind: "compromised-ca", owner: "DigiNotar" }, "distrusted-ca")), /was compromised/);
+  const hostile = kindLine(t, banned({ kind: "state", owner: "Evil\u202e\n<b>" }));
+  assert.doesNotMatch(hostile, /[\u202e\n]/);
+});
+
+test("a C=KZ private root has one story: the government-interception kind, sentence and advice (issue 24 item 2)", () => {
+  for (const lang of ["en", "ru", "kk"]) {
+    const t = translator(fakeBrowser({ lang }).i18n);
+    const rec = { level: "interception", category: "unknown-interception", reason: "kz_issuer",
+      names: { host: "bank.kz", root: "Example KZ Root CA" } };
+    assert.equal(kindLine(t, rec), t("kind_kz_issuer"));
+    const s = explainRecord(t, rec);
+    assert.ok(s.includes("C=KZ") && s.includes("Example KZ Root CA") && s.includes("bank.kz"), s);
+    assert.notEqual(kindLine(t, rec), t("category_unknown_interception"));
+  }
+  const t = translator(fakeBrowser({ lang: "en" }).i18n);
+  assert.match(kindLine(t, { level: "interception", reason: "kz_issuer", names: {} }), /Government interception/);
+  assert.match(explainRecord(t, { level: "interception", reason: "kz_issuer", names: { host: "h", root: "r" } }), /\(C=KZ\), a root that is not publicly trusted/);
+});
+
+// issue 24 item 1: a refused certificate is "the browser protected you" unless the helper found its root installed here
+const PROBE_ROOT = { host: "nas.local", root: "nas.local" };
+function refused(level, installed) {
+  const verdict = installed === undefined ? {} : { installed_in: installed };
+  return { level: "browser-blocked", url: "https://nas.local/", names: { host: "nas.local" },
+    error: { code: "browser_blocked", message: "SEC_ERROR_UNKNOWN_ISSUER" },
+    probe: { level, category: level === "banned" ? "state-mitm" : "unknown-interception", reason: "non_public_anchor",
+      names: PROBE_ROOT, verdict } };
+}
+const HERE = [{ store: "nss", location: "sql:/home/a/.pki/nssdb", remove: "certutil -D -d sql:/home/a/.pki/nssdb -n nas" }];
+
+for (const lang of ["en", "ru", "kk"]) {
+  const t = translator(fakeBrowser({ lang }).i18n);
+  test(`${lang}: a refused certificate reads "the browser protected you" unless its root is installed here`, () => {
+    const cases = [refused("interception", []), refused("interception", undefined), refused("banned", []),
+      refused("banned", undefined), refused("interception", HERE), refused("banned", HERE), refused("ok", undefined)];
+    const sentences = cases.map((c) => explainRecord(t, c));
+    assert.equal(new Set(sentences).size, cases.length - 1, "installed: one sentence whatever the level");
+    for (const s of sentences) {
+      assert.ok(s.includes("nas.local"), s);
+      assert.doesNotMatch(s, /\$|explain_/);
+    }
+    for (const c of cases.slice(0, 4)) assert.equal(kindLine(t, c), t("kind_refused"));
+    assert.equal(kindLine(t, cases[4]), t("kind_installed_here", [t("category_unknown_interception")]));
+    assert.equal(kindLine(t, cases[5]), t("kind_installed_here", [t("category_state_mitm")]));
+    if (lang === "en") {
+      assert.match(sentences[0], /nothing on this computer trusts\. Firefox protected you/);
+      assert.match(sentences[1], /which Firefox does not trust/);
+      assert.match(sentences[2], /banned root .* not installed on this computer/);
+      assert.match(sentences[4], /is installed on this computer/);
+      for (const s of sentences.slice(0, 4)) assert.doesNotMatch(s, /Your connection .* is intercepted/);
+    }
+  });
+}
 
 test("validity dates are formatted for the locale", () => {
   assert.equal(formatDate("2034-05-07T16:25:26Z", "en"), "May 7, 2034, 04:25 PM UTC");
@@ -104,20 +183,16 @@ for (const lang of ["en", "ru", "kk"]) {
       assert.doesNotMatch(s, /\$|explain_/);
       const unnamed = explainRecord(t, { ...rec, names: { host: "bank.test", root: "Root <b>X</b>" }, verdict: {} });
       assert.notEqual(s, unnamed);
-      const who = interceptorText(t, rec);
-      assert.ok(who.includes(c.product) && who.includes(c.vendor), who);
+      assert.equal(kindLine(t, rec), t(`category_${c.category.replace("-", "_")}`), "the kind, not the product again");
       seen.add(s);
     }
     assert.equal(seen.size, NAMED.length);
     const byKey = explainRecord(t, { level: "interception", category: "dev-tool", names: { host: "h.test", root: "localhost",
       product: "webpack-dev-server", vendor: "webpack-dev-server project" }, interceptor: { by: "spki_sha256" } });
     assert.ok(byKey.includes("webpack-dev-server") && byKey.includes("localhost"), byKey);
-    assert.notEqual(interceptorText(t, { names: { product: "p", vendor: "v" }, interceptor: { by: "spki_sha256" } }),
-      interceptorText(t, { names: { product: "p", vendor: "v" } }));
-    assert.equal(interceptorText(t, { level: "interception", names: { host: "h", root: "r" } }), "");
     const banned = { level: "banned", category: "malware-mitm", reason: "blocklist_spki",
-      names: { host: "a.test", root: "Superfish, Inc.", entry: "Superfish", product: "Superfish", vendor: "Superfish, Inc." } };
-    assert.ok(explainMore(t, banned).some((line) => line.includes("Superfish") && !line.includes("$")));
+      names: { host: "a.test", root: "Superfish, Inc.", product: "Superfish", vendor: "Superfish, Inc." } };
+    assert.ok(kindLine(t, banned).includes("Superfish") && !kindLine(t, banned).includes("$"));
   });
 }
 

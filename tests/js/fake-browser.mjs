@@ -149,6 +149,7 @@ export function fakeBrowser({ host, managed, local = {}, session = {}, lang = "e
       async setBadgeText({ tabId, text }) { badges.set(tabId, { ...badges.get(tabId), text }); },
       async setBadgeBackgroundColor({ tabId, color }) { badges.set(tabId, { ...badges.get(tabId), color }); },
       async setTitle({ tabId, title }) { badges.set(tabId, { ...badges.get(tabId), title }); },
+      async setIcon({ tabId, path }) { badges.set(tabId, { ...badges.get(tabId), icon: path }); },
     },
     notifications: {
       async create(id, opts) { browser.notificationsCreated.push({ id, ...opts }); return id; },

@@ -6,7 +6,18 @@ import { fakeBrowser } from "./fake-browser.mjs";
 
 test("defaults without local or managed settings (no managed manifest)", async () => {
   const s = await loadSettings(fakeBrowser().storage);
-  assert.deepEqual(s, { mode: "warn", notifications: true, capture: "probe", locked: [], policy: null });
+  assert.deepEqual(s, { mode: "warn", notifications: true, capture: "probe", locked: [], policy: null,
+    allowAcknowledge: true, acknowledged: [] });
+});
+
+test("roots the person acknowledged are sent unless managed policy forbids it (issue 24 item 5)", async () => {
+  const a = "AB".repeat(32);
+  const local = { acknowledged: [{ spki_sha256: a, name: "mkcert dev", added: 1 }, { spki_sha256: "nope" }, { spki_sha256: a.toLowerCase() }, null] };
+  let s = await loadSettings(fakeBrowser({ local }).storage);
+  assert.deepEqual([s.allowAcknowledge, s.acknowledged], [true, [a.toLowerCase()]]);
+  s = await loadSettings(fakeBrowser({ local, managed: { allow_user_acknowledge: false } }).storage);
+  assert.deepEqual([s.allowAcknowledge, s.acknowledged], [false, []]);
+  assert.equal(s.policy, null, "the switch is not a host policy: the extension simply sends nothing");
 });
 
 test("local settings apply; managed ones override them; malformed values are dropped", async () => {

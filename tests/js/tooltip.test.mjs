@@ -1,12 +1,13 @@
 /**
  * The toolbar tooltip (issue 14): a browser-blocked page's tooltip says what the helper's probe found,
- * in every language, with certificate names bounded and free of control and bidi characters.
+ * in every language, with certificate names bounded and free of control and bidi characters; and which
+ * level (badge code, colour, icon) a refused page is shown at (issue 24 item 1).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { translator } from "../../extension/src/core/i18n.js";
-import { probeFinding, tooltip } from "../../extension/src/core/explain.js";
-import { BADGE, LEVEL_ORDER } from "../../extension/src/core/levels.js";
+import { kindLine, tooltip } from "../../extension/src/core/explain.js";
+import { BADGE, LEVEL_ORDER, badgeStyle, shownLevel } from "../../extension/src/core/levels.js";
 import { NAME_MAX, displayName, stripUnsafe } from "../../extension/src/core/safetext.js";
 import { fakeBrowser } from "./fake-browser.mjs";
 
@@ -51,38 +52,30 @@ for (const lang of ["en", "ru", "kk"]) {
     for (const title of titles) assert.match(title, /^RootSentinel: \S/);
   });
 
-  test(`${lang}: a browser-blocked tooltip keeps the browser's error and adds the banned root the probe found`, () => {
-    const title = tooltip(t, "badge_title_browser_blocked", blocked(BANNED_PROBE));
-    const lines = title.split("\n");
-    assert.equal(lines[0], t("badge_title_browser_blocked"));
-    assert.ok(lines[1].includes(ERROR), lines[1]);
-    assert.equal(lines.length, 3, title);
-    assert.ok(lines[2].includes("Qaznet Trust Network"), lines[2]);
-    assert.ok(lines[2].includes(t("category_state_mitm")), lines[2]);
-    assert.doesNotMatch(title, /\$|tooltip_|category_/);
+  test(`${lang}: a browser-blocked tooltip says what the probe found: the browser protected you, or a root installed here`, () => {
+    const lines = tooltip(t, "badge_title_browser_blocked", blocked(BANNED_PROBE)).split("\n");
+    assert.deepEqual(lines.slice(0, 2), [t("badge_title_browser_blocked"), t("kind_refused")]);
+    assert.equal(lines.length, 3);
+    assert.ok(lines[2].includes("Qaznet Trust Network") && lines[2].includes("kz.test"), lines[2]);
+    const here = blocked({ ...BANNED_PROBE, verdict: { installed_in: [{ store: "nss", location: "l", remove: "r" }] } });
+    const style = badgeStyle({ level: "browser-blocked" }, here);
+    assert.equal(style.level, "banned");
+    const installed = tooltip(t, style.title, here).split("\n");
+    assert.deepEqual(installed.slice(0, 2), [t("badge_title_banned"),
+      t("kind_installed_here", [t("kind_with_who", [t("category_state_mitm"), "Kazakhstan 2020"])])]);
+    assert.doesNotMatch(installed.join("\n"), /\$|tooltip_|kind_|category_/);
+    // still probing: the browser's own error
+    const pending = tooltip(t, "badge_title_browser_blocked", blocked(null)).split("\n");
+    assert.ok(pending[1].includes(ERROR), pending[1]);
   });
 
-  test(`${lang}: each probe finding reads differently, names the product it claims, and says when it is still probing`, () => {
-    const probes = [
-      BANNED_PROBE,
-      { ...BANNED_PROBE, category: null, reason: "policy_banned" },
-      { level: "interception", category: "unknown-interception", names: { root: "Acme Root" } },
-      { level: "notice", category: "allowlisted", names: { root: "Corp Proxy Root" } },
-      { level: "ok", category: "public", names: { root: "ISRG Root X1" } },
-    ];
-    const sentences = probes.map((p) => probeFinding(t, blocked(p))[0]);
-    assert.equal(new Set(sentences).size, probes.length, sentences.join("\n"));
-    for (const s of sentences) assert.doesNotMatch(s, /\$|tooltip_/);
-
-    const named = probeFinding(t, blocked({ level: "interception", category: "antivirus",
-      names: { root: "Avast Web/Mail Shield Root", product: "Avast Web Shield", vendor: "Avast" } }));
-    assert.equal(named.length, 2);
-    assert.ok(named[1].includes("Avast Web Shield"), named[1]);
-
-    assert.deepEqual(probeFinding(t, blocked(null)), [t("probe_running")]);
-    const failed = probeFinding(t, blocked({ level: "unknown", error: { code: "timeout" }, names: { host: "kz.test" } }));
-    assert.deepEqual(failed, [t("explain_probe_failed", ["kz.test"])]);
-    assert.deepEqual(probeFinding(t, { ...BANNED_PROBE, url: "https://kz.test/" }), [], "only for browser-blocked pages");
+  test(`${lang}: a root the person acknowledged has its own title`, () => {
+    const rec = { level: "notice", category: "acknowledged", names: { host: "dev.test", root: "mkcert development CA" } };
+    const style = badgeStyle({ level: "notice" }, rec);
+    assert.equal(style.text, "badge_text_notice");
+    assert.notEqual(t(style.title), t("badge_title_notice"));
+    assert.equal(kindLine(t, rec), "", "the level line says it; no kind without a catalogue match");
+    assert.equal(kindLine(t, { ...rec, interceptor: { kind: "dev-tool", product: "mkcert" } }), t("category_dev_tool"));
   });
 
   test(`${lang}: a hostile root name cannot reorder, break or flood the tooltip`, () => {
@@ -90,8 +83,21 @@ for (const lang of ["en", "ru", "kk"]) {
     const title = tooltip(t, "badge_title_browser_blocked",
       blocked({ ...BANNED_PROBE, names: { root: hostile, product: `\u2067${"P".repeat(300)}` } }));
     assert.doesNotMatch(title, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff]/u);
-    assert.equal(title.split("\n").length, 4, "names add no lines (title, error, finding, product)");
+    assert.equal(title.split("\n").length, 3, "names add no lines (title, kind, finding)");
     assert.ok(title.length < 800, `bounded: ${title.length}`);
     assert.ok(title.includes("evil FAKE: all clear"), title);
   });
 }
+
+test("the shown level: a refused page is `browser-blocked` unless its root is installed here, then the probe's level", () => {
+  const rec = (level, installed) => ({ level: "browser-blocked", probe: { level, verdict: installed === undefined ? {} : { installed_in: installed } } });
+  const state = { level: "browser-blocked" };
+  assert.equal(shownLevel(state, rec("interception", [])), "browser-blocked");
+  assert.equal(shownLevel(state, rec("banned", undefined)), "browser-blocked");
+  assert.equal(shownLevel(state, rec("interception", [{ store: "nss" }])), "interception");
+  assert.equal(shownLevel(state, rec("banned", [{ store: "nss" }])), "banned");
+  assert.equal(shownLevel(state, rec("ok", [{ store: "nss" }])), "browser-blocked");
+  assert.equal(shownLevel({ level: "interception" }, { level: "interception" }), "interception");
+  assert.equal(shownLevel(null, null), null);
+  assert.equal(badgeStyle(null, null).level, "unknown");
+});

@@ -12,6 +12,9 @@
  * All message keys are written out literally so the catalogue test sees each one.
  */
 
+import { categoryOf } from "./explain.js";
+import { refusedRootInstalled } from "./levels.js";
+
 /** Advice kind -> the sentence saying what it means. */
 const MEANS = Object.freeze({
   state: "advice_means_state",
@@ -25,6 +28,8 @@ const MEANS = Object.freeze({
   unknown: "advice_means_unknown",
   formerly: "advice_means_formerly",
   blocked: "advice_means_blocked",
+  refused: "advice_means_refused",
+  acknowledged: "advice_means_acknowledged",
   unreachable: "advice_means_unreachable",
 });
 
@@ -60,8 +65,20 @@ export const ANTIVIRUS_SETTING = Object.freeze({
   Kaspersky: "advice_step_av_kaspersky",
 });
 
-/** The bundled guide, relative to the extension root (open with runtime.getURL). */
-export const GUIDE_PATH = "help/banned-root.html";
+/**
+ * The bundled guide (build/make_help.mjs), relative to the extension root (open with runtime.getURL): one
+ * page per language and verdict, whose title and first section follow the verdict (issue 24 item 7).
+ */
+export const GUIDE_LANGS = Object.freeze(["en", "ru", "kk"]);
+export const GUIDE_VERDICTS = Object.freeze(["banned", "intercepted", "refused"]);
+
+/** The guide's path for a UI language (`ru-RU` -> ru; anything else but kk -> en) and a guide verdict. */
+export function guidePath(lang, verdict) {
+  const base = String(lang ?? "").toLowerCase().split(/[-_]/)[0];
+  const l = GUIDE_LANGS.includes(base) ? base : "en";
+  const v = GUIDE_VERDICTS.includes(verdict) ? verdict : "intercepted";
+  return `help/${l}/${v}.html`;
+}
 
 /** Commands for the Chromium family's own NSS store on Linux (docs/banned-root.md). */
 const LINUX_NSS_COMMANDS = Object.freeze([
@@ -78,18 +95,21 @@ const DESKTOP = new Set(["win", "mac", "linux", "openbsd"]);
  * @returns {string|null}
  */
 export function adviceKind(rec) {
+  const category = categoryOf(rec);
   switch (rec?.level) {
     case "banned":
       if (rec.reason === "policy_banned") return "policy";
-      return BANNED_KIND[rec.category] ?? (rec.category === "adware" ? "vendor" : "ca");
+      return BANNED_KIND[category] ?? (category === "adware" ? "vendor" : "ca");
     case "interception":
       // a root that names Kazakhstan keeps its government-interception warning (docs/protocol.md)
       if (rec.reason === "kz_issuer") return "state";
-      return INTERCEPTION_KIND[rec.category] ?? "unknown";
+      return INTERCEPTION_KIND[category] ?? "unknown";
     case "notice":
-      return "corporate";
+      return rec.category === "acknowledged" ? "acknowledged" : "corporate";
     case "browser-blocked":
-      return "blocked";
+      // installed here: the installed root's own advice; else the browser protected the person (issue 24 item 1)
+      if (refusedRootInstalled(rec)) return adviceKind(rec.probe) ?? "blocked";
+      return ["banned", "interception", "notice"].includes(rec.probe?.level) ? "refused" : "blocked";
     case "unknown":
       if (rec.error?.code) return null;
       if (rec.reason === "formerly_public_root") return "formerly";
@@ -106,36 +126,59 @@ function envOf(env) {
 }
 
 /**
- * Steps that remove a root, for this OS and browser: Firefox's own store first (Firefox keeps its
- * own), then the system's, then where to find every copy; for a banned root (`fix`), then the command
- * that removes every copy the scan finds (`rootsentinel scan --fix`: it asks first and keeps a backup).
+ * Steps that remove a root, for this OS and browser: Firefox's own store first (Firefox keeps its own; not
+ * for a root Firefox refused, which is not there), then the system's, then the helper's command. `fix`:
+ * the command that finds every copy and removes it (it lists them and asks first, and keeps a backup):
+ * `rootsentinel scan --fix` for a banned root, `--include-interception` added for one that is not banned
+ * (`scan --fix` keeps those: issue 24 item 2), else `rootsentinel scan`, which only lists them.
+ * @param {{fix?: "banned"|"interception"|null, inBrowser?: boolean}} [opts]
  */
-function removalSteps(t, root, env, fix = false) {
+function removalSteps(t, root, env, { fix = null, inBrowser = true } = {}) {
   const steps = [];
-  if (env.browser === "firefox") steps.push({ text: t("advice_step_remove_firefox", [root]) });
+  if (env.browser === "firefox" && inBrowser) steps.push({ text: t("advice_step_remove_firefox", [root]) });
   if (env.os === "win") steps.push({ text: t("advice_step_remove_windows", [root]) });
   else if (env.os === "mac") steps.push({ text: t("advice_step_remove_mac", [root]) });
-  else if (env.os === "linux" && env.browser === "chromium") steps.push({ text: t("advice_step_remove_linux_nss", [root]), code: [...LINUX_NSS_COMMANDS] });
+  else if (env.os === "linux" && env.browser === "chromium" && inBrowser) steps.push({ text: t("advice_step_remove_linux_nss", [root]), code: [...LINUX_NSS_COMMANDS] });
   else if (!DESKTOP.has(env.os) && env.os) steps.push({ text: t("advice_step_remove_device", [root]) });
   if (DESKTOP.has(env.os) || !env.os) {
-    steps.push({ text: t("advice_step_scan"), code: ["rootsentinel scan"] });
-    if (fix) steps.push({ text: t("advice_step_fix"), code: ["rootsentinel scan --fix"] });
+    if (fix === "banned") steps.push({ text: t("advice_step_fix"), code: ["rootsentinel scan --fix"] });
+    else if (fix === "interception") steps.push({ text: t("advice_step_fix_interception", [root]), code: ["rootsentinel scan --fix --include-interception"] });
+    else steps.push({ text: t("advice_step_scan"), code: ["rootsentinel scan"] });
   }
   return steps;
 }
 
-/** The steps for one kind, in order. */
-function stepsFor(t, kind, rec, env) {
+/**
+ * The steps for one kind, in order. `where`: {inBrowser} false when the browser refused the root (it is not
+ * in the browser's own store; `installed_in` says where it is).
+ */
+function stepsFor(t, kind, rec, env, where = {}) {
   const root = rec?.names?.root || rec?.names?.entry || t("name_unnamed_root");
   const product = typeof rec?.names?.product === "string" ? rec.names.product : "";
   const noPasswords = { text: t("advice_step_no_passwords") };
+  const inBrowser = where.inBrowser !== false;
+  // scan --fix removes banned roots only; a root that is not banned needs --include-interception
+  const fix = rec?.level === "banned" ? "banned" : "interception";
   switch (kind) {
     case "state":
-      return [noPasswords, { text: t("advice_step_other_network") }, ...removalSteps(t, root, env, true)];
+      return [noPasswords, { text: t("advice_step_other_network") }, ...removalSteps(t, root, env, { fix, inBrowser })];
     case "vendor":
-      return [noPasswords, { text: t("advice_step_uninstall_vendor") }, ...removalSteps(t, root, env, true)];
+      return [noPasswords, { text: t("advice_step_uninstall_vendor") }, ...removalSteps(t, root, env, { fix, inBrowser })];
     case "ca":
-      return [noPasswords, { text: t("advice_step_update") }, ...removalSteps(t, root, env, true)];
+      return [noPasswords, { text: t("advice_step_update") }, ...removalSteps(t, root, env, { fix, inBrowser })];
+    case "acknowledged": {
+      // removing a root the person chose to keep: a company's root first goes past the IT team (issue 24 item 5)
+      const corporate = categoryOf({ ...rec, category: null }) === "corporate-proxy";
+      return [
+        ...(corporate ? [{ text: t("advice_step_ask_it_first", [root]) }] : []),
+        { text: t("advice_step_ack_undo") },
+        ...removalSteps(t, root, env, { inBrowser }),
+      ];
+    }
+    case "refused":
+      return rec?.level === "banned"
+        ? [{ text: t("advice_step_refused_no_click") }, { text: t("advice_step_refused_do_not_install", [root]) }, { text: t("advice_step_other_network") }]
+        : [{ text: t("advice_step_refused_no_click") }, { text: t("advice_step_refused_own_device") }, { text: t("advice_step_refused_network") }];
     case "policy":
       return [noPasswords, { text: t("advice_step_policy_ask_it") }];
     case "antivirus": {
@@ -152,12 +195,12 @@ function stepsFor(t, kind, rec, env) {
       return [
         { text: product ? t("advice_step_dev_yours_named", [product]) : t("advice_step_dev_yours") },
         { text: t("advice_step_dev_not_yours") },
-        ...removalSteps(t, root, env),
+        ...removalSteps(t, root, env, { inBrowser }),
       ];
     case "parental":
       return [{ text: t("advice_step_parental_ask") }, noPasswords];
     case "unknown":
-      return [noPasswords, { text: t("advice_step_unknown_check") }, { text: t("advice_step_unknown_other_network") }, ...removalSteps(t, root, env)];
+      return [noPasswords, { text: t("advice_step_unknown_check") }, { text: t("advice_step_unknown_other_network") }, ...removalSteps(t, root, env, { inBrowser })];
     case "formerly":
       return [{ text: t("advice_step_formerly_owner") }];
     case "unreachable":
@@ -167,19 +210,31 @@ function stepsFor(t, kind, rec, env) {
   }
 }
 
-/** Kinds whose steps remove a root: they link the guide. */
-const GUIDED = new Set(["state", "vendor", "ca", "devtool", "unknown"]);
+/** Kinds that link the guide (the others have nothing to remove or nothing to learn there). */
+const GUIDED = new Set(["state", "vendor", "ca", "devtool", "unknown", "antivirus", "corporate", "parental",
+  "refused", "acknowledged"]);
 
 /**
- * `installed_in` of a banned verdict (the helper's scan of this computer's stores): each entry as a
- * sentence and its one removal command. Malformed entries are skipped; at most 8 are kept.
+ * Which guide a record links (build/make_help.mjs): `banned`, `refused` (the browser refused a root nothing
+ * here trusts) or `intercepted` (everything else with advice).
+ * @returns {"banned"|"intercepted"|"refused"}
+ */
+export function guideVerdict(rec) {
+  if (rec?.level === "browser-blocked") return refusedRootInstalled(rec) ? guideVerdict(rec.probe) : "refused";
+  return rec?.level === "banned" ? "banned" : "intercepted";
+}
+
+/**
+ * `installed_in` of a banned verdict, or of the probe of a refused page (the helper's scan of this
+ * computer's stores): each entry as a sentence and its one removal command. Malformed entries are skipped;
+ * at most 8 are kept.
  * @returns {{text: string, code: string[]}[]}
  */
 export function installedSteps(t, rec) {
   const verdict = rec?.verdict ?? rec?.probe?.verdict ?? rec;
   const level = rec?.level === "browser-blocked" ? rec?.probe?.level : rec?.level;
   const list = verdict?.installed_in ?? rec?.installed_in;
-  if (level !== "banned" || !Array.isArray(list)) return [];
+  if (!(level === "banned" || rec?.level === "browser-blocked") || !Array.isArray(list)) return [];
   const out = [];
   for (const item of list.slice(0, 8)) {
     if (!item || typeof item !== "object") continue;
@@ -204,14 +259,18 @@ export function adviceFor(t, rec, env) {
   const kind = adviceKind(rec);
   if (!kind) return null;
   const e = envOf(env);
-  let steps = stepsFor(t, kind, rec, e);
-  let guide = GUIDED.has(kind);
-  if (kind === "blocked") {
-    // the browser protected this page; what the helper's own connection found says what to do next
-    const found = adviceKind(rec.probe);
-    const next = found && found !== "blocked" ? stepsFor(t, found, rec.probe, e).filter((s) => s.text !== t("advice_step_no_passwords")) : [];
-    steps = [{ text: t("advice_step_blocked_no_exception") }, ...(next.length ? next : [{ text: t("advice_step_other_network") }])];
-    guide = GUIDED.has(found);
+  let steps;
+  if (rec.level === "browser-blocked" && kind !== "refused" && kind !== "blocked") {
+    // a root installed on this computer that the browser refused: its own advice, without the browser's
+    // store (installed_in lists where it is, with the commands)
+    steps = stepsFor(t, kind, rec.probe, e, { inBrowser: false });
+  } else if (kind === "blocked") {
+    // the browser protected this page and the helper could not tell more (its connection failed, or it saw
+    // a public chain: another route, or another problem with the certificate)
+    steps = [{ text: t("advice_step_refused_no_click") }, { text: t("advice_step_other_network") }];
+  } else {
+    steps = stepsFor(t, kind, kind === "refused" ? rec.probe : rec, e);
   }
-  return { kind, means: t(MEANS[kind]), steps, installed: installedSteps(t, rec), guide };
+  return { kind, means: t(MEANS[kind]), steps, installed: installedSteps(t, rec), guide: GUIDED.has(kind),
+    guideVerdict: guideVerdict(rec) };
 }

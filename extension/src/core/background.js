@@ -51,9 +51,10 @@ export function startBackground(browser, registerCapture, { client = "firefox" }
   browser.tabs.onRemoved.addListener((tabId) => sentinel.forget(tabId));
   browser.storage.onChanged.addListener((changes, area) => {
     if (area !== "local" && area !== "managed") return;
-    const before = JSON.stringify(sentinel.settings?.policy ?? null);
+    const sent = (s) => JSON.stringify([s?.policy ?? null, s?.acknowledged ?? []]); // what hello carries
+    const before = sent(sentinel.settings);
     sentinel.loadSettings().then((s) => {
-      if (JSON.stringify(s.policy ?? null) !== before) {
+      if (sent(s) !== before) {
         // A new policy applies per connection (docs/protocol.md "hello"): reconnect, forget verdicts.
         sentinel.cache.clear();
         sentinel.known.clear();

@@ -9,8 +9,8 @@
  * placeholders and inserted with textContent by the pages. A product name is what the root's name (or
  * key) claims, never proof: every sentence that uses one says so.
  */
-import { LEVEL_NAME } from "./levels.js";
-import { displayNames, stripUnsafe } from "./safetext.js";
+import { LEVEL_NAME, refusedRootInstalled } from "./levels.js";
+import { displayName, displayNames, stripUnsafe } from "./safetext.js";
 
 /** Banned explanations by category (reason `policy_banned` has its own). */
 const BANNED = Object.freeze({
@@ -19,6 +19,9 @@ const BANNED = Object.freeze({
   "compromised-ca": "explain_banned_compromised_ca",
   "distrusted-ca": "explain_banned_distrusted_ca",
 });
+
+/** The categories of banned roots. */
+const BANNED_CATEGORIES = new Set(Object.keys(BANNED));
 
 /** Interception explanations by category. */
 const INTERCEPTION = Object.freeze({
@@ -55,6 +58,25 @@ export const CATEGORY_NAME = Object.freeze({
   adware: "category_adware",
   "unknown-interception": "category_unknown_interception",
   public: "category_public",
+  acknowledged: "category_acknowledged",
+});
+
+/**
+ * The catalogue's `interceptor.kind` -> the verdict category whose name says it. The kinds of banned roots
+ * (`state`, `vendor`, `compromised-ca`, `distrusted-ca`, each with an `owner`; branch i25-catalogue) map to
+ * the blocklist categories; the interception kinds are categories themselves. A kind not listed here falls
+ * back to the verdict's own category.
+ */
+const KIND_CATEGORY = Object.freeze({
+  state: "state-mitm",
+  vendor: "malware-mitm",
+  "compromised-ca": "compromised-ca",
+  "distrusted-ca": "distrusted-ca",
+  antivirus: "antivirus",
+  "corporate-proxy": "corporate-proxy",
+  "dev-tool": "dev-tool",
+  "parental-control": "parental-control",
+  adware: "adware",
 });
 
 /** Why the host reached its verdict, by reason code. */
@@ -118,9 +140,100 @@ const FAILURE = Object.freeze({
 /** Certificate roles in the chain. */
 export const ROLE = Object.freeze({ leaf: "role_leaf", intermediate: "role_intermediate", root: "role_root" });
 
+/** The interceptor object of a record or of its verdict, or null. */
+export function interceptorOf(rec) {
+  const who = rec?.interceptor ?? rec?.verdict?.interceptor;
+  return who && typeof who === "object" ? who : null;
+}
+
+/**
+ * The category a record is named by: the catalogue's kind when it names one this code knows (the kinds of
+ * banned roots included), else the verdict's category.
+ * @returns {string|null}
+ */
+export function categoryOf(rec) {
+  const kind = interceptorOf(rec)?.kind;
+  const category = typeof kind === "string" && Object.hasOwn(KIND_CATEGORY, kind) ? KIND_CATEGORY[kind] : null;
+  // a kind names a banned root's category only if it is one of the banned kinds (the catalogue may call the
+  // banned Superfish root "adware"), and an interception's only if it is not
+  if (category && (rec?.level === "banned") === BANNED_CATEGORIES.has(category)) return category;
+  return typeof rec?.category === "string" ? rec.category : null;
+}
+
+/** Who a banned root belongs to, named once: the blocklist entry, else the catalogue's product (and owner). */
+function bannedWho(rec) {
+  const names = displayNames(rec.names) ?? {};
+  let entry = names.entry || "";
+  if (entry && names.root && entry.endsWith(`: ${names.root}`)) entry = entry.slice(0, -(names.root.length + 2));
+  if (entry) return entry;
+  const who = interceptorOf(rec);
+  const product = names.product || displayName(typeof who?.product === "string" ? who.product : "");
+  const owner = displayName(typeof who?.owner === "string" ? who.owner : "");
+  if (product && owner && owner !== product) return `${product} (${owner})`;
+  return product || owner;
+}
+
+/**
+ * The one line under the level in the popup's header and the badge tooltip: what kind of root this is and,
+ * for a banned root, whose (issue 24 items 2 and 4: one kind, said once). Empty where there is no kind.
+ * @returns {string}
+ */
+export function kindLine(t, rec) {
+  if (!rec) return "";
+  const category = categoryOf(rec);
+  const named = category && CATEGORY_NAME[category] ? t(CATEGORY_NAME[category]) : "";
+  switch (rec.level) {
+    case "banned": {
+      const kind = rec.reason === "policy_banned" ? t("kind_policy_banned") : named || t("level_banned");
+      const who = rec.reason === "policy_banned" ? "" : bannedWho(rec);
+      return who ? t("kind_with_who", [kind, who]) : kind;
+    }
+    case "interception":
+      // a root naming Kazakhstan keeps its government-interception warning (docs/protocol.md)
+      if (rec.reason === "kz_issuer") return t("kind_kz_issuer");
+      return named || t("category_unknown_interception");
+    case "notice":
+      // acknowledged: the level line already says "a root you know"; the kind line says what it looks like
+      if (rec.category === "acknowledged") return named && category !== "acknowledged" ? named : "";
+      return t("category_allowlisted");
+    case "browser-blocked":
+      if (refusedRootInstalled(rec) && ["banned", "interception", "notice"].includes(rec.probe?.level)) {
+        return t("kind_installed_here", [kindLine(t, rec.probe)]);
+      }
+      return rec.probe && rec.probe.level !== "ok" && rec.probe.level !== "unknown" ? t("kind_refused") : "";
+    default:
+      return "";
+  }
+}
+
+/**
+ * The main sentence of a page the browser refused (issue 24 item 1), from what the helper's probe and its
+ * `installed_in` found: a root installed on this computer intercepts (remove it), or the browser refused a
+ * certificate that nothing here trusts (`installed_in: []`) or that this browser does not trust (unknown
+ * elsewhere): the browser protected you. Before the probe answers, the browser's own error.
+ */
+function explainBlocked(t, rec) {
+  const host = hostOf(rec);
+  const probe = rec.probe;
+  const level = probe?.level;
+  if (!["banned", "interception", "notice", "ok"].includes(level)) return t("explain_browser_blocked", [host, rec.error?.message ?? ""]);
+  const root = probe.names?.root || probe.names?.entry || t("name_unnamed_root");
+  if (level === "ok") return t("explain_blocked_public", [host, root]);
+  const installed = refusedRootInstalled(rec);
+  if (installed) return t("explain_blocked_installed", [host, root]);
+  if (level === "banned") return t(installed === false ? "explain_blocked_banned_nowhere" : "explain_blocked_banned", [host, root]);
+  return t(installed === false ? "explain_blocked_refused_nowhere" : "explain_blocked_refused", [host, root]);
+}
+
 /** The level's display name. */
 export function levelName(t, level) {
   return t(LEVEL_NAME[level] ?? LEVEL_NAME.unknown);
+}
+
+/** The name of the level a record is shown at: a root the person acknowledged is not the organisation's. */
+export function shownLevelName(t, level, rec) {
+  if (level === "notice" && rec?.category === "acknowledged") return t("level_acknowledged");
+  return levelName(t, level);
 }
 
 /** The host name to show for a record. */
@@ -148,8 +261,9 @@ export function explainRecord(t, rec) {
     case "pending":
       return t("explain_pending", [host]);
     case "notice":
-      return t("explain_notice", [host, root]);
+      return t(rec.category === "acknowledged" ? "explain_acknowledged" : "explain_notice", [host, root]);
     case "interception": {
+      if (rec.reason === "kz_issuer") return t("explain_interception_kz", [host, root]);
       const product = rec.names?.product;
       const byKey = (rec.interceptor ?? rec.verdict?.interceptor)?.by === "spki_sha256";
       if (product && byKey) return t("explain_interception_named_key", [host, root, product]);
@@ -159,9 +273,10 @@ export function explainRecord(t, rec) {
     case "banned":
       if (rec.reason === "policy_banned") return t("explain_banned_policy", [host, root]);
       if (rec.reason === "banned_name") return t("explain_banned_name", [host, root, entry]);
-      return t(BANNED[rec.category] ?? "explain_banned_other", [host, root, entry]);
+      // who it belongs to (the entry, the product) is in the kind line (kindLine), said once
+      return t(BANNED[categoryOf(rec)] ?? "explain_banned_other", [host, root]);
     case "browser-blocked":
-      return t("explain_browser_blocked", [host, rec.error?.message ?? ""]);
+      return explainBlocked(t, rec);
     default:
       break;
   }
@@ -180,48 +295,30 @@ export function explainRecord(t, rec) {
   return t("explain_unknown", [host]);
 }
 
-/** Kinds of a banned root's owner (the catalogue's `interceptor.kind`, with `interceptor.owner`) -> their name. */
-export const OWNER_KIND = Object.freeze({
-  state: "kind_state",
-  vendor: "kind_vendor",
-  "compromised-ca": "kind_compromised_ca",
-  "distrusted-ca": "kind_distrusted_ca",
-});
-
 /**
- * Follow-up sentences: the fix for an unreachable host, who holds a banned root, the probe's finding for a
- * browser-blocked page.
+ * Follow-up sentences: the fix for an unreachable host; for a browser-blocked page, Chromium's own
+ * recognition of a known interception certificate, the probe still running or failed, and the browser's
+ * error once the main sentence says what the probe found.
  * @returns {string[]}
  */
 export function explainMore(t, rec) {
   const out = [];
   if (rec?.error?.code === "host_unreachable" || rec?.error?.code === "timeout") out.push(t("help_host_unreachable"));
-  if (rec?.level === "banned") {
-    const who = rec.interceptor ?? rec.verdict?.interceptor;
-    if (typeof who?.owner === "string" && Object.hasOwn(OWNER_KIND, who.kind)) {
-      out.push(t("explain_banned_owner", [who.owner, t(OWNER_KIND[who.kind])]));
-    } else if (rec.names?.product) {
-      out.push(t("explain_banned_named", [rec.names.product, rec.names.vendor ?? ""]));
-    }
-  }
   if (rec?.level === "browser-blocked") {
     if (String(rec.error?.message ?? "").includes(KNOWN_INTERCEPTION_ERROR)) out.push(t("explain_known_interception_blocked"));
-    if (rec.probe && rec.probe.level && rec.probe.level !== "unknown") out.push(t("probe_found", [explainRecord(t, rec.probe)]));
-    else if (rec.probe) out.push(t("explain_probe_failed", [hostOf(rec)]));
-    else out.push(t("probe_running"));
+    if (!rec.probe) out.push(t("probe_running"));
+    else if (!rec.probe.level || rec.probe.level === "unknown") out.push(t("explain_probe_failed", [hostOf(rec)]));
   }
   return out;
 }
 
 /**
- * "Looks like: product (vendor)" for the popup, or "" when the catalogue named nobody.
- * @returns {string}
+ * The browser's own error for a refused page once the main sentence says what the probe found (before
+ * that, the main sentence carries it), for a note; "" otherwise.
  */
-export function interceptorText(t, rec) {
-  const product = rec?.names?.product;
-  if (!product) return "";
-  const byKey = (rec.interceptor ?? rec.verdict?.interceptor)?.by === "spki_sha256";
-  return t(byKey ? "interceptor_by_key" : "interceptor_by_name", [product, rec.names.vendor ?? ""]);
+export function blockedError(t, rec) {
+  const found = rec?.level === "browser-blocked" && rec.probe?.level && rec.probe.level !== "unknown";
+  return found && rec.error?.message ? t("blocked_error", [rec.error.message]) : "";
 }
 
 /** What a route problem means for the user (`probe.route.problem`). */
@@ -263,51 +360,16 @@ export function explainRoute(t, rec) {
   return out;
 }
 
-/** The tooltip's sentence on what the probe of a browser-blocked page found, by the probe's level. */
-const PROBE_FINDING = Object.freeze({
-  banned: "tooltip_probe_banned",
-  interception: "tooltip_probe_interception",
-  notice: "tooltip_probe_notice",
-  ok: "tooltip_probe_ok",
-});
-
 /**
- * What the helper's probe found for a browser-blocked record, for the tooltip: the root the network
- * presented (its readable name), whether it is banned (and why) or an interception root, and the
- * product the catalogue recognised; "still probing" or "could not tell" otherwise. Names pass through
- * {@link displayNames} (bounded, no control or bidi characters). Empty for any other level.
- * @returns {string[]}
- */
-export function probeFinding(t, rec) {
-  if (rec?.level !== "browser-blocked") return [];
-  const probe = rec.probe;
-  if (!probe) return [t("probe_running")];
-  const key = PROBE_FINDING[probe.level];
-  if (!key) return [t("explain_probe_failed", [displayNames(rec.names)?.host || hostOf(rec)])];
-  const names = displayNames(probe.names) ?? {};
-  const root = names.root || names.entry || t("name_unnamed_root");
-  const out = [];
-  if (probe.level === "banned") {
-    const category = CATEGORY_NAME[probe.category];
-    out.push(category && probe.reason !== "policy_banned"
-      ? t(key, [root, t(category)])
-      : t("tooltip_probe_banned_policy", [root]));
-  } else {
-    out.push(t(key, [root]));
-  }
-  const looks = interceptorText(t, { ...probe, names });
-  if (looks) out.push(looks);
-  return out;
-}
-
-/**
- * The badge tooltip: level name, the main sentence of the worst record and, for a browser-blocked page,
- * what the probe found. Names are bounded and every line is free of control and bidi characters
- * (safetext.js): a tooltip is laid out as plain text, where an RLO in a certificate name would reorder it.
+ * The badge tooltip: level name, the kind line ({@link kindLine}) and the main sentence of the worst record
+ * (for a browser-blocked page, what the probe found). Names are bounded and every line is free of control and
+ * bidi characters (safetext.js): a tooltip is laid out as plain text, where an RLO in a certificate name
+ * would reorder it.
  */
 export function tooltip(t, titleKey, rec) {
   const base = t(titleKey);
   if (!rec) return base;
-  const safe = { ...rec, names: displayNames(rec.names) ?? rec.names };
-  return [base, explainRecord(t, safe), ...probeFinding(t, rec)].map(stripUnsafe).join("\n");
+  const safeNames = (r) => (r ? { ...r, names: displayNames(r.names) ?? r.names } : r);
+  const safe = { ...safeNames(rec), probe: safeNames(rec.probe) };
+  return [base, kindLine(t, safe), explainRecord(t, safe)].filter(Boolean).map(stripUnsafe).join("\n");
 }

@@ -13,6 +13,13 @@ export const CHROMIUM_VARIANTS = Object.freeze({
   explain_browser_blocked: "explain_browser_blocked_chromium",
   explain_no_security_info: "explain_no_security_info_chromium",
   help_host_unreachable: "help_host_unreachable_chromium",
+  explain_blocked_refused_nowhere: "explain_blocked_refused_nowhere_chromium",
+  explain_blocked_refused: "explain_blocked_refused_chromium",
+  explain_blocked_banned_nowhere: "explain_blocked_banned_nowhere_chromium",
+  explain_blocked_banned: "explain_blocked_banned_chromium",
+  explain_blocked_installed: "explain_blocked_installed_chromium",
+  explain_blocked_public: "explain_blocked_public_chromium",
+  blocked_error: "blocked_error_chromium",
 });
 
 /**

@@ -61,3 +61,44 @@ export const LEVEL_NAME = Object.freeze({
   "browser-blocked": "level_browser_blocked",
   banned: "level_banned",
 });
+
+/**
+ * Where the root a refused certificate came from is installed on this computer: the `installed_in` of the
+ * helper's probe (docs/protocol.md: the extension asks for it when the browser refused the page), as
+ * `true` (installed somewhere: listed), `false` (the finished scan found it in no store) or `null` (unknown:
+ * no probe yet, the scan did not finish, or the chain did not carry the root).
+ * @param {object|null} rec  a browser-blocked tab-state record
+ * @returns {boolean|null}
+ */
+export function refusedRootInstalled(rec) {
+  const list = rec?.probe?.verdict?.installed_in;
+  if (!Array.isArray(list)) return null;
+  return list.length > 0;
+}
+
+/**
+ * The level a page is shown at (badge code, colour, icon): its own level, except a page the browser refused
+ * whose root the helper found installed on this computer, which is shown at the probe's level (`!!` banned,
+ * `!` interception): "a root installed here intercepts" is not "the browser protected you" (issue 24 item 1).
+ * @param {object|null} state  tab state ({level, main, origins})
+ * @param {object|null} rec  its worst record (sentinel.js worstRecord)
+ * @returns {string|null}
+ */
+export function shownLevel(state, rec) {
+  const level = state?.level ?? null;
+  if (level === "browser-blocked" && rec?.level === "browser-blocked" && refusedRootInstalled(rec)
+      && ["banned", "interception", "notice"].includes(rec.probe?.level)) return rec.probe.level;
+  return level;
+}
+
+/**
+ * The badge of a page: {@link BADGE} of its {@link shownLevel}, with the tooltip title of a root the person
+ * acknowledged ("I know this root") in place of the organisation's notice.
+ * @returns {{text: string|null, title: string, color: string, level: string}}
+ */
+export function badgeStyle(state, rec) {
+  const level = shownLevel(state, rec) ?? "unknown";
+  const style = BADGE[level] ?? BADGE.unknown;
+  const acknowledged = level === "notice" && (rec?.category === "acknowledged" || rec?.probe?.category === "acknowledged");
+  return { ...style, title: acknowledged ? "badge_title_acknowledged" : style.title, level: BADGE[level] ? level : "unknown" };
+}

@@ -5,7 +5,8 @@
  * probe: {@link Sentinel#observeEvidence}); both also call {@link Sentinel#insecureMainFrame} and
  * {@link Sentinel#browserBlocked}.
  */
-import { BADGE, rank } from "./levels.js";
+import { badgeStyle, rank } from "./levels.js";
+import { iconPath } from "./icon.js";
 import { HostError } from "./hostport.js";
 import { CapturePlan, KnownCertificates, PageOrigins, PageSeen, cacheKey, originKey } from "./cache.js";
 import { originOf } from "./tabstate.js";
@@ -131,6 +132,7 @@ export class Sentinel {
   helloMessage() {
     const msg = { type: "hello", client: `${this.client}/${this.browser.runtime.getManifest().version}` };
     if (this.settings?.policy) msg.policy = this.settings.policy;
+    if (this.settings?.acknowledged?.length) msg.acknowledged_spki_sha256 = this.settings.acknowledged;
     return msg;
   }
 
@@ -304,7 +306,8 @@ export class Sentinel {
     const port = u.port ? Number(u.port) : 443;
     let probe;
     try {
-      const msg = { type: "probe", host: u.hostname, port, url };
+      // installed_in: whether the refused root is installed on this computer (levels.js refusedRootInstalled)
+      const msg = { type: "probe", host: u.hostname, port, url, installed_in: true };
       if (route) msg.route = route;
       const verdict = await this.host.request(msg, { timeoutMs: PROBE_TIMEOUT_MS });
       probe = recordFromVerdict(verdict, { url, hostname: u.hostname, keepDetail: true });
@@ -403,13 +406,15 @@ export class Sentinel {
     };
     let want;
     if (!state) {
-      want = { text: "", color: null, title: null };
+      want = { text: "", color: null, title: null, icon: iconPath(null) };
     } else {
-      const style = BADGE[state.level] ?? BADGE.unknown;
+      const rec = worstRecord(state);
+      const style = badgeStyle(state, rec);
       want = {
-        text: state.level === "ok" ? "" : this.t(style.text),
+        text: style.text ? this.t(style.text) : "",
         color: style.color,
-        title: tooltip(this.t, style.title, worstRecord(state)),
+        title: tooltip(this.t, style.title, rec),
+        icon: iconPath(style.level),
       };
     }
     const last = force ? undefined : this.drawn.get(tabId);
@@ -419,6 +424,7 @@ export class Sentinel {
     if (want.color !== null && want.color !== last?.color) {
       calls.push(call(() => action.setBadgeBackgroundColor({ tabId, color: want.color })));
     }
+    if (want.icon[16] !== last?.icon?.[16]) calls.push(call(() => action.setIcon({ tabId, path: want.icon })));
     if (want.title !== last?.title || last === undefined) {
       calls.push(want.title === null
         ? call(() => action.setTitle({ tabId, title: null }), () => action.setTitle({ tabId, title: this.t("ext_name") }))

@@ -15,7 +15,10 @@
  *                  browser then shows its "is debugging this browser" bar). Firefox ignores it.
  *   allow_spki_sha256  managed only: company inspection roots, sent to the host in `hello`
  *   banned             managed only: extra banned roots, sent to the host in `hello`
+ *   allow_user_acknowledge  managed only: false forbids "I know this root" (acknowledged.js)
+ *   acknowledged       local only: roots the person acknowledged (acknowledged.js), their keys sent in `hello`
  */
+import { STORAGE_KEY as ACKNOWLEDGED, allowedBy, cleanList } from "./acknowledged.js";
 
 export const DEFAULTS = Object.freeze({ mode: "warn", notifications: true, capture: "probe" });
 
@@ -68,16 +71,21 @@ export async function readManaged(storage) {
 
 /**
  * Effective settings: defaults, then local, then managed.
- * @returns {Promise<{mode: string, notifications: boolean, capture: string, locked: string[], policy: object|null}>}
- *   `locked` lists the keys the administrator set (the options page disables them).
+ * @returns {Promise<{mode: string, notifications: boolean, capture: string, locked: string[], policy: object|null,
+ *   allowAcknowledge: boolean, acknowledged: string[]}>}
+ *   `locked` lists the keys the administrator set (the options page disables them); `acknowledged` the SPKI
+ *   SHA-256 of the roots the person acknowledged, empty when policy forbids it.
  */
 export async function loadSettings(storage) {
   const [local, managed] = await Promise.all([
-    storage.local.get(["mode", "notifications", "capture"]).catch(() => ({})),
+    storage.local.get(["mode", "notifications", "capture", ACKNOWLEDGED]).catch(() => ({})),
     readManaged(storage),
   ]);
   const m = clean(managed);
-  return { ...DEFAULTS, ...clean(local), ...m, locked: Object.keys(m), policy: policyFromManaged(managed) };
+  const allowAcknowledge = allowedBy(managed);
+  const acknowledged = allowAcknowledge ? cleanList(local?.[ACKNOWLEDGED]).map((e) => e.spki_sha256) : [];
+  return { ...DEFAULTS, ...clean(local), ...m, locked: Object.keys(m), policy: policyFromManaged(managed),
+    allowAcknowledge, acknowledged };
 }
 
 /** Saves user options to local storage (ignored for keys the administrator locked). */
