@@ -12,6 +12,7 @@ import { VerdictCache } from "./cache.js";
 import { TabStates } from "./tabstate.js";
 import { Sentinel } from "./sentinel.js";
 import { translator, variantsFor } from "./i18n.js";
+import { onAreasChanged } from "./storagewatch.js";
 
 /** Native messaging host name (docs/protocol.md). */
 export const HOST_NAME = "io.rootsentinel.host";
@@ -49,8 +50,8 @@ export function startBackground(browser, registerCapture, { client = "firefox" }
     if (changeInfo.status || changeInfo.url) tabs.ready().then(() => sentinel.applyBadge(tabId, { force: true }));
   });
   browser.tabs.onRemoved.addListener((tabId) => sentinel.forget(tabId));
-  browser.storage.onChanged.addListener((changes, area) => {
-    if (area !== "local" && area !== "managed") return;
+  // Only the settings' areas: a listener on storage.onChanged would be woken by every tab-state write.
+  onAreasChanged(browser.storage, () => {
     const sent = (s) => JSON.stringify([s?.policy ?? null, s?.acknowledged ?? []]); // what hello carries
     const before = sent(sentinel.settings);
     sentinel.loadSettings().then((s) => {
@@ -70,6 +71,10 @@ export function startBackground(browser, registerCapture, { client = "firefox" }
     }
     return undefined;
   });
+
+  // An event page about to unload writes what the coalescing delay still holds (Firefox fires it; a
+  // Chromium worker is stopped after 30 s idle, long after the delay).
+  browser.runtime.onSuspend?.addListener(() => { tabs.flush(); });
 
   tabs.ready();
   sentinel.loadSettings().then(() => host.connect());
