@@ -123,3 +123,30 @@ test("a browser without per-area onChanged falls back to storage.onChanged, filt
   assert.equal(loads, 1);
   assert.equal(sentinel.settings.mode, "enforce");
 });
+
+test("the badge is drawn once per change: no forced redraw on commit or tab update", async () => {
+  const browser = fakeBrowser({ host });
+  const counts = instrument(browser);
+  const calls = [];
+  for (const name of Object.keys(browser.action)) {
+    const fn = browser.action[name];
+    browser.action[name] = (d) => { calls.push([name, d.text ?? d.color ?? d.title ?? d.path?.[16]]); return fn(d); };
+  }
+  startBackground(browser, registerCapture);
+  await settle();
+  await benchLoad(browser, 0);
+  calls.length = 0;
+  const before = counts.action;
+  await benchLoad(browser, 1);
+  const perLoad = counts.action - before;
+  // pending (text, colour, icon, title), ok (the same four, here before the commit), then after the browser
+  // cleared them at the commit only what differs from the defaults (colour, icon, title): 11, not 20.
+  assert.ok(perLoad <= 11, `action.* calls per load: ${perLoad} ${JSON.stringify(calls)}`);
+  assert.match(browser.badges.get(7).title, /^RootSentinel: not intercepted/);
+  assert.equal(browser.badges.get(7).icon[16], "/icons/toolbar/ok-16.png");
+  // a tab update with nothing new draws nothing
+  const n = counts.action;
+  browser.tabs.onUpdated.fire(7, { status: "complete" });
+  await settle();
+  assert.equal(counts.action, n);
+});

@@ -4,8 +4,9 @@
  * {@link startBackground} with its capture registration.
  *
  * Firefox clears tab-specific badge data when a tab navigates (ExtensionActions.sys.mjs
- * handleLocationChange; browser-apis.md 4.3), so the badge is redrawn on webNavigation.onCommitted
- * (frameId 0) and tabs.onUpdated.
+ * handleLocationChange; browser-apis.md 4.3), and Chromium on a cross-document commit, so the badge
+ * is redrawn from the defaults on webNavigation.onCommitted (frameId 0); tabs.onUpdated sets only
+ * what differs from what was drawn (a woken event page has drawn nothing).
  */
 import { HostPort } from "./hostport.js";
 import { VerdictCache } from "./cache.js";
@@ -47,7 +48,9 @@ export function startBackground(browser, registerCapture, { client = "firefox" }
   });
   browser.tabs.onUpdated.addListener((tabId, changeInfo) => {
     // After ready(): an event page woken by this event must not draw "no state" over a saved verdict.
-    if (changeInfo.status || changeInfo.url) tabs.ready().then(() => sentinel.applyBadge(tabId, { force: true }));
+    // Not forced: a tab update clears nothing (a commit does, and redraws), so only what changed is set
+    // (a new event page has drawn nothing yet and sets every part).
+    if (changeInfo.status || changeInfo.url) tabs.ready().then(() => sentinel.applyBadge(tabId));
   });
   browser.tabs.onRemoved.addListener((tabId) => sentinel.forget(tabId));
   // Only the settings' areas: a listener on storage.onChanged would be woken by every tab-state write.
