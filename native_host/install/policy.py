@@ -27,7 +27,9 @@ Outputs (printed by ``rootsentinel policy``):
 Managed settings (validated against :data:`MANAGED_SCHEMA`, which ``extension/managed_schema.json`` copies)::
 
     {"mode": "warn" | "enforce", "allow_spki_sha256": ["<64 hex>", ...],
-     "banned": [{"spki_sha256": "<64 hex>", "reason": "..."} | {"cert_sha256": "<64 hex>", "reason": "..."}],
+     "allow_roots_pem": ["-----BEGIN CERTIFICATE-----...", ...],   # one root certificate each
+     "banned": [{"spki_sha256": "<64 hex>", "reason": "..."} | {"cert_sha256": "<64 hex>", "reason": "..."}
+                | {"pem": "-----BEGIN CERTIFICATE-----...", "reason": "..."}],
      "notifications": bool, "probing": bool, "audit": bool,
      "allow_user_acknowledge": bool,    # false: no "I know this root" (extension/src/core/acknowledged.js)
      "capture": "probe" | "debugger"}   # Chromium family only (extension/src/chromium/capture.js)
@@ -42,6 +44,7 @@ from native_host.install.extension_ids import CHROMIUM_STORE_ID_PLACEHOLDER, is_
 from native_host.install.model import InstallError
 
 _HEX64 = "^[0-9a-f]{64}$"
+_PEM_CERT = "-----BEGIN CERTIFICATE-----"
 
 MANAGED_SCHEMA: dict = {
     "type": "object",
@@ -60,15 +63,22 @@ MANAGED_SCHEMA: dict = {
             "description": "SHA-256 of the SubjectPublicKeyInfo (lowercase hex) of roots the company uses for TLS inspection; chains anchored in them are shown as notice, not interception.",
             "items": {"type": "string", "pattern": _HEX64},
         },
+        "allow_roots_pem": {
+            "type": "array",
+            "title": "Company inspection roots (certificates)",
+            "description": "The company's own TLS inspection roots as certificates, PEM text, one root each. An inspection proxy does not send its root, so the helper verifies paths to these: a chain whose path reaches one, sent or not, is shown as notice with the root's name.",
+            "items": {"type": "string", "pattern": _PEM_CERT},
+        },
         "banned": {
             "type": "array",
             "title": "Extra banned roots",
-            "description": "Roots to treat as banned in addition to the built-in blocklist; each entry gives spki_sha256 or cert_sha256 (lowercase hex) and a reason.",
+            "description": "Roots to treat as banned in addition to the built-in blocklist; each entry gives spki_sha256 or cert_sha256 (lowercase hex), or pem (the root certificate itself, PEM text: a chain whose path reaches it is banned even when the root is not sent), and a reason.",
             "items": {
                 "type": "object",
                 "properties": {
                     "spki_sha256": {"type": "string", "pattern": _HEX64},
                     "cert_sha256": {"type": "string", "pattern": _HEX64},
+                    "pem": {"type": "string", "pattern": _PEM_CERT},
                     "reason": {"type": "string"},
                 },
             },
