@@ -214,3 +214,24 @@ def test_truly_unknown_issuer_with_an_aia_url_is_unknown_and_says_fetch(tmp_path
     # a proxy's leaf with no AIA URL, its root not sent: interception as before
     plain, _ = issue_leaf(inter, inter_key, "x.example")
     assert _judge([plain])["level"] == "interception"
+
+
+def test_scan_calls_an_installed_anchor_public_only_when_a_public_root_signed_it():
+    """``scan``: an installed trust anchor (not self-issued) that names a public root as its issuer is public
+    only when that root's key verifies it; the name and a copied key id are not enough (issue 22 item 7)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from native_host.engine.verdict import Policy
+    from native_host.scan.model import Installed, Store
+    from native_host.scan.report import judge_place
+
+    real = _public_root("DigiCert Global Root G2")
+    ski = real.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    forged, _ = issue_leaf(None, ec.generate_private_key(ec.SECP256R1()), "x", issuer_name=real.subject, aki=ski,
+                           ca=True, cn="Forged Issuing CA")
+    item = Installed(der=der(forged), store=Store("linux-anchors", "/usr/local/share/ca-certificates"), anchor=True)
+    place = judge_place(item, cert_facts(der(forged)), None, store(), Policy())
+    assert (place.status, place.reason) == ("non-public", "non_public_anchor")
+    (_, r11), = pem_blocks((LE / "r11.pem").read_bytes())  # the real R11, installed as an anchor
+    item = Installed(der=r11, store=Store("linux-anchors", "/usr/local/share/ca-certificates"), anchor=True)
+    assert judge_place(item, cert_facts(r11), None, store(), Policy()).status == "public"
