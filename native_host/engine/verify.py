@@ -505,6 +505,9 @@ def _extend(walk: _Walk, steps: tuple[Step, ...]) -> PathResult:
         return PathResult("unknown_issuer", steps, bad_signature=bad_signature,
                           detail="a certificate of its issuer's name was sent, but its signature does not verify")
     urls = ca_issuers_urls(child) if len(steps) == 1 and _end_entity(child) else []
+    if any(walk.fetched.get(u) for u in urls):  # the URL answered with certificates, none of them its issuer
+        return PathResult("unknown_issuer", steps,
+                          detail="its issuer was neither sent nor known, and its AIA URL gave certificates of another name")
     if urls:  # a server that left out its intermediate: the common mistake intermediate preloading exists for
         how = ("fetching it gave no certificate of that name" if walk.fetch is not None
                else "it was not fetched (rootsentinel check --fetch-issuers fetches it)")
