@@ -36,7 +36,9 @@ function matches(filter, details) {
 
 export class WebRequestEvent extends FakeEvent {
   fire(details) {
-    return this.listeners.filter((l) => matches(l.filter, details)).map((l) => l.fn(details));
+    const hit = this.listeners.filter((l) => matches(l.filter, details));
+    this.calls = (this.calls ?? 0) + hit.length; // listener calls: each is a message to the extension
+    return hit.map((l) => l.fn(details));
   }
 }
 

@@ -150,3 +150,49 @@ test("the badge is drawn once per change: no forced redraw on commit or tab upda
   await settle();
   assert.equal(counts.action, n);
 });
+
+/** One load of the bench page in tab 7 of a fake Chromium 156 (securityInfo listeners called without it). */
+async function chromiumBenchLoad(chrome, n) {
+  const page = `https://o0.test/page?n=${n}`;
+  const fire = (url, type) => {
+    const details = { requestId: String(nextRequest++), tabId: 7, url, type, fromCache: false, frameId: type === "main_frame" ? 0 : 3 };
+    chrome.webRequest.onHeadersReceived.fire(details);
+    chrome.webRequest.onResponseStarted.fire({ ...details, ip: "127.0.0.1" });
+  };
+  fire(page, "main_frame");
+  await settle(2);
+  chrome.badges.delete(7);
+  chrome.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: page });
+  chrome.tabs.onUpdated.fire(7, { status: "loading", url: page });
+  for (let o = 0; o < 10; o += 1) for (let j = 0; j < 10; j += 1) fire(`https://o${o}.test/r${j}.png?n=${n}`, "image");
+  await settle(5);
+  chrome.tabs.onUpdated.fire(7, { status: "complete" });
+  await settle(5);
+  await sleep(PERSIST_DELAY_MS + 30);
+}
+
+function chromiumHost(msg) {
+  if (msg.type === "hello") return hello(msg);
+  if (msg.type === "probe") return verdict({ ...msg, url: msg.url ?? `https://${msg.host}/` }, "ok", { evidence: "probe" });
+  return undefined;
+}
+
+test("Chromium: one webRequest listener call per response, two storage writes and a handful of badge calls per load", async () => {
+  const { fakeChrome } = await import("./fake-chrome.mjs");
+  const { registerCapture: registerChromium } = await import("../../extension/src/chromium/capture.js");
+  const chrome = fakeChrome({ host: chromiumHost });
+  const counts = instrument(chrome);
+  const sentinel = startBackground(chrome, (api, s) => registerChromium(api, s), { client: "chromium" });
+  await settle();
+  await chromiumBenchLoad(chrome, 0);
+  const events = () => ["onHeadersReceived", "onResponseStarted", "onBeforeRedirect", "onErrorOccurred"]
+    .reduce((sum, e) => sum + (chrome.webRequest[e]?.calls ?? 0), 0);
+  const before = { ...counts, events: events() };
+  await chromiumBenchLoad(chrome, 1);
+  const perResponse = (events() - before.events) / 101;
+  assert.equal(perResponse, 1, `webRequest listener calls per response: ${perResponse}`);
+  assert.ok(counts.sessionSets - before.sessionSets <= 2, `storage.session.set per load: ${counts.sessionSets - before.sessionSets}`);
+  assert.ok(counts.action - before.action <= 11, `action.* calls per load: ${counts.action - before.action}`);
+  assert.equal(sentinel.tabs.get(7).level, "ok");
+  assert.equal(Object.keys(sentinel.tabs.get(7).origins).length, 10, "every origin of the page is on record");
+});
