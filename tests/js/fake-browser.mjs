@@ -176,7 +176,7 @@ export function fakeBrowser({ host, managed, local = {}, session = {}, lang = "e
         return Promise.resolve(si);
       },
     },
-    webNavigation: { onCommitted: new FakeEvent() },
+    webNavigation: { onCommitted: new FakeEvent(), onErrorOccurred: new FakeEvent() },
     tabs: { onUpdated: new FakeEvent(), onRemoved: new FakeEvent() },
   };
   return browser;

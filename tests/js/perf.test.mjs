@@ -196,3 +196,20 @@ test("Chromium: one webRequest listener call per response, two storage writes an
   assert.equal(sentinel.tabs.get(7).level, "ok");
   assert.equal(Object.keys(sentinel.tabs.get(7).origins).length, 10, "every origin of the page is on record");
 });
+
+test("an error page clears the badge without a commit event: it is drawn again from webNavigation.onErrorOccurred", async () => {
+  const { fakeChrome } = await import("./fake-chrome.mjs");
+  const { registerCapture: registerChromium } = await import("../../extension/src/chromium/capture.js");
+  const chrome = fakeChrome({ host: (msg) => (msg.type === "hello" ? hello(msg)
+    : { ...verdict({ ...msg, url: "https://shop.test/" }, "interception"), evidence: "probe" }) });
+  startBackground(chrome, (api, s) => registerChromium(api, s), { client: "chromium" });
+  await settle();
+  chrome.webRequest.onErrorOccurred.fire({ requestId: "e1", tabId: 7, url: "https://shop.test/", type: "main_frame",
+    error: "net::ERR_CERT_AUTHORITY_INVALID" });
+  await settle(10);
+  assert.equal(chrome.badges.get(7).text, "✕");
+  chrome.badges.delete(7); // Chromium commits its error page: the action's tab values are reset
+  chrome.webNavigation.onErrorOccurred.fire({ tabId: 7, frameId: 0, url: "https://shop.test/", error: "net::ERR_CERT_AUTHORITY_INVALID" });
+  await settle();
+  assert.equal(chrome.badges.get(7)?.text, "✕");
+});

@@ -46,6 +46,11 @@ export function startBackground(browser, registerCapture, { client = "firefox" }
   browser.webNavigation.onCommitted.addListener((d) => {
     if (d.frameId === 0) sentinel.committed(d.tabId, d.url).catch(() => {});
   });
+  // A navigation that ends in an error page (a refused certificate: Chromium commits its error page
+  // without webNavigation.onCommitted) clears the badge too.
+  browser.webNavigation.onErrorOccurred?.addListener((d) => {
+    if (d.frameId === 0) tabs.ready().then(() => sentinel.applyBadge(d.tabId, { cleared: true }));
+  });
   browser.tabs.onUpdated.addListener((tabId, changeInfo) => {
     // After ready(): an event page woken by this event must not draw "no state" over a saved verdict.
     // Not forced: a tab update clears nothing (a commit does, and redraws), so only what changed is set

@@ -425,15 +425,18 @@ export class Sentinel {
         icon: iconPath(style.level),
       };
     }
-    const last = force ? undefined : cleared ? CLEARED_BADGE : this.drawn.get(tabId);
+    const drawn = force ? undefined : this.drawn.get(tabId);
     this.drawn.set(tabId, want);
+    // After a clear, a part is set where it differs from the default or from what was drawn (the latter
+    // in case the browser did not clear after all): right either way.
+    const differs = (get) => drawn === undefined || get(want) !== get(drawn) || (cleared && get(want) !== get(CLEARED_BADGE));
     const calls = [];
-    if (want.text !== last?.text) calls.push(call(() => action.setBadgeText({ tabId, text: want.text })));
-    if (want.color !== null && want.color !== last?.color) {
+    if (differs((b) => b.text)) calls.push(call(() => action.setBadgeText({ tabId, text: want.text })));
+    if (want.color !== null && differs((b) => b.color)) {
       calls.push(call(() => action.setBadgeBackgroundColor({ tabId, color: want.color })));
     }
-    if (want.icon[16] !== last?.icon?.[16]) calls.push(call(() => action.setIcon({ tabId, path: want.icon })));
-    if (want.title !== last?.title || last === undefined) {
+    if (differs((b) => b.icon?.[16])) calls.push(call(() => action.setIcon({ tabId, path: want.icon })));
+    if (differs((b) => b.title)) {
       calls.push(want.title === null
         ? call(() => action.setTitle({ tabId, title: null }), () => action.setTitle({ tabId, title: this.t("ext_name") }))
         : call(() => action.setTitle({ tabId, title: want.title })));
