@@ -37,7 +37,10 @@ export function instrument(browser) {
 }
 
 let nextRequest = 1;
-/** One load of the bench page in tab 7 of a fake Firefox: main frame, commit, 100 images, complete. */
+/**
+ * One load of the bench page in tab 7 of a fake Firefox: main frame, commit, 100 images (each let
+ * run to its end before the next, as a real page's responses are spread in time), complete.
+ */
 async function benchLoad(browser, n) {
   const page = `https://o0.test/page?n=${n}`;
   const fire = (url, type) => {
@@ -50,7 +53,12 @@ async function benchLoad(browser, n) {
   browser.badges.delete(7); // the browser clears the badge when the navigation commits
   browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: page });
   browser.tabs.onUpdated.fire(7, { status: "loading", url: page });
-  for (let o = 0; o < 10; o += 1) for (let j = 0; j < 10; j += 1) fire(`https://o${o}.test/r${j}.png?n=${n}`, "image");
+  for (let j = 0; j < 10; j += 1) {
+    for (let o = 0; o < 10; o += 1) {
+      fire(`https://o${o}.test/r${j}.png?n=${n}`, "image");
+      await settle(1);
+    }
+  }
   await settle(5);
   browser.tabs.onUpdated.fire(7, { status: "complete" });
   await settle(5);
@@ -212,4 +220,19 @@ test("an error page clears the badge without a commit event: it is drawn again f
   chrome.webNavigation.onErrorOccurred.fire({ tabId: 7, frameId: 0, url: "https://shop.test/", error: "net::ERR_CERT_AUTHORITY_INVALID" });
   await settle();
   assert.equal(chrome.badges.get(7)?.text, "✕");
+});
+
+test("Firefox with no host: after repeated host failures on a page its origins are not captured again there", async () => {
+  const browser = fakeBrowser({ host: null });
+  startBackground(browser, registerCapture);
+  await settle();
+  await benchLoad(browser, 0);
+  const before = browser.webRequest.calls.length;
+  await benchLoad(browser, 1);
+  const calls = browser.webRequest.calls.length - before;
+  // the main frame, each origin's first response, a few more until the page has seen the host fail, the sample
+  assert.ok(calls <= 30, `getSecurityInfo calls per load without a host: ${calls}`);
+  const state = (await import("../../extension/src/core/tabstate.js")).pageLevel;
+  assert.equal(browser.badges.get(7).text, "?", "unknown, never ok");
+  assert.ok(state);
 });

@@ -22,6 +22,12 @@ export const BLOCKED_PAGE = "blocked/blocked.html";
  */
 const CLEARED_BADGE = Object.freeze({ text: "", color: null, title: null, icon: iconPath(null) });
 
+/** Failures of the host itself (not of its judgement): the next capture would fail alike. */
+const HOST_FAILURE_CODES = new Set(["host_unreachable", "timeout"]);
+
+/** Host failures on a page after which its origins' later responses are not captured (Firefox). */
+export const HOST_FAILURES_PER_PAGE = 2;
+
 /** {@link Sentinel#recordOf}: the response repeats a leaf and host judged on the page (nothing to record). */
 const REPEAT = Symbol("repeat");
 
@@ -98,6 +104,7 @@ export class Sentinel {
     this.origins = new PageOrigins();
     this.drawn = new Map(); // tabId -> {text, color, title} last set ({@link applyBadge})
     this.committedGen = new Map(); // tabId -> the page generation its last committed navigation kept
+    this.hostFailures = new Map(); // tabId -> {gen, n}: host failures on the tab's page ({@link hostFailed})
   }
 
   /**
@@ -161,9 +168,22 @@ export class Sentinel {
     // need not be captured (PageOrigins). Not judged (not secure, no chain, no verdict): the next one is.
     const judged = si?.state === "secure" && (rec === REPEAT || (rec !== null && !rec.provisional && !rec.error));
     const claimKey = PageOrigins.keyOf(origin, req.fromCache);
-    if (!judged) this.origins.release(tabId, gen, claimKey);
+    // A host that could not be asked (not installed, crashed, silent) stays so for a while: after
+    // HOST_FAILURES_PER_PAGE such failures on a page its origins are not captured again there (each
+    // capture would only fail again: 72 getSecurityInfo calls a load instead of 15, issue 27).
+    const backOff = !judged && rec?.error && HOST_FAILURE_CODES.has(rec.error.code)
+      && this.hostFailed(tabId, gen) >= HOST_FAILURES_PER_PAGE;
+    if (!judged && !backOff) this.origins.release(tabId, gen, claimKey);
     else if (main) this.origins.claim(tabId, gen, claimKey);
     return rec === null || rec === REPEAT ? null : this.finishObservation(tabId, gen, rec, main);
+  }
+
+  /** Counts a failure to reach the host on page `gen` of `tabId`; returns the page's count. */
+  hostFailed(tabId, gen) {
+    const prev = this.hostFailures.get(tabId);
+    const n = prev?.gen === gen ? prev.n + 1 : 1;
+    this.hostFailures.set(tabId, { gen, n });
+    return n;
   }
 
   /**
@@ -463,6 +483,7 @@ export class Sentinel {
     this.seen.forget(tabId);
     this.origins.forget(tabId);
     this.drawn.delete(tabId);
+    this.hostFailures.delete(tabId);
     this.committedGen.delete(tabId);
     this.tabs.remove(tabId);
   }
