@@ -236,3 +236,41 @@ test("Firefox with no host: after repeated host failures on a page its origins a
   assert.equal(browser.badges.get(7).text, "?", "unknown, never ok");
   assert.ok(state);
 });
+
+test("Chromium with no host shows the host-missing state at once, while storage.managed has not answered yet", async () => {
+  const { fakeChrome } = await import("./fake-chrome.mjs");
+  const { registerCapture: registerChromium } = await import("../../extension/src/chromium/capture.js");
+  const chrome = fakeChrome({ host: null });
+  let answer;
+  chrome.storage.managed.get = () => new Promise((resolve) => { answer = resolve; }); // the policy service is not up
+  const sentinel = startBackground(chrome, (api, s) => registerChromium(api, s), { client: "chromium" });
+  await settle();
+  chrome.webRequest.onResponseStarted.fire({ requestId: "m1", tabId: 7, url: "https://a.test/", type: "main_frame",
+    fromCache: false, frameId: 0, ip: "192.0.2.1" });
+  await settle(10);
+  assert.equal(sentinel.settings, null, "the settings have not loaded");
+  assert.equal(chrome.badges.get(7)?.text, "?", "not pending: the host is missing");
+  assert.equal(sentinel.tabs.get(7).main.error.code, "host_unreachable");
+  answer({});
+});
+
+test("with a host, nothing reaches it before hello, and hello waits for the settings it carries", async () => {
+  const { fakeChrome } = await import("./fake-chrome.mjs");
+  const { registerCapture: registerChromium } = await import("../../extension/src/chromium/capture.js");
+  const chrome = fakeChrome({ host: chromiumHost });
+  let answer;
+  chrome.storage.managed.get = () => new Promise((resolve) => { answer = resolve; });
+  const sentinel = startBackground(chrome, (api, s) => registerChromium(api, s), { client: "chromium" });
+  await settle();
+  chrome.webRequest.onResponseStarted.fire({ requestId: "m2", tabId: 7, url: "https://a.test/", type: "main_frame",
+    fromCache: false, frameId: 0, ip: "192.0.2.1" });
+  await settle(10);
+  assert.equal(chrome.native.ports.length, 1, "the port is open");
+  assert.deepEqual(chrome.native.sent, [], "nothing is sent before the settings load");
+  assert.equal(sentinel.tabs.get(7).level, "pending");
+  answer({ allow_spki_sha256: ["ab".repeat(32)] });
+  await settle(10);
+  assert.deepEqual(chrome.native.sent.map((m) => m.type), ["hello", "probe"]);
+  assert.deepEqual(chrome.native.sent[0].policy, { allow_spki_sha256: ["ab".repeat(32)] });
+  assert.equal(sentinel.tabs.get(7).level, "ok");
+});

@@ -35,6 +35,9 @@ export function startBackground(browser, registerCapture, { client = "firefox" }
     runtime: browser.runtime,
     name: HOST_NAME,
     hello: () => sentinel.helloMessage(),
+    // The port opens at once (a missing host shows at once, issue 27: Chromium answers storage.managed
+    // about 20 s after it starts); hello, with the policy, waits for the settings, and requests for it.
+    helloReady: () => sentinel.currentSettings(),
     onStatus: (status) => {
       browser.storage.session.set({ host: { ...status, at: Date.now() } }).catch(() => {});
     },
@@ -85,6 +88,7 @@ export function startBackground(browser, registerCapture, { client = "firefox" }
   browser.runtime.onSuspend?.addListener(() => { tabs.flush(); });
 
   tabs.ready();
-  sentinel.loadSettings().then(() => host.connect());
+  sentinel.loadSettings();
+  host.connect();
   return sentinel;
 }

@@ -236,7 +236,8 @@ export class Sentinel {
 
   /** The Record of a verdict looked up in `cache` (asked with `ask` when not there); a failure's Record otherwise. */
   async judge({ url, fromCache, main }, hostname, cache, key, ask) {
-    await this.currentSettings();
+    // No wait for the settings here: requests to the host wait for its hello, which carries them
+    // (HostPort helloReady), and a missing host is known before they load.
     try {
       const { verdict, cached } = await cache.lookup(key, ask);
       return recordFromVerdict(verdict, { url, hostname, fromCache, cached, keepDetail: main });
