@@ -169,7 +169,7 @@ export function fakeBrowser({ host, managed, local = {}, session = {}, lang = "e
         return Promise.resolve(si);
       },
     },
-    webNavigation: { onCommitted: new FakeEvent() },
+    webNavigation: { onCommitted: new FakeEvent(), onBeforeNavigate: new FakeEvent() },
     tabs: { onUpdated: new FakeEvent(), onRemoved: new FakeEvent() },
     /** The administrator's policy arrives or changes: managed storage becomes `next`, onChanged fires ("managed"). */
     setManaged(next) {

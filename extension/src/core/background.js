@@ -44,6 +44,8 @@ export function startBackground(browser, registerCapture, { client = "firefox", 
 
   // All listeners synchronously, at top level of the event page.
   registerCapture(browser, sentinel);
+  // The host may have been installed since the last attempt: a navigation retries at once (hostport.js navigated).
+  browser.webNavigation.onBeforeNavigate?.addListener((d) => { if (d.frameId === 0) host.navigated(); });
   browser.webNavigation.onCommitted.addListener((d) => {
     if (d.frameId === 0) sentinel.committed(d.tabId, d.url).catch(() => {});
   });
