@@ -35,7 +35,13 @@ from native_host.install.doctor.manifests import (  # noqa: F401
     _profile_exists,
     read_native_messaging_policy,
 )
-from native_host.install.extension_ids import CHROMIUM_UNPACKED_ID, chromium_origin, split_extension_ids
+from native_host.install.doctor.fleet import extension_check, forced_chromium_ids, install_fix
+from native_host.install.extension_ids import (
+    CHROMIUM_UNPACKED_ID,
+    chromium_origin,
+    is_chromium_extension_id,
+    split_extension_ids,
+)
 from native_host.install.model import SCOPES, Environment, InstallError, family
 
 
@@ -80,16 +86,23 @@ def diagnose(
     from native_host import FIREFOX_EXTENSION_ID
 
     required_firefox = tuple(firefox_ids) or (FIREFOX_EXTENSION_ID,)
-    required_chromium = tuple(chromium_ids) or (CHROMIUM_UNPACKED_ID,)
     if use_winreg is None:
         use_winreg = locations.current_os() == "windows" and target_os == "windows" and root is None
     if root is None and target_os != locations.current_os():
         raise InstallError(f"checking {target_os} locations on {locations.current_os()} needs --root DIR")
     scopes = tuple(s for s in SCOPES if s in scopes)
     checks: list[Check] = []
+    explicit_chromium = tuple(chromium_ids)
+    looked_at: list[tuple[str, tuple[str, ...]]] = []
     for browser in names:
         browser_scopes = scopes
+        required_chromium = explicit_chromium or (CHROMIUM_UNPACKED_ID,)
         if family(browser) == "chromium":
+            forced = forced_chromium_ids(browser, target_os, root)
+            if forced and not explicit_chromium:
+                # what the browser will run: the id its policy force-installs, not the unpacked build's
+                required_chromium = tuple(forced)
+                checks.append(Check(None, browser, f"policy ExtensionInstallForcelist force-installs {', '.join(forced)}"))
             policy = read_native_messaging_policy(browser, target_os, root)
             allow = policy.get("NativeMessagingAllowlist", [])
             block = policy.get("NativeMessagingBlocklist", [])
@@ -111,10 +124,11 @@ def diagnose(
             checks.append(Check(None, browser, "not installed (no profile folder and no host manifest): skipped; "
                                                f"rootsentinel doctor --browser {browser} checks it anyway"))
             continue
+        looked_at.append((browser, required_chromium))
         found = _find_manifest(browser, target_os, env, browser_scopes, root, use_winreg, checks)
         if found is None:
             continue
-        fix = _install_fix(browser, found.loc.scope)
+        fix = install_fix(browser, found.loc.scope, required_chromium if family(browser) == "chromium" else ())
         checks.append(Check(True, browser, f"manifest {found.dest} ({found.loc.scope} scope)"))
         if found.loc.scope == "system" and target_os != "windows" and os.name != "nt" \
                 and found.dest.stat().st_mode & 0o444 != 0o444:
@@ -138,6 +152,8 @@ def diagnose(
             checks.append(Check(False, browser, f"type is {doc.get('type')!r}, expected 'stdio'", fix))
             continue
         checks.append(Check(True, browser, "type is stdio"))
+        if family(browser) == "chromium":  # the fix keeps every real id the manifest admits, never the placeholder
+            fix = install_fix(browser, found.loc.scope, _chromium_ids_for_fix(doc, required_chromium))
         ext_id = _check_ids(browser, doc, required_firefox, required_chromium, fix, checks)
         if ext_id is None:
             continue
@@ -162,7 +178,23 @@ def diagnose(
         else:
             checks.append(Check(False, browser, f"host did not answer hello: {result.error}",
                                 f"run '{host}' by hand and read its stderr, then {fix}"))
+    for browser, ids in looked_at:
+        line = extension_check(browser, target_os, env, root, required_firefox[0], ids)
+        if line is not None:
+            checks.append(line)
     if checks and all(c.ok is None for c in checks):
         checks.append(Check(False, "every browser", f"no host manifest for {HOST_NAME} anywhere, so no browser can reach the host",
                             "rootsentinel install --browser <your browser>"))
     return checks
+
+
+def _chromium_ids_for_fix(doc: dict, required: tuple[str, ...]) -> list[str]:
+    """The ids an install command must name: the required ones, then the valid ones the manifest lists."""
+    ids = list(required)
+    allowed = doc.get("allowed_origins")
+    for origin in allowed if isinstance(allowed, list) else ():
+        if isinstance(origin, str) and origin.startswith("chrome-extension://"):
+            ext_id = origin[len("chrome-extension://"):].rstrip("/")
+            if is_chromium_extension_id(ext_id) and ext_id not in ids:
+                ids.append(ext_id)
+    return ids

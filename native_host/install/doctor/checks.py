@@ -17,12 +17,19 @@ class Check:
         browser: which browser the check is about.
         message: what was found, one line.
         fix: what to do about a failure, one line ('' when ok).
+        kind: the finding class: ``host``, ``config``, ``audit`` or ``extension`` (exit codes:
+            :data:`native_host.install.doctor.fleet.EXIT_CODES`).
     """
 
     ok: bool | None
     browser: str
     message: str
     fix: str = ""
+    kind: str = "host"
+
+    def as_json(self) -> dict:
+        """``{"ok", "class", "subject", "message", "fix"}`` for ``doctor --json``."""
+        return {"ok": self.ok, "class": self.kind, "subject": self.browser, "message": self.message, "fix": self.fix}
 
     def line(self) -> str:
         """``✓ firefox: ...``, ``✗ chrome: ... — fix: ...`` or ``- edge: ...``."""
