@@ -60,38 +60,68 @@ class Policy:
     """Enterprise overlay on the bundled blocklist (treat as immutable).
 
     Attributes:
-        allow_spki_sha256: SPKI hashes (lowercase hex) of the company's own inspection roots -> ``notice``.
-        banned: extra bans, hash (lowercase hex, SPKI or certificate) -> reason text.
+        allow_spki_sha256: SPKI hashes (lowercase hex) of the company's own inspection roots -> ``notice``
+            (the keys of ``allow_roots_pem`` included).
+        banned: extra bans, hash (lowercase hex, SPKI or certificate) -> reason text (the keys and certificate
+            hashes of ``banned[].pem`` included).
+        roots: the root certificates the administrator gave (``allow_roots_pem``, ``banned[].pem``) as
+            :class:`CertFacts`: extra anchors the path builder verifies to, sent or not.
     """
 
-    __slots__ = ("allow_spki_sha256", "banned")
+    __slots__ = ("allow_spki_sha256", "banned", "roots")
 
-    def __init__(self, allow_spki_sha256: frozenset[str] = frozenset(), banned: dict[str, str] | None = None):
+    def __init__(self, allow_spki_sha256: frozenset[str] = frozenset(), banned: dict[str, str] | None = None,
+                 roots: tuple[CertFacts, ...] = ()):
         self.allow_spki_sha256 = frozenset(allow_spki_sha256)
         self.banned = dict(banned or {})
+        self.roots = tuple(roots)
+
+    def _key(self) -> tuple:
+        return self.allow_spki_sha256, self.banned, tuple(sorted(r.cert_sha256 for r in self.roots))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Policy) and (self.allow_spki_sha256, self.banned) == (other.allow_spki_sha256, other.banned)
+        return isinstance(other, Policy) and self._key() == other._key()
 
     def __repr__(self) -> str:
-        return f"Policy(allow={len(self.allow_spki_sha256)}, banned={len(self.banned)})"
+        return f"Policy(allow={len(self.allow_spki_sha256)}, banned={len(self.banned)}, roots={len(self.roots)})"
 
     @classmethod
     def from_json(cls, obj: dict[str, Any] | None) -> "Policy":
-        """Build from the ``policy`` object of ``common.schema.json`` (already validated); None -> empty."""
+        """Build from the ``policy`` object of ``common.schema.json`` (already validated); None -> empty.
+
+        Raises:
+            SchemaError: an ``allow_roots_pem`` item or a ``banned[].pem`` is not one readable certificate
+                (:func:`native_host.engine.policyroots.root_from_pem`; the message names the item).
+        """
         if not obj:
             return cls()
-        banned = {}
-        for item in obj.get("banned", ()):
+        banned: dict[str, str] = {}
+        allow = {h.lower() for h in obj.get("allow_spki_sha256", ())}
+        roots: list[CertFacts] = []
+        pems = obj.get("allow_roots_pem") or ()
+        if pems or any(isinstance(i, dict) and i.get("pem") for i in obj.get("banned", ())):
+            from native_host.engine.policyroots import root_from_pem  # cryptography: only when roots are given
+        for n, text in enumerate(pems):
+            facts = root_from_pem(text, f"allow_roots_pem[{n}]")
+            allow.add(facts.spki_sha256)
+            roots.append(facts)
+        for n, item in enumerate(obj.get("banned", ())):
             reason = item.get("reason") or "banned by your organisation"
             for key in ("spki_sha256", "cert_sha256"):
                 if item.get(key):
                     banned[item[key].lower()] = reason
-        return cls(frozenset(h.lower() for h in obj.get("allow_spki_sha256", ())), banned)
+            if item.get("pem"):
+                facts = root_from_pem(item["pem"], f"banned[{n}].pem")
+                banned[facts.spki_sha256] = reason
+                banned[facts.cert_sha256] = reason
+                roots.append(facts)
+        return cls(frozenset(allow), banned, tuple(roots))
 
     def merged(self, other: "Policy") -> "Policy":
         """This policy with ``other``'s entries added (used for system config + per-connection policy)."""
-        return Policy(self.allow_spki_sha256 | other.allow_spki_sha256, {**self.banned, **other.banned})
+        seen = {r.cert_sha256 for r in self.roots}
+        return Policy(self.allow_spki_sha256 | other.allow_spki_sha256, {**self.banned, **other.banned},
+                      self.roots + tuple(r for r in other.roots if r.cert_sha256 not in seen))
 
 
 class Chain:

@@ -165,11 +165,12 @@ def load_system_config(path: Path | None = None) -> SystemConfig:
         from native_host.schemas import validate  # imported only when a config file exists
 
         validate("settings", settings)
+        policy = Policy.from_json(settings)  # allow_roots_pem, banned[].pem: each one readable certificate
     except ValueError as exc:
         return _broken(path, f"{path} is not JSON: {exc}")
     except SchemaError as exc:
         return _broken(path, f"{path}: {exc}")
-    config = SystemConfig(settings, Policy.from_json(settings), None, None, path)
+    config = SystemConfig(settings, policy, None, None, path)
     _load_blocklist_update(config)
     return config
 

@@ -28,7 +28,9 @@ Managed settings (the keys of ``native_host/schemas/settings.schema.json`` whose
 ``jsonschema`` against :func:`native_host.schemas.settings.managed_validation_schema`)::
 
     {"mode": "warn" | "enforce", "allow_spki_sha256": ["<64 hex>", ...],
-     "banned": [{"spki_sha256": "<64 hex>", "reason": "..."} | {"cert_sha256": "<64 hex>", "reason": "..."}],
+     "allow_roots_pem": ["-----BEGIN CERTIFICATE-----...", ...],   # one root certificate each
+     "banned": [{"spki_sha256": "<64 hex>", "reason": "..."} | {"cert_sha256": "<64 hex>", "reason": "..."}
+                | {"pem": "-----BEGIN CERTIFICATE-----...", "reason": "..."}],
      "notifications": bool, "probing": bool, "audit": bool,
      "allow_user_acknowledge": bool,    # false: no "I know this root" (extension/src/core/acknowledged.js)
      "capture": "probe" | "debugger"}   # Chromium family only (extension/src/chromium/capture.js)

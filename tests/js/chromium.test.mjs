@@ -14,6 +14,7 @@ import {
 } from "../../extension/src/chromium/capture.js";
 import { DebuggerCapture } from "../../extension/src/chromium/debugger.js";
 import { PROBE_TTL_MS, TtlCache } from "../../extension/src/chromium/probecache.js";
+import { PERSIST_DELAY_MS } from "../../extension/src/core/tabstate.js";
 import { settle, verdict } from "./fake-browser.mjs";
 import { b64, fakeChrome, fakeDebugger } from "./fake-chrome.mjs";
 
@@ -296,6 +297,7 @@ test("a service-worker restart restores the tab verdicts from storage.session an
   await settle();
   assert.equal(first.chrome.badges.get(7).text, "!");
 
+  await sleep(PERSIST_DELAY_MS + 20); // the coalesced write
   const session = await first.chrome.storage.session.get(null);
   const second = await boot({ host: hostByName() , session });
   second.chrome.tabs.onUpdated.fire(7, { status: "complete" }, { id: 7 });

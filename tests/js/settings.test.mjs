@@ -41,6 +41,9 @@ test("the hello policy keeps only well-formed fingerprints and reasons", () => {
     allow_spki_sha256: [spki.toLowerCase()],
     banned: [{ spki_sha256: spki.toLowerCase(), reason: "old proxy" }, { cert_sha256: cert, reason: "policy" }],
   });
+  const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  assert.deepEqual(policyFromManaged({ allow_roots_pem: [pem, "plain", 7], banned: [{ pem, reason: "r" }, { pem: "x" }] }),
+    { allow_roots_pem: [pem], banned: [{ pem, reason: "r" }] });
   assert.equal(policyFromManaged({}), null);
   assert.equal(policyFromManaged({ allow_spki_sha256: "not a list" }), null);
 });

@@ -35,6 +35,7 @@ import { DebuggerCapture } from "./debugger.js";
 import { PROBE_TTL_MS, TtlCache } from "./probecache.js";
 import { PROBING_DISABLED } from "../core/settings.js";
 import { chromiumProxyFor, makeRoute, routeKey } from "../core/route.js";
+import { onAreasChanged } from "../core/storagewatch.js";
 
 export { PROBE_TTL_MS };
 
@@ -399,8 +400,8 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
   const applyMode = (s) => (s?.capture === "debugger" ? dbg.enable() : dbg.disable()).catch(() => {});
   browser.tabs.onCreated.addListener((tab) => { if (dbg.active) dbg.attach(tab.id); });
   browser.webNavigation.onBeforeNavigate.addListener((d) => { if (d.frameId === 0 && dbg.active) dbg.attach(d.tabId); });
-  browser.storage.onChanged.addListener((changes, area) => {
-    if ((area === "local" || area === "managed") && changes.capture) sentinel.loadSettings().then(applyMode);
+  onAreasChanged(browser.storage, (changes) => {
+    if (changes.capture) sentinel.loadSettings().then(applyMode);
   });
   browser.permissions?.onAdded?.addListener(() => sentinel.currentSettings().then(applyMode));
   browser.permissions?.onRemoved?.addListener(() => { dbg.attached.clear(); });

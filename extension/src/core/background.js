@@ -4,14 +4,16 @@
  * {@link startBackground} with its capture registration.
  *
  * Firefox clears tab-specific badge data when a tab navigates (ExtensionActions.sys.mjs
- * handleLocationChange; browser-apis.md 4.3), so the badge is redrawn on webNavigation.onCommitted
- * (frameId 0) and tabs.onUpdated.
+ * handleLocationChange; browser-apis.md 4.3), and Chromium on a cross-document commit, so the badge
+ * is redrawn from the defaults on webNavigation.onCommitted (frameId 0); tabs.onUpdated sets only
+ * what differs from what was drawn (a woken event page has drawn nothing).
  */
 import { HostPort } from "./hostport.js";
 import { VerdictCache } from "./cache.js";
 import { TabStates } from "./tabstate.js";
 import { Sentinel } from "./sentinel.js";
 import { translator, variantsFor } from "./i18n.js";
+import { onAreasChanged } from "./storagewatch.js";
 
 /** Native messaging host name (docs/protocol.md). */
 export const HOST_NAME = "io.rootsentinel.host";
@@ -51,11 +53,13 @@ export function startBackground(browser, registerCapture, { client = "firefox", 
   });
   browser.tabs.onUpdated.addListener((tabId, changeInfo) => {
     // After ready(): an event page woken by this event must not draw "no state" over a saved verdict.
-    if (changeInfo.status || changeInfo.url) tabs.ready().then(() => sentinel.applyBadge(tabId, { force: true }));
+    // Not forced: a tab update clears nothing (a commit does, and redraws), so only what changed is set
+    // (a new event page has drawn nothing yet and sets every part).
+    if (changeInfo.status || changeInfo.url) tabs.ready().then(() => sentinel.applyBadge(tabId));
   });
   browser.tabs.onRemoved.addListener((tabId) => sentinel.forget(tabId));
-  browser.storage.onChanged.addListener((changes, area) => {
-    if (area !== "local" && area !== "managed") return;
+  // Only the settings' areas: a listener on storage.onChanged would be woken by every tab-state write.
+  onAreasChanged(browser.storage, (changes, area) => {
     if (area === "managed") sentinel.managedArrived();
     const sent = (s) => JSON.stringify([s?.policy ?? null, s?.acknowledged ?? []]); // what hello carries
     const judged = (s) => JSON.stringify([s?.mode, s?.probing]); // what changes a verdict's consequence
@@ -80,6 +84,10 @@ export function startBackground(browser, registerCapture, { client = "firefox", 
     }
     return undefined;
   });
+
+  // An event page about to unload writes what the coalescing delay still holds (Firefox fires it; a
+  // Chromium worker is stopped after 30 s idle, long after the delay).
+  browser.runtime.onSuspend?.addListener(() => { tabs.flush(); });
 
   tabs.ready();
   sentinel.loadSettings().then(() => host.connect());

@@ -24,6 +24,12 @@ async function readManagedKeys(storage) {
 /** Path of the enforce-mode explanation page inside the extension. */
 export const BLOCKED_PAGE = "blocked/blocked.html";
 
+/**
+ * What a tab's action shows right after the browser cleared its tab-specific values: the manifest's
+ * defaults (no text, the default colour, `default_title`, `default_icon`, which is the neutral icon).
+ */
+const CLEARED_BADGE = Object.freeze({ text: "", color: null, title: null, icon: iconPath(null) });
+
 /** {@link Sentinel#recordOf}: the response repeats a leaf and host judged on the page (nothing to record). */
 const REPEAT = Symbol("repeat");
 
@@ -273,7 +279,6 @@ export class Sentinel {
    */
   async startObservation({ tabId, url, main, requestId }, evidencePromise, failed) {
     let gen = main ? this.tabs.startPage(tabId, url, requestId) : this.tabs.genOf(tabId);
-    if (main) this.applyBadge(tabId);
     let evidence;
     try { evidence = await evidencePromise; } catch { evidence = failed; }
     await this.tabs.ready();
@@ -434,7 +439,7 @@ export class Sentinel {
   async committed(tabId, url) {
     await this.tabs.ready();
     if (url.startsWith(this.browser.runtime.getURL(BLOCKED_PAGE))) {
-      this.applyBadge(tabId, { force: true }); // the blocked page keeps the banned state of the page it replaced
+      this.applyBadge(tabId, { cleared: true }); // the blocked page keeps the banned state of the page it replaced
       return;
     }
     const state = this.tabs.commit(tabId, url, (u) => {
@@ -452,7 +457,8 @@ export class Sentinel {
     }
     if (state) this.committedGen.set(tabId, state.gen);
     else this.committedGen.delete(tabId);
-    this.applyBadge(tabId, { force: true });
+    // The browser reset the tab's badge, colour, title and icon when the document committed.
+    this.applyBadge(tabId, { cleared: true });
   }
 
   /**
@@ -460,13 +466,15 @@ export class Sentinel {
    * navigation, and so does Chromium for cross-document navigations). Each call is guarded on its
    * own: the tab may be gone, and Chromium's bindings throw synchronously on arguments Firefox takes
    * (`title: null`, which in Firefox restores the default title), so the default is passed there.
-   * A part that equals what was last drawn for the tab is not set again (each call is a message to
-   * the browser process while the page loads); `force` sets every part, and is passed where the
-   * browser may have cleared them (a committed navigation, a tab update).
+   * A part that equals what the tab shows is not set again (each call is a message to the browser
+   * process while the page loads; issue 27: the badge is drawn once per change). `cleared` says the
+   * browser has just reset the tab's parts to the manifest's defaults (a committed cross-document
+   * navigation: Firefox ExtensionActions handleLocationChange, Chromium's action TabHelper), so only
+   * the parts that differ from the defaults are set; `force` sets every part.
    * @param {number} tabId
-   * @param {{force?: boolean}} [opts]
+   * @param {{force?: boolean, cleared?: boolean}} [opts]
    */
-  applyBadge(tabId, { force = false } = {}) {
+  applyBadge(tabId, { force = false, cleared = false } = {}) {
     const action = this.browser.action;
     const state = this.tabs.get(tabId);
     const call = (fn, ...fallback) => {
@@ -492,7 +500,7 @@ export class Sentinel {
         icon: iconPath(style.level),
       };
     }
-    const last = force ? undefined : this.drawn.get(tabId);
+    const last = force ? undefined : cleared ? CLEARED_BADGE : this.drawn.get(tabId);
     this.drawn.set(tabId, want);
     const calls = [];
     if (want.text !== last?.text) calls.push(call(() => action.setBadgeText({ tabId, text: want.text })));

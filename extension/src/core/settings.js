@@ -19,7 +19,9 @@
  *                  for no probe (pages are unknown, "probing disabled by policy"); sent in `hello`'s policy
  *   audit          managed or system config: audit events on/off; sent in `hello`'s policy
  *   allow_spki_sha256  managed only: company inspection roots, sent to the host in `hello`
- *   banned             managed only: extra banned roots, sent to the host in `hello`
+ *   allow_roots_pem    managed only: company inspection roots as PEM certificates, sent in `hello`; the
+ *                      host verifies paths to them, so a proxy that does not send its root is still `notice`
+ *   banned             managed only: extra banned roots (by key, certificate hash or PEM), sent in `hello`
  *   allow_user_acknowledge  managed only: false forbids "I know this root" (acknowledged.js)
  *   acknowledged       local only: roots the person acknowledged (acknowledged.js), their keys sent in `hello`
  */
@@ -55,11 +57,18 @@ function hexList(value) {
   return value.filter((v) => typeof v === "string" && /^[0-9a-fA-F]{64}$/.test(v)).map((v) => v.toLowerCase());
 }
 
+/** A root certificate as PEM text the host will read (it refuses anything else with a clear error). */
+function isPem(value) {
+  return typeof value === "string" && value.length <= 65536 && value.includes("-----BEGIN CERTIFICATE-----");
+}
+
 /** The `policy` object for the host's `hello` (docs/protocol.md), from managed storage only. */
 export function policyFromManaged(managed) {
   const policy = {};
   const allow = hexList(managed?.allow_spki_sha256);
   if (allow.length) policy.allow_spki_sha256 = allow;
+  const roots = Array.isArray(managed?.allow_roots_pem) ? managed.allow_roots_pem.filter(isPem).slice(0, 256) : [];
+  if (roots.length) policy.allow_roots_pem = roots;
   if (Array.isArray(managed?.banned)) {
     const banned = [];
     for (const b of managed.banned) {
@@ -69,6 +78,7 @@ export function policyFromManaged(managed) {
       const [cert] = hexList([b.cert_sha256]);
       if (spki) banned.push({ spki_sha256: spki, reason });
       else if (cert) banned.push({ cert_sha256: cert, reason });
+      else if (isPem(b.pem)) banned.push({ pem: b.pem, reason });
     }
     if (banned.length) policy.banned = banned;
   }
