@@ -137,7 +137,7 @@ def test_settings_validate_and_schema_has_teeth():
     assert settings["allow_spki_sha256"] == [SPKI]
     assert settings["banned"] == [{"spki_sha256": SPKI, "reason": "KZ"}, {"cert_sha256": CERT, "reason": "banned by policy"}]
     jsonschema.Draft7Validator(MANAGED_SCHEMA).validate(DEFAULT_SETTINGS)
-    for bad in ({"mode": "block"}, {"allow_spki_sha256": ["AB" * 32]}, {"banned": [{"spki_sha256": "12"}]},
+    for bad in ({"mode": "block"}, {"allow_spki_sha256": ["AB" * 31]}, {"banned": [{"spki_sha256": "12"}]},
                 {"notifications": "yes"}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.Draft7Validator(MANAGED_SCHEMA).validate({**DEFAULT_SETTINGS, **bad})

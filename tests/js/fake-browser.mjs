@@ -36,7 +36,9 @@ function matches(filter, details) {
 
 export class WebRequestEvent extends FakeEvent {
   fire(details) {
-    return this.listeners.filter((l) => matches(l.filter, details)).map((l) => l.fn(details));
+    const hit = this.listeners.filter((l) => matches(l.filter, details));
+    this.calls = (this.calls ?? 0) + hit.length; // listener calls: each is a message to the extension
+    return hit.map((l) => l.fn(details));
   }
 }
 
@@ -174,8 +176,17 @@ export function fakeBrowser({ host, managed, local = {}, session = {}, lang = "e
         return Promise.resolve(si);
       },
     },
-    webNavigation: { onCommitted: new FakeEvent() },
+    webNavigation: { onCommitted: new FakeEvent(), onErrorOccurred: new FakeEvent(), onBeforeNavigate: new FakeEvent() },
     tabs: { onUpdated: new FakeEvent(), onRemoved: new FakeEvent() },
+    /** The administrator's policy arrives or changes: managed storage becomes `next`, onChanged fires ("managed"). */
+    setManaged(next) {
+      const old = managed ?? {};
+      managed = structuredClone(next);
+      const changes = {};
+      for (const k of new Set([...Object.keys(old), ...Object.keys(next ?? {})])) changes[k] = { oldValue: old[k], newValue: next?.[k] };
+      browser.storage.managed.onChanged.fire(changes);
+      storageChanged.fire(changes, "managed");
+    },
   };
   return browser;
 }

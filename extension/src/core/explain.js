@@ -93,6 +93,7 @@ export const REASON = Object.freeze({
   no_certificates: "reason_no_certificates",
   insecure: "reason_insecure",
   probe_failed: "reason_probe_failed",
+  probing_disabled: "reason_probing_disabled",
   banned_name: "reason_banned_name",
   unparseable_leaf: "reason_unparseable_leaf",
   incomplete_chain: "reason_incomplete_chain",
@@ -292,6 +293,7 @@ export function explainRecord(t, rec) {
   if (rec?.reason === "insecure") return t("explain_insecure", [host]);
   if (rec?.reason === "no_certificates") return t("explain_no_security_info", [host]);
   if (rec?.reason === "probe_failed") return t("explain_probe_failed", [host]);
+  if (rec?.reason === "probing_disabled") return t("explain_probing_disabled", [host]);
   if (rec?.reason === "unparseable_leaf") return t("explain_unparseable_leaf", [host]);
   if (rec?.reason === "incomplete_chain") return t("explain_incomplete_chain", [host, root]);
   if (rec?.reason === "missing_issuer") return t("explain_missing_issuer", [host, root]);
