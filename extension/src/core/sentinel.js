@@ -159,7 +159,8 @@ export class Sentinel {
    * `managedWaitMs` is 0 (Firefox reads policies before extensions start) or managed storage already has
    * something; else when managed storage changes ({@link managedArrived}) or `managedWaitMs` after the
    * first call, whichever comes first. Chromium answers `storage.managed` only once its policy service
-   * is up, seconds after start: what is judged in that window would outlive the policy.
+   * is up, seconds after start: what is judged in that window would outlive the policy. The background
+   * calls it at start, so the bound counts from the worker's start, not from the first page.
    * @returns {Promise<void>}
    */
   policyKnown() {
