@@ -14,7 +14,7 @@ RUN_STAMP := $(VENV)/.run-setup-done
 MITM_VENV := .venv-mitmproxy
 MITMPROXY_VERSION := 11.0.2
 
-.PHONY: setup setup-run run test test-fast test-python test-js lint-extension test-e2e fuzz blocklist catalogue publicroots bench dist clean
+.PHONY: setup setup-run run test test-fast test-python test-js lint-extension test-e2e fuzz blocklist catalogue publicroots intermediates bench dist clean
 
 ## setup-run: only what `make run` needs: python3-venv and the package itself in .venv (no test extras,
 ##            no mitmproxy, no npm, no browsers)
@@ -91,6 +91,11 @@ blocklist: setup
 ##              certifi release, the roots Mozilla removed, the Chrome Root Store) from build/publicroots-sources/
 publicroots: setup
 	$(PYTHON) build/make_publicroots.py
+
+## intermediates: regenerate native_host/engine/data/intermediates.json (the public intermediates the product knows,
+##                as Firefox preloads them) from build/intermediates-sources/ (run after publicroots)
+intermediates: setup
+	$(PYTHON) build/make_intermediates.py
 
 ## dist: dist/rootsentinel-host/ (the host as a self-contained PyInstaller onedir bundle: build/rootsentinel-host.spec),
 ##       dist/rootsentinel-firefox-VERSION.xpi (web-ext build; unsigned: release Firefox needs it signed on AMO, unlisted)

@@ -80,3 +80,94 @@ def test_good_pem_config_loads(tmp_path):
     config = load_system_config(path)
     assert config.error is None
     assert config.policy.allow_spki_sha256 == {_spki(root)}
+
+
+# --- the roots on the path (issue 23 item 3): an inspection proxy does not send its root -------------------
+
+def _proxy():
+    """An inspection proxy's root and the leaf it mints for a site (the root is never sent)."""
+    from certkit import issue_leaf
+
+    root, key = make_root("Example Corp TLS Inspection Root")
+    leaf, leaf_key = issue_leaf(root, key, "localhost", sans=["localhost", "127.0.0.1"])
+    return root, leaf, leaf_key
+
+
+def _judge_leaf(leaf, policy: Policy) -> dict:
+    from certkit import b64, der
+    from native_host.engine.blocklist import bundled
+    from native_host.engine.chains import chain_from_base64
+    from native_host.engine.publicroots import store
+    from native_host.engine.verdict import judge
+
+    return judge(chain_from_base64([b64(der(leaf))], evidence="probe"), bundled(), store(), policy)
+
+
+def test_allowed_root_given_as_pem_is_notice_although_not_sent():
+    root, leaf, _ = _proxy()
+    assert _judge_leaf(leaf, Policy.from_json({"allow_spki_sha256": [_spki(root)]}))["level"] == "interception"
+    v = _judge_leaf(leaf, Policy.from_json({"allow_roots_pem": [_pem(root)]}))
+    assert (v["level"], v["category"], v["reason"]) == ("notice", "allowlisted", "allowlisted_root")
+    assert v["names"]["root"] == "Example Corp TLS Inspection Root"
+    assert v["anchor"]["sent"] is False and v["path"]["indices"] == [0, None]
+    other, _ = make_root("Example Corp TLS Inspection Root")  # same name, another key: not the allowed root
+    assert _judge_leaf(leaf, Policy.from_json({"allow_roots_pem": [_pem(other)]}))["level"] == "interception"
+
+
+def test_banned_root_given_as_pem_is_banned_although_not_sent():
+    root, leaf, _ = _proxy()
+    assert _judge_leaf(leaf, Policy.from_json({"banned": [{"spki_sha256": _spki(root)}]}))["level"] == "interception"
+    v = _judge_leaf(leaf, Policy.from_json({"banned": [{"pem": _pem(root), "reason": "retired proxy"}]}))
+    assert (v["level"], v["category"], v["reason"]) == ("banned", "policy", "policy_banned")
+    assert v["matched"]["entry"]["name"] == "retired proxy" and v["anchor"]["sent"] is False
+    assert v["names"]["root"] == "Example Corp TLS Inspection Root"
+
+
+def _key_pem(key) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def test_through_the_host_hello_and_a_real_probe():
+    from certkit import pem_chain
+    from hostkit import HostProcess, tls_server
+
+    root, leaf, leaf_key = _proxy()
+    h = HostProcess()
+    try:
+        with tls_server(pem_chain(leaf), _key_pem(leaf_key)) as port:
+            before = h.request({"type": "probe", "id": 1, "host": "127.0.0.1", "port": port})
+            hello = h.request({"type": "hello", "id": 2, "policy": {"allow_roots_pem": [_pem(root)]}})
+            after = h.request({"type": "probe", "id": 3, "host": "127.0.0.1", "port": port})
+            bad = h.request({"type": "hello", "id": 4, "policy": {"allow_roots_pem": ["-----BEGIN CERTIFICATE-----x"]}})
+            still = h.request({"type": "probe", "id": 5, "host": "localhost", "port": port})
+    finally:
+        h.close()
+    assert before["level"] == "interception"
+    assert hello["type"] == "hello"
+    assert (after["level"], after["reason"], after["names"]["root"]) == ("notice", "allowlisted_root",
+                                                                        "Example Corp TLS Inspection Root")
+    assert (bad["type"], bad["code"]) == ("error", "schema") and "allow_roots_pem[0]" in bad["message"]
+    assert still["level"] == "notice"  # the bad hello changed nothing
+
+
+def test_rootsentinel_check_reads_the_pem_roots_from_the_system_config(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from certkit import pem_chain
+    from hostkit import tls_server
+
+    root, leaf, leaf_key = _proxy()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"banned": [{"pem": _pem(root), "reason": "retired proxy"}]}))
+    chain = tmp_path / "leaf.pem"
+    chain.write_bytes(pem_chain(leaf))
+    env = {**os.environ, "ROOTSENTINEL_CONFIG": str(config)}
+    with tls_server(pem_chain(leaf), _key_pem(leaf_key)) as port:
+        for target in (str(chain), f"https://127.0.0.1:{port}"):
+            out = subprocess.run([sys.executable, "-m", "native_host", "check", target, "--json"],
+                                 capture_output=True, text=True, timeout=60, env=env)
+            v = json.loads(out.stdout)
+            assert (out.returncode, v["level"], v["reason"]) == (2, "banned", "policy_banned"), target

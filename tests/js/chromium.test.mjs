@@ -10,7 +10,7 @@ import { blockedError, explainMore, explainRoute } from "../../extension/src/cor
 import { bypassed, chromiumProxyFor, routeKey } from "../../extension/src/core/route.js";
 import { translator, variantsFor } from "../../extension/src/core/i18n.js";
 import {
-  AddressWaiter, LEAF_PROBE_WAIT_MS, combineLeafAndProbe, derToBase64, isCertificateError, leafOf, registerCapture,
+  SECURITY_INFO_MISSES, combineLeafAndProbe, derToBase64, isCertificateError, leafOf, registerCapture,
 } from "../../extension/src/chromium/capture.js";
 import { DebuggerCapture } from "../../extension/src/chromium/debugger.js";
 import { PROBE_TTL_MS, TtlCache } from "../../extension/src/chromium/probecache.js";
@@ -19,6 +19,8 @@ import { settle, verdict } from "./fake-browser.mjs";
 import { b64, fakeChrome, fakeDebugger } from "./fake-chrome.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Long enough for a response's evidence to be judged (the proxy settings read, the fake host's reply). */
+const LEAF_PROBE_WAIT_MS = 20;
 
 function hello(msg) {
   return { type: "hello", id: msg.id, version: "0.1.0", protocol: 1, blocklist: { version: "t", size: 1, sha256: "00" } };
@@ -213,8 +215,8 @@ test("securityInfo: where the browser sends the leaf, the host judges it and pro
   assert.equal(main.verdict.evidence, "probe", "the probe's chain (with the intermediate) is the one shown");
 });
 
-test("securityInfo feature detection: a browser that throws or silently ignores the spec still gets probes", async () => {
-  for (const mode of ["throws", "silent"]) {
+test("securityInfo feature detection: a browser that throws, calls without it or never calls still gets probes", async () => {
+  for (const mode of ["throws", "silent", "without"]) {
     const { chrome, sentinel, capture } = await boot({ host: hostByName(), securityInfo: mode });
     assert.equal(capture.securityInfoSpec, mode === "throws" ? null : "securityInfoRawDer", mode);
     respond(chrome, { url: "https://a.test/" });
@@ -224,6 +226,15 @@ test("securityInfo feature detection: a browser that throws or silently ignores 
     assert.equal(sent(chrome, "check").length, 0, mode);
     assert.equal(sentinel.tabs.get(7).main.source, "probe", mode);
     assert.equal(sentinel.tabs.get(7).level, "ok", mode);
+    if (mode === "without") {
+      // Chromium 156 without its flag: the listener is called for every response without securityInfo;
+      // after SECURITY_INFO_MISSES of them it is removed, and only the one listener per response is left.
+      for (let i = 1; i < SECURITY_INFO_MISSES; i += 1) respond(chrome, { url: `https://a.test/${i}.png`, type: "image" });
+      assert.equal(capture.securityInfoSpec, null);
+      const before = chrome.webRequest.onHeadersReceived.calls + chrome.webRequest.onResponseStarted.calls;
+      respond(chrome, { url: "https://a.test/more.png", type: "image" });
+      assert.equal(chrome.webRequest.onHeadersReceived.calls + chrome.webRequest.onResponseStarted.calls - before, 1);
+    }
   }
 });
 
@@ -353,30 +364,16 @@ test("the probe carries the browser's route, and verdicts are kept per (host, po
   assert.ok(chrome.proxySettingsReads <= 2, "the settings are read again only after onChange");
 });
 
-test("the address may come before or after onHeadersReceived, in a redirect or an error; none in time gives null", async () => {
-  const timers = [];
-  const waiter = new AddressWaiter({ setTimer: (f) => { timers.push(f); return timers.length; }, clearTimer: () => {} });
-  const d = (id, extra = {}) => ({ requestId: id, url: `https://a.test/${id}`, ...extra });
-  waiter.put(d("1", { ip: "192.0.2.1" })); // onResponseStarted came first
-  assert.equal(await waiter.take(d("1")), "192.0.2.1");
-  const later = waiter.take(d("2"));
-  const twice = waiter.take(d("2")); // a page and its enforce check may both wait
-  waiter.put(d("2", { ip: "2001:db8::1" }));
-  assert.deepEqual(await Promise.all([later, twice]), ["2001:db8::1", "2001:db8::1"]);
-  waiter.put(d("3")); // an error without ip
-  assert.equal(await waiter.take(d("3")), null);
-  const never = waiter.take(d("4"));
-  timers.at(-1)();
-  assert.equal(await never, null);
-
-  // in the adapter: an onBeforeRedirect hop reports its own address
+test("the address is the one onResponseStarted reports; a response without one probes with none", async () => {
   const { chrome } = await boot({ host: hostByName(), proxy: { mode: "direct" } });
-  const details = { requestId: "90", tabId: 7, url: "https://old.test/", type: "main_frame", fromCache: false, frameId: 0 };
-  chrome.webRequest.onHeadersReceived.fire(details);
-  chrome.webRequest.onBeforeRedirect.fire({ ...details, ip: "198.51.100.3", redirectUrl: "https://new.test/" });
+  respond(chrome, { url: "https://old.test/", ip: "198.51.100.3" });
+  respond(chrome, { url: "https://none.test/", ip: null, tabId: 8 });
   await sleep(LEAF_PROBE_WAIT_MS + 30);
   await settle();
-  assert.deepEqual(sent(chrome, "probe")[0].route, { address: "198.51.100.3", proxy: { mode: "direct" } });
+  assert.deepEqual(sent(chrome, "probe").map((m) => [m.host, m.route]), [
+    ["old.test", { address: "198.51.100.3", proxy: { mode: "direct" } }],
+    ["none.test", { address: null, proxy: { mode: "direct" } }],
+  ]);
 });
 
 test("a browser-blocked page's probe carries the route of its failed request", async () => {

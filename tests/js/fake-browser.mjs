@@ -36,7 +36,9 @@ function matches(filter, details) {
 
 export class WebRequestEvent extends FakeEvent {
   fire(details) {
-    return this.listeners.filter((l) => matches(l.filter, details)).map((l) => l.fn(details));
+    const hit = this.listeners.filter((l) => matches(l.filter, details));
+    this.calls = (this.calls ?? 0) + hit.length; // listener calls: each is a message to the extension
+    return hit.map((l) => l.fn(details));
   }
 }
 
@@ -174,7 +176,7 @@ export function fakeBrowser({ host, managed, local = {}, session = {}, lang = "e
         return Promise.resolve(si);
       },
     },
-    webNavigation: { onCommitted: new FakeEvent(), onBeforeNavigate: new FakeEvent() },
+    webNavigation: { onCommitted: new FakeEvent(), onErrorOccurred: new FakeEvent(), onBeforeNavigate: new FakeEvent() },
     tabs: { onUpdated: new FakeEvent(), onRemoved: new FakeEvent() },
     /** The administrator's policy arrives or changes: managed storage becomes `next`, onChanged fires ("managed"). */
     setManaged(next) {

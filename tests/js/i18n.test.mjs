@@ -43,7 +43,7 @@ const NOT_MESSAGES = new Set([
   "options_ui", "open_in_tab", "host_permissions", "web_accessible_resources", "content_security_policy",
   "browser_specific_settings", "strict_min_version", "data_collection_permissions", "gecko_android", "manifest_version",
   "not_before", "not_after", "parse_error", "from_cache", "banned_name", "unparseable_leaf", "incomplete_chain",
-  "formerly_public_root", "subject_name", "der_wanted",
+  "formerly_public_root", "subject_name", "der_wanted", "imitated_issuer", "issuer_not_ca", "missing_issuer",
   "fixed_servers", "pac_script", "auto_detect", "proxy_auth_required", "proxy_unsupported",
 ]);
 

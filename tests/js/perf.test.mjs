@@ -37,7 +37,10 @@ export function instrument(browser) {
 }
 
 let nextRequest = 1;
-/** One load of the bench page in tab 7 of a fake Firefox: main frame, commit, 100 images, complete. */
+/**
+ * One load of the bench page in tab 7 of a fake Firefox: main frame, commit, 100 images (each let
+ * run to its end before the next, as a real page's responses are spread in time), complete.
+ */
 async function benchLoad(browser, n) {
   const page = `https://o0.test/page?n=${n}`;
   const fire = (url, type) => {
@@ -50,7 +53,12 @@ async function benchLoad(browser, n) {
   browser.badges.delete(7); // the browser clears the badge when the navigation commits
   browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: page });
   browser.tabs.onUpdated.fire(7, { status: "loading", url: page });
-  for (let o = 0; o < 10; o += 1) for (let j = 0; j < 10; j += 1) fire(`https://o${o}.test/r${j}.png?n=${n}`, "image");
+  for (let j = 0; j < 10; j += 1) {
+    for (let o = 0; o < 10; o += 1) {
+      fire(`https://o${o}.test/r${j}.png?n=${n}`, "image");
+      await settle(1);
+    }
+  }
   await settle(5);
   browser.tabs.onUpdated.fire(7, { status: "complete" });
   await settle(5);
@@ -149,4 +157,120 @@ test("the badge is drawn once per change: no forced redraw on commit or tab upda
   browser.tabs.onUpdated.fire(7, { status: "complete" });
   await settle();
   assert.equal(counts.action, n);
+});
+
+/** One load of the bench page in tab 7 of a fake Chromium 156 (securityInfo listeners called without it). */
+async function chromiumBenchLoad(chrome, n) {
+  const page = `https://o0.test/page?n=${n}`;
+  const fire = (url, type) => {
+    const details = { requestId: String(nextRequest++), tabId: 7, url, type, fromCache: false, frameId: type === "main_frame" ? 0 : 3 };
+    chrome.webRequest.onHeadersReceived.fire(details);
+    chrome.webRequest.onResponseStarted.fire({ ...details, ip: "127.0.0.1" });
+  };
+  fire(page, "main_frame");
+  await settle(2);
+  chrome.badges.delete(7);
+  chrome.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: page });
+  chrome.tabs.onUpdated.fire(7, { status: "loading", url: page });
+  for (let o = 0; o < 10; o += 1) for (let j = 0; j < 10; j += 1) fire(`https://o${o}.test/r${j}.png?n=${n}`, "image");
+  await settle(5);
+  chrome.tabs.onUpdated.fire(7, { status: "complete" });
+  await settle(5);
+  await sleep(PERSIST_DELAY_MS + 30);
+}
+
+function chromiumHost(msg) {
+  if (msg.type === "hello") return hello(msg);
+  if (msg.type === "probe") return verdict({ ...msg, url: msg.url ?? `https://${msg.host}/` }, "ok", { evidence: "probe" });
+  return undefined;
+}
+
+test("Chromium: one webRequest listener call per response, two storage writes and a handful of badge calls per load", async () => {
+  const { fakeChrome } = await import("./fake-chrome.mjs");
+  const { registerCapture: registerChromium } = await import("../../extension/src/chromium/capture.js");
+  const chrome = fakeChrome({ host: chromiumHost });
+  const counts = instrument(chrome);
+  const sentinel = startBackground(chrome, (api, s) => registerChromium(api, s), { client: "chromium" });
+  await settle();
+  await chromiumBenchLoad(chrome, 0);
+  const events = () => ["onHeadersReceived", "onResponseStarted", "onBeforeRedirect", "onErrorOccurred"]
+    .reduce((sum, e) => sum + (chrome.webRequest[e]?.calls ?? 0), 0);
+  const before = { ...counts, events: events() };
+  await chromiumBenchLoad(chrome, 1);
+  const perResponse = (events() - before.events) / 101;
+  assert.equal(perResponse, 1, `webRequest listener calls per response: ${perResponse}`);
+  assert.ok(counts.sessionSets - before.sessionSets <= 2, `storage.session.set per load: ${counts.sessionSets - before.sessionSets}`);
+  assert.ok(counts.action - before.action <= 11, `action.* calls per load: ${counts.action - before.action}`);
+  assert.equal(sentinel.tabs.get(7).level, "ok");
+  assert.equal(Object.keys(sentinel.tabs.get(7).origins).length, 10, "every origin of the page is on record");
+});
+
+test("an error page clears the badge without a commit event: it is drawn again from webNavigation.onErrorOccurred", async () => {
+  const { fakeChrome } = await import("./fake-chrome.mjs");
+  const { registerCapture: registerChromium } = await import("../../extension/src/chromium/capture.js");
+  const chrome = fakeChrome({ host: (msg) => (msg.type === "hello" ? hello(msg)
+    : { ...verdict({ ...msg, url: "https://shop.test/" }, "interception"), evidence: "probe" }) });
+  startBackground(chrome, (api, s) => registerChromium(api, s), { client: "chromium" });
+  await settle();
+  chrome.webRequest.onErrorOccurred.fire({ requestId: "e1", tabId: 7, url: "https://shop.test/", type: "main_frame",
+    error: "net::ERR_CERT_AUTHORITY_INVALID" });
+  await settle(10);
+  assert.equal(chrome.badges.get(7).text, "✕");
+  chrome.badges.delete(7); // Chromium commits its error page: the action's tab values are reset
+  chrome.webNavigation.onErrorOccurred.fire({ tabId: 7, frameId: 0, url: "https://shop.test/", error: "net::ERR_CERT_AUTHORITY_INVALID" });
+  await settle();
+  assert.equal(chrome.badges.get(7)?.text, "✕");
+});
+
+test("Firefox with no host: after repeated host failures on a page its origins are not captured again there", async () => {
+  const browser = fakeBrowser({ host: null });
+  startBackground(browser, registerCapture);
+  await settle();
+  await benchLoad(browser, 0);
+  const before = browser.webRequest.calls.length;
+  await benchLoad(browser, 1);
+  const calls = browser.webRequest.calls.length - before;
+  // the main frame, each origin's first response, a few more until the page has seen the host fail, the sample
+  assert.ok(calls <= 30, `getSecurityInfo calls per load without a host: ${calls}`);
+  const state = (await import("../../extension/src/core/tabstate.js")).pageLevel;
+  assert.equal(browser.badges.get(7).text, "?", "unknown, never ok");
+  assert.ok(state);
+});
+
+test("Chromium with no host shows the host-missing state at once, while storage.managed has not answered yet", async () => {
+  const { fakeChrome } = await import("./fake-chrome.mjs");
+  const { registerCapture: registerChromium } = await import("../../extension/src/chromium/capture.js");
+  const chrome = fakeChrome({ host: null });
+  let answer;
+  chrome.storage.managed.get = () => new Promise((resolve) => { answer = resolve; }); // the policy service is not up
+  const sentinel = startBackground(chrome, (api, s) => registerChromium(api, s), { client: "chromium" });
+  await settle();
+  chrome.webRequest.onResponseStarted.fire({ requestId: "m1", tabId: 7, url: "https://a.test/", type: "main_frame",
+    fromCache: false, frameId: 0, ip: "192.0.2.1" });
+  await settle(10);
+  assert.equal(sentinel.settings, null, "the settings have not loaded");
+  assert.equal(chrome.badges.get(7)?.text, "?", "not pending: the host is missing");
+  assert.equal(sentinel.tabs.get(7).main.error.code, "host_unreachable");
+  answer({});
+});
+
+test("with a host, nothing reaches it before hello, and hello waits for the settings it carries", async () => {
+  const { fakeChrome } = await import("./fake-chrome.mjs");
+  const { registerCapture: registerChromium } = await import("../../extension/src/chromium/capture.js");
+  const chrome = fakeChrome({ host: chromiumHost });
+  let answer;
+  chrome.storage.managed.get = () => new Promise((resolve) => { answer = resolve; });
+  const sentinel = startBackground(chrome, (api, s) => registerChromium(api, s), { client: "chromium" });
+  await settle();
+  chrome.webRequest.onResponseStarted.fire({ requestId: "m2", tabId: 7, url: "https://a.test/", type: "main_frame",
+    fromCache: false, frameId: 0, ip: "192.0.2.1" });
+  await settle(10);
+  assert.equal(chrome.native.ports.length, 1, "the port is open");
+  assert.deepEqual(chrome.native.sent, [], "nothing is sent before the settings load");
+  assert.equal(sentinel.tabs.get(7).level, "pending");
+  answer({ allow_spki_sha256: ["ab".repeat(32)] });
+  await settle(10);
+  assert.deepEqual(chrome.native.sent.map((m) => m.type), ["hello", "probe"]);
+  assert.deepEqual(chrome.native.sent[0].policy, { allow_spki_sha256: ["ab".repeat(32)] });
+  assert.equal(sentinel.tabs.get(7).level, "ok");
 });

@@ -37,6 +37,9 @@ export function startBackground(browser, registerCapture, { client = "firefox", 
     runtime: browser.runtime,
     name: HOST_NAME,
     hello: () => sentinel.helloMessage(),
+    // The port opens at once (a missing host shows at once, issue 27: Chromium answers storage.managed
+    // about 20 s after it starts); hello, with the policy, waits for the settings, and requests for it.
+    helloReady: () => sentinel.currentSettings(),
     onStatus: (status) => {
       if (status.hello) sentinel?.applyHostSettings(status.hello.settings ?? null);
       browser.storage.session.set({ host: { ...status, at: Date.now() } }).catch(() => {});
@@ -50,6 +53,11 @@ export function startBackground(browser, registerCapture, { client = "firefox", 
   browser.webNavigation.onBeforeNavigate?.addListener((d) => { if (d.frameId === 0) host.navigated(); });
   browser.webNavigation.onCommitted.addListener((d) => {
     if (d.frameId === 0) sentinel.committed(d.tabId, d.url).catch(() => {});
+  });
+  // A navigation that ends in an error page (a refused certificate: Chromium commits its error page
+  // without webNavigation.onCommitted) clears the badge too.
+  browser.webNavigation.onErrorOccurred?.addListener((d) => {
+    if (d.frameId === 0) tabs.ready().then(() => sentinel.applyBadge(d.tabId, { cleared: true }));
   });
   browser.tabs.onUpdated.addListener((tabId, changeInfo) => {
     // After ready(): an event page woken by this event must not draw "no state" over a saved verdict.
@@ -91,6 +99,7 @@ export function startBackground(browser, registerCapture, { client = "firefox", 
 
   tabs.ready();
   sentinel.policyKnown(); // the bounded wait for managed settings counts from the worker's start
-  sentinel.loadSettings().then(() => host.connect());
+  sentinel.loadSettings();
+  host.connect();
   return sentinel;
 }

@@ -100,6 +100,9 @@ export const REASON = Object.freeze({
   formerly_public_root: "reason_formerly_public_root",
   busy: "reason_busy",
   der_wanted: "reason_der_wanted",
+  imitated_issuer: "reason_imitated_issuer",
+  issuer_not_ca: "reason_issuer_not_ca",
+  missing_issuer: "reason_missing_issuer",
 });
 
 /** How a certificate matched a blocklist entry (`matched.by`). */
@@ -265,6 +268,8 @@ export function explainRecord(t, rec) {
       return t(rec.category === "acknowledged" ? "explain_acknowledged" : "explain_notice", [host, root]);
     case "interception": {
       if (rec.reason === "kz_issuer") return t("explain_interception_kz", [host, root]);
+      if (rec.reason === "imitated_issuer") return t("explain_imitated_issuer", [host, root]);
+      if (rec.reason === "issuer_not_ca") return t("explain_issuer_not_ca", [host, root]);
       const product = rec.names?.product;
       const byKey = (rec.interceptor ?? rec.verdict?.interceptor)?.by === "spki_sha256";
       if (product && byKey) return t("explain_interception_named_key", [host, root, product]);
@@ -291,6 +296,7 @@ export function explainRecord(t, rec) {
   if (rec?.reason === "probing_disabled") return t("explain_probing_disabled", [host]);
   if (rec?.reason === "unparseable_leaf") return t("explain_unparseable_leaf", [host]);
   if (rec?.reason === "incomplete_chain") return t("explain_incomplete_chain", [host, root]);
+  if (rec?.reason === "missing_issuer") return t("explain_missing_issuer", [host, root]);
   if (rec?.reason === "formerly_public_root") return t("explain_formerly_public_root", [host, root]);
   if (rec?.reason === "busy") return t("explain_probe_busy", [host]);
   if (rec?.reason === "der_wanted") return t("explain_der_wanted", [host]);

@@ -30,6 +30,12 @@ export const BLOCKED_PAGE = "blocked/blocked.html";
  */
 const CLEARED_BADGE = Object.freeze({ text: "", color: null, title: null, icon: iconPath(null) });
 
+/** Failures of the host itself (not of its judgement): the next capture would fail alike. */
+const HOST_FAILURE_CODES = new Set(["host_unreachable", "timeout"]);
+
+/** Host failures on a page after which its origins' later responses are not captured (Firefox). */
+export const HOST_FAILURES_PER_PAGE = 2;
+
 /** {@link Sentinel#recordOf}: the response repeats a leaf and host judged on the page (nothing to record). */
 const REPEAT = Symbol("repeat");
 
@@ -113,6 +119,7 @@ export class Sentinel {
     this.origins = new PageOrigins();
     this.drawn = new Map(); // tabId -> {text, color, title} last set ({@link applyBadge})
     this.committedGen = new Map(); // tabId -> the page generation its last committed navigation kept
+    this.hostFailures = new Map(); // tabId -> {gen, n}: host failures on the tab's page ({@link hostFailed})
   }
 
   /**
@@ -245,9 +252,22 @@ export class Sentinel {
     // need not be captured (PageOrigins). Not judged (not secure, no chain, no verdict): the next one is.
     const judged = si?.state === "secure" && (rec === REPEAT || (rec !== null && !rec.provisional && !rec.error));
     const claimKey = PageOrigins.keyOf(origin, req.fromCache);
-    if (!judged) this.origins.release(tabId, gen, claimKey);
+    // A host that could not be asked (not installed, crashed, silent) stays so for a while: after
+    // HOST_FAILURES_PER_PAGE such failures on a page its origins are not captured again there (each
+    // capture would only fail again: 72 getSecurityInfo calls a load instead of 15, issue 27).
+    const backOff = !judged && rec?.error && HOST_FAILURE_CODES.has(rec.error.code)
+      && this.hostFailed(tabId, gen) >= HOST_FAILURES_PER_PAGE;
+    if (!judged && !backOff) this.origins.release(tabId, gen, claimKey);
     else if (main) this.origins.claim(tabId, gen, claimKey);
     return rec === null || rec === REPEAT ? null : this.finishObservation(tabId, gen, rec, main);
+  }
+
+  /** Counts a failure to reach the host on page `gen` of `tabId`; returns the page's count. */
+  hostFailed(tabId, gen) {
+    const prev = this.hostFailures.get(tabId);
+    const n = prev?.gen === gen ? prev.n + 1 : 1;
+    this.hostFailures.set(tabId, { gen, n });
+    return n;
   }
 
   /**
@@ -300,7 +320,8 @@ export class Sentinel {
 
   /** The Record of a verdict looked up in `cache` (asked with `ask` when not there); a failure's Record otherwise. */
   async judge({ url, fromCache, main }, hostname, cache, key, ask) {
-    await this.currentSettings();
+    // No wait for the settings here: requests to the host wait for its hello, which carries them
+    // (HostPort helloReady), and a missing host is known before they load.
     try {
       const { verdict, cached } = await cache.lookup(key, ask);
       return recordFromVerdict(verdict, { url, hostname, fromCache, cached, keepDetail: main });
@@ -510,15 +531,18 @@ export class Sentinel {
         icon: iconPath(style.level),
       };
     }
-    const last = force ? undefined : cleared ? CLEARED_BADGE : this.drawn.get(tabId);
+    const drawn = force ? undefined : this.drawn.get(tabId);
     this.drawn.set(tabId, want);
+    // After a clear, a part is set where it differs from the default or from what was drawn (the latter
+    // in case the browser did not clear after all): right either way.
+    const differs = (get) => drawn === undefined || get(want) !== get(drawn) || (cleared && get(want) !== get(CLEARED_BADGE));
     const calls = [];
-    if (want.text !== last?.text) calls.push(call(() => action.setBadgeText({ tabId, text: want.text })));
-    if (want.color !== null && want.color !== last?.color) {
+    if (differs((b) => b.text)) calls.push(call(() => action.setBadgeText({ tabId, text: want.text })));
+    if (want.color !== null && differs((b) => b.color)) {
       calls.push(call(() => action.setBadgeBackgroundColor({ tabId, color: want.color })));
     }
-    if (want.icon[16] !== last?.icon?.[16]) calls.push(call(() => action.setIcon({ tabId, path: want.icon })));
-    if (want.title !== last?.title || last === undefined) {
+    if (differs((b) => b.icon?.[16])) calls.push(call(() => action.setIcon({ tabId, path: want.icon })));
+    if (differs((b) => b.title)) {
       calls.push(want.title === null
         ? call(() => action.setTitle({ tabId, title: null }), () => action.setTitle({ tabId, title: this.t("ext_name") }))
         : call(() => action.setTitle({ tabId, title: want.title })));
@@ -545,6 +569,7 @@ export class Sentinel {
     this.seen.forget(tabId);
     this.origins.forget(tabId);
     this.drawn.delete(tabId);
+    this.hostFailures.delete(tabId);
     this.committedGen.delete(tabId);
     this.tabs.remove(tabId);
   }
