@@ -98,6 +98,7 @@ export function startBackground(browser, registerCapture, { client = "firefox", 
   browser.runtime.onSuspend?.addListener(() => { tabs.flush(); });
 
   tabs.ready();
+  sentinel.policyKnown(); // the bounded wait for managed settings counts from the worker's start
   sentinel.loadSettings();
   host.connect();
   return sentinel;
