@@ -86,7 +86,10 @@ test("a page load writes the tab state at most twice, history only when it chang
 
   // A restart: a new background with the same storage.session finds the verdict and history.
   const session = await browser.storage.session.get(null);
-  assert.deepEqual(Object.keys(session).filter((k) => /^(tab|hist):/.test(k)).sort(), ["hist:7", "tab:7"]);
+  const keys = Object.keys(session).filter((k) => /^(tab|hist):/.test(k)).sort();
+  assert.equal(keys.length, 2, keys.join());
+  assert.match(keys[0], /^hist:7:\d+$/, "the page before, under its own key");
+  assert.equal(keys[1], "tab:7");
   const again = fakeBrowser({ host, session });
   const sentinel = startBackground(again, registerCapture);
   await sentinel.tabs.ready();
@@ -273,4 +276,32 @@ test("with a host, nothing reaches it before hello, and hello waits for the sett
   assert.deepEqual(chrome.native.sent.map((m) => m.type), ["hello", "probe"]);
   assert.deepEqual(chrome.native.sent[0].policy, { allow_spki_sha256: ["ab".repeat(32)] });
   assert.equal(sentinel.tabs.get(7).level, "ok");
+});
+
+test("history pages are written once each and removed when they drop out of the last three", async () => {
+  const { TabStates } = tabstate;
+  const writes = [];
+  const removed = [];
+  const store = {};
+  const session = {
+    async get() { return structuredClone(store); },
+    async set(obj) { writes.push(Object.keys(obj).sort()); Object.assign(store, structuredClone(obj)); },
+    async remove(keys) { removed.push(...[].concat(keys)); for (const k of [].concat(keys)) delete store[k]; },
+  };
+  const tabs = new TabStates({ session, persistDelayMs: 0 });
+  await tabs.ready();
+  for (let i = 0; i < 5; i += 1) {
+    tabs.startPage(3, `https://p${i}.test/`, `r${i}`);
+    await tabs.flush();
+  }
+  // each write: the new current state, and the page that just left (once)
+  assert.deepEqual(writes.map((w) => w.length), [1, 2, 2, 2, 2]);
+  assert.equal(Object.keys(store).filter((k) => k.startsWith("hist:3:")).length, 3);
+  assert.equal(removed.length, 1, "the fourth page back left storage");
+  const again = new TabStates({ session });
+  await again.ready();
+  assert.deepEqual(again.history.get(3).map((s) => s.url), ["https://p3.test/", "https://p2.test/", "https://p1.test/"]);
+  again.remove(3);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(Object.keys(store), []);
 });
