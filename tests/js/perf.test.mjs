@@ -319,3 +319,17 @@ test("a main-frame response that never commits (a download, a 204) is drawn afte
   await sleep(COMMIT_WAIT_MS + 50);
   assert.match(browser.badges.get(7).title, /^RootSentinel: not intercepted/);
 });
+
+test("the popup's flush-tab-states message writes a pending tab state at once", async () => {
+  const browser = fakeBrowser({ host });
+  startBackground(browser, registerCapture);
+  await settle();
+  browser.securityInfos.set("f1", securityInfo(LEAF));
+  browser.webRequest.onHeadersReceived.fire({ requestId: "f1", tabId: 7, url: "https://f.test/", type: "main_frame", fromCache: false, frameId: 0 });
+  browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://f.test/" });
+  await settle();
+  assert.deepEqual(await browser.storage.session.get("tab:7"), {}, "not written yet (coalescing)");
+  const [reply] = browser.runtime.onMessage.fire({ type: "flush-tab-states" });
+  assert.equal(await reply, true);
+  assert.equal((await browser.storage.session.get("tab:7"))["tab:7"].state.level, "ok");
+});
