@@ -58,10 +58,10 @@ function respond(chrome, { tabId = 7, url, type = "main_frame", requestId, fromC
 const sent = (chrome, type) => chrome.native.sent.filter((m) => m.type === type);
 
 /** Starts the worker; `captureOpts(chrome)` gives registerCapture's injectable parts. */
-async function boot(opts = {}, captureOpts = () => ({})) {
+async function boot(opts = {}, captureOpts = () => ({}), bgOpts = {}) {
   const chrome = fakeChrome(opts);
   let capture = null;
-  const sentinel = startBackground(chrome, (api, s) => { capture = registerCapture(api, s, captureOpts(api)); }, { client: "chromium" });
+  const sentinel = startBackground(chrome, (api, s) => { capture = registerCapture(api, s, captureOpts(api)); }, { client: "chromium", ...bgOpts });
   await settle();
   return { chrome, sentinel, capture };
 }
@@ -429,4 +429,79 @@ test("the popup's route sentences: through the proxy, the browser's address, or 
   assert.deepEqual(explainRoute(t, { level: "interception", verdict: { probe: null } }), []);
   // browser-blocked: the route is the probe's
   assert.equal(explainRoute(t, { level: "browser-blocked", probe: { verdict: { probe: { route: { ...base, address: "::1", connected: "[::1]:443" } } } } }).length, 1);
+});
+
+/** A host that answers hello with `settings` and bans the roots the hello policy bans (by host name here). */
+function policyHost(levels = {}, settings = undefined) {
+  let policy = null;
+  const inner = hostByName(levels);
+  return (msg) => {
+    if (msg.type === "hello") {
+      policy = msg.policy ?? null;
+      return { ...hello(msg), ...(settings ? { settings } : {}) };
+    }
+    const host = msg.type === "probe" ? msg.host : new URL(msg.url).hostname;
+    const banned = (policy?.banned ?? []).some((b) => b.reason === host);
+    return banned ? hostByName({ [host]: "banned" })(msg) : inner(msg);
+  };
+}
+
+test("probing: false in managed storage: the Chromium extension asks for no probe; the page is unknown, said why", async () => {
+  const { chrome } = await boot({ host: hostByName(), managed: { probing: false } });
+  assert.deepEqual(sent(chrome, "hello")[0].policy, { probing: false });
+  respond(chrome, { url: "https://a.test/", tabId: 4 });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle(10);
+  assert.deepEqual(sent(chrome, "probe"), []);
+  assert.equal(chrome.badges.get(4).text, "?");
+  assert.match(chrome.badges.get(4).title, /policy/i);
+});
+
+test("probing: false in the host's system config (hello reply settings) stops probes too", async () => {
+  const { chrome, sentinel } = await boot({ host: policyHost({}, { probing: false, audit: false, mode: "enforce" }) });
+  await settle(10);
+  assert.deepEqual([sentinel.settings.probing, sentinel.settings.mode], [false, "enforce"]);
+  respond(chrome, { url: "https://a.test/", tabId: 4 });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle(10);
+  assert.deepEqual(sent(chrome, "probe"), []);
+});
+
+test("a fresh Chromium: judging waits (bounded) for managed storage; a verdict given before the policy does not outlive it", async () => {
+  const BAN = { banned: [{ spki_sha256: "ab".repeat(32), reason: "bad.test" }], mode: "enforce" };
+  // 1. the policy arrives while the first page waits: the page is judged under it, and blocked
+  let r = await boot({ host: policyHost(), managed: {}, tabs: [{ id: 9, url: "https://bad.test/" }] }, () => ({}), { managedWaitMs: 5000 });
+  respond(r.chrome, { url: "https://bad.test/", tabId: 9 });
+  await sleep(50);
+  assert.deepEqual(sent(r.chrome, "probe"), [], "no probe before the managed settings are known");
+  r.chrome.setManaged(BAN);
+  await sleep(LEAF_PROBE_WAIT_MS + 50);
+  await settle(20);
+  assert.equal(r.chrome.badges.get(9).text, "!!");
+  assert.equal(r.chrome.updated.at(-1)?.tabId, 9, "enforce mode replaced the banned page");
+  // 2. without a wait (the bound passed): judged ok first; when the policy arrives the probe cache is dropped
+  //    and the open tab judged again, then blocked
+  r = await boot({ host: policyHost(), managed: {}, tabs: [{ id: 9, url: "https://bad.test/" }] });
+  respond(r.chrome, { url: "https://bad.test/", tabId: 9 });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle(10);
+  assert.equal(r.chrome.badges.get(9).text, "");
+  const probesBefore = sent(r.chrome, "probe").length;
+  r.chrome.setManaged(BAN);
+  await sleep(50);
+  await settle(20);
+  assert.equal(sent(r.chrome, "probe").length, probesBefore + 1, "probed again, not answered from the cache");
+  assert.equal(r.chrome.badges.get(9).text, "!!");
+  assert.deepEqual(r.chrome.updated.map((u) => u.tabId), [9]);
+});
+
+test("the bounded wait ends without a policy, and a restarted worker of the same session does not wait again", async () => {
+  const r = await boot({ host: hostByName(), managed: {} }, () => ({}), { managedWaitMs: 150 });
+  respond(r.chrome, { url: "https://a.test/", tabId: 3 });
+  await sleep(50);
+  assert.deepEqual(sent(r.chrome, "probe"), []);
+  await sleep(150 + LEAF_PROBE_WAIT_MS + 30);
+  await settle(10);
+  assert.equal(sent(r.chrome, "probe").length, 1);
+  assert.equal((await r.chrome.storage.session.get("policyKnown")).policyKnown, true);
 });

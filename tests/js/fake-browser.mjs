@@ -176,8 +176,17 @@ export function fakeBrowser({ host, managed, local = {}, session = {}, lang = "e
         return Promise.resolve(si);
       },
     },
-    webNavigation: { onCommitted: new FakeEvent(), onErrorOccurred: new FakeEvent() },
+    webNavigation: { onCommitted: new FakeEvent(), onErrorOccurred: new FakeEvent(), onBeforeNavigate: new FakeEvent() },
     tabs: { onUpdated: new FakeEvent(), onRemoved: new FakeEvent() },
+    /** The administrator's policy arrives or changes: managed storage becomes `next`, onChanged fires ("managed"). */
+    setManaged(next) {
+      const old = managed ?? {};
+      managed = structuredClone(next);
+      const changes = {};
+      for (const k of new Set([...Object.keys(old), ...Object.keys(next ?? {})])) changes[k] = { oldValue: old[k], newValue: next?.[k] };
+      browser.storage.managed.onChanged.fire(changes);
+      storageChanged.fire(changes, "managed");
+    },
   };
   return browser;
 }

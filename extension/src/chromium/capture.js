@@ -39,6 +39,7 @@ import { HostError } from "../core/hostport.js";
 import { BLOCKED_PAGE, PROBE_TIMEOUT_MS } from "../core/sentinel.js";
 import { DebuggerCapture } from "./debugger.js";
 import { PROBE_TTL_MS, TtlCache } from "./probecache.js";
+import { PROBING_DISABLED } from "../core/settings.js";
 import { chromiumProxyFor, makeRoute, routeKey } from "../core/route.js";
 import { onAreasChanged } from "../core/storagewatch.js";
 
@@ -276,7 +277,8 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
   };
   const askProbe = (url, route) => {
     const { host, port } = endpointOf(url);
-    return () => sentinel.host.request({ type: "probe", host, port, url, route }, { timeoutMs: PROBE_TIMEOUT_MS });
+    return () => (sentinel.settings?.probing === false ? Promise.resolve(probingDisabledVerdict(url, host, port))
+      : sentinel.host.request({ type: "probe", host, port, url, route }, { timeoutMs: PROBE_TIMEOUT_MS }));
   };
   const probeEvidence = (url, route) => ({ source: "probe", key: probeKey(url, route), cache: probes, ask: askProbe(url, route) });
 
@@ -284,6 +286,7 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
   async function evidenceFor(details) {
     const { url, tabId } = details;
     const leaf = leaves.take(details);
+    await sentinel.policyKnown(); // nothing is judged before the managed settings are known (bounded)
     if (leaf) {
       const { host, port } = endpointOf(url);
       const route = await routeOf(url, details.ip);
@@ -372,8 +375,42 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
   browser.permissions?.onRemoved?.addListener(() => { dbg.attached.clear(); });
   sentinel.currentSettings().then(applyMode);
 
+  // The policy arrived or changed: no probe verdict judged under the old one may stand; judge open tabs again.
+  const rejudge = () => rejudgeOpenTabs(browser, sentinel, async (url) => probeEvidence(url, await routeOf(url, null)), enforce);
+  sentinel.onPolicyChange(() => { probes.clear(); rejudge().catch(() => {}); });
+
   return {
-    dbg, probes, leaves, proxies, securityInfo,
+    dbg, probes, leaves, proxies, securityInfo, rejudge,
     get securityInfoSpec() { return securityInfo.spec; },
   };
+}
+
+/**
+ * Judges the https page of every open tab again, by a probe of its origin (what a fresh visit would get),
+ * and applies enforce mode to the result.
+ * @param {object} browser  the extension API (`tabs.query`)
+ * @param {Sentinel} sentinel
+ * @param {(url: string) => Promise<object>} evidence  the probe evidence for a URL
+ * @param {(tabId: number, rec: object) => Promise<void>} enforce
+ * @returns {Promise<number>} how many tabs were judged again
+ */
+export async function rejudgeOpenTabs(browser, sentinel, evidence, enforce) {
+  const tabs = await browser.tabs.query({});
+  const work = [];
+  for (const tab of tabs ?? []) {
+    const url = typeof tab?.url === "string" ? tab.url : "";
+    if (!url.startsWith("https://") || typeof tab.id !== "number" || tab.id < 0) continue;
+    const req = { tabId: tab.id, url, requestId: `rejudge:${Date.now()}`, main: true, fromCache: false };
+    work.push(sentinel.observeEvidence(req, evidence(url)).then((rec) => enforce(tab.id, rec)).catch(() => {}));
+  }
+  await Promise.all(work);
+  return work.length;
+}
+
+/** The verdict of a probe not made because probing is off (the host answers the same, reason `probing_disabled`). */
+export function probingDisabledVerdict(url, host, port) {
+  return { type: "verdict", level: "unknown", category: null, reason: "probing_disabled",
+    explanation: `Probing disabled by policy: the helper does not connect to sites itself, so this page was not judged.`,
+    names: { host }, evidence: "probe", chain: [], url, host,
+    probe: { host, port, sni: null, elapsed_ms: 0, error: PROBING_DISABLED } };
 }

@@ -21,10 +21,12 @@ export const HOST_NAME = "io.rootsentinel.host";
 /**
  * @param {object} browser  the WebExtension API object
  * @param {(browser: object, sentinel: Sentinel) => void} registerCapture  the adapter's listeners
- * @param {{client?: string}} [opts]  `client`: the browser family named in `hello` (default "firefox")
+ * @param {{client?: string, managedWaitMs?: number}} [opts]  `client`: the browser family named in `hello`
+ *   (default "firefox"); `managedWaitMs`: how long judging waits for managed storage after start
+ *   ({@link Sentinel#policyKnown}; Chromium)
  * @returns {Sentinel}
  */
-export function startBackground(browser, registerCapture, { client = "firefox" } = {}) {
+export function startBackground(browser, registerCapture, { client = "firefox", managedWaitMs = 0 } = {}) {
   const t = translator(browser.i18n, variantsFor(browser.runtime.getManifest()));
   let sentinel = null;
   const tabs = new TabStates({
@@ -39,13 +41,16 @@ export function startBackground(browser, registerCapture, { client = "firefox" }
     // about 20 s after it starts); hello, with the policy, waits for the settings, and requests for it.
     helloReady: () => sentinel.currentSettings(),
     onStatus: (status) => {
+      if (status.hello) sentinel?.applyHostSettings(status.hello.settings ?? null);
       browser.storage.session.set({ host: { ...status, at: Date.now() } }).catch(() => {});
     },
   });
-  sentinel = new Sentinel({ browser, host, cache: new VerdictCache(), tabs, t, client });
+  sentinel = new Sentinel({ browser, host, cache: new VerdictCache(), tabs, t, client, managedWaitMs });
 
   // All listeners synchronously, at top level of the event page.
   registerCapture(browser, sentinel);
+  // The host may have been installed since the last attempt: a navigation retries at once (hostport.js navigated).
+  browser.webNavigation.onBeforeNavigate?.addListener((d) => { if (d.frameId === 0) host.navigated(); });
   browser.webNavigation.onCommitted.addListener((d) => {
     if (d.frameId === 0) sentinel.committed(d.tabId, d.url).catch(() => {});
   });
@@ -62,14 +67,19 @@ export function startBackground(browser, registerCapture, { client = "firefox" }
   });
   browser.tabs.onRemoved.addListener((tabId) => sentinel.forget(tabId));
   // Only the settings' areas: a listener on storage.onChanged would be woken by every tab-state write.
-  onAreasChanged(browser.storage, () => {
+  onAreasChanged(browser.storage, (changes, area) => {
+    if (area === "managed") sentinel.managedArrived();
     const sent = (s) => JSON.stringify([s?.policy ?? null, s?.acknowledged ?? []]); // what hello carries
+    const judged = (s) => JSON.stringify([s?.mode, s?.probing]); // what changes a verdict's consequence
     const before = sent(sentinel.settings);
+    const beforeJudged = judged(sentinel.settings);
     sentinel.loadSettings().then((s) => {
-      if (sent(s) !== before) {
-        // A new policy applies per connection (docs/protocol.md "hello"): reconnect, forget verdicts.
-        sentinel.cache.clear();
-        sentinel.known.clear();
+      const resend = sent(s) !== before;
+      // Nothing judged before the policy was known may outlive it (issue 23 item 5): forget verdicts,
+      // and let the adapter drop its probe cache and judge open tabs again.
+      if (resend || (area === "managed" && judged(s) !== beforeJudged)) sentinel.policyChanged();
+      if (resend) {
+        // A new policy applies per connection (docs/protocol.md "hello"): reconnect.
         host.disconnect("policy changed");
         host.connect({ force: true });
       }

@@ -26,6 +26,15 @@ export class HostError extends Error {
   }
 }
 
+/**
+ * The browser's words for "there is no usable host manifest" (as opposed to a host that started and then
+ * crashed): Firefox "No such native application <name>" (NativeMessaging.sys.mjs), Chromium "Specified
+ * native messaging host not found." and "Access to the specified native messaging host is forbidden."
+ * (native_message_process_host.cc). Installing the host fixes these at once, so a navigation retries
+ * without waiting for the back-off (issue 24 item 10).
+ */
+export const HOST_MISSING = /no such native application|native messaging host not found|native messaging host is forbidden/i;
+
 /** Delays before reconnect attempts after consecutive failures, in milliseconds. */
 export const DEFAULT_BACKOFF_MS = Object.freeze([1000, 2000, 5000, 10000, 30000, 60000]);
 
@@ -114,6 +123,17 @@ export class HostPort {
       sendHello();
     }
     return true;
+  }
+
+  /**
+   * A page navigation started (webNavigation.onBeforeNavigate): when the last failure said the host is
+   * missing ({@link HOST_MISSING}), try again now instead of after the back-off, so the first reload after
+   * `rootsentinel install` works. A host that crashes keeps its back-off. Returns whether a port is open.
+   */
+  navigated() {
+    if (this.port) return true;
+    if (this.lastError && HOST_MISSING.test(this.lastError)) return this.connect({ force: true });
+    return false;
   }
 
   /** Closes the port (e.g. after the policy changed) and fails what is in flight. */

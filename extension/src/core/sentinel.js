@@ -10,8 +10,16 @@ import { iconPath } from "./icon.js";
 import { HostError } from "./hostport.js";
 import { CapturePlan, KnownCertificates, PageOrigins, PageSeen, cacheKey, originKey } from "./cache.js";
 import { originOf } from "./tabstate.js";
-import { loadSettings } from "./settings.js";
+import { loadSettings, readManaged } from "./settings.js";
 import { explainRecord, tooltip } from "./explain.js";
+
+/** storage.session key: the managed settings were known once in this browser session. */
+const POLICY_KNOWN = "policyKnown";
+
+/** How many keys managed storage has now (0 when none, or not yet loaded). */
+async function readManagedKeys(storage) {
+  return Object.keys(await readManaged(storage)).length;
+}
 
 /** Path of the enforce-mode explanation page inside the extension. */
 export const BLOCKED_PAGE = "blocked/blocked.html";
@@ -96,8 +104,14 @@ export class Sentinel {
    * @param {(key: string, subs?: string[]) => string} opts.t  translator
    * @param {string} [opts.client]  browser family named in `hello` ("firefox" | "chromium")
    */
-  constructor({ browser, host, cache, tabs, t, client = "firefox" }) {
+  constructor({ browser, host, cache, tabs, t, client = "firefox", managedWaitMs = 0,
+    setTimer = (f, ms) => setTimeout(f, ms) }) {
     this.browser = browser;
+    this.hostSettings = null; // the `settings` of the host's hello reply (system config), null before it
+    this.policyListeners = [];
+    this.managedWaitMs = managedWaitMs;
+    this.setTimer = setTimer;
+    this.policyKnownPromise = null;
     this.client = client;
     this.host = host;
     this.cache = cache;
@@ -132,12 +146,73 @@ export class Sentinel {
    */
   loadSettings() {
     const seq = (this.settingsSeq = (this.settingsSeq ?? 0) + 1);
-    this.settingsLoading = loadSettings(this.browser.storage).then((s) => {
+    this.settingsLoading = loadSettings(this.browser.storage, this.hostSettings).then((s) => {
       if (seq !== this.settingsSeq) return this.settingsLoading;
       this.settings = s;
       return s;
     });
     return this.settingsLoading;
+  }
+
+  /**
+   * The host's `hello` reply said which settings its system config sets (`settings`, docs/protocol.md):
+   * they apply under the managed settings ({@link loadSettings}). Reloads settings when they changed.
+   * @returns {Promise<object>|null} the reload, or null when nothing changed
+   */
+  applyHostSettings(settings) {
+    const next = settings && typeof settings === "object" ? settings : null;
+    if (JSON.stringify(next) === JSON.stringify(this.hostSettings)) return null;
+    const before = this.settings;
+    this.hostSettings = next;
+    return this.loadSettings().then((s) => {
+      if (before && (before.mode !== s.mode || before.probing !== s.probing)) this.policyChanged();
+      return s;
+    });
+  }
+
+  /**
+   * Resolves once the managed settings can be trusted to be known (issue 23 item 5): at once when
+   * `managedWaitMs` is 0 (Firefox reads policies before extensions start) or managed storage already has
+   * something; else when managed storage changes ({@link managedArrived}) or `managedWaitMs` after the
+   * first call, whichever comes first. Chromium answers `storage.managed` only once its policy service
+   * is up, seconds after start: what is judged in that window would outlive the policy.
+   * @returns {Promise<void>}
+   */
+  policyKnown() {
+    if (this.policyKnownPromise) return this.policyKnownPromise;
+    if (!this.managedWaitMs) return (this.policyKnownPromise = Promise.resolve());
+    const session = this.browser.storage?.session;
+    this.policyKnownPromise = new Promise((resolve) => {
+      this.resolvePolicyKnown = resolve;
+      this.setTimer(resolve, this.managedWaitMs);
+      readManagedKeys(this.browser.storage).then((n) => { if (n > 0) resolve(); });
+      // A service worker restarted later in the same browser session does not wait again.
+      Promise.resolve(session?.get?.(POLICY_KNOWN)).then((v) => { if (v?.[POLICY_KNOWN]) resolve(); }, () => {});
+    }).then(() => { Promise.resolve(session?.set?.({ [POLICY_KNOWN]: true })).catch(() => {}); });
+    return this.policyKnownPromise;
+  }
+
+  /** Managed storage changed (it arrived, or the administrator changed it): {@link policyKnown} resolves. */
+  managedArrived() {
+    if (!this.policyKnownPromise) this.policyKnownPromise = Promise.resolve();
+    this.resolvePolicyKnown?.();
+  }
+
+  /**
+   * Registers `fn()`, called when a setting that changes verdicts or enforcement changed (policy,
+   * probing, mode): the Chromium adapter drops its probe cache and judges open tabs again.
+   */
+  onPolicyChange(fn) {
+    this.policyListeners.push(fn);
+  }
+
+  /** Forgets every verdict judged under the settings before, and tells the listeners ({@link onPolicyChange}). */
+  policyChanged() {
+    this.cache.clear();
+    this.known.clear();
+    for (const fn of this.policyListeners) {
+      try { fn(); } catch { /* one adapter's failure does not stop the others */ }
+    }
   }
 
   /** Settings, loading them first if the event page just started. */
