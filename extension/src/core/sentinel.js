@@ -42,6 +42,14 @@ const REPEAT = Symbol("repeat");
 /** Longest time an enforce-mode main frame waits for the host before it is let through (ms). */
 export const ENFORCE_WAIT_MS = 8000;
 
+/**
+ * How long a new page's badge waits for its navigation to commit before it is drawn anyway (ms). The
+ * browser resets the tab's badge when the document commits, so whatever is drawn between a main-frame
+ * response and its commit is drawn twice (issue 27); a response that never commits (a download, a 204)
+ * is drawn after this delay.
+ */
+export const COMMIT_WAIT_MS = 500;
+
 /** Probes make their own TLS connection, so they get longer than a check (ms). */
 export const PROBE_TIMEOUT_MS = 20000;
 
@@ -118,6 +126,7 @@ export class Sentinel {
     this.seen = new PageSeen();
     this.origins = new PageOrigins();
     this.drawn = new Map(); // tabId -> {text, color, title} last set ({@link applyBadge})
+    this.held = new Map(); // tabId -> timer: a new page's badge waits for its commit ({@link holdBadge})
     this.committedGen = new Map(); // tabId -> the page generation its last committed navigation kept
     this.hostFailures = new Map(); // tabId -> {gen, n}: host failures on the tab's page ({@link hostFailed})
   }
@@ -307,6 +316,7 @@ export class Sentinel {
    * @returns {Promise<{gen: number, hostname: string, evidence: any}|null>}  null: nothing to record
    */
   async startObservation({ tabId, url, main, requestId }, evidencePromise, failed) {
+    if (main) this.holdBadge(tabId);
     let gen = main ? this.tabs.startPage(tabId, url, requestId) : this.tabs.genOf(tabId);
     let evidence;
     try { evidence = await evidencePromise; } catch { evidence = failed; }
@@ -391,6 +401,7 @@ export class Sentinel {
 
   /** A plain-http main frame: a new page whose own level is `unknown` (reason `insecure`). */
   insecureMainFrame({ tabId, url, requestId }) {
+    this.holdBadge(tabId);
     const gen = this.tabs.startPage(tabId, url, requestId);
     let hostname = null;
     try { hostname = new URL(url).hostname; } catch { /* keep null */ }
@@ -506,6 +517,8 @@ export class Sentinel {
    * @param {{force?: boolean, cleared?: boolean}} [opts]
    */
   applyBadge(tabId, { force = false, cleared = false } = {}) {
+    if (cleared || force) this.releaseBadge(tabId);
+    else if (this.held.has(tabId)) return Promise.resolve(); // drawn once the document commits
     const action = this.browser.action;
     const state = this.tabs.get(tabId);
     const call = (fn, ...fallback) => {
@@ -550,6 +563,22 @@ export class Sentinel {
     return Promise.all(calls);
   }
 
+  /**
+   * A main-frame response started a new page in `tabId`: its badge is drawn when the navigation commits
+   * ({@link committed}, right after the browser reset it), or after {@link COMMIT_WAIT_MS}.
+   */
+  holdBadge(tabId) {
+    clearTimeout(this.held.get(tabId));
+    this.held.set(tabId, setTimeout(() => { this.held.delete(tabId); this.applyBadge(tabId); }, COMMIT_WAIT_MS));
+  }
+
+  /** Ends {@link holdBadge}'s wait without drawing. */
+  releaseBadge(tabId) {
+    if (!this.held.has(tabId)) return;
+    clearTimeout(this.held.get(tabId));
+    this.held.delete(tabId);
+  }
+
   /** A desktop notification for a banned verdict, once per page and origin, when enabled. */
   notifyBanned(tabId, gen, rec) {
     if (this.settings && this.settings.notifications === false) return;
@@ -569,6 +598,7 @@ export class Sentinel {
     this.seen.forget(tabId);
     this.origins.forget(tabId);
     this.drawn.delete(tabId);
+    this.releaseBadge(tabId);
     this.hostFailures.delete(tabId);
     this.committedGen.delete(tabId);
     this.tabs.remove(tabId);
