@@ -2,9 +2,15 @@
  * Per-tab verdict state: the worst verdict among the page's main frame, frames and subresources,
  * with a record per origin so the popup can name the intercepted origins.
  *
- * Kept in `storage.session` (key `tab:<tabId>`) so that an event-page restart loses nothing
- * (Firefox MV3 background pages unload when idle; MDN storage.session,
- * https://developer.mozilla.org/en-US/docs/Mozilla/Add-ons/WebExtensions/API/storage/session).
+ * Kept in `storage.session` so that an event-page or service-worker restart loses no verdict
+ * (Firefox MV3 background pages unload when idle, Chromium stops an idle worker; MDN storage.session,
+ * https://developer.mozilla.org/en-US/docs/Mozilla/Add-ons/WebExtensions/API/storage/session):
+ * key `tab:<tabId>` holds `{state}`, key `hist:<tabId>` the tab's last {@link HISTORY} pages (for
+ * back/forward). Writes are coalesced (issue 27): a change marks the tab dirty and one
+ * `storage.session.set` after {@link PERSIST_DELAY_MS} carries every dirty tab's state, and its
+ * history only when the history changed. A page load used to write the whole state plus history on
+ * every change (11 writes, about 100 KB each, on the bench page). {@link TabStates#flush} writes at once
+ * (the background flushes on `runtime.onSuspend`).
  *
  * A new main-frame response starts a new page state with a new generation number; results that
  * arrive for an older generation (a redirect hop, the previous page's subresources) are dropped, so
@@ -21,7 +27,11 @@
 import { worse, rank } from "./levels.js";
 
 const KEY_PREFIX = "tab:";
+const HISTORY_PREFIX = "hist:";
 const HISTORY = 3;
+
+/** How long a tab-state change waits before it is written to storage.session, with the changes after it (ms). */
+export const PERSIST_DELAY_MS = 250;
 
 /** `scheme://host[:port]` of a URL, or null. */
 export function originOf(url) {
@@ -52,14 +62,21 @@ export class TabStates {
    * @param {object} opts
    * @param {object} [opts.session]  `browser.storage.session` (omitted: memory only)
    * @param {(tabId: number, state: object|null) => void} [opts.onChange]  called after every change
+   * @param {number} [opts.persistDelayMs]  coalescing delay of storage writes ({@link PERSIST_DELAY_MS})
+   * @param {typeof setTimeout} [opts.setTimer]
    */
-  constructor({ session, onChange } = {}) {
+  constructor({ session, onChange, persistDelayMs = PERSIST_DELAY_MS, setTimer = (f, ms) => setTimeout(f, ms) } = {}) {
     this.session = session ?? null;
     this.onChange = onChange ?? (() => {});
+    this.persistDelayMs = persistDelayMs;
+    this.setTimer = setTimer;
     this.tabs = new Map();
     this.history = new Map();
     this.gen = 0;
     this.loaded = null;
+    this.dirtyStates = new Set(); // tabIds whose state is to be written (or removed)
+    this.dirtyHistories = new Set(); // tabIds whose history is to be written
+    this.timer = null;
   }
 
   /** Loads the states saved by a previous instance of the event page. Idempotent. */
@@ -70,19 +87,33 @@ export class TabStates {
         let all = {};
         try { all = (await this.session.get(null)) ?? {}; } catch { all = {}; }
         for (const [k, v] of Object.entries(all)) {
-          if (!k.startsWith(KEY_PREFIX) || !v || typeof v !== "object") continue;
-          const tabId = Number(k.slice(KEY_PREFIX.length));
-          if (!this.tabs.has(tabId) && v.state) {
-            this.tabs.set(tabId, v.state);
-            this.history.set(tabId, Array.isArray(v.history) ? v.history : []);
-            this.gen = Math.max(this.gen, v.state.gen ?? 0);
+          if (!v || typeof v !== "object") continue;
+          if (k.startsWith(HISTORY_PREFIX) && Array.isArray(v)) {
+            this._restoreHistory(Number(k.slice(HISTORY_PREFIX.length)), v);
+            continue;
           }
+          if (!k.startsWith(KEY_PREFIX) || !v.state || typeof v.state !== "object") continue;
+          const tabId = Number(k.slice(KEY_PREFIX.length));
+          // `history` beside the state: the form written before issue 27.
+          if (Array.isArray(v.history)) this._restoreHistory(tabId, v.history);
+          if (!this.tabs.has(tabId)) this.tabs.set(tabId, v.state);
+          this.gen = Math.max(this.gen, v.state.gen ?? 0);
         }
+        for (const hist of this.history.values()) for (const h of hist) this.gen = Math.max(this.gen, h?.gen ?? 0);
       })();
     }
     return this.loaded;
   }
 
+  /** Saved pages of a tab behind the ones this instance remembered since it started (newest first). */
+  _restoreHistory(tabId, saved) {
+    const mine = this.history.get(tabId) ?? [];
+    const keys = new Set(mine.map((s) => pageKey(s.url)));
+    const merged = [...mine, ...saved.filter((s) => s && typeof s === "object" && !keys.has(pageKey(s.url)))];
+    this.history.set(tabId, merged.slice(0, HISTORY));
+  }
+
+  /** The state of a tab's current page, or null. */
   get(tabId) {
     return this.tabs.get(tabId) ?? null;
   }
@@ -171,27 +202,56 @@ export class TabStates {
     return next;
   }
 
-  /** Forgets a closed tab. */
+  /** Forgets a closed tab (its saved state and history go at once; nothing of it is written later). */
   remove(tabId) {
     this.tabs.delete(tabId);
     this.history.delete(tabId);
-    if (this.session) this.session.remove(KEY_PREFIX + tabId).catch(() => {});
+    this.dirtyStates.delete(tabId);
+    this.dirtyHistories.delete(tabId);
+    if (this.session) {
+      Promise.resolve(this.session.remove([KEY_PREFIX + tabId, HISTORY_PREFIX + tabId])).catch(() => {});
+    }
   }
 
   _remember(tabId, state) {
     const hist = (this.history.get(tabId) ?? []).filter((s) => pageKey(s.url) !== pageKey(state.url));
     hist.unshift(state);
     this.history.set(tabId, hist.slice(0, HISTORY));
+    this.dirtyHistories.add(tabId);
   }
 
   _changed(tabId) {
-    const state = this.tabs.get(tabId) ?? null;
     if (this.session) {
-      const p = state
-        ? this.session.set({ [KEY_PREFIX + tabId]: { state, history: this.history.get(tabId) ?? [] } })
-        : this.session.remove(KEY_PREFIX + tabId);
-      p?.catch?.(() => {});
+      this.dirtyStates.add(tabId);
+      if (this.timer === null) this.timer = this.setTimer(() => { this.timer = null; this.flush(); }, this.persistDelayMs);
     }
-    this.onChange(tabId, state);
+    this.onChange(tabId, this.tabs.get(tabId) ?? null);
+  }
+
+  /**
+   * Writes what changed since the last write: one `storage.session.set` with the state of every dirty
+   * tab (and the history of those whose history changed), one `remove` for tabs left without a state.
+   * @returns {Promise<void>} settles when the browser took the writes (errors are swallowed)
+   */
+  flush() {
+    if (!this.session || (this.dirtyStates.size === 0 && this.dirtyHistories.size === 0)) return Promise.resolve();
+    const put = {};
+    const drop = [];
+    for (const tabId of this.dirtyStates) {
+      const state = this.tabs.get(tabId);
+      if (state) put[KEY_PREFIX + tabId] = { state };
+      else drop.push(KEY_PREFIX + tabId);
+    }
+    for (const tabId of this.dirtyHistories) put[HISTORY_PREFIX + tabId] = this.history.get(tabId) ?? [];
+    this.dirtyStates.clear();
+    this.dirtyHistories.clear();
+    const done = [];
+    if (Object.keys(put).length) {
+      done.push(Promise.resolve(this.session.set(put)).catch(() => {}));
+    }
+    if (drop.length) {
+      done.push(Promise.resolve(this.session.remove(drop)).catch(() => {}));
+    }
+    return Promise.all(done).then(() => {});
   }
 }
