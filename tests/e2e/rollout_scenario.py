@@ -245,9 +245,10 @@ def main() -> int:
         certs.mkdir(exist_ok=True)
         (certs / f"{stem}.root.pem").write_bytes(root.pem())
         roots.append(certs / f"{stem}.root.pem")
-    # the roots are sent: the probe (Chromium's evidence) sees only what the server sends until allow_roots_pem
-    banned_srv = WebServer(*pki.server_identity(banned_root, chain_above=[banned_root]).write(certs, "banned"))
-    proxy_srv = WebServer(*pki.server_identity(proxy_root, chain_above=[proxy_root]).write(certs, "proxy"))
+    # an inspection proxy does not send its root: the servers send the leaf only, and the settings give the roots
+    # themselves (allow_roots_pem, banned[].pem) so the host's path builder reaches them
+    banned_srv = WebServer(*pki.server_identity(banned_root).write(certs, "banned"))
+    proxy_srv = WebServer(*pki.server_identity(proxy_root).write(certs, "proxy"))
     banned_srv.pages["/"] = ("text/html", PAGE.format(t="Retired proxy"))
     proxy_srv.pages["/"] = ("text/html", PAGE.format(t="Intranet"))
     updates = WebServer()
@@ -266,8 +267,8 @@ def main() -> int:
             updates.pages[f"/rs/{f.name}"] = (ctype, f.read_bytes())
         r["crx"] = {"rc": p.returncode, "id": ext_id, "err": p.stderr[-1000:]}
         # 3. one settings file -> config, manifests, policies, with the package's own command
-        settings = {"mode": "enforce", "allow_spki_sha256": [pki.spki_sha256(proxy_root.cert)],
-                    "banned": [{"spki_sha256": pki.spki_sha256(banned_root.cert), "reason": "retired proxy root"}],
+        settings = {"mode": "enforce", "allow_roots_pem": [proxy_root.pem().decode()],
+                    "banned": [{"pem": banned_root.pem().decode(), "reason": "retired proxy root"}],
                     "notifications": False, "audit": False}
         (w / "settings.json").write_text(json.dumps(settings))
         xpi = w / "rootsentinel-firefox.xpi"
@@ -297,7 +298,7 @@ def main() -> int:
                 c["first_badge_s"] = round(time.monotonic() - t0, 2)
                 c["banned_badge"] = first
                 blocked = f"chrome-extension://{ext_id}/blocked/blocked.html?tab={{}}"
-                c["first_page_blocked"] = poll(lambda: cr.tab_url(tab), lambda u: u == blocked.format(tab), 5, 0.1) \
+                c["first_page_blocked"] = poll(lambda: cr.tab_url(tab), lambda u: u == blocked.format(tab), 20, 0.1) \
                     == blocked.format(tab)
                 # storage.managed arrives a moment after the worker starts (issue 23 item 5, i23-settings' work)
                 c["managed"] = poll(lambda: cr.evaluate("chrome.storage.managed.get().then(s => JSON.stringify(s))"),
@@ -308,9 +309,9 @@ def main() -> int:
                 c["banned_url"] = poll(lambda: cr.tab_url(tab), lambda u: u == blocked.format(tab), 20, 0.1)
                 tab2 = cr.visit(proxy_srv.url("/"))
                 c["proxy_badge"] = poll(lambda: cr.badge(tab2), lambda b: b["text"] not in ("", "…"), 30, 0.1)
-            d = sh([ROOTSENTINEL, "doctor", "--browser", "chromium", "--scope", "system", "--extension-id", ext_id],
-                   env=cr.env)
-            c["doctor"] = {"rc": d.returncode, "out": d.stdout + d.stderr}
+            d = sh([ROOTSENTINEL, "doctor", "--json", "--browser", "chromium", "--scope", "system", "--extension-id",
+                    ext_id], env=cr.env)
+            c["doctor"] = {"rc": d.returncode, "out": d.stdout, "err": d.stderr}
         finally:
             cr.close()
         save()
@@ -336,9 +337,9 @@ def main() -> int:
                 ff.navigate(proxy_srv.url("/"), ff.ctx)
                 tab2 = poll(lambda: ff.tab_id(proxy_srv.url("/")), lambda t: t is not None, 20)
                 f["proxy_badge"] = poll(lambda: ff.badge(tab2), lambda b: b["text"] not in ("", "…"), 30, 0.1)
-            d = sh([ROOTSENTINEL, "doctor", "--browser", "firefox", "--scope", "system"],
+            d = sh([ROOTSENTINEL, "doctor", "--json", "--browser", "firefox", "--scope", "system"],
                    env={**os.environ, "HOME": str(ff_home)})
-            f["doctor"] = {"rc": d.returncode, "out": d.stdout + d.stderr}
+            f["doctor"] = {"rc": d.returncode, "out": d.stdout, "err": d.stderr}
         finally:
             ff.close()
         save()
