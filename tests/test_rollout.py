@@ -28,7 +28,7 @@ CHROMIUM_POLICIES = {"chrome": "etc/opt/chrome/policies/managed/rootsentinel.jso
                      "chromium": "etc/chromium/policies/managed/rootsentinel.json",
                      "edge": "etc/opt/edge/policies/managed/rootsentinel.json",
                      "brave": "etc/brave/policies/managed/rootsentinel.json"}
-FIREFOX_POLICIES = ("etc/firefox/policies/policies.json", "etc/firefox-esr/policies/policies.json")
+FIREFOX_POLICIES = ("etc/firefox/policies/policies.json",)
 MANIFESTS = {"firefox": "usr/lib/mozilla/native-messaging-hosts/io.rootsentinel.host.json",
              "chrome": "etc/opt/chrome/native-messaging-hosts/io.rootsentinel.host.json",
              "chromium": "etc/chromium/native-messaging-hosts/io.rootsentinel.host.json",

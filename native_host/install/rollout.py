@@ -11,8 +11,8 @@
     etc/chromium/policies/managed/rootsentinel.json           Chromium    } host, managed settings (3rdparty)
     etc/opt/edge/policies/managed/rootsentinel.json           Edge        }
     etc/brave/policies/managed/rootsentinel.json              Brave       }
-    etc/firefox/policies/policies.json                        Firefox     } force-install the xpi, managed
-    etc/firefox-esr/policies/policies.json                    Firefox ESR } settings (+ the ESR signature pref)
+    etc/firefox/policies/policies.json                        Firefox (and Debian's firefox-esr): force-install
+                                                              the xpi, managed settings (+ the ESR signature pref)
 
 The settings file is the system config (``/etc/rootsentinel/config.json``), validated by
 :func:`native_host.enterprise.config.load_system_config` (the schema the host itself applies). The extension's
@@ -47,10 +47,10 @@ CHROMIUM_POLICY_DIRS = {
 ``chrome/common/chrome_paths.cc`` ``DIR_POLICY_FILES``; Microsoft Edge and Brave Linux policy docs). Debian's
 Chromium honours force-install policies only from ``/etc/chromium/policies/managed``."""
 
-FIREFOX_POLICY_FILES = (PurePosixPath("/etc/firefox/policies/policies.json"),
-                        PurePosixPath("/etc/firefox-esr/policies/policies.json"))
-"""Firefox on Linux reads ``/etc/<application name>/policies/policies.json`` (toolkit ``SysConfD``): ``firefox``
-for Mozilla's builds, ``firefox-esr`` for Debian's ESR package."""
+FIREFOX_POLICY_FILES = (PurePosixPath("/etc/firefox/policies/policies.json"),)
+"""Where Firefox on Linux reads system policies: ``/etc/firefox/policies/policies.json``. Debian's ``firefox-esr``
+153 reads this file too, and not ``/etc/firefox-esr/policies/`` (tried here: only the first installed the add-on);
+the other place is ``distribution/policies.json`` in the install folder."""
 
 POLICY_FILE_NAME = "rootsentinel.json"
 CONFIG_PATH = PurePosixPath("/etc/rootsentinel/config.json")

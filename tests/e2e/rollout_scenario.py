@@ -223,7 +223,7 @@ def copy_tree(src: Path, parts: list[str]) -> list[str]:
 
 TEST_POLICY = Path("/etc/chromium/policies/managed/zz-rootsentinel-test-devtools.json")
 POLICY_PARTS = ["etc/opt/chrome/policies", "etc/chromium/policies", "etc/opt/edge/policies", "etc/brave/policies",
-                "etc/firefox", "etc/firefox-esr"]
+                "etc/firefox"]
 
 
 def main() -> int:
