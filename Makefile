@@ -131,8 +131,8 @@ dist-tarball: dist-host
 dist-crx: setup
 	node build/pack_crx.mjs --key $(CRX_KEY) --base-url $(DIST_BASE_URL) --out dist
 
-dist-deb: dist-host dist-crx
-	$(PYTHON) build/package_linux.py deb --bundle dist/rootsentinel-host --out dist --extension-id $$(cat dist/chromium-extension-id.txt)
+dist-deb: dist-host dist-crx dist-cli-docs
+	$(PYTHON) build/package_linux.py deb --bundle dist/rootsentinel-host --out dist --docs dist --extension-id $$(cat dist/chromium-extension-id.txt)
 
 dist-rollout: dist-crx
 	$(PYTHON) -m native_host rollout $(ROLLOUT_SETTINGS) --out dist/rollout --extension-id $$(cat dist/chromium-extension-id.txt) \

@@ -17,6 +17,7 @@ The Debian package holds:
   Firefox id;
 - the scan and heartbeat units and timers of ``build/systemd/`` in ``/usr/lib/systemd/system/``,
   enabled by ``postinst`` and disabled by ``prerm``;
+- the man page and bash/zsh completion when ``--docs`` names ``build/cli_docs.py``'s output;
 - ``/etc/logrotate.d/rootsentinel`` for the audit file rsyslog writes (docs/enterprise.md section 7),
   the only conffile;
 - ``preinst`` records the package's folders that existed before and that no package owns (``/etc/opt``);
@@ -202,8 +203,27 @@ def _put(stage: Path, target: PurePosixPath, text: str, mode: int = 0o644) -> Pa
     return dest
 
 
-def stage_deb(bundle: Path, stage: Path, extension_ids: list[str]) -> None:
-    """Lay out the package tree (files and ``DEBIAN/``) in ``stage``.
+def _cli_docs(stage: Path, docs: Path | None) -> None:
+    """The man page and completions of ``build/cli_docs.py --out DIR`` (``DIR/man``, ``DIR/completion``), if made."""
+    if docs is None:
+        return
+    man = docs / "man" / "rootsentinel.1"
+    if man.is_file():
+        dest = stage / "usr/share/man/man1/rootsentinel.1.gz"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open(dest, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=source_date_epoch(),
+                                                     compresslevel=9) as gz:
+            gz.write(man.read_bytes())
+    for name, target in (("rootsentinel.bash", "usr/share/bash-completion/completions/rootsentinel"),
+                         ("_rootsentinel", "usr/share/zsh/vendor-completions/_rootsentinel")):
+        src = docs / "completion" / name
+        if src.is_file():
+            _put(stage, PurePosixPath("/" + target), src.read_text("utf-8"))
+
+
+def stage_deb(bundle: Path, stage: Path, extension_ids: list[str], docs: Path | None = None) -> None:
+    """Lay out the package tree (files and ``DEBIAN/``) in ``stage``; ``docs``: the folder ``build/cli_docs.py``
+    wrote (man page, completions), or None.
 
     Raises:
         SystemExit: the bundle is missing.
@@ -218,6 +238,7 @@ def stage_deb(bundle: Path, stage: Path, extension_ids: list[str]) -> None:
     for unit in sorted((ROOT / "build" / "systemd").glob("rootsentinel-*")):
         _put(stage, UNIT_DIR / unit.name, unit.read_text("utf-8"))
     _put(stage, LOGROTATE, LOGROTATE_RULE)
+    _cli_docs(stage, docs)
     size_kib = sum(p.stat().st_size for p in stage.rglob("*") if p.is_file() and not p.is_symlink()) // 1024
     control = (f"Package: {PACKAGE}\nVersion: {__version__}\nArchitecture: amd64\n"
                "Maintainer: RootSentinel <rootsentinel@rootsentinel.io>\nSection: net\nPriority: optional\n"
@@ -240,7 +261,7 @@ def stage_deb(bundle: Path, stage: Path, extension_ids: list[str]) -> None:
         os.utime(p, (mtime, mtime), follow_symlinks=False)
 
 
-def make_deb(bundle: Path, out: Path, extension_ids: list[str]) -> Path:
+def make_deb(bundle: Path, out: Path, extension_ids: list[str], docs: Path | None = None) -> Path:
     """Build ``out/rootsentinel_VERSION_amd64.deb`` with ``dpkg-deb --root-owner-group``.
 
     Raises:
@@ -253,7 +274,7 @@ def make_deb(bundle: Path, out: Path, extension_ids: list[str]) -> Path:
     with tempfile.TemporaryDirectory(prefix="rootsentinel-deb-") as tmp:
         stage = Path(tmp) / "root"
         stage.mkdir()
-        stage_deb(bundle, stage, extension_ids)
+        stage_deb(bundle, stage, extension_ids, docs)
         env = {**os.environ, "SOURCE_DATE_EPOCH": str(source_date_epoch())}
         proc = subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(stage), str(dest)],
                               capture_output=True, text=True, env=env)
@@ -270,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "dist")
     p.add_argument("--extension-id", action="append", default=[], metavar="ID",
                    help="deb: Chromium extension id to allow in the host manifests (the CRX key's; repeatable)")
+    p.add_argument("--docs", type=Path, metavar="DIR",
+                   help="deb: the folder of build/cli_docs.py --out (man page, bash and zsh completion)")
     args = p.parse_args(argv)
     if args.kind == "tarball":
         dest = make_tarball(args.bundle, args.out)
@@ -277,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         from native_host.install.model import InstallError
 
         try:
-            dest = make_deb(args.bundle, args.out, args.extension_id)
+            dest = make_deb(args.bundle, args.out, args.extension_id, args.docs)
         except InstallError as exc:
             print(f"package_linux: {exc}", file=sys.stderr)
             return 3

@@ -30,8 +30,10 @@ WATCHED = "/etc /opt /usr/lib/mozilla /usr/lib/systemd/system /usr/bin /var/lib/
 @pytest.fixture(scope="module")
 def packages(host_bundle, tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("packages")
+    subprocess.run([sys.executable, str(REPO / "build" / "cli_docs.py"), "--out", str(out / "docs")], check=True,
+                   capture_output=True, cwd=REPO)
     tarball = package_linux.make_tarball(host_bundle, out)
-    deb = package_linux.make_deb(host_bundle, out, [CRX_ID])
+    deb = package_linux.make_deb(host_bundle, out, [CRX_ID], docs=out / "docs")
     for p in (tarball, deb):
         print(f"\n{p.name}: {p.stat().st_size / 1e6:.1f} MB")
     return {"tarball": tarball, "deb": deb}
@@ -61,6 +63,7 @@ snap before
 dpkg -i {packages['deb']} > {w}/install.log 2>&1; echo $? > {w}/install.rc
 snap installed
 dpkg-query -W -f '${{Status}}' rootsentinel > {w}/status.installed 2>&1
+dpkg-query -L rootsentinel > {w}/contents.list 2>&1
 HOME={w}/home XDG_STATE_HOME={w}/state rootsentinel doctor --browser firefox --scope system > {w}/doctor.out 2>&1
 echo $? > {w}/doctor.rc
 dpkg -r rootsentinel > {w}/remove.log 2>&1; echo $? > {w}/remove.rc
@@ -88,6 +91,7 @@ true
                  "/etc/systemd/system/timers.target.wants/rootsentinel-heartbeat.timer",
                  "/etc/logrotate.d/rootsentinel", "/var/lib/rootsentinel", "/var/log/rootsentinel"):
         assert path in added, path
+    assert "/usr/share/man/man1/rootsentinel.1.gz" in read("contents.list").split()
     assert read("doctor.rc").strip() == "0", read("doctor.out")
     assert "host answered hello" in read("doctor.out")
     assert read("remove.rc").strip() == "0", read("remove.log")
