@@ -116,7 +116,7 @@ export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 
 dist: setup dist-host dist-tarball dist-crx dist-deb dist-firefox dist-chromium dist-rollout dist-cli-docs
 	@cd dist && ls -l rootsentinel-host-linux-x86_64.tar.gz rootsentinel_$(VERSION)_amd64.deb \
 	  rootsentinel-chromium-$(VERSION).crx rootsentinel-firefox-$(VERSION).xpi rootsentinel-chromium-$(VERSION).zip \
-	  | awk '{printf "%-44s %6.1f MB\n", $$9, $$5 / 1e6}'; du -sh rootsentinel-host; echo "extension id: $$(cat chromium-extension-id.txt)"
+	  | awk '{printf "%-44s %7.2f MB\n", $$9, $$5 / 1e6}'; du -sh rootsentinel-host; echo "extension id: $$(cat chromium-extension-id.txt)"
 
 ## dist-cli-docs: dist/man/rootsentinel.1 and dist/completion/{rootsentinel.bash,_rootsentinel}, from the CLI's parser
 dist-cli-docs: setup

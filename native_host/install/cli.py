@@ -329,7 +329,7 @@ def add_parsers(subparsers) -> None:
         description="From one settings file (the system config), write under --out, laid out as the target's /: "
                     "etc/rootsentinel/config.json, the host manifests of every browser, and the policies of Chrome, "
                     "Chromium, Edge, Brave and Firefox with the same settings as managed settings "
-                    "(docs/enterprise.md, 'One rollout from one settings file').")
+                    "(docs/enterprise.md, section 4; --decommission: section 8).")
     p.add_argument("settings", nargs="?", metavar="SETTINGS.json", help="the system config (config.json)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write the tree into")
     p.add_argument("--extension-id", metavar="ID",
