@@ -16,6 +16,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 (http.server naming)
         path = self.path.split("?", 1)[0]
+        self.server.hits.append(path)
         page = self.server.pages.get(path)
         if page is None:
             self.send_response(404)
@@ -88,6 +89,8 @@ class WebServer:
             self.httpd.later_context = later
         self.httpd.pages = {}
         self.pages = self.httpd.pages
+        self.httpd.hits = []
+        self.hits = self.httpd.hits  # paths requested, in order
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

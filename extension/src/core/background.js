@@ -13,6 +13,18 @@ import { TabStates } from "./tabstate.js";
 import { Sentinel } from "./sentinel.js";
 import { translator, variantsFor } from "./i18n.js";
 
+/**
+ * Whether a webNavigation event is about the document a tab shows: frameId 0, and (Chromium, which
+ * says so: chrome.webNavigation `documentLifecycle`, `frameType`) not a prerendered page or a fenced
+ * frame. A prerender commits in its own frame (frameId not 0) and becomes the tab's page only when
+ * activated (issue 22 item 2).
+ */
+export function isTopDocument(d) {
+  if (d?.frameId !== 0) return false;
+  if (d.documentLifecycle !== undefined && d.documentLifecycle !== "active") return false;
+  return d.frameType === undefined || d.frameType === "outermost_frame";
+}
+
 /** Native messaging host name (docs/protocol.md). */
 export const HOST_NAME = "io.rootsentinel.host";
 
@@ -42,7 +54,11 @@ export function startBackground(browser, registerCapture, { client = "firefox" }
   // All listeners synchronously, at top level of the event page.
   registerCapture(browser, sentinel);
   browser.webNavigation.onCommitted.addListener((d) => {
-    if (d.frameId === 0) sentinel.committed(d.tabId, d.url).catch(() => {});
+    if (isTopDocument(d)) sentinel.committed(d.tabId, d.url).catch(() => {});
+  });
+  // A tab opened by a page (window.open): its about:blank shows what the opener writes (issue 22 item 10).
+  browser.webNavigation.onCreatedNavigationTarget?.addListener((d) => {
+    sentinel.opened(d.tabId, d.sourceTabId, d.url).catch(() => {});
   });
   browser.tabs.onUpdated.addListener((tabId, changeInfo) => {
     // After ready(): an event page woken by this event must not draw "no state" over a saved verdict.

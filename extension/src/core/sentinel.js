@@ -66,6 +66,43 @@ export function failureRecord(url, code, message) {
   };
 }
 
+/** Schemes of documents that have no TLS of their own: their content comes from the page that made them. */
+const CREATED_BY_PAGE = /^(about:(blank|srcdoc)|blob:|data:|javascript:)/i;
+
+/**
+ * The state of a page that committed without a main-frame response we judged (tabstate.js commit):
+ * - http(s): `unknown` ("not checked", `no_security_info`; `insecure` for http), never a verdict
+ *   remembered for the URL (issue 22 item 3);
+ * - a document without TLS of its own (about:blank, about:srcdoc, blob:, data:): the records of its
+ *   creator (`creator`, the committed state of the page that navigated or opened it), marked
+ *   `inherited`, when the creator's origin may have written it (blob: of the same origin, about:blank,
+ *   about:srcdoc); else "not checked" (issue 22 item 10);
+ * - anything else (the browser's own pages, extension pages): null, no state.
+ * @param {string} url  the committed URL
+ * @param {object|null} creator  PageState of the document that made this one
+ * @returns {{main: object, origins: object, inheritedFrom?: string}|null}
+ */
+export function freshState(url, creator = null) {
+  if (/^https?:/i.test(url)) {
+    const rec = failureRecord(url, "no_security_info", "");
+    if (/^http:/i.test(url)) { rec.error = null; rec.reason = "insecure"; }
+    return { main: rec, origins: {} };
+  }
+  if (!CREATED_BY_PAGE.test(url)) return null;
+  let inherit = Boolean(creator?.main) && !/^(data|javascript):/i.test(url);
+  if (inherit && /^blob:/i.test(url)) inherit = originOf(url.slice(5)) === (creator.main.origin ?? originOf(creator.url));
+  if (inherit) {
+    return {
+      main: { ...creator.main, inherited: true },
+      origins: { ...(creator.origins ?? {}) },
+      inheritedFrom: creator.url,
+    };
+  }
+  const rec = failureRecord(url, "no_security_info", "");
+  rec.origin = null;
+  return { main: rec, origins: {} };
+}
+
 export class Sentinel {
   /**
    * @param {object} opts
@@ -91,7 +128,8 @@ export class Sentinel {
     this.seen = new PageSeen();
     this.origins = new PageOrigins();
     this.drawn = new Map(); // tabId -> {text, color, title} last set ({@link applyBadge})
-    this.committedGen = new Map(); // tabId -> the page generation its last committed navigation kept
+    this.openers = new Map(); // tabId -> the tab that opened it (webNavigation.onCreatedNavigationTarget)
+    this.blockedUrls = new Map(); // tabId -> URL of the main frame enforce mode replaced
   }
 
   /**
@@ -192,17 +230,19 @@ export class Sentinel {
   }
 
   /**
-   * The start shared by {@link observe} and {@link observeEvidence}: a main frame starts a new page
-   * at once (`pending` badge); then the evidence is awaited (`failed` if its promise rejects).
+   * The start shared by {@link observe} and {@link observeEvidence}: a main frame starts a pending
+   * page, which the badge shows once it commits ({@link committed}); any other response belongs to
+   * the page of its top-level document (`documentUrl`, where the browser says: a response can race
+   * its page's commit), else to the committed page. Then the evidence is awaited (`failed` if its
+   * promise rejects).
    * @returns {Promise<{gen: number, hostname: string, evidence: any}|null>}  null: nothing to record
    */
-  async startObservation({ tabId, url, main, requestId }, evidencePromise, failed) {
-    let gen = main ? this.tabs.startPage(tabId, url, requestId) : this.tabs.genOf(tabId);
-    if (main) this.applyBadge(tabId);
+  async startObservation({ tabId, url, main, requestId, documentUrl }, evidencePromise, failed) {
+    let gen = main ? this.tabs.startResponse(tabId, url, requestId) : this.tabs.genOf(tabId, documentUrl);
     let evidence;
     try { evidence = await evidencePromise; } catch { evidence = failed; }
     await this.tabs.ready();
-    if (gen === null) gen = this.tabs.genOf(tabId);
+    if (gen === null) gen = this.tabs.genOf(tabId, documentUrl);
     if (gen === null) return null;
     let hostname = null;
     try { hostname = new URL(url).hostname; } catch { return null; }
@@ -279,9 +319,9 @@ export class Sentinel {
     return this.finishObservation(tabId, gen, rec, main);
   }
 
-  /** A plain-http main frame: a new page whose own level is `unknown` (reason `insecure`). */
+  /** A plain-http main frame: a new (pending) page whose own level is `unknown` (reason `insecure`). */
   insecureMainFrame({ tabId, url, requestId }) {
-    const gen = this.tabs.startPage(tabId, url, requestId);
+    const gen = this.tabs.startResponse(tabId, url, requestId);
     let hostname = null;
     try { hostname = new URL(url).hostname; } catch { /* keep null */ }
     this.tabs.record(tabId, gen, recordFromVerdict({ level: "unknown", reason: "insecure" }, { url, hostname }), { main: true });
@@ -336,6 +376,7 @@ export class Sentinel {
     ]);
     clearTimeout(timer);
     if (!rec || rec.level !== "banned") return {};
+    this.blockedUrls.set(tabId, rec.url);
     await this.browser.storage.session.set({ [`blocked:${tabId}`]: { record: rec, at: Date.now() } });
     this.reportBlocked(rec);
     const page = this.browser.runtime.getURL(BLOCKED_PAGE);
@@ -355,29 +396,44 @@ export class Sentinel {
     this.host.request(msg).catch(() => {});
   }
 
-  /** webNavigation.onCommitted for frameId 0: keep, restore or reset the tab state, then redraw. */
+  /**
+   * webNavigation.onCommitted for frameId 0 (callers skip prerendered documents): the tab's state
+   * becomes the one of the response that committed; a page committed without one is "not checked"
+   * (`unknown`), and a document without TLS of its own (about:blank, blob:, data:) inherits the
+   * state of the document that made it (the page it replaces, or the tab that opened it) or is "not
+   * checked" ({@link freshState}). Then the badge is redrawn.
+   */
   async committed(tabId, url) {
-    await this.tabs.ready();
+    // At once when the saved states are in: a response of the new page may follow in the same turn.
+    if (!this.tabs.isLoaded) await this.tabs.ready();
+    // Firefox cleared the badge on navigation: the next draw sets every part (once, on the change).
+    this.drawn.delete(tabId);
     if (url.startsWith(this.browser.runtime.getURL(BLOCKED_PAGE))) {
-      this.applyBadge(tabId, { force: true }); // the blocked page keeps the banned state of the page it replaced
-      return;
+      // The blocked page keeps the banned state of the response it replaced (which never committed).
+      const blocked = this.blockedUrls.get(tabId);
+      this.blockedUrls.delete(tabId);
+      if (blocked) this.tabs.promote(tabId, blocked);
+    } else {
+      const creator = this.tabs.get(tabId) ?? this.tabs.get(this.openers.get(tabId));
+      this.tabs.commit(tabId, url, (u) => freshState(u, creator));
     }
-    const state = this.tabs.commit(tabId, url, (u) => {
-      if (!/^https?:/i.test(u)) return null;
-      // Committed without a response we saw (e.g. served by a service worker): not judged.
-      const rec = failureRecord(u, "no_security_info", "");
-      if (u.startsWith("http:")) { rec.error = null; rec.reason = "insecure"; }
-      return { main: rec, origins: {} };
-    });
-    if (state && this.committedGen.get(tabId) === state.gen) {
-      // The same page committed again without a main-frame response (a reload served by a service
-      // worker, perhaps on another network now): its origins are captured afresh.
-      this.origins.forget(tabId);
-      this.seen.forget(tabId);
+    this.applyBadge(tabId);
+  }
+
+  /**
+   * A tab opened by another (webNavigation.onCreatedNavigationTarget): remembered as the creator of
+   * its documents without TLS. A tab opened at about:blank shows the opener's document from the
+   * start (the opener may write into it, and no commit may follow), so it inherits at once.
+   */
+  async opened(tabId, sourceTabId, url) {
+    if (!Number.isInteger(sourceTabId) || sourceTabId < 0) return;
+    this.openers.set(tabId, sourceTabId);
+    await this.tabs.ready();
+    if ((url ?? "") === "" || url === "about:blank") {
+      if (this.tabs.get(tabId)) return; // something committed in it already
+      this.tabs.commit(tabId, "about:blank", (u) => freshState(u, this.tabs.get(sourceTabId)));
+      this.applyBadge(tabId, { force: true });
     }
-    if (state) this.committedGen.set(tabId, state.gen);
-    else this.committedGen.delete(tabId);
-    this.applyBadge(tabId, { force: true });
   }
 
   /**
@@ -452,7 +508,8 @@ export class Sentinel {
     this.seen.forget(tabId);
     this.origins.forget(tabId);
     this.drawn.delete(tabId);
-    this.committedGen.delete(tabId);
+    this.openers.delete(tabId);
+    this.blockedUrls.delete(tabId);
     this.tabs.remove(tabId);
   }
 }

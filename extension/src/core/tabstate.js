@@ -6,10 +6,14 @@
  * (Firefox MV3 background pages unload when idle; MDN storage.session,
  * https://developer.mozilla.org/en-US/docs/Mozilla/Add-ons/WebExtensions/API/storage/session).
  *
- * A new main-frame response starts a new page state with a new generation number; results that
- * arrive for an older generation (a redirect hop, the previous page's subresources) are dropped, so
- * the badge follows the final main-frame response (field-reports D.19: each redirect hop has its own
- * security info and the same requestId).
+ * A tab's verdict belongs to the document that committed (issue 22 item 2). A main-frame response
+ * starts a *pending* page state ({@link TabStates#startResponse}) with a new generation number; it
+ * becomes the tab's state only when webNavigation.onCommitted (frameId 0) commits its URL
+ * ({@link TabStates#commit}). A response that never commits (a 204, a download, a prerender that is
+ * not activated, a redirect hop: field-reports D.19) never touches the badge, and results that
+ * arrive for a generation that is neither the tab's nor pending are dropped. A commit without a
+ * pending response (served by a service worker, restored from the bfcache) gets a fresh state that
+ * says "not checked": never a verdict remembered for the URL (issue 22 item 3).
  *
  * Shapes:
  *   PageState = {tabId, gen, url, requestId, level, main: Record|null, origins: {[origin]: Record}, updated}
@@ -21,7 +25,8 @@
 import { worse, rank } from "./levels.js";
 
 const KEY_PREFIX = "tab:";
-const HISTORY = 3;
+/** Main-frame responses kept per tab while they wait for their commit (the newest win). */
+const PENDING = 4;
 
 /** `scheme://host[:port]` of a URL, or null. */
 export function originOf(url) {
@@ -57,9 +62,10 @@ export class TabStates {
     this.session = session ?? null;
     this.onChange = onChange ?? (() => {});
     this.tabs = new Map();
-    this.history = new Map();
+    this.pending = new Map(); // tabId -> [PageState] not committed yet, newest first (memory only)
     this.gen = 0;
     this.loaded = null;
+    this.isLoaded = false; // the saved states are in (then {@link ready} need not be awaited)
   }
 
   /** Loads the states saved by a previous instance of the event page. Idempotent. */
@@ -74,11 +80,10 @@ export class TabStates {
           const tabId = Number(k.slice(KEY_PREFIX.length));
           if (!this.tabs.has(tabId) && v.state) {
             this.tabs.set(tabId, v.state);
-            this.history.set(tabId, Array.isArray(v.history) ? v.history : []);
             this.gen = Math.max(this.gen, v.state.gen ?? 0);
           }
         }
-      })();
+      })().finally(() => { this.isLoaded = true; });
     }
     return this.loaded;
   }
@@ -88,23 +93,54 @@ export class TabStates {
   }
 
   /**
-   * Starts the state of a new page in `tabId` (a main-frame response arrived).
+   * Starts the state of a new page in `tabId` that is the tab's page at once (the browser refused
+   * the main frame's certificate: its error page is what the tab shows).
    * @returns {number} the generation to pass to {@link record}
    */
   startPage(tabId, url, requestId) {
-    const old = this.tabs.get(tabId);
-    if (old && pageKey(old.url) !== pageKey(url)) this._remember(tabId, old);
-    // The main frame is `pending` until judged, so a judged subresource can never make the page look ok.
-    const main = { origin: originOf(url), url, level: "pending" };
-    const state = { tabId, gen: ++this.gen, url, requestId, level: "pending", main, origins: {}, updated: Date.now() };
+    const state = { ...this._newState(tabId, url, requestId), errorPage: true };
     this.tabs.set(tabId, state);
     this._changed(tabId);
     return state.gen;
   }
 
-  /** Current generation of a tab, or null. */
-  genOf(tabId) {
-    return this.tabs.get(tabId)?.gen ?? null;
+  /**
+   * A main-frame response arrived: starts a pending page state that becomes the tab's state only
+   * when its URL commits ({@link commit}); until then the tab keeps the document it shows.
+   * @returns {number} the generation to pass to {@link record}
+   */
+  startResponse(tabId, url, requestId) {
+    const state = this._newState(tabId, url, requestId);
+    const list = (this.pending.get(tabId) ?? []).filter((s) => s.requestId !== requestId || requestId == null);
+    list.unshift(state);
+    this.pending.set(tabId, list.slice(0, PENDING));
+    return state.gen;
+  }
+
+  _newState(tabId, url, requestId) {
+    // The main frame is `pending` until judged, so a judged subresource can never make the page look ok.
+    const main = { origin: originOf(url), url, level: "pending" };
+    return { tabId, gen: ++this.gen, url, requestId, level: "pending", main, origins: {}, updated: Date.now() };
+  }
+
+  /**
+   * Generation of the page a response belongs to: the tab's committed page, or, when
+   * `documentUrl` (the URL of the top-level document that made the request, where the browser says)
+   * is a pending page's and not the committed one's, that pending page (its subresources can race
+   * its commit). Null without either.
+   */
+  genOf(tabId, documentUrl = null) {
+    const state = this.tabs.get(tabId);
+    if (documentUrl && (!state || pageKey(state.url) !== pageKey(documentUrl))) {
+      const p = this.pending.get(tabId)?.find((s) => pageKey(s.url) === pageKey(documentUrl));
+      if (p) return p.gen;
+    }
+    return state?.gen ?? null;
+  }
+
+  /** The pending (not committed) page state of generation `gen` in a tab, or null. */
+  pendingOf(tabId, gen) {
+    return this.pending.get(tabId)?.find((s) => s.gen === gen) ?? null;
   }
 
   /**
@@ -116,8 +152,13 @@ export class TabStates {
    * @returns {boolean} whether the state changed (false for a stale generation or no news)
    */
   record(tabId, gen, rec, { main = false } = {}) {
-    const state = this.tabs.get(tabId);
-    if (!state || state.gen !== gen) return false;
+    let state = this.tabs.get(tabId);
+    let committed = true;
+    if (!state || state.gen !== gen) {
+      state = this.pendingOf(tabId, gen);
+      committed = false;
+      if (!state) return false;
+    }
     let changed = false;
     if (main) {
       state.main = rec;
@@ -136,31 +177,36 @@ export class TabStates {
     if (!changed) return false;
     state.level = pageLevel(state);
     state.updated = Date.now();
-    this._changed(tabId);
+    if (committed) this._changed(tabId); // a pending page is drawn and saved when it commits
     return true;
   }
 
   /**
-   * A top-level navigation committed (webNavigation.onCommitted, frameId 0). When it commits the
-   * page whose response we saw, the state stays. A back/forward from the bfcache commits without a
-   * new response (browser-apis.md 1.5): restore the state we had for that URL. Otherwise the page
-   * has no verdict: `unknown` for http(s) pages, no state for other schemes (about:, moz-extension:).
+   * A top-level navigation committed (webNavigation.onCommitted, frameId 0). The newest pending
+   * response for that URL becomes the tab's state; the other pending ones are dropped (they never
+   * committed). A commit without a pending response (served by a service worker, a back/forward
+   * from the bfcache: browser-apis.md 1.5) gets the state `fresh(url)` builds, "not checked" for
+   * http(s): a verdict the tab had for that URL before is never put back (issue 22 item 3); no
+   * state when `fresh` gives null (about:, moz-extension:).
    * @param {(url: string) => object|null} [fresh]  builds the state for a page without a response
    * @returns {object|null} the state now in effect
    */
   commit(tabId, url, fresh) {
+    let next = this.promote(tabId, url);
+    if (next) return next;
     const state = this.tabs.get(tabId);
-    if (state && pageKey(state.url) === pageKey(url)) return state;
-    const hist = this.history.get(tabId) ?? [];
-    const i = hist.findIndex((s) => pageKey(s.url) === pageKey(url));
-    if (state) this._remember(tabId, state);
-    let next = null;
-    if (i !== -1) {
-      next = { ...hist[i], gen: ++this.gen, restored: true };
-    } else if (fresh) {
+    if (state?.errorPage && pageKey(state.url) === pageKey(url)) {
+      // The browser's error page for a refused certificate ({@link startPage}) committing.
+      delete state.errorPage;
+      this.pending.delete(tabId);
+      this._changed(tabId);
+      return state;
+    }
+    if (fresh) {
       const f = fresh(url);
       if (f) next = { tabId, gen: ++this.gen, url, requestId: null, main: null, origins: {}, updated: Date.now(), ...f };
     }
+    this.pending.delete(tabId);
     if (next) {
       next.level = pageLevel(next);
       this.tabs.set(tabId, next);
@@ -171,24 +217,32 @@ export class TabStates {
     return next;
   }
 
+  /**
+   * Makes the newest pending response for `url` the tab's state (its commit, or the enforce-mode
+   * page that replaced it); the other pending ones are dropped.
+   * @returns {object|null} the state now in effect, or null when no pending response has that URL
+   */
+  promote(tabId, url) {
+    const found = this.pending.get(tabId)?.find((s) => pageKey(s.url) === pageKey(url)) ?? null;
+    if (!found) return null;
+    this.pending.delete(tabId);
+    this.tabs.set(tabId, found);
+    this._changed(tabId);
+    return found;
+  }
+
   /** Forgets a closed tab. */
   remove(tabId) {
     this.tabs.delete(tabId);
-    this.history.delete(tabId);
+    this.pending.delete(tabId);
     if (this.session) this.session.remove(KEY_PREFIX + tabId).catch(() => {});
-  }
-
-  _remember(tabId, state) {
-    const hist = (this.history.get(tabId) ?? []).filter((s) => pageKey(s.url) !== pageKey(state.url));
-    hist.unshift(state);
-    this.history.set(tabId, hist.slice(0, HISTORY));
   }
 
   _changed(tabId) {
     const state = this.tabs.get(tabId) ?? null;
     if (this.session) {
       const p = state
-        ? this.session.set({ [KEY_PREFIX + tabId]: { state, history: this.history.get(tabId) ?? [] } })
+        ? this.session.set({ [KEY_PREFIX + tabId]: { state } })
         : this.session.remove(KEY_PREFIX + tabId);
       p?.catch?.(() => {});
     }

@@ -39,6 +39,17 @@ export function isSecurityError(error) {
 }
 
 /**
+ * The URL of the top-level document a (non-main-frame) request belongs to: the outermost of
+ * `frameAncestors` for a request made in a frame, else `documentUrl` (MDN webRequest details;
+ * Firefox only). Undefined when Firefox gives neither.
+ */
+export function topDocumentUrl(details) {
+  const anc = details?.frameAncestors;
+  if (Array.isArray(anc) && anc.length) return anc[anc.length - 1]?.url ?? null;
+  return details?.documentUrl ?? null;
+}
+
+/**
  * Registers the Firefox listeners. Must run synchronously when the event page starts
  * (MV3 event pages must register listeners at top level; browser-apis.md pitfall 20).
  * @param {object} browser  the WebExtension API object
@@ -62,7 +73,8 @@ export function registerCapture(browser, sentinel) {
       const der = sentinel.plan.take(origin) || main;
       const securityInfo = webRequest.getSecurityInfo(details.requestId, der ? WITH_DER : WITHOUT_DER);
       const work = sentinel.observe(
-        { tabId: details.tabId, url: details.url, requestId: details.requestId, main, fromCache: Boolean(details.fromCache), origin, der },
+        { tabId: details.tabId, url: details.url, requestId: details.requestId, main, fromCache: Boolean(details.fromCache), origin, der,
+          documentUrl: main ? null : topDocumentUrl(details) },
         securityInfo,
       );
       if (main && sentinel.holdsMainFrames()) return sentinel.blockingResponse(details.tabId, work);
