@@ -94,6 +94,12 @@ class WebServer:
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
+    def present(self, chain_pem: Path, key_pem: Path) -> None:
+        """From now on new connections get this chain (an interceptor that starts now)."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(chain_pem, key_pem)
+        self.httpd.context = ctx
+
     def url(self, path: str = "/", host: str = "localhost") -> str:
         return f"{self.scheme}://{host}:{self.port}{path}"
 

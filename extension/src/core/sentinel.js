@@ -12,6 +12,7 @@ import { CapturePlan, KnownCertificates, PageOrigins, PageSeen, cacheKey, origin
 import { originOf } from "./tabstate.js";
 import { loadSettings } from "./settings.js";
 import { explainRecord, tooltip } from "./explain.js";
+import { WorkerResponses } from "./workers.js";
 
 /** Path of the enforce-mode explanation page inside the extension. */
 export const BLOCKED_PAGE = "blocked/blocked.html";
@@ -64,6 +65,11 @@ export function failureRecord(url, code, message) {
     names: hostname ? { host: hostname } : {}, evidence: null, fromCache: false, cached: false,
     error: { code, message: String(message ?? "") }, verdict: null,
   };
+}
+
+/** The origin of a page state's document (null for documents without one). */
+function pageOrigin(state) {
+  return state?.main?.origin ?? originOf(state?.url);
 }
 
 /** Schemes of documents that have no TLS of their own: their content comes from the page that made them. */
@@ -130,6 +136,7 @@ export class Sentinel {
     this.drawn = new Map(); // tabId -> {text, color, title} last set ({@link applyBadge})
     this.openers = new Map(); // tabId -> the tab that opened it (webNavigation.onCreatedNavigationTarget)
     this.blockedUrls = new Map(); // tabId -> URL of the main frame enforce mode replaced
+    this.workers = new WorkerResponses();
   }
 
   /**
@@ -258,6 +265,53 @@ export class Sentinel {
     } catch (e) {
       return e instanceof HostError ? failureRecord(url, e.code, e.message) : failureRecord(url, "internal", e?.message);
     }
+  }
+
+  /**
+   * One https response a worker fetched outside any tab (Firefox `tabId: -1`, ./workers.js): judged
+   * like any response, kept for the worker's origin, and added to every tab whose page has that
+   * origin; it is the page's own (main) record where that page committed without a response of its
+   * own (a navigation the worker served).
+   * @param {object} req  {url, requestId, fromCache, origin, worker, der}
+   * @param {Promise<object|undefined>} securityInfoPromise  from getSecurityInfo, already started
+   * @returns {Promise<object|null>} the Record, or null when nothing was judged
+   */
+  async observeWorker(req, securityInfoPromise) {
+    const { url, origin, worker } = req;
+    let si;
+    try { si = await securityInfoPromise; } catch { si = undefined; }
+    let hostname = null;
+    try { hostname = new URL(url).hostname; } catch { return null; }
+    if (si?.state !== "secure" || !Array.isArray(si.certificates) || si.certificates.length === 0) {
+      if (!req.der) this.plan.wantAgain(origin);
+      this.workers.release(worker, origin, req.fromCache);
+      return null;
+    }
+    const rec = await this.judge({ ...req, main: true }, hostname, this.cache, cacheKey(si, hostname),
+      () => this.askHost(url, si, req.fromCache));
+    if (rec.verdict?.der_wanted || rec.error) {
+      if (rec.verdict?.der_wanted) this.plan.wantAgain(origin);
+      this.workers.release(worker, origin, req.fromCache);
+      if (rec.verdict?.der_wanted) return null;
+    }
+    rec.source = "service-worker";
+    this.workers.put(worker, rec);
+    await this.tabs.ready();
+    for (const [tabId, state] of this.tabs.tabs) {
+      if (pageOrigin(state) === worker) this.addWorkerRecord(tabId, state, rec);
+    }
+    return rec;
+  }
+
+  /**
+   * Adds a worker's Record to a tab's committed page: as its main record where the page has none of
+   * its own and the record is a live response of the page's origin (not the HTTP cache's older
+   * handshake), else as an origin record.
+   */
+  addWorkerRecord(tabId, state, rec) {
+    const own = rec.origin === pageOrigin(state) && !rec.fromCache && state.requestId == null
+      && state.main?.error?.code === "no_security_info";
+    this.finishObservation(tabId, state.gen, { ...rec }, own);
   }
 
   /** Adds a Record to the tab's page `gen` and notifies when it is banned; returns it. */
@@ -415,7 +469,11 @@ export class Sentinel {
       if (blocked) this.tabs.promote(tabId, blocked);
     } else {
       const creator = this.tabs.get(tabId) ?? this.tabs.get(this.openers.get(tabId));
-      this.tabs.commit(tabId, url, (u) => freshState(u, creator));
+      const state = this.tabs.commit(tabId, url, (u) => freshState(u, creator));
+      // Committed without a response of its own: what a worker of its origin fetched is judged for it.
+      if (state && state.requestId == null) {
+        for (const rec of this.workers.recordsFor(pageOrigin(state))) this.addWorkerRecord(tabId, state, rec);
+      }
     }
     this.applyBadge(tabId);
   }
@@ -430,7 +488,8 @@ export class Sentinel {
     this.openers.set(tabId, sourceTabId);
     await this.tabs.ready();
     if ((url ?? "") === "" || url === "about:blank") {
-      if (this.tabs.get(tabId)) return; // something committed in it already
+      const now = this.tabs.get(tabId);
+      if (now && now.url !== "about:blank") return; // something else committed in it already
       this.tabs.commit(tabId, "about:blank", (u) => freshState(u, this.tabs.get(sourceTabId)));
       this.applyBadge(tabId, { force: true });
     }

@@ -21,6 +21,7 @@
  */
 import { firefoxProxyOf, makeRoute } from "../core/route.js";
 import { originKey } from "../core/cache.js";
+import { WorkerResponses } from "../core/workers.js";
 
 /** getSecurityInfo options: with the DER (the host has not seen the origin's chain), and without. */
 const WITH_DER = Object.freeze({ certificateChain: true, rawDER: true });
@@ -58,9 +59,25 @@ export function topDocumentUrl(details) {
 export function registerCapture(browser, sentinel) {
   const { webRequest } = browser;
 
+  /**
+   * A response fetched outside any tab: a service worker's (documentUrl its script) is judged for
+   * the pages of its origin (../core/workers.js); Firefox's own and the extension's are not.
+   */
+  function observeWorker(details) {
+    const worker = WorkerResponses.workerOf(details);
+    const origin = originKey(details.url);
+    const fromCache = Boolean(details.fromCache);
+    if (!worker || !sentinel.workers.wants(worker, origin, fromCache)) return undefined;
+    // Always with the DER: a worker's response may be the only one its page gets (no second chance).
+    const securityInfo = webRequest.getSecurityInfo(details.requestId, WITH_DER);
+    sentinel.observeWorker({ url: details.url, requestId: details.requestId, fromCache, origin, worker, der: true },
+      securityInfo).catch(() => {});
+    return undefined;
+  }
+
   webRequest.onHeadersReceived.addListener(
     (details) => {
-      if (details.tabId < 0) return undefined;
+      if (details.tabId < 0) return observeWorker(details);
       // Immediately (no await before it): the registered channel is only found while the response is
       // being processed. The plan is a synchronous Map lookup by origin. A main frame (one response
       // of a page) always brings its DER, so the page's own verdict (and enforce mode's block) never
@@ -83,6 +100,12 @@ export function registerCapture(browser, sentinel) {
     },
     { urls: ["https://*/*", "wss://*/*"] },
     ["blocking"],
+  );
+
+  // A navigation a service worker may serve: its worker's earlier responses are not this page's.
+  webRequest.onBeforeRequest.addListener(
+    (details) => { if (details.tabId >= 0) sentinel.workers.navigating(originKey(details.url)); },
+    { urls: ["https://*/*"], types: ["main_frame"] },
   );
 
   // Plain-http main frames start a new page too (their own level is unknown: not judged).
