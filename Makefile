@@ -10,17 +10,28 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-venv firefox-esr firefox-esr-l10n-ru firefox-esr-l10n-kk libnss3-tools chromium openssl gcc \
   rsyslog rsyslog-gnutls logrotate
 STAMP := $(VENV)/.setup-done
+RUN_STAMP := $(VENV)/.run-setup-done
 MITM_VENV := .venv-mitmproxy
 MITMPROXY_VERSION := 11.0.2
 
-.PHONY: setup run test test-fast test-python test-js lint-extension test-e2e fuzz blocklist catalogue publicroots bench dist clean
+.PHONY: setup setup-run run test test-fast test-python test-js lint-extension test-e2e fuzz blocklist catalogue publicroots intermediates bench dist clean
 
-## setup: system packages (browsers, NSS tools), the Python package with test extras, npm dev tools
+## setup-run: only what `make run` needs: python3-venv and the package itself in .venv (no test extras,
+##            no mitmproxy, no npm, no browsers)
+setup-run: $(RUN_STAMP)
+$(RUN_STAMP): pyproject.toml Makefile
+	@if ! dpkg -s python3-venv >/dev/null 2>&1; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv; fi
+	@[ -x $(PYTHON) ] || $(BASE_PYTHON) -m venv $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -e .
+	@touch $(RUN_STAMP)
+
+## setup: everything the tests need on top: system packages (browsers, NSS tools, rsyslog), the test extras,
+##        mitmproxy in its own virtualenv, npm dev tools
 setup: $(STAMP)
-$(STAMP): pyproject.toml package.json Makefile
+$(STAMP): $(RUN_STAMP) pyproject.toml package.json Makefile
 	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); fi
-	@[ -x $(PYTHON) ] || $(BASE_PYTHON) -m venv $(VENV)
 	$(PYTHON) -m pip install -q --disable-pip-version-check -e '.[test]'
 	@# mitmproxy, a real interception proxy for the tests, in a virtualenv of its own (its pins differ)
 	@[ -x $(MITM_VENV)/bin/mitmdump ] || { $(BASE_PYTHON) -m venv $(MITM_VENV) && \
@@ -31,14 +42,16 @@ $(STAMP): pyproject.toml package.json Makefile
 ## run: the main job on real input (build/demo.py): judge the real Kazakhstan 2019 root, probe a local HTTPS server
 ##      that presents a leaf signed with the real leaked Superfish key, and one signed by a private root;
 ##      each step says what it shows and what its exit code means; exit 0 when every verdict is the expected one
-run: setup
+run: setup-run
 	@$(PYTHON) build/demo.py
 
-## test: the whole suite (Python unit + protocol + real-browser end to end, node unit tests, web-ext lint)
+## test: the whole suite (Python unit + protocol + real-browser end to end, node unit tests, web-ext lint); quiet:
+##       one dot per test and a summary, the details of what failed (pytest -q, node's dot reporter)
 test: setup test-python test-js lint-extension
 
 test-python: setup
-	ROOTSENTINEL_E2E=require $(PYTHON) -m pytest -q
+	@echo "test-python: unit, protocol and real-browser end-to-end tests"
+	@ROOTSENTINEL_E2E=require $(PYTHON) -m pytest -q
 
 ## test-fast: the Python tests without real browsers (a few seconds to a minute)
 test-fast: setup
@@ -54,11 +67,13 @@ fuzz: setup
 test-e2e: setup
 	ROOTSENTINEL_E2E=require $(PYTHON) -m pytest -q -m e2e tests/e2e
 
-test-js:
-	npm test --silent
+test-js: setup
+	@echo "test-js: node unit tests"
+	@npm test --silent
 
-lint-extension:
-	npm run --silent lint
+lint-extension: setup
+	@echo "lint-extension: web-ext lint"
+	@npm run --silent lint
 
 ## catalogue: regenerate native_host/engine/data/catalogue.json from build/catalogue-sources/products.json
 catalogue: setup
@@ -76,6 +91,11 @@ blocklist: setup
 ##              certifi release, the roots Mozilla removed, the Chrome Root Store) from build/publicroots-sources/
 publicroots: setup
 	$(PYTHON) build/make_publicroots.py
+
+## intermediates: regenerate native_host/engine/data/intermediates.json (the public intermediates the product knows,
+##                as Firefox preloads them) from build/intermediates-sources/ (run after publicroots)
+intermediates: setup
+	$(PYTHON) build/make_intermediates.py
 
 ## dist: dist/rootsentinel-host/ (the host as a self-contained PyInstaller onedir bundle: build/rootsentinel-host.spec),
 ##       dist/rootsentinel-firefox-VERSION.xpi (web-ext build; unsigned: release Firefox needs it signed on AMO, unlisted)

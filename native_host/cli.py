@@ -165,6 +165,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from native_host.messaging.host import Service
 
     service = Service.from_config(load_system_config())
+    service.probing = service.system_probing = True  # the person asked for this check; probing binds the host only
     target = parse_target(args.target)
     if isinstance(target, Path):
         routed = [flag for flag, value in (("--proxy", args.proxy), ("--connect-to", args.connect_to)) if value]

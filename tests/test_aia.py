@@ -129,7 +129,8 @@ def test_missing_intermediate_is_fetched_and_verified(pki, form):
     with http_server({"/i.crt": body}) as base:
         leaf = _leaf(inter, inter_key, f"{base}/i.crt")
         without = _verdict(leaf, public, None)
-        assert (without["level"], without["path"]["outcome"]) == ("interception", "unknown_issuer")
+        assert (without["level"], without["reason"], without["path"]["outcome"]) == ("unknown", "missing_issuer", "missing_issuer")
+        assert "--fetch-issuers" in without["explanation"]
         fetcher = Fetcher()
         v = _verdict(leaf, public, fetcher)
         assert (v["level"], v["reason"]) == ("ok", "public_anchor")
@@ -144,7 +145,7 @@ def test_garbage_is_not_an_issuer(pki):
         leaf = _leaf(inter, inter_key, f"{base}/i.crt")
         fetcher = Fetcher()
         v = _verdict(leaf, public, fetcher)
-    assert (v["level"], v["path"]["outcome"], v["path"]["fetched"]) == ("interception", "unknown_issuer", 0)
+    assert (v["level"], v["path"]["outcome"], v["path"]["fetched"]) == ("unknown", "missing_issuer", 0)
     assert "not a certificate" in fetcher.last_errors[-1]
 
 
@@ -156,7 +157,7 @@ def test_stalling_server_is_cut_off(pki):
         started = time.monotonic()
         v = _verdict(leaf, public, fetcher)
         elapsed = time.monotonic() - started
-    assert v["level"] == "interception" and v["path"]["fetched"] == 0
+    assert (v["level"], v["reason"]) == ("unknown", "missing_issuer") and v["path"]["fetched"] == 0
     assert elapsed < 5, elapsed  # a bound on the fetch, far from the server's 8 s stall
     assert fetcher.last_errors
 
@@ -210,6 +211,7 @@ def test_host_service_check_fetches_and_cli_only_with_the_flag(pki, tmp_path, ca
         for flag in ((), ("--fetch-issuers",)):  # in this process: the seam is not a setting a run can give
             code = main(["check", str(path), "--json", *flag])
             runs[flag] = (code, json.loads(capsys.readouterr().out)["path"])
-    # the real store does not have the test root: interception either way, but only the flag fetches
-    assert runs[()][0] == 1 and runs[()][1]["fetched"] == 0
+    # the real store does not have the test root: without the flag the issuer is missing (unknown, exit 3,
+    # the verdict says --fetch-issuers); with it, the path ends at that non-public root (interception)
+    assert runs[()][0] == 3 and runs[()][1]["fetched"] == 0 and runs[()][1]["outcome"] == "missing_issuer"
     assert runs[("--fetch-issuers",)][0] == 1 and runs[("--fetch-issuers",)][1]["fetched"] == 1

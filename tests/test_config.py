@@ -73,9 +73,9 @@ def test_missing_config_means_defaults(tmp_path):
 
 @pytest.mark.parametrize("text,fragment", [
     ("{not json", "is not JSON"),
-    (json.dumps({"mode": "block"}), "config: at mode"),
+    (json.dumps({"mode": "block"}), "settings: at mode"),
     (json.dumps({"colour": "red"}), "Additional properties"),
-    (json.dumps([1]), "config: at (top)"),
+    (json.dumps([1]), "settings: at (top)"),
 ])
 def test_broken_config_is_reported_and_defaults_stay(tmp_path, capsys, text, fragment):
     path = tmp_path / "config.json"

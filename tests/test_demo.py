@@ -29,5 +29,5 @@ def test_make_run_ignores_no_error():
     run_lines = [line for line in recipe.stdout.splitlines() if "demo.py" in line or "native_host check" in line]
     assert run_lines == [".venv/bin/python build/demo.py"], recipe.stdout
     makefile = (REPO / "Makefile").read_text()
-    body = makefile.split("\nrun: setup\n", 1)[1].split("\n\n", 1)[0]
+    body = makefile.split("\nrun: setup-run\n", 1)[1].split("\n\n", 1)[0]
     assert not any(line.startswith("\t-") for line in body.splitlines())  # no "Error 2 (ignored)"

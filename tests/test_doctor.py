@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import struct
 import sys
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -90,7 +91,8 @@ def test_good_install_with_real_host_passes(tmp_path, capsys, monkeypatch):
                               "--timeout", "20"])
     assert args.func(args) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 6 and all(line.startswith("✓ firefox: ") for line in lines)
+    assert len(lines) == 7 and all(line.startswith("✓ firefox: ") for line in lines[:6])
+    assert lines[6].startswith("- config: no system config at ")
 
 
 def test_host_gets_browser_style_argv(tmp_path):
@@ -235,7 +237,8 @@ def test_cli_doctor_exit_3_on_failure(tmp_path, capsys, monkeypatch):
     args = parser.parse_args(["doctor", "--os", "linux", "--root", str(tmp_path), "--browser", "brave"])
     assert args.func(args) == 3
     out = capsys.readouterr().out
-    assert out.startswith("✗ brave: no host manifest") and out.count("\n") == 1
+    assert out.startswith("✗ brave: no host manifest") and out.count("\n") == 2
+    assert out.splitlines()[1].startswith("- config: no system config at ")
 
 
 def _chrome_policy(root: Path, doc: dict) -> None:
@@ -291,7 +294,7 @@ def test_cli_doctor_without_browser_skips_browsers_not_used_here(tmp_path, capsy
     install_cli.add_parsers(parser.add_subparsers(dest="cmd"))
     args = parser.parse_args(["doctor", "--os", "linux", "--root", str(tmp_path / "empty"), "--timeout", "10"])
     assert args.func(args) == 3  # nothing installed anywhere is a failure, not "all skipped, all good"
-    assert capsys.readouterr().out.splitlines()[-1].startswith("✗ every browser: no host manifest")
+    assert any(line.startswith("✗ every browser: no host manifest") for line in capsys.readouterr().out.splitlines())
     args = parser.parse_args(["doctor", "--os", "linux", "--root", str(tmp_path), "--timeout", "10"])
     assert args.func(args) == 3
     lines = capsys.readouterr().out.splitlines()
@@ -307,3 +310,90 @@ def test_another_os_needs_root():
     other = "windows" if current_os() != "windows" else "linux"
     with pytest.raises(InstallError, match="needs --root"):
         diagnose(["edge"], other, WIN_ENV if other == "windows" else ENV)
+
+
+# --- what the browser will actually do (issue 23 item 6) ---
+
+REAL_ID = "mhjfbmdgcfjbbpaeojofohoefgiehjai"  # a self-hosted CRX's id (any 32 letters a-p)
+
+
+def _doctor_cli(monkeypatch, *argv):
+    monkeypatch.setattr(install_cli, "detect_environment", lambda target_os, root=None: ENV)
+    parser = argparse.ArgumentParser()
+    install_cli.add_parsers(parser.add_subparsers(dest="cmd"))
+    args = parser.parse_args(["doctor", *argv])
+    return args.func(args)
+
+
+def test_policy_forced_id_missing_from_allowed_origins_is_a_failure_and_the_fix_keeps_the_real_id(tmp_path, monkeypatch, capsys):
+    host = _fake_host(tmp_path, "echo")
+    install(["chrome"], "system", "linux", ENV, host_path=host, root=tmp_path)  # default ids: not the CRX's
+    _chrome_policy(tmp_path, {"ExtensionInstallForcelist": [f"{REAL_ID};http://updates.corp.example/updates.xml"],
+                              "NativeMessagingAllowlist": ["io.rootsentinel.host"]})
+    checks = diagnose(["chrome"], "linux", ENV, root=tmp_path, timeout=10)
+    fails = _fails(checks)
+    assert len(fails) == 1 and f"allowed_origins lacks chrome-extension://{REAL_ID}/" in fails[0]
+    assert fails[0].endswith(f"fix: rootsentinel install --browser chrome --scope system --extension-id {REAL_ID}")
+    assert "a" * 32 not in fails[0]  # never the placeholder
+    # the fix, run, makes doctor clean
+    install(["chrome"], "system", "linux", ENV, host_path=host, root=tmp_path, extension_ids=[REAL_ID])
+    assert _fails(diagnose(["chrome"], "linux", ENV, root=tmp_path, timeout=10)) == []
+    # the CLI: exit 3 (host class), and --json says the class
+    install(["chrome"], "system", "linux", ENV, host_path=host, root=tmp_path)
+    assert _doctor_cli(monkeypatch, "--os", "linux", "--root", str(tmp_path), "--browser", "chrome", "--json") == 3
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ok"] is False and doc["exit_code"] == 3
+    assert [f["class"] for f in doc["findings"] if f["ok"] is False] == ["host"]
+
+
+def test_an_invalid_config_is_a_failure_with_its_own_exit_code(tmp_path, monkeypatch, capsys):
+    install(["firefox"], "user", "linux", ENV, python=sys.executable, root=tmp_path)
+    config = tmp_path / "etc/rootsentinel/config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"mode": "block", "probing": True}))
+    code = _doctor_cli(monkeypatch, "--os", "linux", "--root", str(tmp_path), "--browser", "firefox", "--no-spawn", "--json")
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 4 and doc["exit_code"] == 4
+    (bad,) = [f for f in doc["findings"] if f["ok"] is False]
+    assert bad["class"] == "config" and "mode" in bad["message"] and "ignores it" in bad["message"]
+    config.write_text(json.dumps({"mode": "enforce", "probing": False}))
+    assert _doctor_cli(monkeypatch, "--os", "linux", "--root", str(tmp_path), "--browser", "firefox", "--no-spawn") == 0
+    assert "✓ config: " in capsys.readouterr().out
+
+
+def test_an_unwritable_audit_destination_gives_the_audit_exit_code(tmp_path, monkeypatch, capsys):
+    if os.geteuid() == 0:
+        shared = tmp_path / "shared.jsonl"
+        shared.write_text("")
+        shared.chmod(0o666)  # writable by others: refused (root can write anything, so use that rule)
+        target = shared
+    else:
+        target = tmp_path / "ro" / "audit.jsonl"
+        target.parent.mkdir()
+        target.parent.chmod(0o500)
+    install(["firefox"], "user", "linux", ENV, python=sys.executable, root=tmp_path)
+    config = tmp_path / "etc/rootsentinel/config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"audit": True, "audit_log": str(target)}))
+    monkeypatch.setenv("ROOTSENTINEL_CONFIG", str(config))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    code = _doctor_cli(monkeypatch, "--os", "linux", "--root", str(tmp_path), "--browser", "firefox", "--no-spawn", "--json")
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 5, doc
+    assert {f["class"] for f in doc["findings"] if f["ok"] is False} == {"audit"}
+
+
+def test_extension_presence_in_the_profiles_found(tmp_path, monkeypatch, capsys):
+    host = _fake_host(tmp_path, "echo")
+    install(["chromium"], "user", "linux", ENV, host_path=host, root=tmp_path)
+    data = tmp_path / "home/alice/.config/chromium"
+    (data / "Default").mkdir(parents=True)
+    (data / "Default" / "Preferences").write_text(json.dumps({"extensions": {"settings": {"x" * 32: {}}}}))
+    checks = diagnose(["chromium"], "linux", ENV, root=tmp_path, timeout=10)
+    (line,) = [c for c in checks if c.kind == "extension"]
+    assert line.ok is False and "none of the 1 profile(s)" in line.message
+    assert _doctor_cli(monkeypatch, "--os", "linux", "--root", str(tmp_path), "--browser", "chromium") == 6
+    capsys.readouterr()
+    (data / "Default" / "Preferences").write_text(json.dumps({"extensions": {"settings": {CHROMIUM_UNPACKED_ID: {}}}}))
+    (line,) = [c for c in diagnose(["chromium"], "linux", ENV, root=tmp_path, timeout=10) if c.kind == "extension"]
+    assert line.ok is True and "1 of 1 profile(s): Default" in line.message

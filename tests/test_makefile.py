@@ -23,16 +23,41 @@ def test_every_recipe_runs_python_through_the_venv():
         # the only interpreter outside the venv is the one that creates it
         for m in re.finditer(r"(?<![\w/.$(-])(python3?|pip3?|pytest|rootsentinel)\b(?![-.\w])", bare):
             assert "$(BASE_PYTHON) -m venv $(VENV)" in line, line
-    setup = makefile.split("\n$(STAMP):", 1)[1].split("\n\n", 1)[0]
+    setup = makefile.split("\n$(RUN_STAMP):", 1)[1].split("\n\n", 1)[0]
     assert "$(BASE_PYTHON) -m venv $(VENV)" in setup and "--system-site-packages" not in setup
     assert "$(PYTHON) -m pip install" in setup
+    assert "$(RUN_STAMP)" in makefile.split("\n$(STAMP):", 1)[1].split("\n", 1)[0]  # the full setup builds on it
 
 
 def test_python_targets_depend_on_setup():
     makefile = (REPO / "Makefile").read_text()
-    for target in ("run", "test-python", "test-fast", "test-e2e", "bench", "blocklist", "dist-host", "dist-cli-docs"):
+    for target in ("test-python", "test-fast", "test-e2e", "test-js", "lint-extension", "bench", "blocklist",
+                   "dist-host", "dist-cli-docs"):
         deps = re.search(rf"^{re.escape(target)}: (.*)$", makefile, re.M).group(1).split()
         assert "setup" in deps, target
+    assert re.search(r"^run: (.*)$", makefile, re.M).group(1).split() == ["setup-run"]
+
+
+def test_make_run_installs_the_package_alone():
+    """Issue 24 item 9: on a fresh machine `make run` installs python3-venv and the package, nothing for the tests."""
+    plan = subprocess.run(["make", "-n", "-W", "pyproject.toml", "run"], cwd=REPO, capture_output=True, text=True,
+                          check=True).stdout
+    assert "pip install -q --disable-pip-version-check -e .\n" in plan
+    for not_needed in ("[test]", "npm", "mitmproxy", "firefox", "chromium", "rsyslog"):
+        assert not_needed not in plan, not_needed
+    assert plan.rstrip().endswith(".venv/bin/python build/demo.py")
+    full = subprocess.run(["make", "-n", "-W", "pyproject.toml", "test-fast"], cwd=REPO, capture_output=True, text=True,
+                          check=True).stdout
+    for needed in ("'.[test]'", "npm ci", "mitmproxy==", "chromium"):
+        assert needed in full, needed
+
+
+def test_node_tests_are_quiet_by_default():
+    """One dot per test, the details only of what failed (node's dot reporter), not ~600 lines of TAP."""
+    import json
+
+    script = json.loads((REPO / "package.json").read_text())["scripts"]["test"]
+    assert "--test-reporter=dot" in script
 
 
 def test_ci_runs_make_test():

@@ -115,10 +115,10 @@ def test_schema_is_valid_chrome_managed_schema():
     assert MANAGED_SCHEMA["type"] == "object"
     assert chrome_schema_errors(MANAGED_SCHEMA) == []
     assert set(MANAGED_SCHEMA["properties"]) == {"mode", "allow_spki_sha256", "banned", "notifications", "probing", "audit",
-                                                 "capture", "allow_user_acknowledge"}
+                                                 "capture", "allow_user_acknowledge", "allow_roots_pem"}
     assert MANAGED_SCHEMA["properties"]["capture"]["enum"] == ["probe", "debugger"]
     assert MANAGED_SCHEMA["properties"]["mode"]["enum"] == ["warn", "enforce"]
-    assert set(MANAGED_SCHEMA["properties"]["banned"]["items"]["properties"]) == {"spki_sha256", "cert_sha256", "reason"}
+    assert set(MANAGED_SCHEMA["properties"]["banned"]["items"]["properties"]) == {"spki_sha256", "cert_sha256", "pem", "reason"}
 
 
 def test_chrome_dialect_checker_catches_violations():
@@ -137,7 +137,7 @@ def test_settings_validate_and_schema_has_teeth():
     assert settings["allow_spki_sha256"] == [SPKI]
     assert settings["banned"] == [{"spki_sha256": SPKI, "reason": "KZ"}, {"cert_sha256": CERT, "reason": "banned by policy"}]
     jsonschema.Draft7Validator(MANAGED_SCHEMA).validate(DEFAULT_SETTINGS)
-    for bad in ({"mode": "block"}, {"allow_spki_sha256": ["AB" * 32]}, {"banned": [{"spki_sha256": "12"}]},
+    for bad in ({"mode": "block"}, {"allow_spki_sha256": ["AB" * 31]}, {"banned": [{"spki_sha256": "12"}]},
                 {"notifications": "yes"}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.Draft7Validator(MANAGED_SCHEMA).validate({**DEFAULT_SETTINGS, **bad})

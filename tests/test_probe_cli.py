@@ -61,8 +61,8 @@ def test_leaf_naming_a_real_mozilla_root_is_not_ok():
     leaf, leaf_key = issue_leaf(None, new_key(), "localhost", issuer_name=root.subject, aki=ski)
     with tls_server(pem_chain(leaf, root), _key_pem(leaf_key)) as port:
         code, verdict, _ = _check(f"https://localhost:{port}")
-    assert code == 3
-    assert (verdict["level"], verdict["reason"]) == ("unknown", "incomplete_chain")
+    assert code == 1
+    assert (verdict["level"], verdict["reason"]) == ("interception", "imitated_issuer")
     assert verdict["chain"][1]["public_root"] is True and verdict["chain"][1]["on_path"] is False
 
 

@@ -49,7 +49,7 @@ def test_doc_quotes_the_policy_output_as_printed():
 def test_doc_config_example_uses_only_config_keys():
     example = [b for b in json_blocks() if '"blocklist_public_key"' in b][0]
     keys = set(re.findall(r'^  "([a-z_0-9]+)":', example, re.M))
-    assert keys and keys <= set(schema("config")["properties"])
+    assert keys and keys <= set(schema("settings")["properties"])
 
 
 def test_doc_says_make_dist_builds_the_chromium_zip_and_names_real_verbs():

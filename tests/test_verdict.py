@@ -161,7 +161,7 @@ def test_leaf_copying_a_mozilla_roots_name_and_aki_is_never_ok():
     leaf, _ = issue_leaf(None, new_key(), "example.org", issuer_name=root.subject, aki=ski)
     for items in ([b64(der(leaf)), b64(root_der)], [b64(der(leaf))]):
         v = judge(chain_from_base64(items), bundled(), mozilla())
-        assert (v["level"], v["reason"]) == ("unknown", "incomplete_chain")
+        assert (v["level"], v["reason"]) == ("interception", "imitated_issuer")
         assert v["path"]["bad_signature"] is True and v["anchor"]["public"] is False
 
 

@@ -147,21 +147,20 @@ def test_superfish_leaf_with_isrg_root_appended_stays_banned(tmp_path, host):
 
 def test_leaf_copying_isrg_name_and_key_id_is_not_ok(tmp_path, host):
     """Signed by another key, the leaf names ISRG Root X1 and carries its key id. The store has that root's
-    key and the signature fails: not ``ok``. ``unknown``/``incomplete_chain`` rather than ``interception``:
-    the evidence shows a forged or broken link, not the root that signed it (the browser, seeing the same
-    chain, may have another anchor installed with that name or refuse the page)."""
+    key and the signature fails: an imitation of the public root's name, so ``interception``
+    (``imitated_issuer``, issue 22 item 7; before, ``unknown``/``incomplete_chain``)."""
     x1 = _cert("isrg-root-x1")
     ski = x509.SubjectKeyIdentifier.from_public_key(x1.public_key()).digest
     leaf, _ = issue_leaf(None, new_key(), "bank.example", issuer_name=x1.subject, aki=ski)
     for ders in ([der(leaf)], [der(leaf), _pem("isrg-root-x1")]):
         v = _judge(ders)
-        assert (v["level"], v["reason"]) == ("unknown", "incomplete_chain")
+        assert (v["level"], v["reason"], v["path"]["outcome"]) == ("interception", "imitated_issuer", "imitation")
         assert v["path"]["bad_signature"] is True and v["anchor"]["public"] is False
-        assert "ISRG Root X1" in v["explanation"]
+        assert "ISRG Root X1" in v["explanation"] and "does not verify" in v["explanation"]
     code, cv, _ = _cli(tmp_path, pem_chain(leaf, x1))
-    assert (code, cv["reason"]) == (3, "incomplete_chain")
+    assert (code, cv["reason"]) == (1, "imitated_issuer")
     reply = host.request({"type": "check", "id": 3, "chain": [b64(der(leaf))]})
-    assert (reply["level"], reply["reason"]) == ("unknown", "incomplete_chain")
+    assert (reply["level"], reply["reason"]) == ("interception", "imitated_issuer")
 
 
 def test_a_forged_intermediate_under_a_real_root_is_not_ok():
@@ -177,7 +176,7 @@ def test_a_forged_intermediate_under_a_real_root_is_not_ok():
     leaf, _ = issue_leaf(fake_r11, fake_key, "bank.example")
     v = _judge([der(leaf), der(fake_r11), _pem("isrg-root-x1")])
     assert v["level"] != "ok"
-    assert (v["level"], v["reason"]) == ("unknown", "incomplete_chain")
+    assert (v["level"], v["reason"]) == ("interception", "imitated_issuer")
     assert v["path"]["indices"] == [0, 1]
 
 
@@ -216,7 +215,7 @@ def test_security_info_broken_is_verified_here():
     info = security_info([der(leaf), _pem("isrg-root-x1")], builtin_root=True)
     info["state"] = "broken"
     v = judge(chain_from_security_info(info), bundled(), store())
-    assert (v["level"], v["reason"], v["path"]["verified_by"]) == ("unknown", "incomplete_chain", "rootsentinel")
+    assert (v["level"], v["reason"], v["path"]["verified_by"]) == ("interception", "imitated_issuer", "rootsentinel")
     info = security_info([_pem("r11"), _pem("isrg-root-x1")])
     info["state"] = "broken"
     assert judge(chain_from_security_info(info), bundled(), store())["level"] == "ok"

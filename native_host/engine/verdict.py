@@ -16,6 +16,8 @@ Order of the checks, first hit wins:
 1. enterprise policy bans (by SPKI or certificate hash), anywhere in the chain sent;
 2. the blocklist by SPKI or certificate hash, anywhere in the chain sent, from the top down;
 3. a leaf that cannot be read -> ``unknown`` (``unparseable_leaf``);
+   1b. enterprise bans on the path, where it reaches a root the administrator gave as a certificate
+   (``banned[].pem``) that was not sent;
 4. the blocklist by the path's top certificate's issuer Name (+ authority key id), when the path has no
    anchor (its root was not sent);
 5. a banned name: no public path, and the anchor (sent, or named as the top's issuer) has the subject of
@@ -23,7 +25,10 @@ Order of the checks, first hit wins:
 6. an enterprise allow-listed root (by SPKI) on the path -> ``notice``;
 7. the path: to a trusted public root -> ``ok``; to a root its program removed -> ``unknown``
    (``formerly_public_root``); issuer named like a public root but unverifiable -> ``unknown``
-   (``incomplete_chain``); otherwise ``interception`` (``kz_issuer`` when the anchor's own subject names
+   (``incomplete_chain``); a lone leaf whose issuer nobody has -> ``unknown`` (``missing_issuer``); an issuer
+   named like a public root or known intermediate whose key did not sign -> ``interception``
+   (``imitated_issuer``); signed by a certificate that may not issue -> ``interception`` (``issuer_not_ca``);
+   otherwise ``interception`` (``kz_issuer`` when the anchor's own subject names
    ``C=KZ``: Kazakhstan's roots rotate, an unknown one is high risk).
 
 Expiry and a leaf that does not name the host are reported (``path``, chain rows) but decide nothing.
@@ -60,38 +65,68 @@ class Policy:
     """Enterprise overlay on the bundled blocklist (treat as immutable).
 
     Attributes:
-        allow_spki_sha256: SPKI hashes (lowercase hex) of the company's own inspection roots -> ``notice``.
-        banned: extra bans, hash (lowercase hex, SPKI or certificate) -> reason text.
+        allow_spki_sha256: SPKI hashes (lowercase hex) of the company's own inspection roots -> ``notice``
+            (the keys of ``allow_roots_pem`` included).
+        banned: extra bans, hash (lowercase hex, SPKI or certificate) -> reason text (the keys and certificate
+            hashes of ``banned[].pem`` included).
+        roots: the root certificates the administrator gave (``allow_roots_pem``, ``banned[].pem``) as
+            :class:`CertFacts`: extra anchors the path builder verifies to, sent or not.
     """
 
-    __slots__ = ("allow_spki_sha256", "banned")
+    __slots__ = ("allow_spki_sha256", "banned", "roots")
 
-    def __init__(self, allow_spki_sha256: frozenset[str] = frozenset(), banned: dict[str, str] | None = None):
+    def __init__(self, allow_spki_sha256: frozenset[str] = frozenset(), banned: dict[str, str] | None = None,
+                 roots: tuple[CertFacts, ...] = ()):
         self.allow_spki_sha256 = frozenset(allow_spki_sha256)
         self.banned = dict(banned or {})
+        self.roots = tuple(roots)
+
+    def _key(self) -> tuple:
+        return self.allow_spki_sha256, self.banned, tuple(sorted(r.cert_sha256 for r in self.roots))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Policy) and (self.allow_spki_sha256, self.banned) == (other.allow_spki_sha256, other.banned)
+        return isinstance(other, Policy) and self._key() == other._key()
 
     def __repr__(self) -> str:
-        return f"Policy(allow={len(self.allow_spki_sha256)}, banned={len(self.banned)})"
+        return f"Policy(allow={len(self.allow_spki_sha256)}, banned={len(self.banned)}, roots={len(self.roots)})"
 
     @classmethod
     def from_json(cls, obj: dict[str, Any] | None) -> "Policy":
-        """Build from the ``policy`` object of ``common.schema.json`` (already validated); None -> empty."""
+        """Build from the ``policy`` object of ``common.schema.json`` (already validated); None -> empty.
+
+        Raises:
+            SchemaError: an ``allow_roots_pem`` item or a ``banned[].pem`` is not one readable certificate
+                (:func:`native_host.engine.policyroots.root_from_pem`; the message names the item).
+        """
         if not obj:
             return cls()
-        banned = {}
-        for item in obj.get("banned", ()):
+        banned: dict[str, str] = {}
+        allow = {h.lower() for h in obj.get("allow_spki_sha256", ())}
+        roots: list[CertFacts] = []
+        pems = obj.get("allow_roots_pem") or ()
+        if pems or any(isinstance(i, dict) and i.get("pem") for i in obj.get("banned", ())):
+            from native_host.engine.policyroots import root_from_pem  # cryptography: only when roots are given
+        for n, text in enumerate(pems):
+            facts = root_from_pem(text, f"allow_roots_pem[{n}]")
+            allow.add(facts.spki_sha256)
+            roots.append(facts)
+        for n, item in enumerate(obj.get("banned", ())):
             reason = item.get("reason") or "banned by your organisation"
             for key in ("spki_sha256", "cert_sha256"):
                 if item.get(key):
                     banned[item[key].lower()] = reason
-        return cls(frozenset(h.lower() for h in obj.get("allow_spki_sha256", ())), banned)
+            if item.get("pem"):
+                facts = root_from_pem(item["pem"], f"banned[{n}].pem")
+                banned[facts.spki_sha256] = reason
+                banned[facts.cert_sha256] = reason
+                roots.append(facts)
+        return cls(frozenset(allow), banned, tuple(roots))
 
     def merged(self, other: "Policy") -> "Policy":
         """This policy with ``other``'s entries added (used for system config + per-connection policy)."""
-        return Policy(self.allow_spki_sha256 | other.allow_spki_sha256, {**self.banned, **other.banned})
+        seen = {r.cert_sha256 for r in self.roots}
+        return Policy(self.allow_spki_sha256 | other.allow_spki_sha256, {**self.banned, **other.banned},
+                      self.roots + tuple(r for r in other.roots if r.cert_sha256 not in seen))
 
 
 class Chain:
@@ -231,7 +266,8 @@ class _Path:
 
     __slots__ = ("result", "steps", "top", "anchor", "anchor_index", "anchor_sent", "outcome", "verified_by")
 
-    def __init__(self, chain: Chain, public: PublicRoots, fetch: FetchIssuers | None) -> None:
+    def __init__(self, chain: Chain, public: PublicRoots, fetch: FetchIssuers | None,
+                 anchors: tuple[CertFacts, ...] = ()) -> None:
         from native_host.engine import verify as _verify
 
         certs = chain.certs
@@ -250,7 +286,7 @@ class _Path:
             self.anchor_index = len(certs) - 1
             self.anchor_sent = self.anchor is not None
             return
-        result = _verify.build_path(certs, public, fetch)
+        result = _verify.build_path(certs, public, fetch, anchors=anchors)
         self.result = result
         self.verified_by = "rootsentinel"
         self.outcome = result.outcome
@@ -358,13 +394,21 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
             return banned(i, _entry_view(entry), by, reason, display_name(c.subject_der, c.subject), True,
                           c.subject_der, c.spki_sha256)
 
-    path = _Path(chain, public, fetch)
+    path = _Path(chain, public, fetch, policy.roots)
     for i, _facts in path.steps:
         if i is not None:
             rows[i]["on_path"] = True
     leaf = certs[0]
     name_ok = _verify.name_matches(leaf, host) if host else None
     verdict["path"] = path.view(name_ok, any(rows[i]["expired"] for i, _ in path.steps if i is not None))
+    # 1b. enterprise bans on the path, where it reaches a root the administrator gave (not sent)
+    for i, c in path.steps:
+        if i is None and c.spki_sha256 in policy.banned:
+            view = {"name": policy.banned[c.spki_sha256], "category": "policy", "country": None, "list": "policy",
+                    "source": "enterprise policy", "verified_from_pem": True, "spki_sha256": c.spki_sha256,
+                    "cert_sha256": None}
+            return banned(path.anchor_index, view, "spki_sha256", "policy_banned",
+                          display_name(c.subject_der, c.subject), False)
     # 3. a leaf that cannot be read decides nothing
     if path.outcome == "unparseable_leaf":
         error = leaf.parse_error or (path.result.detail if path.result else None) or "unreadable"
@@ -432,6 +476,28 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
         verdict.update(level="unknown", category=None, reason="incomplete_chain",
                        explanation=(f"This chain names the public root \u201c{name}\u201d as its issuer, but it could "
                                     f"not be verified ({detail}); it is not shown as safe."))
+        return verdict
+    if path.outcome == "missing_issuer":
+        detail = path.result.detail if path.result else None
+        verdict.update(level="unknown", category=None, reason="missing_issuer",
+                       explanation=(f"The certificate that issued this chain (\u201c{name}\u201d) was not sent and is not "
+                                    f"a public certificate this product knows, so the chain cannot be judged: {detail}. "
+                                    "It is not shown as safe."))
+        return verdict
+    if path.outcome == "imitation":
+        claimed = path.result.claimed if path.result else None
+        what = "public root" if (claimed is not None and claimed.root is not None) else "public certificate authority"
+        verdict.update(level="interception", category="unknown-interception", reason="imitated_issuer",
+                       explanation=(f"This chain names the {what} \u201c{name}\u201d as its issuer, but its signature "
+                                    f"does not verify with that authority\u2019s key: another key signed it under a "
+                                    f"borrowed name. Whoever holds that key can read {whom}."))
+        return verdict
+    if path.outcome == "not_a_ca":
+        detail = path.result.detail if path.result else None
+        verdict.update(level="interception", category="unknown-interception", reason="issuer_not_ca",
+                       explanation=(f"This chain was signed by \u201c{name}\u201d, a certificate that may not issue "
+                                    f"certificates ({detail}); browsers refuse such a chain. Whoever holds that "
+                                    f"key made a certificate for a site it does not own and can read {whom}."))
         return verdict
     reason = "not_builtin_root" if (chain.browser_verified and chain.builtin_root is False) else "non_public_anchor"
     explanation = (f"This connection is anchored in \u201c{name}\u201d, a root that is not publicly trusted: "

@@ -6,10 +6,17 @@ Locations (one place decides; overridable with the ``ROOTSENTINEL_CONFIG`` envir
 - macOS: ``/Library/Application Support/RootSentinel/config.json``
 - Windows: ``%ProgramData%\\RootSentinel\\config.json``
 
-The file has the JSON Schema ``native_host/schemas/config.schema.json`` (the same settings as the
-extension's managed storage, ``extension/managed_schema.json``, plus host-only keys). A missing file means
-defaults; a broken file is reported (``config_error`` in ``hello``, a line on stderr) and the safe defaults
-stay in force.
+The file has the one settings schema, ``native_host/schemas/settings.schema.json`` (every key the extension's
+managed settings have, with the same meaning, plus host-only keys; :mod:`native_host.schemas.settings`). A
+missing file means defaults; a broken file is reported (``config_error`` in ``hello``, a line on stderr) and
+the safe defaults stay in force.
+
+What each shared key does in the host: ``probing: false`` stops every connection the host would open (probes
+and AIA issuer fetches); ``audit`` turns audit events on or off; ``allow_user_acknowledge: false`` makes the
+host ignore the roots a person acknowledged; ``mode``, ``notifications``, ``capture`` (and the other shared
+keys) are told to the extension in the ``hello`` reply (``settings``, :meth:`SystemConfig.extension_settings`),
+which applies them under its managed storage. The extension's managed settings win where both set a key:
+``probing`` and ``audit`` arrive in ``hello``'s ``policy`` and override the file for that connection.
 
 Signed blocklist updates (:mod:`native_host.enterprise.blocklist_update`) are installed into ``blocklist_dir``
 (default: a ``blocklist`` folder beside the config file) and accepted only under ``blocklist_public_key``.
@@ -35,6 +42,10 @@ from typing import Any
 from native_host.engine.blocklist import Blocklist
 from native_host.errors import SchemaError
 from native_host.engine.verdict import Policy
+
+
+EXTENSION_KEYS = ("mode", "notifications", "capture", "allow_user_acknowledge")
+"""Settings the extension applies, which the system config may set too (told in the ``hello`` reply)."""
 
 
 def default_config_path(platform: str | None = None) -> Path:
@@ -105,6 +116,21 @@ class SystemConfig:
         return bool(self.settings.get("audit", False))
 
     @property
+    def probing(self) -> bool:
+        """The host may connect out (probes, AIA fetches): ``"probing"``, default true."""
+        return bool(self.settings.get("probing", True))
+
+    @property
+    def allow_user_acknowledge(self) -> bool:
+        """Roots a person acknowledged are applied: ``"allow_user_acknowledge"``, default true."""
+        return bool(self.settings.get("allow_user_acknowledge", True))
+
+    def extension_settings(self) -> dict[str, Any]:
+        """The extension-facing settings this file sets (``mode``, ``notifications``, ``capture``,
+        ``allow_user_acknowledge``), for the ``hello`` reply; keys the file does not set are absent."""
+        return {k: self.settings[k] for k in EXTENSION_KEYS if k in self.settings}
+
+    @property
     def installed_roots(self) -> bool:
         """Banned verdicts say where the root is installed here (``installed_in``); on by default."""
         return bool(self.settings.get("installed_roots", True))
@@ -138,12 +164,13 @@ def load_system_config(path: Path | None = None) -> SystemConfig:
         settings = json.loads(text)
         from native_host.schemas import validate  # imported only when a config file exists
 
-        validate("config", settings)
+        validate("settings", settings)
+        policy = Policy.from_json(settings)  # allow_roots_pem, banned[].pem: each one readable certificate
     except ValueError as exc:
         return _broken(path, f"{path} is not JSON: {exc}")
     except SchemaError as exc:
         return _broken(path, f"{path}: {exc}")
-    config = SystemConfig(settings, Policy.from_json(settings), None, None, path)
+    config = SystemConfig(settings, policy, None, None, path)
     _load_blocklist_update(config)
     return config
 

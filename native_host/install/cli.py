@@ -136,7 +136,9 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """``rootsentinel doctor``: one ✓/✗ line per check; exit 0 when all pass, 3 otherwise."""
+    """``rootsentinel doctor``: one ✓/✗ line per check (``--json``: one JSON document); exit 0 when all pass,
+    else the code of the first failing finding class (:data:`native_host.install.doctor.fleet.EXIT_CODES`:
+    3 host, 4 config, 5 audit, 6 extension); 3 for bad input."""
     root = _root(args)
     scopes = (args.scope,) if args.scope else SCOPES
     try:
@@ -146,12 +148,22 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                           skip_absent=not args.browser)
     except InstallError as exc:
         return _fail(str(exc))
-    from native_host.enterprise.doctor_audit import audit_checks  # audit destinations and dropped events
+    import dataclasses
 
-    checks += audit_checks()
+    from native_host.enterprise.doctor_audit import audit_checks  # audit destinations and dropped events
+    from native_host.install.doctor.fleet import config_check, config_path_for, exit_code
+
+    host_failed = not checks or any(c.ok is False for c in checks)
+    checks.append(config_check(config_path_for(args.os, root)))
+    checks += [dataclasses.replace(c, kind="audit") for c in audit_checks()]
+    code = exit_code(checks) or (EXIT_ERROR if host_failed else EXIT_OK)
+    if args.json:
+        print(json.dumps({"ok": code == EXIT_OK, "exit_code": code, "findings": [c.as_json() for c in checks]},
+                         indent=2, ensure_ascii=False))
+        return code
     for check in checks:
         print(check.line())
-    return EXIT_OK if checks and all(c.ok is not False for c in checks) else EXIT_ERROR
+    return code
 
 
 def _ban(kind: str):
@@ -222,6 +234,10 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--extension-id", action="append", metavar="ID", help="extension id that must be allowed (repeatable)")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the host's hello reply (default 5)")
     p.add_argument("--no-spawn", action="store_true", help="do not start the host")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON document for MDM compliance checks: {ok, exit_code, findings: [{ok, class, subject, "
+                        "message, fix}]}; exit codes: 0 clean, 3 host unreachable, 4 config invalid, 5 audit destination, "
+                        "6 extension not installed")
     p.set_defaults(func=cmd_doctor)
 
     p = subparsers.add_parser(

@@ -24,10 +24,13 @@ Outputs (printed by ``rootsentinel policy``):
   Chrome "storage.managed" (https://developer.chrome.com/docs/extensions/reference/manifest/storage);
   Microsoft Edge policy reference (same policy names).
 
-Managed settings (validated against :data:`MANAGED_SCHEMA`, which ``extension/managed_schema.json`` copies)::
+Managed settings (the keys of ``native_host/schemas/settings.schema.json`` whose scope is ``both``; validated with
+``jsonschema`` against :func:`native_host.schemas.settings.managed_validation_schema`)::
 
     {"mode": "warn" | "enforce", "allow_spki_sha256": ["<64 hex>", ...],
-     "banned": [{"spki_sha256": "<64 hex>", "reason": "..."} | {"cert_sha256": "<64 hex>", "reason": "..."}],
+     "allow_roots_pem": ["-----BEGIN CERTIFICATE-----...", ...],   # one root certificate each
+     "banned": [{"spki_sha256": "<64 hex>", "reason": "..."} | {"cert_sha256": "<64 hex>", "reason": "..."}
+                | {"pem": "-----BEGIN CERTIFICATE-----...", "reason": "..."}],
      "notifications": bool, "probing": bool, "audit": bool,
      "allow_user_acknowledge": bool,    # false: no "I know this root" (extension/src/core/acknowledged.js)
      "capture": "probe" | "debugger"}   # Chromium family only (extension/src/chromium/capture.js)
@@ -41,68 +44,12 @@ from native_host import FIREFOX_EXTENSION_ID, HOST_NAME
 from native_host.install.extension_ids import CHROMIUM_STORE_ID_PLACEHOLDER, is_chromium_extension_id
 from native_host.install.model import InstallError
 
-_HEX64 = "^[0-9a-f]{64}$"
+from native_host.schemas.settings import chrome_managed_schema, managed_validation_schema
 
-MANAGED_SCHEMA: dict = {
-    "type": "object",
-    "title": "RootSentinel managed settings",
-    "description": "Enterprise settings for RootSentinel; they win over the user's options.",
-    "properties": {
-        "mode": {
-            "type": "string",
-            "title": "Mode",
-            "description": "warn: badge and popup only. enforce: a page whose chain is banned is replaced by an explanation page.",
-            "enum": ["warn", "enforce"],
-        },
-        "allow_spki_sha256": {
-            "type": "array",
-            "title": "Company inspection roots",
-            "description": "SHA-256 of the SubjectPublicKeyInfo (lowercase hex) of roots the company uses for TLS inspection; chains anchored in them are shown as notice, not interception.",
-            "items": {"type": "string", "pattern": _HEX64},
-        },
-        "banned": {
-            "type": "array",
-            "title": "Extra banned roots",
-            "description": "Roots to treat as banned in addition to the built-in blocklist; each entry gives spki_sha256 or cert_sha256 (lowercase hex) and a reason.",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "spki_sha256": {"type": "string", "pattern": _HEX64},
-                    "cert_sha256": {"type": "string", "pattern": _HEX64},
-                    "reason": {"type": "string"},
-                },
-            },
-        },
-        "allow_user_acknowledge": {
-            "type": "boolean",
-            "title": "Let people acknowledge roots",
-            "description": ("true (default): from the popup a person may mark a non-public interception root as one they know ('I know this root'), by its key, for their browser profile; its pages then show the notice level with the root's name, and audit events say acknowledged_root. Never for banned roots or roots naming Kazakhstan. false: not offered, and roots acknowledged before are no longer applied."),
-        },
-        "notifications": {
-            "type": "boolean",
-            "title": "Notifications",
-            "description": "Show a desktop notification when a page's chain is banned.",
-        },
-        "capture": {
-            "type": "string",
-            "title": "Certificate evidence (Chrome, Edge, Brave)",
-            "description": ("probe (default): the RootSentinel helper connects to each new site itself and judges the chain the network presents. debugger: the extension reads the chain the browser verified through chrome.debugger; the browser then shows its \"is debugging this browser\" bar, and the user must grant the optional debugger permission once on the options page."),
-            "enum": ["probe", "debugger"],
-        },
-        "probing": {
-            "type": "boolean",
-            "title": "Probing",
-            "description": "Let the host open its own TLS connection to a site to see the chain the network presents.",
-        },
-        "audit": {
-            "type": "boolean",
-            "title": "Audit log",
-            "description": "Write every non-ok verdict as an audit event (JSON lines / syslog).",
-        },
-    },
-}
-"""The managed-storage schema in Chrome's ``managed_schema`` dialect (components/policy/core/common/schema.cc):
-top-level ``type: object``, only the attributes Chrome knows, no ``additionalProperties``."""
+MANAGED_SCHEMA: dict = chrome_managed_schema()
+"""The managed-storage schema in Chrome's ``managed_schema`` dialect, generated from the one settings schema
+(``native_host/schemas/settings.schema.json``, :mod:`native_host.schemas.settings`);
+``extension/managed_schema.json`` is the same object, written by ``build/make_managed_schema.py``."""
 
 DEFAULT_SETTINGS: dict = {
     "mode": "warn",
@@ -181,7 +128,23 @@ def managed_settings(
     }
     if capture is not None:
         settings["capture"] = capture
+    validate_managed(settings)
     return settings
+
+
+def validate_managed(settings: dict) -> None:
+    """Check managed settings against the one settings schema (managed keys only).
+
+    Raises:
+        InstallError: one line naming the first problem (a host-only key such as ``audit_log`` is refused:
+            it belongs in the system config).
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(managed_validation_schema())
+    for error in sorted(validator.iter_errors(settings), key=lambda e: list(e.absolute_path)):
+        where = "/".join(str(p) for p in error.absolute_path) or "settings"
+        raise InstallError(f"managed settings: {where}: {error.message}")
 
 
 def firefox_policies(settings: dict, *, xpi_url: str = XPI_URL_PLACEHOLDER,

@@ -166,10 +166,14 @@ class Host:
                                 lambda v, e: self.send(v if v is not None else {**e, "id": msg_id}))
                 return None
             return reply
+        port = msg.get("port", 443)
+        if not self.service.probing:  # probing: false (system config or hello policy): no connection at all
+            reply = self.service.probing_disabled(msg["host"], int(port), msg.get("url"))
+            reply["id"] = msg["id"]
+            return reply
         if self.probes is None:
             self.probes = ProbeScheduler(self.service, self.send, self.probe_workers, self.probe_queue,
                                          self.probe_deadline, aia=self.aia)
-        port = msg.get("port", 443)
         # JSON Schema counts 443.0 as an integer (2020-12 validation 6.1.1); the socket needs an int
         return self.probes.submit(msg["id"], msg["host"], int(port), msg.get("url"),  # a busy verdict, or None
                                   route=msg.get("route"), installed=msg.get("installed_in") is True)

@@ -27,6 +27,9 @@ def log_exception(what: str) -> None:
 
 PROTOCOL = 1
 
+PROBING_DISABLED = "probing disabled by policy"
+"""The reason said when ``probing`` is off: a probe's ``probe.error``, an AIA fetch's ``skipped`` reason."""
+
 
 class Service:
     """The judging service shared by the host and the CLI.
@@ -37,12 +40,26 @@ class Service:
             first use (so ``hello`` stays fast).
         policy: the system policy (enterprise config); a connection's ``hello`` may add to it.
         audit: called with every ``check`` and ``probe`` verdict (:class:`native_host.enterprise.audit.AuditLog`), or None.
+        probing: the system config's ``probing``: False, the host connects nowhere (no probe, no AIA fetch).
+        make_audit: builds the audit sink when a ``hello`` policy turns ``audit`` on and the config did not.
+        settings: the extension-facing settings the system config sets, told in the ``hello`` reply.
+        allow_acknowledge: the system config's ``allow_user_acknowledge``.
+
+    A ``hello`` policy's ``probing`` and ``audit`` (the extension's managed settings) win over the system
+    config's for the rest of the connection (docs/enterprise.md "Which setting wins").
     """
 
     def __init__(self, blocklist: Blocklist | None = None, public: PublicRoots | None = None,
                  policy: Policy | None = None, config_error: str | None = None,
-                 audit: Callable[[dict[str, Any]], object] | None = None) -> None:
+                 audit: Callable[[dict[str, Any]], object] | None = None, *, probing: bool = True,
+                 make_audit: Callable[[], Callable[[dict[str, Any]], object]] | None = None,
+                 settings: dict[str, Any] | None = None, allow_acknowledge: bool = True) -> None:
         self.audit = audit
+        self.system_audit = audit
+        self.make_audit = make_audit
+        self.system_probing = self.probing = probing
+        self.system_settings = dict(settings or {})
+        self.allow_acknowledge = allow_acknowledge
         self.blocklist = blocklist or bundled()
         self._public = public
         self.system_policy = policy or Policy()
@@ -58,12 +75,13 @@ class Service:
     @classmethod
     def from_config(cls, config: "SystemConfig") -> "Service":
         """The service a loaded system config asks for (policy, installed blocklist, audit log)."""
-        audit = None
-        if config.audit:  # imported only when enabled: keeps the host's start fast
+        def make_audit() -> Callable[[dict[str, Any]], object]:  # imported only when enabled: a fast start
             from native_host.enterprise.audit import AuditLog
 
-            audit = AuditLog.from_config(config)
-        return cls(blocklist=config.blocklist, policy=config.policy, config_error=config.error, audit=audit)
+            return AuditLog.from_config(config)
+        return cls(blocklist=config.blocklist, policy=config.policy, config_error=config.error,
+                   audit=make_audit() if config.audit else None, probing=config.probing, make_audit=make_audit,
+                   settings=config.extension_settings(), allow_acknowledge=config.allow_user_acknowledge)
 
     def record(self, verdict: dict[str, Any], installed: bool = False) -> dict[str, Any]:
         """Hand a finished verdict to the audit log, if any, then add ``installed_in`` to a banned one
@@ -105,16 +123,40 @@ class Service:
 
     def hello(self, msg: dict[str, Any]) -> dict[str, Any]:
         """Answer ``hello``; a ``policy`` in it applies to the rest of the connection."""
+        policy = msg.get("policy") or {}
         if "policy" in msg:
             self.policy = self.system_policy.merged(Policy.from_json(msg["policy"]))
+        self.probing = bool(policy.get("probing", self.system_probing))
+        if policy.get("audit") is False:
+            self.audit = None
+        elif policy.get("audit") is True and self.audit is None:
+            self.audit = self.system_audit or (self.make_audit() if self.make_audit else None)
+        elif "audit" not in policy:
+            self.audit = self.system_audit
         if self.audit is not None and hasattr(self.audit, "hello"):
             self.audit.hello(msg)  # events now name the browser and profile (enterprise/identity.py)
-        if "acknowledged_spki_sha256" in msg:
+        if "acknowledged_spki_sha256" in msg and self.allow_acknowledge:
             from native_host.engine.acknowledge import key_set
 
             self.acknowledged = key_set(msg["acknowledged_spki_sha256"])
         return {"type": "hello", "id": msg["id"], "version": __version__, "protocol": PROTOCOL,
-                "blocklist": self.blocklist.summary(), "config_error": self.config_error}
+                "blocklist": self.blocklist.summary(), "config_error": self.config_error,
+                "settings": self.effective_settings()}
+
+    def effective_settings(self) -> dict[str, Any]:
+        """The settings in force for this connection, for the ``hello`` reply (docs/protocol.md): ``probing``
+        and ``audit`` as the host applies them, and the extension-facing keys the system config sets
+        (``mode``, ``notifications``, ``capture``, ``allow_user_acknowledge``; absent when it does not)."""
+        return {**self.system_settings, "probing": self.probing, "audit": self.audit is not None}
+
+    def probing_disabled(self, host: str, port: int = 443, url: str | None = None) -> dict[str, Any]:
+        """The answer to a probe while ``probing`` is off: ``unknown``, reason ``probing_disabled``; no
+        connection is made."""
+        verdict = self.judge(Chain(certs=[], evidence="probe", url=url, host=str(host).strip("[]")))
+        verdict.update(reason="probing_disabled", explanation=PROBING_DISABLED[0].upper() + PROBING_DISABLED[1:]
+                       + ": the helper does not connect to sites itself, so this page was not judged.")
+        verdict["probe"] = {"host": host, "port": port, "sni": None, "elapsed_ms": 0.0, "error": PROBING_DISABLED}
+        return self.record(verdict)
 
     def blocked(self, msg: dict[str, Any]) -> dict[str, Any]:
         """Answer ``blocked`` (enforce mode replaced a banned page): a ``page-blocked`` audit event when
@@ -151,6 +193,8 @@ class Service:
         """
         log: list[dict[str, Any]] = []
         fetch = None
+        if not self.probing and skip is None:
+            skip = PROBING_DISABLED
         if fetch_issuers:
             def fetch(url: str) -> list[bytes]:  # the fetcher (urllib, http.client) is made only when needed
                 return self.fetcher(url, deadline=deadline, log=log, network=network, skip=skip)

@@ -20,13 +20,18 @@ if TYPE_CHECKING:
     from referencing import Registry
 
 
+ALIASES = {"config": "settings"}
+"""Former names: the system config's schema is the one settings schema (``settings.schema.json``)."""
+
+
 @lru_cache(maxsize=None)
 def schema(name: str) -> dict[str, Any]:
-    """The parsed schema ``<name>.schema.json``.
+    """The parsed schema ``<name>.schema.json`` (``config`` is ``settings``: :data:`ALIASES`).
 
     Raises:
         FileNotFoundError: no such schema.
     """
+    name = ALIASES.get(name, name)
     return json.loads(resources.files(__name__).joinpath(f"{name}.schema.json").read_text("utf-8"))
 
 

@@ -5,7 +5,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startBackground } from "../../extension/src/core/background.js";
 import { registerCapture, isSecurityError } from "../../extension/src/firefox/capture.js";
+import { PERSIST_DELAY_MS } from "../../extension/src/core/tabstate.js";
 import { fakeBrowser, securityInfo, settle, verdict } from "./fake-browser.mjs";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const LEAF_A = "a1".repeat(32);
 const LEAF_B = "b2".repeat(32);
@@ -197,7 +200,9 @@ test("the badge is re-applied when a navigation commits (Firefox clears it) and 
   await settle();
   assert.equal(first.browser.badges.get(7).text, "!");
 
-  // A new event page with the same storage.session: state comes back, nothing is lost.
+  // A new event page with the same storage.session (written once the coalescing delay passed):
+  // state comes back, nothing is lost.
+  await sleep(PERSIST_DELAY_MS + 20);
   const session = await first.browser.storage.session.get(null);
   const second = await boot({ host: hostByLeaf({}), session });
   second.browser.tabs.onUpdated.fire(7, { status: "complete" }, { id: 7 });

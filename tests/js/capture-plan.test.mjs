@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { startBackground } from "../../extension/src/core/background.js";
 import { registerCapture } from "../../extension/src/firefox/capture.js";
 import { CapturePlan, PageOrigins, PageSeen, originKey } from "../../extension/src/core/cache.js";
+import { PERSIST_DELAY_MS } from "../../extension/src/core/tabstate.js";
 import { fakeBrowser, securityInfo, settle, verdict } from "./fake-browser.mjs";
 
 const LEAF_A = "a1".repeat(32);
@@ -327,6 +328,7 @@ test("an event page woken by tabs.onUpdated redraws the saved verdict, not an em
   respond(first.browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_B });
   await settle();
   assert.equal(first.browser.badges.get(7).text, "!");
+  await new Promise((r) => setTimeout(r, PERSIST_DELAY_MS + 20)); // the coalesced write
   const browser = fakeBrowser({ host: host({ [LEAF_B]: "interception" }), session: await first.browser.storage.session.get(null) });
   browser.badges.set(7, { ...first.browser.badges.get(7) });
   startBackground(browser, registerCapture);

@@ -10,14 +10,17 @@ import { blockedError, explainMore, explainRoute } from "../../extension/src/cor
 import { bypassed, chromiumProxyFor, routeKey } from "../../extension/src/core/route.js";
 import { translator, variantsFor } from "../../extension/src/core/i18n.js";
 import {
-  AddressWaiter, LEAF_PROBE_WAIT_MS, combineLeafAndProbe, derToBase64, isCertificateError, leafOf, registerCapture,
+  SECURITY_INFO_MISSES, combineLeafAndProbe, derToBase64, isCertificateError, leafOf, registerCapture,
 } from "../../extension/src/chromium/capture.js";
 import { DebuggerCapture } from "../../extension/src/chromium/debugger.js";
 import { PROBE_TTL_MS, TtlCache } from "../../extension/src/chromium/probecache.js";
+import { PERSIST_DELAY_MS } from "../../extension/src/core/tabstate.js";
 import { settle, verdict } from "./fake-browser.mjs";
 import { b64, fakeChrome, fakeDebugger } from "./fake-chrome.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Long enough for a response's evidence to be judged (the proxy settings read, the fake host's reply). */
+const LEAF_PROBE_WAIT_MS = 20;
 
 function hello(msg) {
   return { type: "hello", id: msg.id, version: "0.1.0", protocol: 1, blocklist: { version: "t", size: 1, sha256: "00" } };
@@ -52,10 +55,10 @@ function respond(chrome, { tabId = 7, url, type = "main_frame", requestId, fromC
 const sent = (chrome, type) => chrome.native.sent.filter((m) => m.type === type);
 
 /** Starts the worker; `captureOpts(chrome)` gives registerCapture's injectable parts. */
-async function boot(opts = {}, captureOpts = () => ({})) {
+async function boot(opts = {}, captureOpts = () => ({}), bgOpts = {}) {
   const chrome = fakeChrome(opts);
   let capture = null;
-  const sentinel = startBackground(chrome, (api, s) => { capture = registerCapture(api, s, captureOpts(api)); }, { client: "chromium" });
+  const sentinel = startBackground(chrome, (api, s) => { capture = registerCapture(api, s, captureOpts(api)); }, { client: "chromium", ...bgOpts });
   await settle();
   return { chrome, sentinel, capture };
 }
@@ -213,8 +216,8 @@ test("securityInfo: where the browser sends the leaf, the host judges it and pro
   assert.equal(main.verdict.evidence, "probe", "the probe's chain (with the intermediate) is the one shown");
 });
 
-test("securityInfo feature detection: a browser that throws or silently ignores the spec still gets probes", async () => {
-  for (const mode of ["throws", "silent"]) {
+test("securityInfo feature detection: a browser that throws, calls without it or never calls still gets probes", async () => {
+  for (const mode of ["throws", "silent", "without"]) {
     const { chrome, sentinel, capture } = await boot({ host: hostByName(), securityInfo: mode });
     assert.equal(capture.securityInfoSpec, mode === "throws" ? null : "securityInfoRawDer", mode);
     respond(chrome, { url: "https://a.test/" });
@@ -224,6 +227,15 @@ test("securityInfo feature detection: a browser that throws or silently ignores 
     assert.equal(sent(chrome, "check").length, 0, mode);
     assert.equal(sentinel.tabs.get(7).main.source, "probe", mode);
     assert.equal(sentinel.tabs.get(7).level, "ok", mode);
+    if (mode === "without") {
+      // Chromium 156 without its flag: the listener is called for every response without securityInfo;
+      // after SECURITY_INFO_MISSES of them it is removed, and only the one listener per response is left.
+      for (let i = 1; i < SECURITY_INFO_MISSES; i += 1) respond(chrome, { url: `https://a.test/${i}.png`, type: "image" });
+      assert.equal(capture.securityInfoSpec, null);
+      const before = chrome.webRequest.onHeadersReceived.calls + chrome.webRequest.onResponseStarted.calls;
+      respond(chrome, { url: "https://a.test/more.png", type: "image" });
+      assert.equal(chrome.webRequest.onHeadersReceived.calls + chrome.webRequest.onResponseStarted.calls - before, 1);
+    }
   }
 });
 
@@ -297,6 +309,7 @@ test("a service-worker restart restores the tab verdicts from storage.session an
   await settle();
   assert.equal(first.chrome.badges.get(7).text, "!");
 
+  await sleep(PERSIST_DELAY_MS + 20); // the coalesced write
   const session = await first.chrome.storage.session.get(null);
   const second = await boot({ host: hostByName() , session });
   second.chrome.tabs.onUpdated.fire(7, { status: "complete" }, { id: 7 });
@@ -349,30 +362,16 @@ test("the probe carries the browser's route, and verdicts are kept per (host, po
   assert.ok(chrome.proxySettingsReads <= 2, "the settings are read again only after onChange");
 });
 
-test("the address may come before or after onHeadersReceived, in a redirect or an error; none in time gives null", async () => {
-  const timers = [];
-  const waiter = new AddressWaiter({ setTimer: (f) => { timers.push(f); return timers.length; }, clearTimer: () => {} });
-  const d = (id, extra = {}) => ({ requestId: id, url: `https://a.test/${id}`, ...extra });
-  waiter.put(d("1", { ip: "192.0.2.1" })); // onResponseStarted came first
-  assert.equal(await waiter.take(d("1")), "192.0.2.1");
-  const later = waiter.take(d("2"));
-  const twice = waiter.take(d("2")); // a page and its enforce check may both wait
-  waiter.put(d("2", { ip: "2001:db8::1" }));
-  assert.deepEqual(await Promise.all([later, twice]), ["2001:db8::1", "2001:db8::1"]);
-  waiter.put(d("3")); // an error without ip
-  assert.equal(await waiter.take(d("3")), null);
-  const never = waiter.take(d("4"));
-  timers.at(-1)();
-  assert.equal(await never, null);
-
-  // in the adapter: an onBeforeRedirect hop reports its own address
+test("the address is the one onResponseStarted reports; a response without one probes with none", async () => {
   const { chrome } = await boot({ host: hostByName(), proxy: { mode: "direct" } });
-  const details = { requestId: "90", tabId: 7, url: "https://old.test/", type: "main_frame", fromCache: false, frameId: 0 };
-  chrome.webRequest.onHeadersReceived.fire(details);
-  chrome.webRequest.onBeforeRedirect.fire({ ...details, ip: "198.51.100.3", redirectUrl: "https://new.test/" });
+  respond(chrome, { url: "https://old.test/", ip: "198.51.100.3" });
+  respond(chrome, { url: "https://none.test/", ip: null, tabId: 8 });
   await sleep(LEAF_PROBE_WAIT_MS + 30);
   await settle();
-  assert.deepEqual(sent(chrome, "probe")[0].route, { address: "198.51.100.3", proxy: { mode: "direct" } });
+  assert.deepEqual(sent(chrome, "probe").map((m) => [m.host, m.route]), [
+    ["old.test", { address: "198.51.100.3", proxy: { mode: "direct" } }],
+    ["none.test", { address: null, proxy: { mode: "direct" } }],
+  ]);
 });
 
 test("a browser-blocked page's probe carries the route of its failed request", async () => {
@@ -424,4 +423,79 @@ test("the popup's route sentences: through the proxy, the browser's address, or 
   assert.deepEqual(explainRoute(t, { level: "interception", verdict: { probe: null } }), []);
   // browser-blocked: the route is the probe's
   assert.equal(explainRoute(t, { level: "browser-blocked", probe: { verdict: { probe: { route: { ...base, address: "::1", connected: "[::1]:443" } } } } }).length, 1);
+});
+
+/** A host that answers hello with `settings` and bans the roots the hello policy bans (by host name here). */
+function policyHost(levels = {}, settings = undefined) {
+  let policy = null;
+  const inner = hostByName(levels);
+  return (msg) => {
+    if (msg.type === "hello") {
+      policy = msg.policy ?? null;
+      return { ...hello(msg), ...(settings ? { settings } : {}) };
+    }
+    const host = msg.type === "probe" ? msg.host : new URL(msg.url).hostname;
+    const banned = (policy?.banned ?? []).some((b) => b.reason === host);
+    return banned ? hostByName({ [host]: "banned" })(msg) : inner(msg);
+  };
+}
+
+test("probing: false in managed storage: the Chromium extension asks for no probe; the page is unknown, said why", async () => {
+  const { chrome } = await boot({ host: hostByName(), managed: { probing: false } });
+  assert.deepEqual(sent(chrome, "hello")[0].policy, { probing: false });
+  respond(chrome, { url: "https://a.test/", tabId: 4 });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle(10);
+  assert.deepEqual(sent(chrome, "probe"), []);
+  assert.equal(chrome.badges.get(4).text, "?");
+  assert.match(chrome.badges.get(4).title, /policy/i);
+});
+
+test("probing: false in the host's system config (hello reply settings) stops probes too", async () => {
+  const { chrome, sentinel } = await boot({ host: policyHost({}, { probing: false, audit: false, mode: "enforce" }) });
+  await settle(10);
+  assert.deepEqual([sentinel.settings.probing, sentinel.settings.mode], [false, "enforce"]);
+  respond(chrome, { url: "https://a.test/", tabId: 4 });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle(10);
+  assert.deepEqual(sent(chrome, "probe"), []);
+});
+
+test("a fresh Chromium: judging waits (bounded) for managed storage; a verdict given before the policy does not outlive it", async () => {
+  const BAN = { banned: [{ spki_sha256: "ab".repeat(32), reason: "bad.test" }], mode: "enforce" };
+  // 1. the policy arrives while the first page waits: the page is judged under it, and blocked
+  let r = await boot({ host: policyHost(), managed: {}, tabs: [{ id: 9, url: "https://bad.test/" }] }, () => ({}), { managedWaitMs: 5000 });
+  respond(r.chrome, { url: "https://bad.test/", tabId: 9 });
+  await sleep(50);
+  assert.deepEqual(sent(r.chrome, "probe"), [], "no probe before the managed settings are known");
+  r.chrome.setManaged(BAN);
+  await sleep(LEAF_PROBE_WAIT_MS + 50);
+  await settle(20);
+  assert.equal(r.chrome.badges.get(9).text, "!!");
+  assert.equal(r.chrome.updated.at(-1)?.tabId, 9, "enforce mode replaced the banned page");
+  // 2. without a wait (the bound passed): judged ok first; when the policy arrives the probe cache is dropped
+  //    and the open tab judged again, then blocked
+  r = await boot({ host: policyHost(), managed: {}, tabs: [{ id: 9, url: "https://bad.test/" }] });
+  respond(r.chrome, { url: "https://bad.test/", tabId: 9 });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle(10);
+  assert.equal(r.chrome.badges.get(9).text, "");
+  const probesBefore = sent(r.chrome, "probe").length;
+  r.chrome.setManaged(BAN);
+  await sleep(50);
+  await settle(20);
+  assert.equal(sent(r.chrome, "probe").length, probesBefore + 1, "probed again, not answered from the cache");
+  assert.equal(r.chrome.badges.get(9).text, "!!");
+  assert.deepEqual(r.chrome.updated.map((u) => u.tabId), [9]);
+});
+
+test("the bounded wait ends without a policy, and a restarted worker of the same session does not wait again", async () => {
+  const r = await boot({ host: hostByName(), managed: {} }, () => ({}), { managedWaitMs: 150 });
+  respond(r.chrome, { url: "https://a.test/", tabId: 3 });
+  await sleep(50);
+  assert.deepEqual(sent(r.chrome, "probe"), []);
+  await sleep(150 + LEAF_PROBE_WAIT_MS + 30);
+  await settle(10);
+  assert.equal(sent(r.chrome, "probe").length, 1);
+  assert.equal((await r.chrome.storage.session.get("policyKnown")).policyKnown, true);
 });

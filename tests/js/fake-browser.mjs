@@ -36,12 +36,17 @@ function matches(filter, details) {
 
 export class WebRequestEvent extends FakeEvent {
   fire(details) {
-    return this.listeners.filter((l) => matches(l.filter, details)).map((l) => l.fn(details));
+    const hit = this.listeners.filter((l) => matches(l.filter, details));
+    this.calls = (this.calls ?? 0) + hit.length; // listener calls: each is a message to the extension
+    return hit.map((l) => l.fn(details));
   }
 }
 
+/** A storage area: its own `onChanged` (Chrome 73, Firefox 79) and the shared `storage.onChanged`, both fired. */
 class StorageArea {
-  constructor(onChanged, area, data = {}) { this.data = structuredClone(data); this.onChanged = onChanged; this.area = area; }
+  constructor(shared, area, data = {}) {
+    this.data = structuredClone(data); this.shared = shared; this.area = area; this.onChanged = new FakeEvent();
+  }
   async get(keys) {
     if (keys === null || keys === undefined) return structuredClone(this.data);
     const list = typeof keys === "string" ? [keys] : Array.isArray(keys) ? keys : Object.keys(keys);
@@ -52,7 +57,8 @@ class StorageArea {
   async set(obj) {
     const changes = {};
     for (const [k, v] of Object.entries(obj)) { changes[k] = { newValue: v }; this.data[k] = structuredClone(v); }
-    this.onChanged.fire(changes, this.area);
+    this.onChanged?.fire(changes);
+    this.shared.fire(changes, this.area);
   }
   async remove(keys) { for (const k of [].concat(keys)) delete this.data[k]; }
 }
@@ -139,6 +145,7 @@ export function fakeBrowser({ host, managed, local = {}, session = {}, lang = "e
       local: new StorageArea(storageChanged, "local", local),
       session: new StorageArea(storageChanged, "session", session),
       managed: {
+        onChanged: new FakeEvent(),
         async get() {
           if (managed === undefined) throw new Error("Managed storage manifest not found");
           return structuredClone(managed);
@@ -170,8 +177,17 @@ export function fakeBrowser({ host, managed, local = {}, session = {}, lang = "e
         return Promise.resolve(si);
       },
     },
-    webNavigation: { onCommitted: new FakeEvent() },
+    webNavigation: { onCommitted: new FakeEvent(), onErrorOccurred: new FakeEvent(), onBeforeNavigate: new FakeEvent() },
     tabs: { onUpdated: new FakeEvent(), onRemoved: new FakeEvent() },
+    /** The administrator's policy arrives or changes: managed storage becomes `next`, onChanged fires ("managed"). */
+    setManaged(next) {
+      const old = managed ?? {};
+      managed = structuredClone(next);
+      const changes = {};
+      for (const k of new Set([...Object.keys(old), ...Object.keys(next ?? {})])) changes[k] = { oldValue: old[k], newValue: next?.[k] };
+      browser.storage.managed.onChanged.fire(changes);
+      storageChanged.fire(changes, "managed");
+    },
   };
   return browser;
 }

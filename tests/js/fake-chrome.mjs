@@ -11,8 +11,10 @@ const KNOWN_SPECS = new Set(["blocking", "responseHeaders", "extraHeaders", "sec
 /**
  * onHeadersReceived as Chromium has it. `securityInfo`:
  * - "supported": listeners registered with a securityInfo spec get `details.securityInfo`;
- * - "silent": the schema knows the spec but the feature is off (Chromium 156 without
- *   --enable-features=WebRequestSecurityInfo): such listeners are accepted and never called;
+ * - "without": the schema knows the spec but the feature is off (Chromium 156 without
+ *   --enable-features=WebRequestSecurityInfo, as issue 27 measured it): such listeners are accepted and
+ *   called for every response, without `securityInfo`;
+ * - "silent": as "without", but such listeners are never called (what capture.js assumed before);
  * - "throws": the schema does not know the spec: addListener throws.
  */
 class ChromeHeadersEvent extends FakeEvent {
@@ -37,9 +39,10 @@ class ChromeHeadersEvent extends FakeEvent {
       const scheme = new URL(details.url).protocol.slice(0, -1);
       if (l.filter && !l.filter.urls.some((p) => p.startsWith(`${scheme}://`))) continue;
       const wantsInfo = (l.extra ?? []).some((e) => e.startsWith("securityInfo"));
-      if (wantsInfo && this.mode !== "supported") continue;
+      if (wantsInfo && (this.mode === "silent" || this.mode === "throws")) continue;
+      this.calls = (this.calls ?? 0) + 1;
       const d = { ...details };
-      if (wantsInfo && this.infos.has(details.requestId)) d.securityInfo = structuredClone(this.infos.get(details.requestId));
+      if (wantsInfo && this.mode === "supported" && this.infos.has(details.requestId)) d.securityInfo = structuredClone(this.infos.get(details.requestId));
       out.push(l.fn(d));
     }
     return out;
@@ -85,13 +88,13 @@ export function fakeDebugger({ certificates = new Map(), emptyTries = 0 } = {}) 
 
 /**
  * @param {object} opts  fakeBrowser options plus
- * @param {"supported"|"silent"|"throws"} [opts.securityInfo]
+ * @param {"supported"|"without"|"silent"|"throws"} [opts.securityInfo]  default "without" (Chromium 156)
  * @param {object} [opts.debugger]  a {@link fakeDebugger} (omitted: the default build, no API)
  * @param {{id: number, url: string}[]} [opts.tabs]  open tabs
  * @param {object} [opts.proxy]  the `value` chrome.proxy.settings.get answers (default `{mode: "system"}`,
  *   what Chromium 156 answers without proxy switches); `chrome.proxySettings.set(value)` changes it
  */
-export function fakeChrome({ securityInfo = "silent", debugger: dbg, tabs = [], proxy = { mode: "system" }, ...rest } = {}) {
+export function fakeChrome({ securityInfo = "without", debugger: dbg, tabs = [], proxy = { mode: "system" }, ...rest } = {}) {
   const chrome = fakeBrowser(rest);
   chrome.leafInfos = new Map();
   chrome.webRequest.onHeadersReceived = new ChromeHeadersEvent(securityInfo, chrome.leafInfos);

@@ -48,3 +48,55 @@ test("a disconnect fails what is in flight, then requests fail fast until the ba
   await settle();
   assert.equal(hp.retryAt, now + 2000, "the second failure waits longer");
 });
+
+test("after 'host not found', the first navigation once the host is installed connects at once (issue 24 item 10)", async () => {
+  let now = 1000;
+  let installed = false;
+  const browser = fakeBrowser({ host: (msg) => (installed && msg.type === "hello" ? { type: "hello", id: msg.id, version: "t" } : undefined) });
+  const connectNative = browser.runtime.connectNative.bind(browser.runtime);
+  browser.runtime.connectNative = (name) => {
+    const port = connectNative(name);
+    if (!installed) setTimeout(() => port.crash(`No such native application ${name}`), 0);
+    return port;
+  };
+  const hp = new HostPort({ runtime: browser.runtime, name: "io.rootsentinel.host", now: () => now });
+  for (let i = 0; i < 5; i += 1) { hp.connect({ force: true }); await settle(); }
+  assert.ok(hp.retryAt - now >= 16000, "five failures: the back-off is past 16 s");
+  installed = true;  // rootsentinel install --browser firefox
+  now += 100;        // the person reloads the page at once
+  assert.equal(hp.navigated(), true);
+  await settle();
+  assert.equal(hp.status().hello?.version, "t");
+  assert.equal(hp.failures, 0);
+});
+
+test("a host that crashes keeps its back-off on navigations", async () => {
+  let now = 1000;
+  const browser = fakeBrowser({ host: () => undefined });
+  const hp = new HostPort({ runtime: browser.runtime, name: "h", now: () => now, backoffMs: [5000] });
+  hp.connect();
+  browser.native.ports[0].crash("Native application tried to send a message of 1734960488 bytes");
+  await settle();
+  assert.equal(hp.navigated(), false);
+  assert.equal(browser.native.ports.length, 1, "no new process for a host that crashed");
+});
+
+test("the background retries a missing host on a main-frame navigation", async () => {
+  const { startBackground } = await import("../../extension/src/core/background.js");
+  let installed = false;
+  const browser = fakeBrowser({ host: (msg) => (installed && msg.type === "hello" ? { type: "hello", id: msg.id, version: "t" } : undefined) });
+  const connectNative = browser.runtime.connectNative.bind(browser.runtime);
+  browser.runtime.connectNative = (name) => {
+    const port = connectNative(name);
+    if (!installed) setTimeout(() => port.crash(`No such native application ${name}`), 0);
+    return port;
+  };
+  startBackground(browser, () => {});
+  await settle(10);
+  const before = browser.native.ports.length;
+  installed = true;
+  browser.webNavigation.onBeforeNavigate.fire({ tabId: 1, frameId: 0, url: "https://a.test/" });
+  await settle(10);
+  assert.equal(browser.native.ports.length, before + 1);
+  assert.equal(browser.native.sent.filter((m) => m.type === "hello").length, before + 1);
+});

@@ -38,12 +38,12 @@ function referencedKeys() {
 const NOT_MESSAGES = new Set([
   "main_frame", "sub_frame", "outermost_frame", "allow_spki_sha256", "spki_sha256", "cert_sha256", "policy_banned", "host_unreachable",
   "no_security_info", "blocklist_spki", "blocklist_cert", "blocklist_issuer", "allowlisted_root", "non_public_anchor",
-  "not_builtin_root", "kz_issuer", "public_anchor", "no_certificates", "probe_failed", "issuer_name", "issuer_aki",
+  "not_builtin_root", "kz_issuer", "public_anchor", "no_certificates", "probe_failed", "probing_disabled", "issuer_name", "issuer_aki",
   "browser_blocked", "extension_pages", "default_locale", "default_title", "default_popup", "default_icon",
   "options_ui", "open_in_tab", "host_permissions", "web_accessible_resources", "content_security_policy",
   "browser_specific_settings", "strict_min_version", "data_collection_permissions", "gecko_android", "manifest_version",
   "not_before", "not_after", "parse_error", "from_cache", "banned_name", "unparseable_leaf", "incomplete_chain",
-  "formerly_public_root", "subject_name", "der_wanted",
+  "formerly_public_root", "subject_name", "der_wanted", "imitated_issuer", "issuer_not_ca", "missing_issuer",
   "fixed_servers", "pac_script", "auto_detect", "proxy_auth_required", "proxy_unsupported",
 ]);
 

@@ -1,12 +1,12 @@
 /** Settings: managed storage wins key by key; malformed values are ignored, never trusted. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadSettings, policyFromManaged } from "../../extension/src/core/settings.js";
+import { loadSettings, policyFromManaged, saveLocal } from "../../extension/src/core/settings.js";
 import { fakeBrowser } from "./fake-browser.mjs";
 
 test("defaults without local or managed settings (no managed manifest)", async () => {
   const s = await loadSettings(fakeBrowser().storage);
-  assert.deepEqual(s, { mode: "warn", notifications: true, capture: "probe", locked: [], policy: null,
+  assert.deepEqual(s, { mode: "warn", notifications: true, capture: "probe", probing: true, locked: [], policy: null,
     allowAcknowledge: true, acknowledged: [] });
 });
 
@@ -41,6 +41,29 @@ test("the hello policy keeps only well-formed fingerprints and reasons", () => {
     allow_spki_sha256: [spki.toLowerCase()],
     banned: [{ spki_sha256: spki.toLowerCase(), reason: "old proxy" }, { cert_sha256: cert, reason: "policy" }],
   });
+  const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  assert.deepEqual(policyFromManaged({ allow_roots_pem: [pem, "plain", 7], banned: [{ pem, reason: "r" }, { pem: "x" }] }),
+    { allow_roots_pem: [pem], banned: [{ pem, reason: "r" }] });
   assert.equal(policyFromManaged({}), null);
   assert.equal(policyFromManaged({ allow_spki_sha256: "not a list" }), null);
+});
+
+test("the host's system config applies over local settings and under managed ones (issue 23 item 4)", async () => {
+  const host = { mode: "enforce", notifications: false, probing: false, audit: true };
+  let s = await loadSettings(fakeBrowser({ local: { mode: "warn", notifications: true } }).storage, host);
+  assert.deepEqual([s.mode, s.notifications, s.probing], ["enforce", false, false]);
+  assert.deepEqual(s.locked.sort(), ["mode", "notifications"], "config keys are locked on the options page");
+  s = await loadSettings(fakeBrowser({ managed: { mode: "warn", probing: true } }).storage, host);
+  assert.deepEqual([s.mode, s.notifications, s.probing], ["warn", false, true], "managed storage wins where both set a key");
+  s = await loadSettings(fakeBrowser({ local: { acknowledged: [{ spki_sha256: "ab".repeat(32) }] } }).storage,
+    { allow_user_acknowledge: false });
+  assert.deepEqual([s.allowAcknowledge, s.acknowledged], [false, []]);
+});
+
+test("probing and audit from managed storage go to the host in hello's policy; a person cannot set probing", async () => {
+  assert.deepEqual(policyFromManaged({ probing: false, audit: false }), { probing: false, audit: false });
+  assert.deepEqual(policyFromManaged({ probing: "no", audit: 0 }), null);
+  const b = fakeBrowser();
+  await saveLocal(b.storage, { probing: false, mode: "enforce" });
+  assert.deepEqual(await b.storage.local.get(["probing", "mode"]), { mode: "enforce" });
 });

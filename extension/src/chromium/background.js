@@ -6,7 +6,14 @@
 import { startBackground } from "../core/background.js";
 import { registerCapture } from "./capture.js";
 
+/**
+ * How long a fresh Chromium's first judgements wait for its managed settings (ms). Chromium fills
+ * `storage.managed` once its policy service has loaded, 1-3 s after start (issue 23 item 5); a verdict
+ * given before that would outlive the policy. Bounded: an unmanaged browser waits this once per session.
+ */
+export const MANAGED_WAIT_MS = 4000;
+
 let capture = null;
-const sentinel = startBackground(globalThis.chrome, (api, s) => { capture = registerCapture(api, s); }, { client: "chromium" });
+const sentinel = startBackground(globalThis.chrome, (api, s) => { capture = registerCapture(api, s); }, { client: "chromium", managedWaitMs: MANAGED_WAIT_MS });
 // For the worker's DevTools console and the end-to-end tests (tests/e2e/chromium.py).
 globalThis.rootSentinel = { sentinel, capture };

@@ -8,14 +8,14 @@
  *    from `Network.getCertificate` (debugger.js). Chrome shows its "started debugging this browser" bar.
  * 2. `security-info`: where the browser offers the `securityInfo` / `securityInfoRawDer` extra info
  *    of `webRequest.onHeadersReceived` (w3c/webextensions#882, PR #899; Chromium 156 behind
- *    `--enable-features=WebRequestSecurityInfo`; feature-detected, see
- *    {@link addSecurityInfoListener}). It carries the leaf only, so the host judges the leaf and
+ *    `--enable-features=WebRequestSecurityInfo`; detected by what the listener receives, see
+ *    {@link SecurityInfoListener}). It carries the leaf only, so the host judges the leaf and
  *    also probes the origin; {@link combineLeafAndProbe} decides from both.
  * 3. `probe` (default): the host makes its own TLS connection to the origin (host, port, SNI) once
  *    per {@link PROBE_TTL_MS} and route, and judges the chain the network presented. The route is
  *    the browser's (issue 15, ../core/route.js): the address it connected to (`details.ip`, which
- *    Chromium gives in onResponseStarted / onBeforeRedirect / onErrorOccurred, not in
- *    onHeadersReceived: {@link AddressWaiter}) and the proxy in force (`chrome.proxy.settings`).
+ *    Chromium gives in onResponseStarted, not in onHeadersReceived) and the proxy in force
+ *    (`chrome.proxy.settings`).
  *    It can still differ from what the browser got: a PAC script's or the system's choice of proxy
  *    (not exposed to extensions; the popup says so), QUIC, an interceptor that picks its victims.
  *
@@ -23,17 +23,25 @@
  * `net::ERR_CERT_*` string (browser-apis.md 2.3) and the page becomes `browser-blocked`, explained
  * by a probe (`net::ERR_CERT_KNOWN_INTERCEPTION_BLOCKED`: Chrome itself recognised interception).
  *
+ * One listener per response (issue 27): every https response is seen once, in `onResponseStarted`
+ * (it carries the address), and only an origin's first response on a tab's page (per address, and a
+ * sample of the rest: ../core/cache.js PageOrigins) does any work; the securityInfo listener stays
+ * only where the browser fills it in. The rest of a page's responses return at once: each webRequest
+ * event is a message to the worker, and three of them per response were part of the +60%.
+ *
  * Listeners are registered synchronously when the service worker starts (it is stopped when idle
  * and started again by the next event; field-reports D.20); per-tab verdicts live in
  * storage.session through the core's TabStates.
  */
 import { originOf } from "../core/tabstate.js";
-import { normalizeHex } from "../core/cache.js";
+import { normalizeHex, originKey } from "../core/cache.js";
 import { HostError } from "../core/hostport.js";
 import { BLOCKED_PAGE, PROBE_TIMEOUT_MS } from "../core/sentinel.js";
 import { DebuggerCapture } from "./debugger.js";
 import { PROBE_TTL_MS, TtlCache } from "./probecache.js";
+import { PROBING_DISABLED } from "../core/settings.js";
 import { chromiumProxyFor, makeRoute, routeKey } from "../core/route.js";
+import { onAreasChanged } from "../core/storagewatch.js";
 
 export { PROBE_TTL_MS };
 
@@ -49,46 +57,76 @@ export function isCertificateError(error) {
   return /^net::ERR_(CERT_[A-Z0-9_]+|SSL_PINNED_KEY_NOT_IN_CERT_CHAIN)$/.test(error.trim());
 }
 
+/** Responses without `securityInfo` after which the securityInfo listener is removed (none had it). */
+export const SECURITY_INFO_MISSES = 3;
+
 /**
- * Registers `listener` on onHeadersReceived asking for the leaf certificate, trying each
- * {@link SECURITY_INFO_SPECS} value. A browser whose schema lacks the value throws here; Chromium
- * 156 knows both values but, without its `WebRequestSecurityInfo` feature
- * (`--enable-features=WebRequestSecurityInfo`), rejects the registration later and silently
- * ("ExtraInfoSpec.securityInfo is allowed only with WebRequestSecurityInfo developer flag"): the
- * listener then never fires. So this listener only ever *adds* the leaf; a plain listener beside
- * it handles every response ({@link LeafWaiter}).
- * @returns {string|null} the value the schema accepted, or null
+ * The onHeadersReceived listener that asks for the leaf certificate, where it works. Each
+ * {@link SECURITY_INFO_SPECS} value is tried; a browser whose schema lacks the value throws at
+ * registration. Chromium 156 knows both values but, without its `WebRequestSecurityInfo` feature
+ * (`--enable-features=WebRequestSecurityInfo`), accepts the registration and then calls the listener
+ * for every response *without* `securityInfo` (issue 27 measured it), so the feature is detected by
+ * what arrives: details that carry the `securityInfo` key prove it works; after
+ * {@link SECURITY_INFO_MISSES} responses without it, and none with it, the listener is removed and
+ * no response waits for a leaf again in this worker.
  */
-export function addSecurityInfoListener(webRequest, listener, filter) {
-  for (const spec of SECURITY_INFO_SPECS) {
-    try {
-      webRequest.onHeadersReceived.addListener(listener, filter, [spec]);
-      return spec;
-    } catch {
-      // not in this browser's schema
+export class SecurityInfoListener {
+  /**
+   * @param {object} webRequest  `chrome.webRequest`
+   * @param {LeafStore} leaves  where the leaf of each response is put
+   * @param {object} filter  the webRequest filter
+   */
+  constructor(webRequest, leaves, filter) {
+    this.webRequest = webRequest;
+    this.leaves = leaves;
+    this.works = false;
+    this.misses = 0;
+    this.listener = (details) => this.onHeaders(details);
+    this.spec = null;
+    for (const spec of SECURITY_INFO_SPECS) {
+      try {
+        webRequest.onHeadersReceived.addListener(this.listener, filter, [spec]);
+        this.spec = spec;
+        break;
+      } catch {
+        // not in this browser's schema
+      }
     }
   }
-  return null;
+
+  /** Whether a response may carry a leaf: registered, and not (yet) found to be off. */
+  get active() {
+    return this.spec !== null;
+  }
+
+  onHeaders(details) {
+    if (!details || !("securityInfo" in details)) {
+      if (!this.works && ++this.misses >= SECURITY_INFO_MISSES) this.remove();
+      return;
+    }
+    this.works = true;
+    if (details.tabId >= 0) this.leaves.put(details);
+  }
+
+  /** Unregisters the listener (the feature is off). */
+  remove() {
+    if (this.spec === null) return;
+    try { this.webRequest.onHeadersReceived.removeListener(this.listener); } catch { /* gone already */ }
+    this.spec = null;
+  }
 }
 
-/** How long a response waits for its leaf once the securityInfo listener has proved to work (ms). */
-export const LEAF_WAIT_MS = 1000;
-
-/** How long a response waits for a leaf before the securityInfo listener has ever fired (ms). */
-export const LEAF_PROBE_WAIT_MS = 50;
-
 /**
- * Meets the two onHeadersReceived listeners of one response: the securityInfo listener `put`s the
- * leaf (or null), the plain listener `take`s it, waiting briefly when it comes first. Keyed by
- * request id and URL (a redirect hop has the same request id, field-reports D.19).
+ * The leaves the securityInfo listener saw (onHeadersReceived), until the response's
+ * onResponseStarted takes them: Chromium dispatches the two events of a response in that order.
+ * Keyed by request id and URL (a redirect hop has the same request id, field-reports D.19). Bounded
+ * instead of timed: a response that is never taken (a redirect, an error, a response the page gate
+ * skips) is dropped when {@link LeafStore#max} newer ones came.
  */
-export class LeafWaiter {
-  constructor({ setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (h) => clearTimeout(h) } = {}) {
-    this.setTimer = setTimer;
-    this.clearTimer = clearTimer;
+export class LeafStore {
+  constructor({ max = 512 } = {}) {
+    this.max = max;
     this.leaves = new Map();
-    this.waiting = new Map();
-    this.seen = false;
   }
 
   static key(details) {
@@ -97,91 +135,18 @@ export class LeafWaiter {
 
   /** From the securityInfo listener: this response's leaf (null when the details had none). */
   put(details) {
-    this.seen = true;
-    const k = LeafWaiter.key(details);
-    const leaf = leafOf(details);
-    const waiter = this.waiting.get(k);
-    if (waiter) {
-      this.waiting.delete(k);
-      waiter(leaf);
-      return;
-    }
-    this.leaves.set(k, leaf);
-    this.setTimer(() => this.leaves.delete(k), 30000);
+    const k = LeafStore.key(details);
+    this.leaves.delete(k);
+    this.leaves.set(k, leafOf(details));
+    if (this.leaves.size > this.max) this.leaves.delete(this.leaves.keys().next().value);
   }
 
-  /** From the plain listener: resolves with the leaf, or null when none came in time. */
+  /** The response's leaf, or null; forgets it. */
   take(details) {
-    const k = LeafWaiter.key(details);
-    if (this.leaves.has(k)) {
-      const leaf = this.leaves.get(k);
-      this.leaves.delete(k);
-      return Promise.resolve(leaf);
-    }
-    const waitMs = this.seen ? LEAF_WAIT_MS : LEAF_PROBE_WAIT_MS;
-    return new Promise((resolve) => {
-      const timer = this.setTimer(() => {
-        this.waiting.delete(k);
-        resolve(null);
-      }, waitMs);
-      this.waiting.set(k, (leaf) => {
-        this.clearTimer(timer);
-        resolve(leaf);
-      });
-    });
-  }
-}
-
-/** How long a response's evidence waits for the address the browser connected to (ms). */
-export const ADDRESS_WAIT_MS = 1000;
-
-/**
- * Meets onHeadersReceived (where the evidence is gathered) and the later events that carry
- * `details.ip` (onResponseStarted, onBeforeRedirect, onErrorOccurred): `put` stores the address
- * (or null), `take` resolves with it, waiting up to {@link ADDRESS_WAIT_MS}. Keyed like
- * {@link LeafWaiter} by request id and URL.
- */
-export class AddressWaiter {
-  constructor({ setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (h) => clearTimeout(h), waitMs = ADDRESS_WAIT_MS } = {}) {
-    this.setTimer = setTimer;
-    this.clearTimer = clearTimer;
-    this.waitMs = waitMs;
-    this.addresses = new Map();
-    this.waiting = new Map();
-  }
-
-  /** From an event with `details.ip` (absent: null). The first report of a response wins. */
-  put(details) {
-    const k = LeafWaiter.key(details);
-    const ip = typeof details?.ip === "string" && details.ip ? details.ip : null;
-    const waiters = this.waiting.get(k);
-    if (waiters) {
-      this.waiting.delete(k);
-      for (const w of waiters) w(ip);
-      return;
-    }
-    if (this.addresses.has(k)) return;
-    this.addresses.set(k, ip);
-    this.setTimer(() => this.addresses.delete(k), 30000);
-  }
-
-  /** Resolves with the response's address, or null when none came in time. */
-  take(details) {
-    const k = LeafWaiter.key(details);
-    if (this.addresses.has(k)) return Promise.resolve(this.addresses.get(k));
-    return new Promise((resolve) => {
-      const timer = this.setTimer(() => {
-        const list = this.waiting.get(k) ?? [];
-        const rest = list.filter((w) => w !== done);
-        if (rest.length) this.waiting.set(k, rest); else this.waiting.delete(k);
-        resolve(null);
-      }, this.waitMs);
-      const done = (ip) => {
-        this.clearTimer(timer);
-        resolve(ip);
-      };
-      this.waiting.set(k, [...(this.waiting.get(k) ?? []), done]);
-    });
+    const k = LeafStore.key(details);
+    const leaf = this.leaves.get(k) ?? null;
+    this.leaves.delete(k);
+    return leaf;
   }
 }
 
@@ -193,19 +158,29 @@ export class ProxySettings {
   constructor(proxyApi) {
     this.api = proxyApi;
     this.value = null;
-    this.api?.settings?.onChange?.addListener?.(() => { this.value = null; });
+    this.reading = null;
+    this.api?.settings?.onChange?.addListener?.(() => { this.value = null; this.reading = null; });
   }
 
-  /** @returns {Promise<object>} the settings' `value` ({mode, rules?, pacScript?}) */
+  /** @returns {Promise<object>} the settings' `value` ({mode, rules?, pacScript?}); one read at a time */
   async current() {
     if (this.value) return this.value;
-    try {
-      const got = await this.api.settings.get({});
-      this.value = got?.value ?? { mode: "system" };
-    } catch {
-      return { mode: "system" };
+    if (!this.reading) {
+      const reading = (async () => {
+        try {
+          const got = await this.api.settings.get({});
+          const value = got?.value ?? { mode: "system" };
+          if (this.reading === reading) this.value = value; // not when onChange came meanwhile
+          return value;
+        } catch {
+          return { mode: "system" };
+        } finally {
+          if (this.reading === reading) this.reading = null;
+        }
+      })();
+      this.reading = reading;
     }
-    return this.value;
+    return this.reading;
   }
 
   /** The probe request's `route.proxy` for `url` ({@link chromiumProxyFor}). */
@@ -283,41 +258,38 @@ export function combineLeafAndProbe(leafVerdict, probeVerdict, leafSha256 = null
  * Registers the Chromium listeners. Must run synchronously when the service worker starts.
  * @param {object} browser  the `chrome` API object
  * @param {import("../core/sentinel.js").Sentinel} sentinel
- * @param {{debuggerCapture?: DebuggerCapture, probeCache?: TtlCache, addressWaiter?: AddressWaiter}} [opts]
- *   injectable for tests
- * @returns {{dbg: DebuggerCapture, probes: TtlCache, leaves: LeafWaiter, addresses: AddressWaiter,
- *   proxies: ProxySettings, securityInfoSpec: string|null}}
+ * @param {{debuggerCapture?: DebuggerCapture, probeCache?: TtlCache}} [opts]  injectable for tests
+ * @returns {{dbg: DebuggerCapture, probes: TtlCache, leaves: LeafStore, proxies: ProxySettings,
+ *   securityInfo: SecurityInfoListener, securityInfoSpec: string|null}}  `securityInfoSpec` (a getter):
+ *   the spec of the securityInfo listener while it is registered, else null
  */
-export function registerCapture(browser, sentinel, { debuggerCapture, probeCache, addressWaiter } = {}) {
+export function registerCapture(browser, sentinel, { debuggerCapture, probeCache } = {}) {
   const { webRequest } = browser;
   const dbg = debuggerCapture ?? new DebuggerCapture(browser);
   const probes = probeCache ?? new TtlCache();
-  const addresses = addressWaiter ?? new AddressWaiter();
   const proxies = new ProxySettings(browser.proxy);
 
   /** The route of this response: the address the browser used and the proxy in force. */
-  const routeOf = async (url, addressPromise) => {
-    const [ip, proxy] = await Promise.all([addressPromise, proxies.proxyFor(url)]);
-    return makeRoute(ip, proxy);
-  };
+  const routeOf = async (url, ip) => makeRoute(typeof ip === "string" && ip ? ip : null, await proxies.proxyFor(url));
   const probeKey = (url, route) => {
     const { host, port } = endpointOf(url);
     return `probe|${host}:${port}|${routeKey(route)}`;
   };
   const askProbe = (url, route) => {
     const { host, port } = endpointOf(url);
-    return () => sentinel.host.request({ type: "probe", host, port, url, route }, { timeoutMs: PROBE_TIMEOUT_MS });
+    return () => (sentinel.settings?.probing === false ? Promise.resolve(probingDisabledVerdict(url, host, port))
+      : sentinel.host.request({ type: "probe", host, port, url, route }, { timeoutMs: PROBE_TIMEOUT_MS }));
   };
   const probeEvidence = (url, route) => ({ source: "probe", key: probeKey(url, route), cache: probes, ask: askProbe(url, route) });
 
-  /** The evidence for one https response, best source first (module doc). */
+  /** The evidence for one https response (onResponseStarted details), best source first (module doc). */
   async function evidenceFor(details) {
     const { url, tabId } = details;
-    const addressPromise = addresses.take(details); // started now: the address comes in a later event
-    const leaf = securityInfoSpec ? await leaves.take(details) : null;
+    const leaf = leaves.take(details);
+    await sentinel.policyKnown(); // nothing is judged before the managed settings are known (bounded)
     if (leaf) {
       const { host, port } = endpointOf(url);
-      const route = await routeOf(url, addressPromise);
+      const route = await routeOf(url, details.ip);
       return {
         source: "security-info",
         key: `leaf|${leaf.sha256 ?? leaf.der}|${host}:${port}|${routeKey(route)}`,
@@ -333,8 +305,8 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
         },
       };
     }
-    const settings = await sentinel.currentSettings();
-    if (settings.capture === "debugger" && dbg.isAttached(tabId)) {
+    // A tab is attached only in debugger mode: no other response waits for the settings to load.
+    if (dbg.isAttached(tabId) && (await sentinel.currentSettings()).capture === "debugger") {
       const chain = await dbg.chain(tabId, originOf(url));
       if (chain.length) {
         return {
@@ -344,7 +316,7 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
         };
       }
     }
-    return probeEvidence(url, await routeOf(url, addressPromise));
+    return probeEvidence(url, await routeOf(url, details.ip));
   }
 
   /** Enforce mode without blocking webRequest: a banned main frame is replaced once judged. */
@@ -357,16 +329,22 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
     sentinel.reportBlocked(rec);
   }
 
-  // Registered first, so that where it works it fires before the plain listener below.
-  const leaves = new LeafWaiter();
+  // Registered first, so that where it works it fires (in onHeadersReceived) before the response starts.
+  const leaves = new LeafStore();
   const filter = { urls: ["https://*/*", "wss://*/*"] };
-  const securityInfoSpec = addSecurityInfoListener(webRequest, (details) => {
-    if (details.tabId >= 0) leaves.put(details);
-  }, filter);
+  const securityInfo = new SecurityInfoListener(webRequest, leaves, filter);
 
-  webRequest.onHeadersReceived.addListener((details) => {
+  // The one listener every https response reaches: it carries the address the browser connected to.
+  // A response of an origin (and address) already captured on the tab's page returns at once, but for
+  // a sample (PageOrigins), as Firefox does; main frames always do the work.
+  webRequest.onResponseStarted.addListener((details) => {
     if (details.tabId < 0) return;
     const main = details.type === "main_frame";
+    const gate = `${originKey(details.url)} ${details.ip ?? ""}`;
+    if (!main && !sentinel.wantsResponse(details.tabId, gate, details.fromCache)) {
+      if (securityInfo.active) leaves.take(details);
+      return;
+    }
     const req = { tabId: details.tabId, url: details.url, requestId: details.requestId, main, fromCache: Boolean(details.fromCache) };
     const work = sentinel.observeEvidence(req, evidenceFor(details));
     (main ? work.then((rec) => enforce(details.tabId, rec)) : work).catch(() => {});
@@ -377,15 +355,9 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
     if (details.tabId >= 0) sentinel.insecureMainFrame({ tabId: details.tabId, url: details.url, requestId: details.requestId });
   }, { urls: ["http://*/*"], types: ["main_frame"] });
 
-  // The address the browser connected to (details.ip) comes after onHeadersReceived.
-  const putAddress = (details) => { if (details.tabId >= 0) addresses.put(details); };
-  for (const event of ["onResponseStarted", "onBeforeRedirect", "onErrorOccurred"]) {
-    webRequest[event]?.addListener(putAddress, filter);
-  }
-
   webRequest.onErrorOccurred.addListener((details) => {
     if (details.tabId < 0 || details.type !== "main_frame" || !isCertificateError(details.error)) return;
-    routeOf(details.url, Promise.resolve(details.ip ?? null))
+    routeOf(details.url, details.ip)
       .then((route) => sentinel.browserBlocked({ tabId: details.tabId, url: details.url, requestId: details.requestId,
         error: details.error, route }))
       .catch(() => {});
@@ -396,12 +368,49 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
   const applyMode = (s) => (s?.capture === "debugger" ? dbg.enable() : dbg.disable()).catch(() => {});
   browser.tabs.onCreated.addListener((tab) => { if (dbg.active) dbg.attach(tab.id); });
   browser.webNavigation.onBeforeNavigate.addListener((d) => { if (d.frameId === 0 && dbg.active) dbg.attach(d.tabId); });
-  browser.storage.onChanged.addListener((changes, area) => {
-    if ((area === "local" || area === "managed") && changes.capture) sentinel.loadSettings().then(applyMode);
+  onAreasChanged(browser.storage, (changes) => {
+    if (changes.capture) sentinel.loadSettings().then(applyMode);
   });
   browser.permissions?.onAdded?.addListener(() => sentinel.currentSettings().then(applyMode));
   browser.permissions?.onRemoved?.addListener(() => { dbg.attached.clear(); });
   sentinel.currentSettings().then(applyMode);
 
-  return { dbg, probes, leaves, addresses, proxies, securityInfoSpec };
+  // The policy arrived or changed: no probe verdict judged under the old one may stand; judge open tabs again.
+  const rejudge = () => rejudgeOpenTabs(browser, sentinel, async (url) => probeEvidence(url, await routeOf(url, null)), enforce);
+  sentinel.onPolicyChange(() => { probes.clear(); rejudge().catch(() => {}); });
+
+  return {
+    dbg, probes, leaves, proxies, securityInfo, rejudge,
+    get securityInfoSpec() { return securityInfo.spec; },
+  };
+}
+
+/**
+ * Judges the https page of every open tab again, by a probe of its origin (what a fresh visit would get),
+ * and applies enforce mode to the result.
+ * @param {object} browser  the extension API (`tabs.query`)
+ * @param {Sentinel} sentinel
+ * @param {(url: string) => Promise<object>} evidence  the probe evidence for a URL
+ * @param {(tabId: number, rec: object) => Promise<void>} enforce
+ * @returns {Promise<number>} how many tabs were judged again
+ */
+export async function rejudgeOpenTabs(browser, sentinel, evidence, enforce) {
+  const tabs = await browser.tabs.query({});
+  const work = [];
+  for (const tab of tabs ?? []) {
+    const url = typeof tab?.url === "string" ? tab.url : "";
+    if (!url.startsWith("https://") || typeof tab.id !== "number" || tab.id < 0) continue;
+    const req = { tabId: tab.id, url, requestId: `rejudge:${Date.now()}`, main: true, fromCache: false, onScreen: true };
+    work.push(sentinel.observeEvidence(req, evidence(url)).then((rec) => enforce(tab.id, rec)).catch(() => {}));
+  }
+  await Promise.all(work);
+  return work.length;
+}
+
+/** The verdict of a probe not made because probing is off (the host answers the same, reason `probing_disabled`). */
+export function probingDisabledVerdict(url, host, port) {
+  return { type: "verdict", level: "unknown", category: null, reason: "probing_disabled",
+    explanation: `Probing disabled by policy: the helper does not connect to sites itself, so this page was not judged.`,
+    names: { host }, evidence: "probe", chain: [], url, host,
+    probe: { host, port, sni: null, elapsed_ms: 0, error: PROBING_DISABLED } };
 }

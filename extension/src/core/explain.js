@@ -93,12 +93,16 @@ export const REASON = Object.freeze({
   no_certificates: "reason_no_certificates",
   insecure: "reason_insecure",
   probe_failed: "reason_probe_failed",
+  probing_disabled: "reason_probing_disabled",
   banned_name: "reason_banned_name",
   unparseable_leaf: "reason_unparseable_leaf",
   incomplete_chain: "reason_incomplete_chain",
   formerly_public_root: "reason_formerly_public_root",
   busy: "reason_busy",
   der_wanted: "reason_der_wanted",
+  imitated_issuer: "reason_imitated_issuer",
+  issuer_not_ca: "reason_issuer_not_ca",
+  missing_issuer: "reason_missing_issuer",
 });
 
 /** How a certificate matched a blocklist entry (`matched.by`). */
@@ -264,6 +268,8 @@ export function explainRecord(t, rec) {
       return t(rec.category === "acknowledged" ? "explain_acknowledged" : "explain_notice", [host, root]);
     case "interception": {
       if (rec.reason === "kz_issuer") return t("explain_interception_kz", [host, root]);
+      if (rec.reason === "imitated_issuer") return t("explain_imitated_issuer", [host, root]);
+      if (rec.reason === "issuer_not_ca") return t("explain_issuer_not_ca", [host, root]);
       const product = rec.names?.product;
       const byKey = (rec.interceptor ?? rec.verdict?.interceptor)?.by === "spki_sha256";
       if (product && byKey) return t("explain_interception_named_key", [host, root, product]);
@@ -287,8 +293,10 @@ export function explainRecord(t, rec) {
   if (rec?.reason === "insecure") return t("explain_insecure", [host]);
   if (rec?.reason === "no_certificates") return t("explain_no_security_info", [host]);
   if (rec?.reason === "probe_failed") return t("explain_probe_failed", [host]);
+  if (rec?.reason === "probing_disabled") return t("explain_probing_disabled", [host]);
   if (rec?.reason === "unparseable_leaf") return t("explain_unparseable_leaf", [host]);
   if (rec?.reason === "incomplete_chain") return t("explain_incomplete_chain", [host, root]);
+  if (rec?.reason === "missing_issuer") return t("explain_missing_issuer", [host, root]);
   if (rec?.reason === "formerly_public_root") return t("explain_formerly_public_root", [host, root]);
   if (rec?.reason === "busy") return t("explain_probe_busy", [host]);
   if (rec?.reason === "der_wanted") return t("explain_der_wanted", [host]);

@@ -26,6 +26,15 @@ export class HostError extends Error {
   }
 }
 
+/**
+ * The browser's words for "there is no usable host manifest" (as opposed to a host that started and then
+ * crashed): Firefox "No such native application <name>" (NativeMessaging.sys.mjs), Chromium "Specified
+ * native messaging host not found." and "Access to the specified native messaging host is forbidden."
+ * (native_message_process_host.cc). Installing the host fixes these at once, so a navigation retries
+ * without waiting for the back-off (issue 24 item 10).
+ */
+export const HOST_MISSING = /no such native application|native messaging host not found|native messaging host is forbidden/i;
+
 /** Delays before reconnect attempts after consecutive failures, in milliseconds. */
 export const DEFAULT_BACKOFF_MS = Object.freeze([1000, 2000, 5000, 10000, 30000, 60000]);
 
@@ -35,6 +44,9 @@ export class HostPort {
    * @param {object} opts.runtime  `browser.runtime` (needs `connectNative`)
    * @param {string} opts.name  host name, `io.rootsentinel.host`
    * @param {() => object} [opts.hello]  builds the `hello` request (without id) sent first on every connection
+   * @param {() => Promise<any>} [opts.helloReady]  resolves when `hello` can be built (the settings it
+   *   carries have loaded): the port opens at once, so a missing host is known at once, and hello and
+   *   every request after it wait for this (omitted: hello is sent at once)
    * @param {number} [opts.timeoutMs]  default per-request timeout
    * @param {number[]} [opts.backoffMs]  reconnect delays after consecutive failures
    * @param {(status: object) => void} [opts.onStatus]  called with {connected, error, hello} on changes
@@ -42,11 +54,14 @@ export class HostPort {
    * @param {typeof setTimeout} [opts.setTimer]
    * @param {typeof clearTimeout} [opts.clearTimer]
    */
-  constructor({ runtime, name, hello, timeoutMs = 10000, backoffMs = DEFAULT_BACKOFF_MS, onStatus,
+  constructor({ runtime, name, hello, helloReady, timeoutMs = 10000, backoffMs = DEFAULT_BACKOFF_MS, onStatus,
     now = () => Date.now(), setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (h) => clearTimeout(h) }) {
     this.runtime = runtime;
     this.name = name;
     this.helloBuilder = hello ?? (() => ({ type: "hello" }));
+    this.helloReady = helloReady ?? null;
+    this.helloPosted = null; // while hello waits for helloReady: resolves once it was posted
+    this.waiting = new Set(); // requests waiting for hello: {reject}
     this.timeoutMs = timeoutMs;
     this.backoffMs = backoffMs;
     this.onStatus = onStatus ?? (() => {});
@@ -87,16 +102,38 @@ export class HostPort {
     port.onMessage.addListener((msg) => this._onMessage(port, msg));
     port.onDisconnect.addListener((p) => this._onDisconnect(port, p));
     // hello first on every connection: it carries the managed policy for this connection.
-    const hello = { ...this.helloBuilder() };
-    this.request(hello).then((reply) => {
-      if (reply && reply.type === "hello") {
-        this.helloReply = reply;
-        this.failures = 0;
-        this.lastError = null;
-        this.onStatus(this.status());
-      }
-    }, () => {});
+    const sendHello = () => {
+      if (this.port !== port) return;
+      const hello = { ...this.helloBuilder() };
+      this.request(hello).then((reply) => {
+        if (reply && reply.type === "hello") {
+          this.helloReply = reply;
+          this.failures = 0;
+          this.lastError = null;
+          this.onStatus(this.status());
+        }
+      }, () => {});
+    };
+    if (this.helloReady) {
+      const posted = Promise.resolve().then(() => this.helloReady()).catch(() => {}).then(sendHello);
+      this.helloPosted = posted;
+      posted.then(() => { if (this.helloPosted === posted) this.helloPosted = null; });
+    } else {
+      this.helloPosted = null;
+      sendHello();
+    }
     return true;
+  }
+
+  /**
+   * A page navigation started (webNavigation.onBeforeNavigate): when the last failure said the host is
+   * missing ({@link HOST_MISSING}), try again now instead of after the back-off, so the first reload after
+   * `rootsentinel install` works. A host that crashes keeps its back-off. Returns whether a port is open.
+   */
+  navigated() {
+    if (this.port) return true;
+    if (this.lastError && HOST_MISSING.test(this.lastError)) return this.connect({ force: true });
+    return false;
   }
 
   /** Closes the port (e.g. after the policy changed) and fails what is in flight. */
@@ -121,18 +158,36 @@ export class HostPort {
     }
     const id = this.nextId++;
     const port = this.port;
+    const afterHello = message.type === "hello" ? null : this.helloPosted;
     return new Promise((resolve, reject) => {
-      const timer = this.setTimer(() => {
-        if (this.pending.delete(id)) reject(new HostError("timeout", `no reply to ${message.type} ${id}`));
-      }, timeoutMs ?? this.timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      try {
-        port.postMessage({ ...message, id });
-      } catch (e) {
-        this.pending.delete(id);
-        this.clearTimer(timer);
-        reject(new HostError("host_unreachable", String(e?.message ?? e)));
+      const send = () => {
+        if (port !== this.port) {
+          reject(new HostError("host_unreachable", this.lastError ?? "native host disconnected"));
+          return;
+        }
+        const timer = this.setTimer(() => {
+          if (this.pending.delete(id)) reject(new HostError("timeout", `no reply to ${message.type} ${id}`));
+        }, timeoutMs ?? this.timeoutMs);
+        this.pending.set(id, { resolve, reject, timer });
+        try {
+          port.postMessage({ ...message, id });
+        } catch (e) {
+          this.pending.delete(id);
+          this.clearTimer(timer);
+          reject(new HostError("host_unreachable", String(e?.message ?? e)));
+        }
+      };
+      if (!afterHello) {
+        send();
+        return;
       }
+      // Behind hello (its settings are loading); a disconnect meanwhile fails it at once.
+      const entry = { reject };
+      this.waiting.add(entry);
+      afterHello.then(() => {
+        if (!this.waiting.delete(entry)) return;
+        send();
+      });
     });
   }
 
@@ -165,6 +220,8 @@ export class HostPort {
   }
 
   _rejectAll(error) {
+    for (const entry of this.waiting) entry.reject(error);
+    this.waiting.clear();
     for (const [id, entry] of this.pending) {
       this.clearTimer(entry.timer);
       entry.reject(error);

@@ -10,12 +10,32 @@ import { iconPath } from "./icon.js";
 import { HostError } from "./hostport.js";
 import { CapturePlan, KnownCertificates, PageOrigins, PageSeen, cacheKey, originKey } from "./cache.js";
 import { originOf } from "./tabstate.js";
-import { loadSettings } from "./settings.js";
+import { loadSettings, readManaged } from "./settings.js";
 import { explainRecord, tooltip } from "./explain.js";
 import { WorkerResponses } from "./workers.js";
 
+/** storage.session key: the managed settings were known once in this browser session. */
+const POLICY_KNOWN = "policyKnown";
+
+/** How many keys managed storage has now (0 when none, or not yet loaded). */
+async function readManagedKeys(storage) {
+  return Object.keys(await readManaged(storage)).length;
+}
+
 /** Path of the enforce-mode explanation page inside the extension. */
 export const BLOCKED_PAGE = "blocked/blocked.html";
+
+/**
+ * What a tab's action shows right after the browser cleared its tab-specific values: the manifest's
+ * defaults (no text, the default colour, `default_title`, `default_icon`, which is the neutral icon).
+ */
+const CLEARED_BADGE = Object.freeze({ text: "", color: null, title: null, icon: iconPath(null) });
+
+/** Failures of the host itself (not of its judgement): the next capture would fail alike. */
+const HOST_FAILURE_CODES = new Set(["host_unreachable", "timeout"]);
+
+/** Host failures on a page after which its origins' later responses are not captured (Firefox). */
+export const HOST_FAILURES_PER_PAGE = 2;
 
 /** {@link Sentinel#recordOf}: the response repeats a leaf and host judged on the page (nothing to record). */
 const REPEAT = Symbol("repeat");
@@ -119,8 +139,14 @@ export class Sentinel {
    * @param {(key: string, subs?: string[]) => string} opts.t  translator
    * @param {string} [opts.client]  browser family named in `hello` ("firefox" | "chromium")
    */
-  constructor({ browser, host, cache, tabs, t, client = "firefox" }) {
+  constructor({ browser, host, cache, tabs, t, client = "firefox", managedWaitMs = 0,
+    setTimer = (f, ms) => setTimeout(f, ms) }) {
     this.browser = browser;
+    this.hostSettings = null; // the `settings` of the host's hello reply (system config), null before it
+    this.policyListeners = [];
+    this.managedWaitMs = managedWaitMs;
+    this.setTimer = setTimer;
+    this.policyKnownPromise = null;
     this.client = client;
     this.host = host;
     this.cache = cache;
@@ -137,6 +163,7 @@ export class Sentinel {
     this.openers = new Map(); // tabId -> the tab that opened it (webNavigation.onCreatedNavigationTarget)
     this.blockedUrls = new Map(); // tabId -> URL of the main frame enforce mode replaced
     this.workers = new WorkerResponses();
+    this.hostFailures = new Map(); // tabId -> {gen, n}: host failures on the tab's page ({@link hostFailed})
   }
 
   /**
@@ -155,12 +182,73 @@ export class Sentinel {
    */
   loadSettings() {
     const seq = (this.settingsSeq = (this.settingsSeq ?? 0) + 1);
-    this.settingsLoading = loadSettings(this.browser.storage).then((s) => {
+    this.settingsLoading = loadSettings(this.browser.storage, this.hostSettings).then((s) => {
       if (seq !== this.settingsSeq) return this.settingsLoading;
       this.settings = s;
       return s;
     });
     return this.settingsLoading;
+  }
+
+  /**
+   * The host's `hello` reply said which settings its system config sets (`settings`, docs/protocol.md):
+   * they apply under the managed settings ({@link loadSettings}). Reloads settings when they changed.
+   * @returns {Promise<object>|null} the reload, or null when nothing changed
+   */
+  applyHostSettings(settings) {
+    const next = settings && typeof settings === "object" ? settings : null;
+    if (JSON.stringify(next) === JSON.stringify(this.hostSettings)) return null;
+    const before = this.settings;
+    this.hostSettings = next;
+    return this.loadSettings().then((s) => {
+      if (before && (before.mode !== s.mode || before.probing !== s.probing)) this.policyChanged();
+      return s;
+    });
+  }
+
+  /**
+   * Resolves once the managed settings can be trusted to be known (issue 23 item 5): at once when
+   * `managedWaitMs` is 0 (Firefox reads policies before extensions start) or managed storage already has
+   * something; else when managed storage changes ({@link managedArrived}) or `managedWaitMs` after the
+   * first call, whichever comes first. Chromium answers `storage.managed` only once its policy service
+   * is up, seconds after start: what is judged in that window would outlive the policy.
+   * @returns {Promise<void>}
+   */
+  policyKnown() {
+    if (this.policyKnownPromise) return this.policyKnownPromise;
+    if (!this.managedWaitMs) return (this.policyKnownPromise = Promise.resolve());
+    const session = this.browser.storage?.session;
+    this.policyKnownPromise = new Promise((resolve) => {
+      this.resolvePolicyKnown = resolve;
+      this.setTimer(resolve, this.managedWaitMs);
+      readManagedKeys(this.browser.storage).then((n) => { if (n > 0) resolve(); });
+      // A service worker restarted later in the same browser session does not wait again.
+      Promise.resolve(session?.get?.(POLICY_KNOWN)).then((v) => { if (v?.[POLICY_KNOWN]) resolve(); }, () => {});
+    }).then(() => { Promise.resolve(session?.set?.({ [POLICY_KNOWN]: true })).catch(() => {}); });
+    return this.policyKnownPromise;
+  }
+
+  /** Managed storage changed (it arrived, or the administrator changed it): {@link policyKnown} resolves. */
+  managedArrived() {
+    if (!this.policyKnownPromise) this.policyKnownPromise = Promise.resolve();
+    this.resolvePolicyKnown?.();
+  }
+
+  /**
+   * Registers `fn()`, called when a setting that changes verdicts or enforcement changed (policy,
+   * probing, mode): the Chromium adapter drops its probe cache and judges open tabs again.
+   */
+  onPolicyChange(fn) {
+    this.policyListeners.push(fn);
+  }
+
+  /** Forgets every verdict judged under the settings before, and tells the listeners ({@link onPolicyChange}). */
+  policyChanged() {
+    this.cache.clear();
+    this.known.clear();
+    for (const fn of this.policyListeners) {
+      try { fn(); } catch { /* one adapter's failure does not stop the others */ }
+    }
   }
 
   /** Settings, loading them first if the event page just started. */
@@ -200,9 +288,22 @@ export class Sentinel {
     // need not be captured (PageOrigins). Not judged (not secure, no chain, no verdict): the next one is.
     const judged = si?.state === "secure" && (rec === REPEAT || (rec !== null && !rec.provisional && !rec.error));
     const claimKey = PageOrigins.keyOf(origin, req.fromCache);
-    if (!judged) this.origins.release(tabId, gen, claimKey);
+    // A host that could not be asked (not installed, crashed, silent) stays so for a while: after
+    // HOST_FAILURES_PER_PAGE such failures on a page its origins are not captured again there (each
+    // capture would only fail again: 72 getSecurityInfo calls a load instead of 15, issue 27).
+    const backOff = !judged && rec?.error && HOST_FAILURE_CODES.has(rec.error.code)
+      && this.hostFailed(tabId, gen) >= HOST_FAILURES_PER_PAGE;
+    if (!judged && !backOff) this.origins.release(tabId, gen, claimKey);
     else if (main) this.origins.claim(tabId, gen, claimKey);
     return rec === null || rec === REPEAT ? null : this.finishObservation(tabId, gen, rec, main);
+  }
+
+  /** Counts a failure to reach the host on page `gen` of `tabId`; returns the page's count. */
+  hostFailed(tabId, gen) {
+    const prev = this.hostFailures.get(tabId);
+    const n = prev?.gen === gen ? prev.n + 1 : 1;
+    this.hostFailures.set(tabId, { gen, n });
+    return n;
   }
 
   /**
@@ -244,8 +345,11 @@ export class Sentinel {
    * promise rejects).
    * @returns {Promise<{gen: number, hostname: string, evidence: any}|null>}  null: nothing to record
    */
-  async startObservation({ tabId, url, main, requestId, documentUrl }, evidencePromise, failed) {
-    let gen = main ? this.tabs.startResponse(tabId, url, requestId) : this.tabs.genOf(tabId, documentUrl);
+  async startObservation({ tabId, url, main, requestId, documentUrl, onScreen }, evidencePromise, failed) {
+    let gen;
+    if (!main) gen = this.tabs.genOf(tabId, documentUrl);
+    else if (onScreen) gen = this.tabs.startPage(tabId, url, requestId); // the page shown now, judged again
+    else gen = this.tabs.startResponse(tabId, url, requestId);
     let evidence;
     try { evidence = await evidencePromise; } catch { evidence = failed; }
     await this.tabs.ready();
@@ -258,7 +362,8 @@ export class Sentinel {
 
   /** The Record of a verdict looked up in `cache` (asked with `ask` when not there); a failure's Record otherwise. */
   async judge({ url, fromCache, main }, hostname, cache, key, ask) {
-    await this.currentSettings();
+    // No wait for the settings here: requests to the host wait for its hello, which carries them
+    // (HostPort helloReady), and a missing host is known before they load.
     try {
       const { verdict, cached } = await cache.lookup(key, ask);
       return recordFromVerdict(verdict, { url, hostname, fromCache, cached, keepDetail: main });
@@ -347,7 +452,8 @@ export class Sentinel {
    * One https response whose evidence the browser adapter gathers itself (the Chromium family has
    * no getSecurityInfo: a chain read through chrome.debugger, a leaf from webRequest plus a probe,
    * or a probe alone). Like {@link observe}, a main frame starts a new page at once (`pending`).
-   * @param {object} req  {tabId, url, requestId, main: boolean, fromCache: boolean}
+   * @param {object} req  {tabId, url, requestId, main: boolean, fromCache: boolean, onScreen?: boolean}:
+   *   `onScreen` for the page the tab shows now, judged again (no commit follows)
    * @param {Promise<object|null>} evidencePromise  resolves with
    *   `{source, key, ask, cache?}`: `source` names the evidence source for the popup
    *   ("debugger" | "security-info" | "probe"), `ask()` resolves with the host's verdict,
@@ -460,13 +566,14 @@ export class Sentinel {
   async committed(tabId, url) {
     // At once when the saved states are in: a response of the new page may follow in the same turn.
     if (!this.tabs.isLoaded) await this.tabs.ready();
-    // Firefox cleared the badge on navigation: the next draw sets every part (once, on the change).
-    this.drawn.delete(tabId);
+    // The browser reset the tab's badge, colour, title and icon when the document committed: the
+    // draw on the change below sets only what differs from those defaults (once).
+    this.drawn.set(tabId, CLEARED_BADGE);
     if (url.startsWith(this.browser.runtime.getURL(BLOCKED_PAGE))) {
       // The blocked page keeps the banned state of the response it replaced (which never committed).
       const blocked = this.blockedUrls.get(tabId);
       this.blockedUrls.delete(tabId);
-      if (blocked) this.tabs.promote(tabId, blocked);
+      if (!blocked || !this.tabs.promote(tabId, blocked)) this.applyBadge(tabId, { cleared: true });
     } else {
       const creator = this.tabs.get(tabId) ?? this.tabs.get(this.openers.get(tabId));
       const state = this.tabs.commit(tabId, url, (u) => freshState(u, creator));
@@ -475,7 +582,6 @@ export class Sentinel {
         for (const rec of this.workers.recordsFor(pageOrigin(state))) this.addWorkerRecord(tabId, state, rec);
       }
     }
-    this.applyBadge(tabId);
   }
 
   /**
@@ -490,8 +596,7 @@ export class Sentinel {
     if ((url ?? "") === "" || url === "about:blank") {
       const now = this.tabs.get(tabId);
       if (now && now.url !== "about:blank") return; // something else committed in it already
-      this.tabs.commit(tabId, "about:blank", (u) => freshState(u, this.tabs.get(sourceTabId)));
-      this.applyBadge(tabId, { force: true });
+      this.tabs.commit(tabId, "about:blank", (u) => freshState(u, this.tabs.get(sourceTabId))); // drawn on the change
     }
   }
 
@@ -500,13 +605,15 @@ export class Sentinel {
    * navigation, and so does Chromium for cross-document navigations). Each call is guarded on its
    * own: the tab may be gone, and Chromium's bindings throw synchronously on arguments Firefox takes
    * (`title: null`, which in Firefox restores the default title), so the default is passed there.
-   * A part that equals what was last drawn for the tab is not set again (each call is a message to
-   * the browser process while the page loads); `force` sets every part, and is passed where the
-   * browser may have cleared them (a committed navigation, a tab update).
+   * A part that equals what the tab shows is not set again (each call is a message to the browser
+   * process while the page loads; issue 27: the badge is drawn once per change). `cleared` says the
+   * browser has just reset the tab's parts to the manifest's defaults (a committed cross-document
+   * navigation: Firefox ExtensionActions handleLocationChange, Chromium's action TabHelper), so only
+   * the parts that differ from the defaults are set; `force` sets every part.
    * @param {number} tabId
-   * @param {{force?: boolean}} [opts]
+   * @param {{force?: boolean, cleared?: boolean}} [opts]
    */
-  applyBadge(tabId, { force = false } = {}) {
+  applyBadge(tabId, { force = false, cleared = false } = {}) {
     const action = this.browser.action;
     const state = this.tabs.get(tabId);
     const call = (fn, ...fallback) => {
@@ -532,15 +639,18 @@ export class Sentinel {
         icon: iconPath(style.level),
       };
     }
-    const last = force ? undefined : this.drawn.get(tabId);
+    const drawn = force ? undefined : this.drawn.get(tabId);
     this.drawn.set(tabId, want);
+    // After a clear, a part is set where it differs from the default or from what was drawn (the latter
+    // in case the browser did not clear after all): right either way.
+    const differs = (get) => drawn === undefined || get(want) !== get(drawn) || (cleared && get(want) !== get(CLEARED_BADGE));
     const calls = [];
-    if (want.text !== last?.text) calls.push(call(() => action.setBadgeText({ tabId, text: want.text })));
-    if (want.color !== null && want.color !== last?.color) {
+    if (differs((b) => b.text)) calls.push(call(() => action.setBadgeText({ tabId, text: want.text })));
+    if (want.color !== null && differs((b) => b.color)) {
       calls.push(call(() => action.setBadgeBackgroundColor({ tabId, color: want.color })));
     }
-    if (want.icon[16] !== last?.icon?.[16]) calls.push(call(() => action.setIcon({ tabId, path: want.icon })));
-    if (want.title !== last?.title || last === undefined) {
+    if (differs((b) => b.icon?.[16])) calls.push(call(() => action.setIcon({ tabId, path: want.icon })));
+    if (differs((b) => b.title)) {
       calls.push(want.title === null
         ? call(() => action.setTitle({ tabId, title: null }), () => action.setTitle({ tabId, title: this.t("ext_name") }))
         : call(() => action.setTitle({ tabId, title: want.title })));
@@ -569,6 +679,7 @@ export class Sentinel {
     this.drawn.delete(tabId);
     this.openers.delete(tabId);
     this.blockedUrls.delete(tabId);
+    this.hostFailures.delete(tabId);
     this.tabs.remove(tabId);
   }
 }

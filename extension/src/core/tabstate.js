@@ -2,9 +2,13 @@
  * Per-tab verdict state: the worst verdict among the page's main frame, frames and subresources,
  * with a record per origin so the popup can name the intercepted origins.
  *
- * Kept in `storage.session` (key `tab:<tabId>`) so that an event-page restart loses nothing
- * (Firefox MV3 background pages unload when idle; MDN storage.session,
- * https://developer.mozilla.org/en-US/docs/Mozilla/Add-ons/WebExtensions/API/storage/session).
+ * Kept in `storage.session` so that an event-page or service-worker restart loses no verdict
+ * (Firefox MV3 background pages unload when idle, Chromium stops an idle worker; MDN storage.session,
+ * https://developer.mozilla.org/en-US/docs/Mozilla/Add-ons/WebExtensions/API/storage/session):
+ * key `tab:<tabId>` holds `{state}`. Writes are coalesced (issue 27): a change marks the tab dirty
+ * and one `storage.session.set` after {@link PERSIST_DELAY_MS} carries every dirty tab's state. A
+ * page load used to write the whole state plus a history on every change (11 writes, about 100 KB each, on the bench page). {@link TabStates#flush} writes at once
+ * (the background flushes on `runtime.onSuspend`).
  *
  * A tab's verdict belongs to the document that committed (issue 22 item 2). A main-frame response
  * starts a *pending* page state ({@link TabStates#startResponse}) with a new generation number; it
@@ -27,6 +31,9 @@ import { worse, rank } from "./levels.js";
 const KEY_PREFIX = "tab:";
 /** Main-frame responses kept per tab while they wait for their commit (the newest win). */
 const PENDING = 4;
+
+/** How long a tab-state change waits before it is written to storage.session, with the changes after it (ms). */
+export const PERSIST_DELAY_MS = 250;
 
 /** `scheme://host[:port]` of a URL, or null. */
 export function originOf(url) {
@@ -57,15 +64,21 @@ export class TabStates {
    * @param {object} opts
    * @param {object} [opts.session]  `browser.storage.session` (omitted: memory only)
    * @param {(tabId: number, state: object|null) => void} [opts.onChange]  called after every change
+   * @param {number} [opts.persistDelayMs]  coalescing delay of storage writes ({@link PERSIST_DELAY_MS})
+   * @param {typeof setTimeout} [opts.setTimer]
    */
-  constructor({ session, onChange } = {}) {
+  constructor({ session, onChange, persistDelayMs = PERSIST_DELAY_MS, setTimer = (f, ms) => setTimeout(f, ms) } = {}) {
     this.session = session ?? null;
     this.onChange = onChange ?? (() => {});
+    this.persistDelayMs = persistDelayMs;
+    this.setTimer = setTimer;
     this.tabs = new Map();
     this.pending = new Map(); // tabId -> [PageState] not committed yet, newest first (memory only)
     this.gen = 0;
     this.loaded = null;
     this.isLoaded = false; // the saved states are in (then {@link ready} need not be awaited)
+    this.dirtyStates = new Set(); // tabIds whose state is to be written (or removed)
+    this.timer = null;
   }
 
   /** Loads the states saved by a previous instance of the event page. Idempotent. */
@@ -76,29 +89,30 @@ export class TabStates {
         let all = {};
         try { all = (await this.session.get(null)) ?? {}; } catch { all = {}; }
         for (const [k, v] of Object.entries(all)) {
-          if (!k.startsWith(KEY_PREFIX) || !v || typeof v !== "object") continue;
+          if (!v || typeof v !== "object") continue;
+          if (!k.startsWith(KEY_PREFIX) || !v.state || typeof v.state !== "object") continue;
           const tabId = Number(k.slice(KEY_PREFIX.length));
-          if (!this.tabs.has(tabId) && v.state) {
-            this.tabs.set(tabId, v.state);
-            this.gen = Math.max(this.gen, v.state.gen ?? 0);
-          }
+          if (!this.tabs.has(tabId)) this.tabs.set(tabId, v.state);
+          this.gen = Math.max(this.gen, v.state.gen ?? 0);
         }
       })().finally(() => { this.isLoaded = true; });
     }
     return this.loaded;
   }
 
+  /** The state of a tab's current page, or null. */
   get(tabId) {
     return this.tabs.get(tabId) ?? null;
   }
 
   /**
-   * Starts the state of a new page in `tabId` that is the tab's page at once (the browser refused
-   * the main frame's certificate: its error page is what the tab shows).
+   * Starts the state of a new page in `tabId` that is the tab's page at once, without waiting for a
+   * commit: the browser refused the main frame's certificate (its error page is what the tab shows),
+   * or the page on screen is judged again (Chromium, a new policy). A commit of its URL keeps it.
    * @returns {number} the generation to pass to {@link record}
    */
   startPage(tabId, url, requestId) {
-    const state = { ...this._newState(tabId, url, requestId), errorPage: true };
+    const state = { ...this._newState(tabId, url, requestId), onScreen: true };
     this.tabs.set(tabId, state);
     this._changed(tabId);
     return state.gen;
@@ -195,9 +209,9 @@ export class TabStates {
     let next = this.promote(tabId, url);
     if (next) return next;
     const state = this.tabs.get(tabId);
-    if (state?.errorPage && pageKey(state.url) === pageKey(url)) {
-      // The browser's error page for a refused certificate ({@link startPage}) committing.
-      delete state.errorPage;
+    if (state?.onScreen && pageKey(state.url) === pageKey(url)) {
+      // The document a state was started for at once ({@link startPage}) committing: the error page.
+      delete state.onScreen;
       this.pending.delete(tabId);
       this._changed(tabId);
       return state;
@@ -231,21 +245,46 @@ export class TabStates {
     return found;
   }
 
-  /** Forgets a closed tab. */
+  /** Forgets a closed tab (its saved state goes at once; nothing of it is written later). */
   remove(tabId) {
     this.tabs.delete(tabId);
     this.pending.delete(tabId);
-    if (this.session) this.session.remove(KEY_PREFIX + tabId).catch(() => {});
+    this.dirtyStates.delete(tabId);
+    if (this.session) {
+      Promise.resolve(this.session.remove(KEY_PREFIX + tabId)).catch(() => {});
+    }
   }
 
   _changed(tabId) {
-    const state = this.tabs.get(tabId) ?? null;
     if (this.session) {
-      const p = state
-        ? this.session.set({ [KEY_PREFIX + tabId]: { state } })
-        : this.session.remove(KEY_PREFIX + tabId);
-      p?.catch?.(() => {});
+      this.dirtyStates.add(tabId);
+      if (this.timer === null) this.timer = this.setTimer(() => { this.timer = null; this.flush(); }, this.persistDelayMs);
     }
-    this.onChange(tabId, state);
+    this.onChange(tabId, this.tabs.get(tabId) ?? null);
+  }
+
+  /**
+   * Writes what changed since the last write: one `storage.session.set` with the state of every dirty
+   * tab, one `remove` for tabs left without a state.
+   * @returns {Promise<void>} settles when the browser took the writes (errors are swallowed)
+   */
+  flush() {
+    if (!this.session || this.dirtyStates.size === 0) return Promise.resolve();
+    const put = {};
+    const drop = [];
+    for (const tabId of this.dirtyStates) {
+      const state = this.tabs.get(tabId);
+      if (state) put[KEY_PREFIX + tabId] = { state };
+      else drop.push(KEY_PREFIX + tabId);
+    }
+    this.dirtyStates.clear();
+    const done = [];
+    if (Object.keys(put).length) {
+      done.push(Promise.resolve(this.session.set(put)).catch(() => {}));
+    }
+    if (drop.length) {
+      done.push(Promise.resolve(this.session.remove(drop)).catch(() => {}));
+    }
+    return Promise.all(done).then(() => {});
   }
 }
