@@ -186,3 +186,33 @@ def test_a_banned_page_in_a_blob_or_an_opened_blank_tab_keeps_its_verdict(superf
         badge = ff.wait_badge(tab, lambda b: b["text"] == BADGE["banned"], 10)
         assert badge["text"] == BADGE["banned"], badge
         assert "Superfish" in badge["title"]
+
+
+def test_enforce_mode_holds_frames_and_subresources_of_a_banned_origin(superfish):
+    """Issue 22 item 6: in enforce mode a page the browser accepts (plain http: not judged) embeds
+    a frame and two scripts from an origin under the Superfish root. The frame's document is held like
+    a main frame and cancelled, the first script waits for its origin's verdict and is cancelled,
+    and the later one (its origin already judged banned) is cancelled at once: none of them renders
+    or runs, the page itself stays, and its badge says banned."""
+    server, sf_root = superfish
+    server.pages["/frame.html"] = ("text/html", "<script>parent.postMessage('frame ran', '*')</script><h1>framed</h1>")
+    server.pages["/evil.js"] = ("text/javascript", "window.evilRan = (window.evilRan || 0) + 1;")
+    page = WebServer()
+    page.pages["/"] = ("text/html", PAGE.format(title="News", extra=(
+        "<script>window.messages = []; addEventListener('message', (e) => messages.push(String(e.data)));</script>"
+        f"<iframe src='{server.url('/frame.html')}'></iframe>"
+        f"<script src='{server.url('/evil.js')}'></script>"
+        "<script>window.later = () => new Promise((r) => { const s = document.createElement('script');"
+        f" s.src = {json.dumps(server.url('/evil.js?again'))}; s.onload = () => r('loaded'); s.onerror = () => r('blocked');"
+        " document.head.append(s); });</script>")))
+    with server, page, Firefox(trust=[sf_root], managed={"mode": "enforce"}) as ff:
+        ff.navigate(page.url("/"))
+        tab = ff.tab_id(page.url("/"))
+        badge = ff.wait_badge(tab, lambda b: b["text"] == BADGE["banned"])
+        assert badge["text"] == BADGE["banned"], badge
+        assert "Superfish" in badge["title"]
+        assert ff.current_url() == page.url("/"), "the page itself is not replaced"
+        assert page_script(ff, "later()") == "blocked"
+        assert "/evil.js" in server.hits and "/frame.html" in server.hits, server.hits
+        assert page_script(ff, "String(window.evilRan)") == "undefined", "no script of the banned origin ran"
+        assert page_script(ff, "JSON.stringify(messages)") == "[]", "the banned frame did not run"

@@ -13,6 +13,7 @@ import { originOf } from "./tabstate.js";
 import { loadSettings, readManaged } from "./settings.js";
 import { explainRecord, tooltip } from "./explain.js";
 import { WorkerResponses } from "./workers.js";
+import { SubresourceGate } from "./enforce.js";
 
 /** storage.session key: the managed settings were known once in this browser session. */
 const POLICY_KNOWN = "policyKnown";
@@ -163,6 +164,7 @@ export class Sentinel {
     this.openers = new Map(); // tabId -> the tab that opened it (webNavigation.onCreatedNavigationTarget)
     this.blockedUrls = new Map(); // tabId -> URL of the main frame enforce mode replaced
     this.workers = new WorkerResponses();
+    this.gate = new SubresourceGate({ waitMs: ENFORCE_WAIT_MS }); // enforce mode for frames and subresources
     this.hostFailures = new Map(); // tabId -> {gen, n}: host failures on the tab's page ({@link hostFailed})
   }
 
@@ -259,6 +261,20 @@ export class Sentinel {
   /** True when a main frame must be held until its verdict (enforce mode), or when not yet known. */
   holdsMainFrames() {
     return this.settings === null || this.settings.mode === "enforce";
+  }
+
+  /**
+   * Enforce mode for a frame or subresource (Firefox, ./enforce.js): the blocking response once its
+   * Record is known, `{cancel: true}` when banned; `{}` at once outside enforce mode.
+   * @param {string} url
+   * @param {Promise<object|null>} recordPromise
+   */
+  async blockingSubresource(url, recordPromise) {
+    const settings = await this.currentSettings();
+    if (settings.mode !== "enforce") return {};
+    const res = await this.gate.hold(url, recordPromise);
+    if (res.cancel) recordPromise.then((rec) => { if (rec) this.reportBlocked(rec); }).catch(() => {});
+    return res;
   }
 
   /** The `hello` request: client name and the managed policy (docs/protocol.md). */
@@ -421,6 +437,7 @@ export class Sentinel {
 
   /** Adds a Record to the tab's page `gen` and notifies when it is banned; returns it. */
   finishObservation(tabId, gen, rec, main) {
+    this.gate.judged(rec.url, rec.level);
     this.tabs.record(tabId, gen, rec, { main });
     if (rec.level === "banned") this.notifyBanned(tabId, gen, rec);
     return rec;

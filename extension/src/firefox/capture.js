@@ -84,9 +84,17 @@ export function registerCapture(browser, sentinel) {
       // waits for a second response.
       const origin = originKey(details.url);
       const main = details.type === "main_frame";
+      const frame = details.type === "sub_frame";
+      const hold = !main && sentinel.holdsMainFrames(); // enforce mode (or settings not known yet)
+      // Enforce mode: a response of an origin already judged banned is cancelled (issue 22 item 6).
+      if (hold && sentinel.settings?.mode === "enforce" && sentinel.gate.isBanned(details.url)) return { cancel: true };
       // An origin already claimed on this tab's page is not captured again (but for a sample):
-      // the call is most of the cost (../core/cache.js PageOrigins).
-      if (!main && !sentinel.wantsResponse(details.tabId, origin, details.fromCache)) return undefined;
+      // the call is most of the cost (../core/cache.js PageOrigins). A frame's own document always is.
+      if (!main && !frame && !sentinel.wantsResponse(details.tabId, origin, details.fromCache)) {
+        // Enforce mode: while its origin is being judged, it waits for that verdict.
+        const judging = hold ? sentinel.gate.inflightFor(details.url) : null;
+        return judging ? sentinel.blockingSubresource(details.url, judging) : undefined;
+      }
       const der = sentinel.plan.take(origin) || main;
       const securityInfo = webRequest.getSecurityInfo(details.requestId, der ? WITH_DER : WITHOUT_DER);
       const work = sentinel.observe(
@@ -95,6 +103,11 @@ export function registerCapture(browser, sentinel) {
         securityInfo,
       );
       if (main && sentinel.holdsMainFrames()) return sentinel.blockingResponse(details.tabId, work);
+      if (hold) {
+        // A frame's document, or a subresource of an origin not judged on the page yet: held until judged.
+        sentinel.gate.judging(details.url, work);
+        return sentinel.blockingSubresource(details.url, work);
+      }
       work.catch(() => {});
       return undefined;
     },
