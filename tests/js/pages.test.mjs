@@ -149,3 +149,40 @@ test("a document without TLS of its own inherits its creator's verdict or is not
   assert.equal(freshState("moz-extension://u/options.html", sentinel.tabs.get(7)), null);
   assert.equal(freshState("about:newtab", sentinel.tabs.get(7)), null);
 });
+
+test("enforce mode (Firefox): a frame is held and cancelled when banned; a banned origin's later responses at once", async () => {
+  const browser = fakeBrowser({ host, managed: { mode: "enforce" } });
+  startBackground(browser, registerCapture);
+  await settle();
+  respond(browser, { url: "http://news.test/", type: "main_frame", leaf: CLEAN }); // plain http (not captured here)
+  commit(browser, "http://news.test/");
+  const fire = (url, type, leaf) => {
+    const requestId = `e${n++}`;
+    browser.securityInfos.set(requestId, securityInfo(leaf));
+    return browser.webRequest.onHeadersReceived.fire({ requestId, tabId: 7, url, type, fromCache: false, frameId: 3 })[0];
+  };
+  const frame = fire("https://evil.test/frame.html", "sub_frame", BANNED);
+  const script = fire("https://evil.test/a.js", "script", BANNED); // same origin, not captured: waits for the frame's verdict
+  const clean = fire("https://cdn.test/lib.js", "script", CLEAN);
+  assert.ok(frame instanceof Promise && script instanceof Promise);
+  assert.deepEqual(await frame, { cancel: true });
+  assert.deepEqual(await script, { cancel: true });
+  assert.deepEqual(await clean, {});
+  assert.deepEqual(fire("https://evil.test/b.js", "script", BANNED), { cancel: true }, "already judged banned: at once");
+  await settle();
+  assert.equal(browser.badges.get(7).text, "!!");
+  assert.ok(browser.native.sent.some((m) => m.type === "blocked" && m.url === "https://evil.test/frame.html"));
+});
+
+test("warn mode holds nothing but main frames' (no promise for a frame or a subresource)", async () => {
+  const browser = fakeBrowser({ host });
+  startBackground(browser, registerCapture);
+  await settle();
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: CLEAN });
+  commit(browser, "https://a.test/");
+  await settle();
+  const requestId = `w${n++}`;
+  browser.securityInfos.set(requestId, securityInfo(BANNED));
+  const [ret] = browser.webRequest.onHeadersReceived.fire({ requestId, tabId: 7, url: "https://evil.test/f", type: "sub_frame", fromCache: false, frameId: 3 });
+  assert.equal(ret, undefined);
+});
