@@ -79,9 +79,9 @@ lint-extension: setup
 catalogue: setup
 	$(PYTHON) build/make_catalogue.py
 
-## bench: benchmarks against baselines measured in the same run; writes bench/RESULTS.md (a few minutes)
+## bench: benchmarks against baselines measured in the same run; writes bench/RESULTS.md (a few minutes; BENCH_QUICK=1: a smoke run with few rounds, RESULTS.quick.md)
 bench: setup
-	$(PYTHON) bench/run_all.py
+	$(PYTHON) bench/run_all.py $(if $(BENCH_QUICK),--quick)
 
 ## blocklist: regenerate native_host/engine/data/blocklist.json from build/blocklist-sources/
 blocklist: setup
@@ -97,12 +97,26 @@ publicroots: setup
 intermediates: setup
 	$(PYTHON) build/make_intermediates.py
 
-## dist: dist/rootsentinel-host/ (the host as a self-contained PyInstaller onedir bundle: build/rootsentinel-host.spec),
-##       dist/rootsentinel-firefox-VERSION.xpi (web-ext build; unsigned: release Firefox needs it signed on AMO, unlisted)
-##       dist/rootsentinel-chromium-VERSION.zip, and the man page and bash/zsh completion (build/cli_docs.py)
-.PHONY: dist-host dist-firefox dist-chromium dist-cli-docs
-dist: setup dist-host dist-firefox dist-chromium dist-cli-docs
-	@du -sh dist/rootsentinel-host; ls -1 dist/*.xpi dist/*.zip dist/man/* dist/completion/* 2>/dev/null || true
+## dist: everything each step of docs/enterprise.md and docs/install.md uses, in dist/:
+##   rootsentinel-host/ (the host as a self-contained PyInstaller onedir bundle: build/rootsentinel-host.spec) and
+##   rootsentinel-host-linux-x86_64.tar.gz (it, for the Ansible steps); rootsentinel_VERSION_amd64.deb (the bundle in
+##   /opt/rootsentinel, host manifests for every browser allowing the CRX key's id, scan/heartbeat timers, logrotate);
+##   rootsentinel-chromium-VERSION.crx + updates.xml + chromium-extension-id.txt (CRX3 signed with CRX_KEY, made
+##   when missing: keep it, every later version must be signed with it); rootsentinel-firefox-VERSION.xpi (web-ext
+##   build, lint clean for AMO and self-hosting: sign it on AMO for release Firefox, or give it unsigned to ESR);
+##   rootsentinel-chromium-VERSION.zip (store upload); rollout/ and decommission/ (rootsentinel rollout from
+##   ROLLOUT_SETTINGS: config, host manifests, every browser's policy); the man page and bash/zsh completion
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+CRX_KEY ?= keys/rootsentinel-crx.pem
+DIST_BASE_URL ?= https://rootsentinel.example/rootsentinel
+XPI_URL ?= $(DIST_BASE_URL)/rootsentinel-firefox-$(VERSION).xpi
+ROLLOUT_SETTINGS ?= docs/examples/rollout-settings.json
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+.PHONY: dist-host dist-firefox dist-chromium dist-cli-docs dist-crx dist-tarball dist-deb dist-rollout
+dist: setup dist-host dist-tarball dist-crx dist-deb dist-firefox dist-chromium dist-rollout dist-cli-docs
+	@cd dist && ls -l rootsentinel-host-linux-x86_64.tar.gz rootsentinel_$(VERSION)_amd64.deb \
+	  rootsentinel-chromium-$(VERSION).crx rootsentinel-firefox-$(VERSION).xpi rootsentinel-chromium-$(VERSION).zip \
+	  | awk '{printf "%-44s %7.2f MB\n", $$9, $$5 / 1e6}'; du -sh rootsentinel-host; echo "extension id: $$(cat chromium-extension-id.txt)"
 
 ## dist-cli-docs: dist/man/rootsentinel.1 and dist/completion/{rootsentinel.bash,_rootsentinel}, from the CLI's parser
 dist-cli-docs: setup
@@ -111,8 +125,24 @@ dist-cli-docs: setup
 dist-host: setup
 	$(PYTHON) -m PyInstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller-work build/rootsentinel-host.spec
 
+dist-tarball: dist-host
+	$(PYTHON) build/package_linux.py tarball --bundle dist/rootsentinel-host --out dist
+
+dist-crx: setup
+	node build/pack_crx.mjs --key $(CRX_KEY) --base-url $(DIST_BASE_URL) --out dist
+
+dist-deb: dist-host dist-crx dist-cli-docs
+	$(PYTHON) build/package_linux.py deb --bundle dist/rootsentinel-host --out dist --docs dist --extension-id $$(cat dist/chromium-extension-id.txt)
+
+dist-rollout: dist-crx
+	$(PYTHON) -m native_host rollout $(ROLLOUT_SETTINGS) --out dist/rollout --extension-id $$(cat dist/chromium-extension-id.txt) \
+	  --update-url $(DIST_BASE_URL)/updates.xml --xpi-url $(XPI_URL) --firefox-esr >/dev/null
+	$(PYTHON) -m native_host rollout --decommission --out dist/decommission --extension-id $$(cat dist/chromium-extension-id.txt) >/dev/null
+
 dist-firefox: setup
 	node build/build_extension.mjs firefox --out dist/firefox
+	npx --no-install web-ext lint --source-dir dist/firefox --warnings-as-errors --output text >/dev/null
+	npx --no-install web-ext lint --source-dir dist/firefox --self-hosted --warnings-as-errors --output text >/dev/null
 	npx --no-install web-ext build --source-dir dist/firefox --artifacts-dir dist --overwrite-dest --filename 'rootsentinel-firefox-{version}.xpi'
 
 dist-chromium: setup

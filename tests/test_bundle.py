@@ -30,22 +30,9 @@ EXE_NAME = "rootsentinel-host.exe" if os.name == "nt" else "rootsentinel-host"
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> Path:
-    """The bundle's executable: ``$ROOTSENTINEL_BUNDLE/rootsentinel-host``, or a fresh build of the spec."""
-    given = os.environ.get("ROOTSENTINEL_BUNDLE")
-    if given:
-        return Path(given).resolve() / EXE_NAME
-    pytest.importorskip("PyInstaller", reason="pip install '.[dist]' (the test extra includes it)")
-    work = tmp_path_factory.mktemp("pyinstaller")
-    started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-                           "--distpath", str(work / "dist"), "--workpath", str(work / "build"), str(SPEC)],
-                          capture_output=True, text=True, cwd=REPO, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    folder = work / "dist" / "rootsentinel-host"
-    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    print(f"\nbundle: built in {time.monotonic() - started:.1f} s, {size / 1e6:.1f} MB in {folder.name}/")
-    return folder / EXE_NAME
+def bundle(host_bundle) -> Path:
+    """The bundle's executable (the session's one build, tests/conftest.py ``host_bundle``)."""
+    return host_bundle / EXE_NAME
 
 
 @pytest.fixture

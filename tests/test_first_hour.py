@@ -176,7 +176,7 @@ def test_uninstall_scope_has_help():
     assert _option_help(out.stdout, "--scope {user,system}")
 
 
-@pytest.mark.parametrize("option", ["--browser {firefox,chrome,chromium,edge}", "--mode {warn,enforce}",
+@pytest.mark.parametrize("option", ["--browser {firefox,chrome,chromium,edge,brave}", "--mode {warn,enforce}",
                                     "--capture {probe,debugger}", "--ban-spki-sha256 HEX[=REASON]",
                                     "--ban-cert-sha256 HEX[=REASON]", "--no-notifications", "--no-probing",
                                     "--no-audit"])

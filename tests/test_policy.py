@@ -81,6 +81,12 @@ FIREFOX_POLICY_SHAPE = {
                     },
                 },
             },
+            # Preferences: only the ESR signature preference, locked (issue 23 item 2)
+            "Preferences": {"type": "object", "additionalProperties": False, "properties": {
+                "xpinstall.signatures.required": {"const": {"Value": False, "Status": "locked"}}}},
+            # Extensions.Uninstall: ids to remove (decommission)
+            "Extensions": {"type": "object", "additionalProperties": False, "properties": {
+                "Uninstall": {"type": "array", "items": {"type": "string"}}}},
             "3rdparty": {
                 "type": "object",
                 "required": ["Extensions"],
@@ -97,7 +103,7 @@ CHROMIUM_POLICY_SHAPE = {
     "required": ["ExtensionInstallForcelist", "NativeMessagingAllowlist", "3rdparty"],
     "properties": {
         "ExtensionInstallForcelist": {"type": "array", "minItems": 1,
-                                      "items": {"type": "string", "pattern": "^[a-p]{32};https://[^;\\s]+$"}},
+                                      "items": {"type": "string", "pattern": "^[a-p]{32};https?://[^;\\s]+$"}},
         "NativeMessagingAllowlist": {"type": "array", "items": {"type": "string", "pattern": "^[a-z0-9_]+(\\.[a-z0-9_]+)*$"}},
         "3rdparty": {"type": "object", "required": ["extensions"], "properties": {
             "extensions": {"type": "object", "propertyNames": {"pattern": "^[a-p]{32}$"},
@@ -169,7 +175,9 @@ def test_firefox_policy_shape():
 
 @pytest.mark.parametrize("browser,update_url", [
     ("chrome", "https://clients2.google.com/service/update2/crx"),
+    ("chromium", "https://clients2.google.com/service/update2/crx"),
     ("edge", "https://edge.microsoft.com/extensionwebstorebase/v1/crx"),
+    ("brave", "https://clients2.google.com/service/update2/crx"),
 ])
 def test_chromium_policy_shape(browser, update_url):
     doc = chromium_policies(browser, managed_settings(mode="enforce"), extension_id=STORE_ID)
@@ -181,8 +189,51 @@ def test_chromium_policy_shape(browser, update_url):
     assert own["ExtensionInstallForcelist"] == [f"{STORE_ID};https://intranet.example/updates.xml"]
     with pytest.raises(InstallError):
         chromium_policies(browser, DEFAULT_SETTINGS, extension_id="not-an-id")
+    # an intranet http:// update URL is accepted (Chromium fetches it; issue 23 item 1), other schemes are not
+    plain = chromium_policies(browser, DEFAULT_SETTINGS, extension_id=STORE_ID, update_url="http://10.1.2.3/updates.xml")
+    assert plain["ExtensionInstallForcelist"] == [f"{STORE_ID};http://10.1.2.3/updates.xml"]
+    for bad in ("ftp://x/updates.xml", "file:///srv/updates.xml", "updates.xml", "http://"):
+        with pytest.raises(InstallError):
+            chromium_policies(browser, DEFAULT_SETTINGS, extension_id=STORE_ID, update_url=bad)
+
+
+def test_cli_policy_http_update_url_warns(capsys):
+    assert _run(["policy", "--browser", "chromium", "--extension-id", STORE_ID,
+                 "--update-url", "http://intranet.example/rs/updates.xml"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["ExtensionInstallForcelist"] == [f"{STORE_ID};http://intranet.example/rs/updates.xml"]
+    warnings = [line for line in captured.err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "plain http" in warnings[0]
+    assert _run(["policy", "--browser", "chromium", "--extension-id", STORE_ID,
+                 "--update-url", "https://intranet.example/rs/updates.xml"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_firefox_esr_policy_locks_the_signature_preference(capsys):
+    doc = firefox_policies(DEFAULT_SETTINGS, xpi_url="file:///opt/rootsentinel/rootsentinel.xpi", esr_unsigned=True)
+    jsonschema.Draft7Validator(FIREFOX_POLICY_SHAPE).validate(doc)
+    assert doc["policies"]["Preferences"] == {"xpinstall.signatures.required": {"Value": False, "Status": "locked"}}
+    assert "Preferences" not in firefox_policies(DEFAULT_SETTINGS, xpi_url="https://x.example/rs.xpi")["policies"]
+    assert _run(["policy", "--browser", "firefox", "--esr", "--xpi-url", "https://x.example/rs.xpi"]) == 0
+    assert json.loads(capsys.readouterr().out)["policies"]["Preferences"]["xpinstall.signatures.required"]["Value"] is False
+    assert _run(["policy", "--browser", "chrome", "--esr"]) == 3
+
+
+def test_decommission_policies(capsys):
+    from native_host.install.policy import decommission_policy
+
+    ff = decommission_policy("firefox")
+    jsonschema.Draft7Validator(FIREFOX_POLICY_SHAPE).validate(ff)
+    assert ff["policies"]["ExtensionSettings"] == {FIREFOX_EXTENSION_ID: {"installation_mode": "blocked"}}
+    assert ff["policies"]["Extensions"] == {"Uninstall": [FIREFOX_EXTENSION_ID]}
+    for browser in ("chrome", "chromium", "edge", "brave"):
+        doc = decommission_policy(browser, extension_id=STORE_ID)
+        assert doc == {"ExtensionSettings": {STORE_ID: {"installation_mode": "removed"}},
+                       "ExtensionInstallBlocklist": [STORE_ID]}
     with pytest.raises(InstallError):
-        chromium_policies(browser, DEFAULT_SETTINGS, extension_id=STORE_ID, update_url="http://x/")
+        decommission_policy("chrome", extension_id="nope")
+    assert _run(["policy", "--browser", "edge", "--decommission", "--extension-id", STORE_ID]) == 0
+    assert "ExtensionInstallForcelist" not in json.loads(capsys.readouterr().out)
 
 
 def test_chromium_policy_shape_rejects_wrong_output():

@@ -28,7 +28,15 @@ from native_host.install import locations, registry
 from native_host.install.doctor import diagnose
 from native_host.install.installer import Change, install, uninstall
 from native_host.install.model import BROWSERS, OSES, SCOPES, Environment, InstallError
-from native_host.install.policy import CAPTURE_MODES, POLICY_BROWSERS, XPI_URL_PLACEHOLDER, managed_settings, policy_for
+from native_host.install.policy import (
+    CAPTURE_MODES,
+    POLICY_BROWSERS,
+    XPI_URL_PLACEHOLDER,
+    decommission_policy,
+    managed_settings,
+    policy_for,
+    update_url_warning,
+)
 from native_host.install.extension_ids import CHROMIUM_STORE_ID_PLACEHOLDER
 
 EXIT_OK = 0
@@ -175,6 +183,15 @@ def _ban(kind: str):
 
 def cmd_policy(args: argparse.Namespace) -> int:
     """``rootsentinel policy``: print a ready policy document (JSON) on stdout."""
+    if args.decommission:
+        try:
+            doc = decommission_policy(args.browser, extension_id=args.extension_id)
+        except InstallError as exc:
+            return _fail(str(exc))
+        print(json.dumps(doc, indent=2))
+        return EXIT_OK
+    if args.esr and args.browser != "firefox":
+        return _fail("--esr is for --browser firefox (the signature preference of Firefox ESR)")
     try:
         settings = managed_settings(
             mode=args.mode,
@@ -186,15 +203,46 @@ def cmd_policy(args: argparse.Namespace) -> int:
             capture=args.capture,
         )
         doc = policy_for(args.browser, settings, extension_id=args.extension_id, xpi_url=args.xpi_url,
-                         update_url=args.update_url)
+                         update_url=args.update_url, esr_unsigned=args.esr)
     except InstallError as exc:
         return _fail(str(exc))
+    warning = update_url_warning(args.update_url) if args.browser != "firefox" else None
+    if warning:
+        print(f"rootsentinel: warning: {warning}", file=sys.stderr)
     if args.browser == "firefox" and not args.xpi_url:
         print(f"rootsentinel: note: install_url is the placeholder {XPI_URL_PLACEHOLDER}; pass --xpi-url", file=sys.stderr)
     if args.browser != "firefox" and not args.extension_id:
         print(f"rootsentinel: note: {CHROMIUM_STORE_ID_PLACEHOLDER} is a placeholder store id; pass --extension-id",
               file=sys.stderr)
     print(json.dumps(doc, indent=2))
+    return EXIT_OK
+
+
+def cmd_rollout(args: argparse.Namespace) -> int:
+    """``rootsentinel rollout``: write the system config, host manifests and every browser's policy (Linux)."""
+    from native_host.install.rollout import DEFAULT_HOST_PATH, write_rollout
+
+    if not args.decommission and not args.settings:
+        return _fail("rollout needs a settings file (the system config, docs/enterprise.md), or --decommission")
+    try:
+        written = write_rollout(Path(args.settings) if args.settings else None, Path(args.out),
+                                extension_id=args.extension_id, update_url=args.update_url, xpi_url=args.xpi_url,
+                                firefox_esr=args.firefox_esr, host_path=args.host_path or DEFAULT_HOST_PATH,
+                                decommission=args.decommission)
+    except InstallError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _os_error(exc, "system")
+    warning = update_url_warning(args.update_url)
+    if warning:
+        print(f"rootsentinel: warning: {warning}", file=sys.stderr)
+    if not args.decommission and not args.extension_id:
+        print(f"rootsentinel: note: {CHROMIUM_STORE_ID_PLACEHOLDER} is a placeholder store id; pass --extension-id "
+              "(dist/chromium-extension-id.txt after make dist)", file=sys.stderr)
+    if not args.decommission and not args.xpi_url:
+        print(f"rootsentinel: note: install_url is the placeholder {XPI_URL_PLACEHOLDER}; pass --xpi-url", file=sys.stderr)
+    for item in written:
+        print(f"written  {item.path}  ({item.what})")
     return EXIT_OK
 
 
@@ -244,12 +292,19 @@ def add_parsers(subparsers) -> None:
         "policy", help="print an enterprise policy that force-installs the extension",
         description="Print a JSON policy that force-installs the extension, passes it managed settings and (Chromium "
                     "family) allows the native host. Save it as Firefox's policies.json, or in "
-                    "/etc/opt/chrome/policies/managed/, /etc/chromium/policies/managed/ or /etc/opt/edge/policies/managed/ "
+                    "/etc/opt/chrome/policies/managed/, /etc/chromium/policies/managed/, /etc/opt/edge/policies/managed/ or "
+                    "/etc/brave/policies/managed/ "
                     "(docs/enterprise.md).")
     p.add_argument("--browser", required=True, choices=POLICY_BROWSERS, help="which browser's policy format to print")
     p.add_argument("--extension-id", metavar="ID", help="extension id (default: Firefox id / Chromium store placeholder)")
     p.add_argument("--xpi-url", metavar="URL", help="Firefox: where the signed .xpi is served")
-    p.add_argument("--update-url", metavar="URL", help="Chrome/Chromium/Edge: update manifest URL (default: the store's)")
+    p.add_argument("--update-url", metavar="URL",
+                   help="Chrome/Chromium/Edge/Brave: update manifest URL, e.g. the updates.xml of a self-hosted CRX "
+                        "(default: the store's); intranet http:// is accepted with a warning")
+    p.add_argument("--esr", action="store_true",
+                   help="Firefox ESR with the unsigned xpi: also lock xpinstall.signatures.required to false")
+    p.add_argument("--decommission", action="store_true",
+                   help="print the policy that removes the extension from every profile instead (fleet uninstall)")
     p.add_argument("--mode", choices=["warn", "enforce"], default="warn",
                    help="warn (default): badge and popup only; enforce: a page whose chain is banned is replaced "
                         "by an explanation page")
@@ -268,3 +323,24 @@ def add_parsers(subparsers) -> None:
                    help="the host never opens its own TLS connection to a site (no probe evidence)")
     p.add_argument("--no-audit", action="store_true", help="write no audit events")
     p.set_defaults(func=cmd_policy)
+
+    p = subparsers.add_parser(
+        "rollout", help="write a whole Linux rollout (config, host manifests, every browser's policy) from one file",
+        description="From one settings file (the system config), write under --out, laid out as the target's /: "
+                    "etc/rootsentinel/config.json, the host manifests of every browser, and the policies of Chrome, "
+                    "Chromium, Edge, Brave and Firefox with the same settings as managed settings "
+                    "(docs/enterprise.md, section 4; --decommission: section 8).")
+    p.add_argument("settings", nargs="?", metavar="SETTINGS.json", help="the system config (config.json)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write the tree into")
+    p.add_argument("--extension-id", metavar="ID",
+                   help="Chromium-family extension id: the CRX signing key's (dist/chromium-extension-id.txt)")
+    p.add_argument("--update-url", metavar="URL", help="URL of updates.xml (intranet http:// accepted with a warning)")
+    p.add_argument("--xpi-url", metavar="URL", help="where Firefox fetches the xpi (https:// or file:///)")
+    p.add_argument("--firefox-esr", action="store_true",
+                   help="the xpi is the unsigned one: lock xpinstall.signatures.required to false (Firefox ESR)")
+    p.add_argument("--host-path", metavar="PATH",
+                   help="host executable the manifests name (default: the Debian package's, "
+                        "/opt/rootsentinel/rootsentinel-host/rootsentinel-host)")
+    p.add_argument("--decommission", action="store_true",
+                   help="write only the policies that remove the extension from every browser (fleet uninstall)")
+    p.set_defaults(func=cmd_rollout)

@@ -67,11 +67,12 @@ UPDATE_URLS = {
     "chrome": "https://clients2.google.com/service/update2/crx",
     "chromium": "https://clients2.google.com/service/update2/crx",
     "edge": "https://edge.microsoft.com/extensionwebstorebase/v1/crx",
+    "brave": "https://clients2.google.com/service/update2/crx",
 }
 """The stores' update URLs (Chrome Web Store, which Chromium's ExtensionInstallForcelist also defaults to;
-Microsoft Edge Add-ons), used for store-hosted ids."""
+Microsoft Edge Add-ons; Brave installs from the Chrome Web Store), used for store-hosted ids."""
 
-POLICY_BROWSERS = ("firefox", "chrome", "chromium", "edge")
+POLICY_BROWSERS = ("firefox", "chrome", "chromium", "edge", "brave")
 """Browsers ``rootsentinel policy`` writes a policy for."""
 
 CAPTURE_MODES = ("probe", "debugger")
@@ -147,39 +148,52 @@ def validate_managed(settings: dict) -> None:
         raise InstallError(f"managed settings: {where}: {error.message}")
 
 
+ESR_UNSIGNED_PREFERENCES = {"xpinstall.signatures.required": {"Value": False, "Status": "locked"}}
+"""Firefox ``Preferences`` policy that lets ESR (also Developer Edition, Nightly) install the unsigned xpi: without
+it a force-installed unsigned add-on fails with ``ERROR_SIGNEDSTATE_REQUIRED`` (issue 23). Release Firefox
+ignores the preference: it needs the AMO-signed xpi."""
+
+
 def firefox_policies(settings: dict, *, xpi_url: str = XPI_URL_PLACEHOLDER,
-                     extension_id: str = FIREFOX_EXTENSION_ID) -> dict:
+                     extension_id: str = FIREFOX_EXTENSION_ID, esr_unsigned: bool = False) -> dict:
     """A Firefox ``policies.json`` that force-installs the extension and passes ``settings``.
+
+    Args:
+        esr_unsigned: also set :data:`ESR_UNSIGNED_PREFERENCES` (the xpi is the unsigned one, the fleet runs ESR).
 
     Raises:
         InstallError: if ``xpi_url`` is not ``https://`` or ``file://`` (Firefox installs from those).
     """
     if not re.match(r"^(https://|file:///)", xpi_url):
         raise InstallError(f"--xpi-url must start with https:// or file:///: {xpi_url!r}")
-    return {
-        "policies": {
-            "ExtensionSettings": {
-                extension_id: {"installation_mode": "force_installed", "install_url": xpi_url},
-            },
-            "3rdparty": {"Extensions": {extension_id: settings}},
-        }
+    policies: dict = {
+        "ExtensionSettings": {
+            extension_id: {"installation_mode": "force_installed", "install_url": xpi_url},
+        },
+        "3rdparty": {"Extensions": {extension_id: settings}},
     }
+    if esr_unsigned:
+        policies["Preferences"] = dict(ESR_UNSIGNED_PREFERENCES)
+    return {"policies": policies}
 
 
 def chromium_policies(browser: str, settings: dict, *, extension_id: str = CHROMIUM_STORE_ID_PLACEHOLDER,
                       update_url: str | None = None) -> dict:
     """A Chrome, Chromium or Edge JSON policy: force-install, managed settings, allow our native host.
 
+    ``update_url`` may be ``http://``: Chromium fetches an update manifest and CRX over plain http (an intranet
+    server); :func:`update_url_warning` says what that risks.
+
     Raises:
-        InstallError: unknown browser, malformed id, or a non-https update URL.
+        InstallError: unknown browser, malformed id, or an update URL that is not http(s).
     """
     if browser not in UPDATE_URLS:
         raise InstallError(f"policies are for {', '.join(POLICY_BROWSERS)}, not {browser!r}")
     if not is_chromium_extension_id(extension_id):
         raise InstallError(f"not a Chromium extension id (32 letters a-p): {extension_id!r}")
     update_url = update_url or UPDATE_URLS[browser]
-    if not update_url.startswith("https://"):
-        raise InstallError(f"--update-url must start with https://: {update_url!r}")
+    if not re.match(r"^https?://[^/\s]+", update_url):
+        raise InstallError(f"--update-url must be an https:// (or intranet http://) URL: {update_url!r}")
     return {
         "ExtensionInstallForcelist": [f"{extension_id};{update_url}"],
         "NativeMessagingAllowlist": [HOST_NAME],
@@ -187,14 +201,45 @@ def chromium_policies(browser: str, settings: dict, *, extension_id: str = CHROM
     }
 
 
+def update_url_warning(update_url: str | None) -> str | None:
+    """One line of warning for a plain ``http://`` update URL (None for https or the store's)."""
+    if update_url and update_url.startswith("http://"):
+        return ("the update URL is plain http: Chromium accepts it, but anyone on the path can withhold updates "
+                "(the CRX signature still protects the content); serve it over https where you can")
+    return None
+
+
 def policy_for(browser: str, settings: dict, *, extension_id: str | None = None, xpi_url: str | None = None,
-               update_url: str | None = None) -> dict:
+               update_url: str | None = None, esr_unsigned: bool = False) -> dict:
     """Dispatch to :func:`firefox_policies` or :func:`chromium_policies` by browser name."""
     if browser == "firefox":
         if "capture" in settings:
             raise InstallError("capture is a Chromium-family setting (Firefox reads the chain itself); "
                                "drop --capture for --browser firefox")
         return firefox_policies(settings, xpi_url=xpi_url or XPI_URL_PLACEHOLDER,
-                                extension_id=extension_id or FIREFOX_EXTENSION_ID)
+                                extension_id=extension_id or FIREFOX_EXTENSION_ID, esr_unsigned=esr_unsigned)
     return chromium_policies(browser, settings, extension_id=extension_id or CHROMIUM_STORE_ID_PLACEHOLDER,
                              update_url=update_url)
+
+
+def decommission_policy(browser: str, *, extension_id: str | None = None) -> dict:
+    """The policy that removes the extension from every profile of ``browser`` (fleet uninstall).
+
+    - Firefox: ``ExtensionSettings`` ``installation_mode: blocked`` (removes it, and refuses reinstalls) and
+      ``Extensions.Uninstall`` (mozilla/policy-templates ``Extensions``: "uninstall add-ons by id").
+    - Chrome family: ``ExtensionSettings`` ``installation_mode: removed`` (Chrome "ExtensionSettings": the
+      extension is uninstalled) and ``ExtensionInstallBlocklist``; no ``ExtensionInstallForcelist``.
+
+    Raises:
+        InstallError: unknown browser or malformed id.
+    """
+    if browser == "firefox":
+        ext = extension_id or FIREFOX_EXTENSION_ID
+        return {"policies": {"ExtensionSettings": {ext: {"installation_mode": "blocked"}},
+                             "Extensions": {"Uninstall": [ext]}}}
+    if browser not in UPDATE_URLS:
+        raise InstallError(f"policies are for {', '.join(POLICY_BROWSERS)}, not {browser!r}")
+    ext = extension_id or CHROMIUM_STORE_ID_PLACEHOLDER
+    if not is_chromium_extension_id(ext):
+        raise InstallError(f"not a Chromium extension id (32 letters a-p): {ext!r}")
+    return {"ExtensionSettings": {ext: {"installation_mode": "removed"}}, "ExtensionInstallBlocklist": [ext]}

@@ -355,3 +355,17 @@ test("managed allow_user_acknowledge: false sends no acknowledged roots", async 
   const [first] = browser.native.sent.filter((m) => m.type === "hello");
   assert.equal("acknowledged_spki_sha256" in first, false);
 });
+
+test("mode enforce in the host's system config (hello reply settings) blocks the first banned page (issue 23 item 4)", async () => {
+  const levels = { [LEAF_C]: "banned" };
+  const host = (msg) => (msg.type === "hello" ? { ...hello(msg), settings: { mode: "enforce", probing: true, audit: false } }
+    : hostByLeaf(levels)(msg));
+  const browser = fakeBrowser({ host });
+  const sentinel = startBackground(browser, registerCapture);
+  // the very first page, before the hello reply is in: held until its verdict, then judged under the config
+  const held = respond(browser, { url: "https://bad.test/", type: "main_frame", leaf: LEAF_C, tabId: 9 });
+  assert.ok(held instanceof Promise);
+  assert.deepEqual(await held, { redirectUrl: "moz-extension://test-uuid/blocked/blocked.html?tab=9" });
+  assert.equal(sentinel.settings.mode, "enforce");
+  assert.ok(sentinel.settings.locked.includes("mode"));
+});

@@ -144,6 +144,7 @@ export class Sentinel {
     setTimer = (f, ms) => setTimeout(f, ms) }) {
     this.browser = browser;
     this.hostSettings = null; // the `settings` of the host's hello reply (system config), null before it
+    this.hostAnswered = false; // a hello reply arrived on some connection
     this.policyListeners = [];
     this.managedWaitMs = managedWaitMs;
     this.setTimer = setTimer;
@@ -184,9 +185,11 @@ export class Sentinel {
    */
   loadSettings() {
     const seq = (this.settingsSeq = (this.settingsSeq ?? 0) + 1);
+    this.settingsPending = true;
     this.settingsLoading = loadSettings(this.browser.storage, this.hostSettings).then((s) => {
       if (seq !== this.settingsSeq) return this.settingsLoading;
       this.settings = s;
+      this.settingsPending = false;
       return s;
     });
     return this.settingsLoading;
@@ -198,6 +201,7 @@ export class Sentinel {
    * @returns {Promise<object>|null} the reload, or null when nothing changed
    */
   applyHostSettings(settings) {
+    this.hostAnswered = true;
     const next = settings && typeof settings === "object" ? settings : null;
     if (JSON.stringify(next) === JSON.stringify(this.hostSettings)) return null;
     const before = this.settings;
@@ -213,7 +217,8 @@ export class Sentinel {
    * `managedWaitMs` is 0 (Firefox reads policies before extensions start) or managed storage already has
    * something; else when managed storage changes ({@link managedArrived}) or `managedWaitMs` after the
    * first call, whichever comes first. Chromium answers `storage.managed` only once its policy service
-   * is up, seconds after start: what is judged in that window would outlive the policy.
+   * is up, seconds after start: what is judged in that window would outlive the policy. The background
+   * calls it at start, so the bound counts from the worker's start, not from the first page.
    * @returns {Promise<void>}
    */
   policyKnown() {
@@ -255,12 +260,16 @@ export class Sentinel {
 
   /** Settings, loading them first if the event page just started. */
   async currentSettings() {
-    return this.settings ?? (await (this.settingsLoading ?? this.loadSettings()));
+    if (this.settings && !this.settingsPending) return this.settings;
+    return await (this.settingsLoading ?? this.loadSettings()); // a newer load (policy, host's hello) is on its way
   }
 
-  /** True when a main frame must be held until its verdict (enforce mode), or when not yet known. */
+  /**
+   * True when a main frame must be held until its verdict (enforce mode), or when that is not yet known:
+   * no settings yet, or the host's hello (which says the system config's `mode`) not answered on an open port.
+   */
   holdsMainFrames() {
-    return this.settings === null || this.settings.mode === "enforce";
+    return this.settings === null || this.settings.mode === "enforce" || (!this.hostAnswered && Boolean(this.host?.connected));
   }
 
   /**
@@ -544,14 +553,15 @@ export class Sentinel {
    * the page is listed in web_accessible_resources so a web request may be redirected to it).
    */
   async blockingResponse(tabId, recordPromise) {
-    const settings = await this.currentSettings();
-    if (settings.mode !== "enforce") return {};
+    if ((await this.currentSettings()).mode !== "enforce" && this.hostAnswered) return {};
     let timer;
     const rec = await Promise.race([
       recordPromise.catch(() => null),
       new Promise((resolve) => { timer = setTimeout(() => resolve(null), ENFORCE_WAIT_MS); }),
     ]);
     clearTimeout(timer);
+    // the host's hello (the system config's mode) came before its verdict on the same port
+    if ((await this.currentSettings()).mode !== "enforce") return {};
     if (!rec || rec.level !== "banned") return {};
     this.blockedUrls.set(tabId, rec.url);
     await this.browser.storage.session.set({ [`blocked:${tabId}`]: { record: rec, at: Date.now() } });

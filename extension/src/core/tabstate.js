@@ -7,7 +7,8 @@
  * https://developer.mozilla.org/en-US/docs/Mozilla/Add-ons/WebExtensions/API/storage/session):
  * key `tab:<tabId>` holds `{state}`. Writes are coalesced (issue 27): a change marks the tab dirty
  * and one `storage.session.set` after {@link PERSIST_DELAY_MS} carries every dirty tab's state. A
- * page load used to write the whole state plus a history on every change (11 writes, about 100 KB each, on the bench page). {@link TabStates#flush} writes at once
+ * page load used to write the whole state plus a history on every change (11 writes, about 100 KB
+ * each, on the bench page). {@link TabStates#flush} writes at once
  * (the background flushes on `runtime.onSuspend`).
  *
  * A tab's verdict belongs to the document that committed (issue 22 item 2). A main-frame response
@@ -88,6 +89,7 @@ export class TabStates {
         if (!this.session) return;
         let all = {};
         try { all = (await this.session.get(null)) ?? {}; } catch { all = {}; }
+        const saved = new Map(); // tabId -> [{state, at}]
         for (const [k, v] of Object.entries(all)) {
           if (!v || typeof v !== "object") continue;
           if (!k.startsWith(KEY_PREFIX) || !v.state || typeof v.state !== "object") continue;
