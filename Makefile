@@ -79,9 +79,9 @@ lint-extension: setup
 catalogue: setup
 	$(PYTHON) build/make_catalogue.py
 
-## bench: benchmarks against baselines measured in the same run; writes bench/RESULTS.md (a few minutes)
+## bench: benchmarks against baselines measured in the same run; writes bench/RESULTS.md (a few minutes; BENCH_QUICK=1: a smoke run with few rounds, RESULTS.quick.md)
 bench: setup
-	$(PYTHON) bench/run_all.py
+	$(PYTHON) bench/run_all.py $(if $(BENCH_QUICK),--quick)
 
 ## blocklist: regenerate native_host/engine/data/blocklist.json from build/blocklist-sources/
 blocklist: setup

@@ -14,11 +14,22 @@ of the Chromium harness (tests/e2e/chromium.py): one with the extension in its d
 the host, one started without any extension. The figure is the page's own ``loadEventEnd`` (Navigation
 Timing), read in the page; besides the medians, the per-round paired ratios and their quartiles show
 how much of it is noise. Each load is followed by ``--settle`` seconds of idle.
+
+Issue 27 adds to the Chromium rows the floor (a Chromium whose extension registers one bare
+non-blocking onHeadersReceived listener that returns at once, nothing else) and the gap to it, and with
+``--baseline-ref REF`` a Chromium with the extension as built at REF (``git archive``); the CPU time per
+load of each browser's processes (browser, extension process, host; bench/_proc.py); and counts that do not
+depend on the machine's load: per load, storage.session writes and bytes, storage.onChanged listener calls,
+action.* calls, webRequest listener calls per response, getSecurityInfo calls and host requests, from the
+extension against the unit-test fakes (bench/counts.mjs, this build and REF) and, for Chromium, read from a
+real Chromium whose built copy counts its own calls (after the timed rounds, not timed). Quick mode:
+``--quick``, or ``BENCH_QUICK=1`` (4 loads), or ``BENCH_LOADS=N``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import statistics
@@ -30,19 +41,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "e2e"))
 
+from bench import _proc  # noqa: E402
+from bench._pageload import (  # noqa: E402
+    ORIGINS, PER_ORIGIN, PNG, baseline_tree, chromium_builder, chromium_counts, chromium_load, chromium_page, node_counts, page,
+    plain_chromium_class,
+)
 from bench._common import Report, args, goal, summary  # noqa: E402
-
-ORIGINS = 10
-PER_ORIGIN = 10
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
-
-
-def page(servers, n: int) -> str:
-    imgs = "".join(f'<img src="{s.url(f"/r{j}.png?n={n}")}" width=1 height=1>'
-                   for s in servers for j in range(PER_ORIGIN))
-    return f"<!doctype html><meta charset=utf-8><title>bench {n}</title><h1>bench</h1>{imgs}"
-
 
 def load(ff, servers, n: int) -> dict:
     url = servers[0].url(f"/page?n={n}")
@@ -60,6 +64,9 @@ def load(ff, servers, n: int) -> dict:
             raise TimeoutError(f"no load event for {url}: {timing}")
         time.sleep(0.05)
 
+
+# The text in tabstate.js that schedules a tab state's write (TabStates._changed).
+PERSIST = "if (this.session) {\n      this.dirtyStates.add(tabId);"
 
 # Diagnosis variants: the extension as built by the harness, with pieces of the built copy (capture.js
 # unless a patch names another file) changed by text match (the sources in extension/ are untouched). A text that is not found
@@ -83,10 +90,10 @@ VARIANTS = {
     "lean": ("as built, but no sample, no storage.session writes of tab states and no badge redraw on a tab-state "
              "change (what the extension's own work after the call costs)",
              [("resample = 1 / 16,", "resample = 0,", "cache.js"),
-              ("if (this.session) {", "if (false) {", "tabstate.js"),
+              (PERSIST, "if (false) {", "tabstate.js"),
               ("onChange: (tabId) => sentinel?.applyBadge(tabId),", "onChange: () => {},", "background.js")]),
     "nopersist": ("as built, but the tab states are not written to storage.session",
-                  [("if (this.session) {", "if (false) {", "tabstate.js")]),
+                  [(PERSIST, "if (false) {", "tabstate.js")]),
     "nobadge": ("as built, but the badge is not redrawn when a tab state changes",
                 [("onChange: (tabId) => sentinel?.applyBadge(tabId),", "onChange: () => {},", "background.js")]),
     "noder": ("getSecurityInfo(requestId, {certificateChain: true}) for every response, never rawDER",
@@ -135,51 +142,18 @@ def paired(samples: list[float], base: list[float]) -> tuple[float, float, float
     return statistics.median(r), q(0.25), q(0.75)
 
 
-def chromium_load(cr, session: str, servers, n: int) -> dict:
-    """One load of the bench page in a Chromium page target (CDP), timed like :func:`load`."""
-    url = servers[0].url(f"/page?n={n}")
-    servers[0].pages["/page"] = ("text/html", page(servers, n))
-    cr.cdp.cmd("Page.navigate", {"url": url}, session=session)
-    deadline = time.monotonic() + 30
-    expr = ("JSON.stringify({nav: performance.getEntriesByType('navigation').map(e => e.toJSON())[0] || null,"
-            " resources: performance.getEntriesByType('resource').length, url: location.href})")
-    while True:
-        try:
-            timing = json.loads(cr.evaluate(expr, session=session))
-        except Exception:  # noqa: BLE001 - the context is replaced while navigating
-            timing = {"nav": None, "url": None}
-        if timing["nav"] and timing["nav"]["loadEventEnd"] > 0 and timing["url"] == url:
-            return timing
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no load event for {url} in Chromium: {timing}")
-        time.sleep(0.05)
-
-
-def chromium_page(cr) -> str:
-    target = cr.cdp.cmd("Target.createTarget", {"url": "about:blank"})["targetId"]
-    return cr.cdp.cmd("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-
-
-def plain_chromium_class(chromium_module):
-    """The harness's Chromium, started without any extension (the baseline of the Chromium figure)."""
-    class PlainChromium(chromium_module.Chromium):
-        def _launch(self) -> None:
-            args = [self.binary, *chromium_module.FLAGS, f"--user-data-dir={self.user_data_dir}",
-                    "--remote-debugging-port=0", "about:blank"]
-            self.client = chromium_module.CDP(self._start(args, self.env))
-            self.sw_session = None
-
-    return PlainChromium
-
-
 def main() -> None:
     a = args(__doc__.splitlines()[0], loads=(int, 30, "timed loads per browser (issue 6: 20; issue 16: 30)"),
              diagnose=(int, 1, "1 (default): also the diagnosis variants of the extension (VARIANTS, one browser each)"),
              variants=(str, ",".join(DEFAULT_VARIANTS), "comma-separated names from VARIANTS to run, or 'all'"),
              settle=(float, 0.3, "seconds of idle after each load, so one browser's work after its load event "
                                  "(host replies, storage, GC) does not land in the next browser's timed load"),
-             chromium=(int, 1, "1 (default): also the page in headless Chromium, extension (probe mode) vs none"))
-    loads = 4 if a.quick else a.loads
+             chromium=(int, 1, "1 (default): also the page in headless Chromium, extension (probe mode) vs none"),
+             baseline_ref=(str, "", "a git ref (e.g. the commit before a change): its extension is also loaded in "
+                                    "Chromium and counted (bench/counts.mjs) beside this build's"),
+             counts=(int, 1, "1 (default): count per-load calls (bench/counts.mjs; a real Chromium with a counting build)"))
+    quick = a.quick or bool(os.environ.get("BENCH_QUICK"))
+    loads = int(os.environ.get("BENCH_LOADS") or (4 if quick else a.loads))
     rep = Report("7. Page-load overhead in headless Firefox (and Chromium)")
     try:
         import pki
@@ -220,7 +194,8 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"bench_firefox: unknown variant(s) {unknown}; known: {sorted(VARIANTS)}")
     names = ["with", "without", "nohost", *(chosen if a.diagnose else ())]
-    cr_names = ["cr_with", "cr_without"] if cr_mod else []
+    base_tree = baseline_tree(a.baseline_ref) if a.baseline_ref else None
+    cr_names = ["cr_with", "cr_floor", "cr_without", *(["cr_base"] if base_tree else [])] if cr_mod else []
     samples = {k: [] for k in [*names, *cr_names]}
     resources = {k: set() for k in samples}
     badge = None
@@ -242,10 +217,21 @@ def main() -> None:
             finally:
                 harness.build_extension = original
             loaders = {name: (lambda n, ff=ff: load(ff, servers, n)) for name, ff in browsers.items()}
+            procs = {name: ff.proc for name, ff in browsers.items()}
             if cr_mod:
                 crs = {"cr_with": stack.enter_context(cr_mod.Chromium(trust=[root_pem], host="installed")),
                        "cr_without": stack.enter_context(plain_chromium_class(cr_mod)(trust=[root_pem], host=None))}
+                original_cr = cr_mod.build_extension
+                try:
+                    cr_mod.build_extension = chromium_builder(cr_mod, floor=True)
+                    crs["cr_floor"] = stack.enter_context(cr_mod.Chromium(trust=[root_pem], host=None))
+                    if base_tree:
+                        cr_mod.build_extension = chromium_builder(cr_mod, tree=base_tree)
+                        crs["cr_base"] = stack.enter_context(cr_mod.Chromium(trust=[root_pem], host="installed"))
+                finally:
+                    cr_mod.build_extension = original_cr
                 for name, cr in crs.items():
+                    procs[name] = cr.proc
                     sess = chromium_page(cr)
                     loaders[name] = (lambda n, cr=cr, sess=sess: chromium_load(cr, sess, servers, n))
             ff_with = browsers["with"]
@@ -254,7 +240,10 @@ def main() -> None:
                 for fn in loaders.values():
                     n += 1
                     fn(n)
+            loadavg = [os.getloadavg()[0]]
+            cpu_before = {name: _proc.snapshot(proc.pid) for name, proc in procs.items()}
             for _ in range(loads):
+                loadavg.append(os.getloadavg()[0])
                 order = list(loaders)
                 random.shuffle(order)
                 for name in order:
@@ -263,6 +252,16 @@ def main() -> None:
                     samples[name].append(t["nav"]["loadEventEnd"] / 1000)
                     resources[name].add(t["resources"])
                     time.sleep(a.settle)
+            cpu = {name: _proc.cpu_ms(cpu_before[name], _proc.snapshot(proc.pid)) for name, proc in procs.items()}
+            loadavg.append(os.getloadavg()[0])
+            real_counts = {}
+            if cr_mod and a.counts:
+                count_loads = 3 if quick else 5
+                real_counts["this build"] = chromium_counts(cr_mod, chromium_builder(cr_mod, counting=True), root_pem,
+                                                            servers, count_loads, n + 100)
+                if base_tree:
+                    real_counts[a.baseline_ref] = chromium_counts(cr_mod, chromium_builder(cr_mod, tree=base_tree, counting=True),
+                                                                  root_pem, servers, count_loads, n + 200)
             try:
                 tab = ff_with.tab_id(servers[0].url("/page"))
                 badge = ff_with.wait_badge(tab, lambda b: b["text"] not in ("", "\u2026"), timeout=10)
@@ -272,6 +271,13 @@ def main() -> None:
         for s in servers:
             s.__exit__(None, None, None)
         shutil.rmtree(certdir, ignore_errors=True)
+    sim = {}
+    if a.counts:
+        sim["this build"] = node_counts(None)
+        if base_tree:
+            sim[a.baseline_ref] = node_counts(base_tree)
+    if base_tree:
+        shutil.rmtree(base_tree, ignore_errors=True)
 
     def row(label: str, name: str, base: str, is_goal: bool = False) -> list[str]:
         v, b = summary(samples[name]), summary(samples[base])
@@ -291,14 +297,67 @@ def main() -> None:
     if cr_mod:
         cwo = summary(samples["cr_without"])
         rows.append(["Chromium without the extension", f"{cwo['median'] * 1e3:.1f} ms", f"{cwo['p99'] * 1e3:.1f} ms", "", ""])
-        rows.append(row("Chromium, RootSentinel + host, default (probe) mode", "cr_with", "cr_without"))
+        rows.append(row("Chromium, RootSentinel + host, default (probe) mode, as built", "cr_with", "cr_without"))
+        rows.append(row("Chromium, the floor: one non-blocking onHeadersReceived listener that returns at once, nothing else",
+                        "cr_floor", "cr_without"))
+        if "cr_base" in samples:
+            rows.append(row(f"Chromium, RootSentinel + host, probe mode, as built at {a.baseline_ref}", "cr_base", "cr_without"))
     rep.table(["browser", "load median", "load p99", "overhead of the medians",
                "paired overhead: median of the per-round ratios (quartiles)"], rows)
+    def gap(name: str, floor: str, base: str) -> float:
+        return paired(samples[name], samples[base])[0] - paired(samples[floor], samples[base])[0]
+
     if "noop" in samples:
-        gap = paired(samples["with"], samples["without"])[0] - paired(samples["noop"], samples["without"])[0]
-        rep.line(f"As built vs the listener alone, paired medians: {gap * 100:+.1f} points "
-                 f"({goal(abs(gap) <= 0.02, 'goal: within 2 points')}).")
+        g = gap("with", "noop", "without")
+        rep.line(f"Firefox as built vs the listener alone (blocking), paired medians: {g * 100:+.1f} points "
+                 f"({goal(g <= 0.02, 'goal: within 2 points')}).")
         rep.line()
+    g = gap("nohost", "with", "without")
+    rep.line(f"Firefox with no host vs as built, paired medians: {g * 100:+.1f} points "
+             f"({goal(g <= 0.02, 'goal: within 2 points')}).")
+    rep.line()
+    if cr_mod:
+        g = gap("cr_with", "cr_floor", "cr_without")
+        rep.line(f"Chromium as built vs the one-listener floor, paired medians: {g * 100:+.1f} points "
+                 f"({goal(g <= 0.03, 'goal: within 3 points')}).")
+        rep.line()
+    rep.table(["browser", "browser processes, CPU ms per load", "extension process", "host"],
+              [[name, f"{c['browser'] / loads:.0f}", f"{c['extension'] / loads:.0f}", f"{c['host'] / loads:.0f}"]
+               for name, c in cpu.items()])
+    rep.line(f"CPU: utime + stime of each browser's process tree (bench/_proc.py) over the timed rounds (loads and "
+             f"idle), divided by the loads. Load average (1 min) during the rounds: min {min(loadavg):.1f}, "
+             f"max {max(loadavg):.1f}, on {os.cpu_count()} CPUs.")
+    rep.line()
+    if sim or real_counts:
+        keys = [("sessionSets", "storage.session.set calls"), ("sessionBytes", "storage.session.set bytes (JSON)"),
+                ("onChangedCalls", "storage.onChanged listener calls"), ("onChangedBytes", "bytes those calls carry back"),
+                ("action", "action.* calls"), ("webRequestCallsPerResponse", "webRequest listener calls per response"),
+                ("getSecurityInfo", "getSecurityInfo calls"), ("hostRequests", "host requests")]
+        header = ["per load of the bench page (counted, not timed)"]
+        cols = []
+        for build, res in sim.items():
+            for kind in ("firefox", "firefox_nohost", "chromium", "chromium_nohost"):
+                if res and kind in res:
+                    header.append(f"{kind}, {build}")
+                    cols.append(res[kind])
+        rows2 = [[label, *[f"{c.get(k, 0):.1f}" if isinstance(c.get(k, 0), float) else str(c.get(k, 0)) for c in cols]]
+                 for k, label in keys]
+        if cols:
+            rep.table(header, rows2)
+            rep.line("From bench/counts.mjs: the extension against the unit-test fakes (tests/js), 3 loads after 2 "
+                     "warm-ups, the responses of a load spread in time, Chromium 156's securityInfo listener called "
+                     "without securityInfo.")
+            rep.line()
+        if real_counts:
+            rkeys = [("sessionSets", "storage.session.set calls"), ("sessionBytes", "storage.session.set bytes (JSON)"),
+                     ("onChanged", "storage onChanged listener calls"), ("action", "action.* calls"),
+                     ("webRequestPerResponse", "webRequest listener calls per response")]
+            rep.table(["per load, real headless Chromium (counting build)", *real_counts],
+                      [[label, *[f"{c.get(k, 0):.1f}" for c in real_counts.values()]] for k, label in rkeys])
+            errors = {b: c["error"] for b, c in real_counts.items() if "error" in c}
+            rep.line("Counted by a prelude in the built service worker that wraps the APIs (after the timed rounds; "
+                     f"not timed){f'; wrapping errors: {errors}' if errors else ''}.")
+            rep.line()
     rep.line(f"{loads} timed loads per browser after 3 warm-up loads each, interleaved in random order each round, "
              f"{a.settle:g} s idle after each; "
              f"page with {ORIGINS * PER_ORIGIN} images on {ORIGINS} HTTPS origins (127.0.0.1 servers, leaf <- "

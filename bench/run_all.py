@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import REPO, busy_processes, machine  # noqa: E402
 
 BENCHES = ["bench_verdict.py", "bench_host.py", "bench_coldstart.py", "bench_blocklist.py", "bench_probe.py",
-           "bench_firefox.py", "bench_publicroots.py", "bench_verify.py", "bench_hostile.py", "bench_catalogue.py"]
+           "bench_firefox.py", "bench_publicroots.py", "bench_intermediates.py", "bench_verify.py", "bench_hostile.py", "bench_catalogue.py"]
 
 
 def main() -> int:

@@ -214,3 +214,46 @@ def test_truly_unknown_issuer_with_an_aia_url_is_unknown_and_says_fetch(tmp_path
     # a proxy's leaf with no AIA URL, its root not sent: interception as before
     plain, _ = issue_leaf(inter, inter_key, "x.example")
     assert _judge([plain])["level"] == "interception"
+
+
+def test_scan_calls_an_installed_anchor_public_only_when_a_public_root_signed_it():
+    """``scan``: an installed trust anchor (not self-issued) that names a public root as its issuer is public
+    only when that root's key verifies it; the name and a copied key id are not enough (issue 22 item 7)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from native_host.engine.verdict import Policy
+    from native_host.scan.model import Installed, Store
+    from native_host.scan.report import judge_place
+
+    real = _public_root("DigiCert Global Root G2")
+    ski = real.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    forged, _ = issue_leaf(None, ec.generate_private_key(ec.SECP256R1()), "x", issuer_name=real.subject, aki=ski,
+                           ca=True, cn="Forged Issuing CA")
+    item = Installed(der=der(forged), store=Store("linux-anchors", "/usr/local/share/ca-certificates"), anchor=True)
+    place = judge_place(item, cert_facts(der(forged)), None, store(), Policy())
+    assert (place.status, place.reason) == ("non-public", "non_public_anchor")
+    (_, r11), = pem_blocks((LE / "r11.pem").read_bytes())  # the real R11, installed as an anchor
+    item = Installed(der=r11, store=Store("linux-anchors", "/usr/local/share/ca-certificates"), anchor=True)
+    assert judge_place(item, cert_facts(r11), None, store(), Policy()).status == "public"
+
+
+def test_an_aia_url_that_answers_with_another_certificate_is_not_a_missing_issuer():
+    """A proxy's leaf that copied the real site's AIA URL: the fetch answers with the real intermediate, whose
+    name is not the leaf's issuer. That is evidence, not a missing issuer: interception as before."""
+    from native_host.engine.certfacts import cert_facts as facts_of
+
+    root, root_key = make_root("Copying Proxy Root")
+    key = new_key()
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "x.example")]))
+            .issuer_name(root.subject).public_key(key.public_key()).serial_number(3)
+            .not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+                x509.oid.AuthorityInformationAccessOID.CA_ISSUERS,
+                x509.UniformResourceIdentifier("http://r11.i.lencr.org/"))]), critical=False)
+            .sign(root_key, hashes.SHA256()))
+    (_, r11), = pem_blocks((LE / "r11.pem").read_bytes())
+    v = _judge([leaf], fetch=lambda url: [r11])
+    assert (v["level"], v["path"]["outcome"]) == ("interception", "unknown_issuer")
+    assert _judge([leaf], fetch=lambda url: [])["reason"] == "missing_issuer"
+    assert facts_of(r11).subject != facts_of(der(leaf)).issuer

@@ -57,6 +57,26 @@ def _match(facts: CertFacts, blocklist: Blocklist, policy: Policy) -> tuple[str,
     return reason, {"by": by, "entry": {k: entry.get(k) for k in keep} | {"list": entry.get("chromium_list") or "block"}}
 
 
+def _issued_by_public_root(facts: CertFacts, public: PublicRoots) -> bool:
+    """True when a trusted store root of ``facts``' issuer Name signed it and may issue (its key verifies the
+    signature, :func:`native_host.engine.verify.link_error` and :func:`~native_host.engine.verify.ca_error`):
+    a name alone, or a copied key id, is never enough (issue 22 item 7)."""
+    from dataclasses import replace
+
+    from native_host.engine.verify import ca_error, link_error
+
+    for root in public.issuers_for(replace(facts, aki=None)):
+        if not root.trusted:
+            continue
+        try:
+            cert = root.certificate()
+        except ValueError:
+            continue
+        if link_error(facts, root.facts, cert) is None and ca_error(cert, 0, anchor=True) is None:
+            return True
+    return False
+
+
 def judge_place(item: Installed, facts: CertFacts, banned: tuple[str, dict[str, Any]] | None,
                 public: PublicRoots, policy: Policy) -> Place:
     """The status of one certificate in one place (see the module table)."""
@@ -68,7 +88,7 @@ def judge_place(item: Installed, facts: CertFacts, banned: tuple[str, dict[str, 
         return Place(item, "intermediate", "not_anchor")
     if facts.spki_sha256 in policy.allow_spki_sha256:
         return Place(item, "allowlisted", "allowlisted_root")
-    if public.is_public(facts) or (not facts.self_issued and public.issuer_is_public(facts)):
+    if public.is_public(facts) or (not facts.self_issued and _issued_by_public_root(facts, public)):
         return Place(item, "public", "public_anchor")
     if item.store.vendor or item.vendor:
         return Place(item, "vendor", "vendor_store")

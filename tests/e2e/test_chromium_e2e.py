@@ -311,7 +311,8 @@ def test_a_root_the_organisation_banned_is_banned(certdir, mode):
     This server sends its root: the host matches an organisation's ban only on certificates it was
     given (native_host/engine/verdict.py, step 1), and a probe gets only what the server sends, so with
     the root left out of the handshake probe mode says ``interception`` for this chain (seen here),
-    while debugger mode, with the chain the browser built, still says ``banned``."""
+    while debugger mode, with the chain the browser built, still says ``banned``; given as the root itself
+    (``banned[].pem``), probe mode says ``banned`` too (the next test)."""
     root = pki.private_root("Retired Proxy Root", org="Example Corp")
     inter = pki.intermediate(root, "Retired Proxy Issuing CA")
     server = serve(pki.server_identity(inter, chain_above=[inter, root]), certdir, "retired", "Intranet")
@@ -326,6 +327,35 @@ def test_a_root_the_organisation_banned_is_banned(certdir, mode):
         assert "Retired Proxy" in popup["explanation"]
         assert popup["evidence"] == EVIDENCE[mode]
         assert any(c["matched"] for c in popup["chain"])
+
+
+@pytest.mark.parametrize("kind", ["banned", "allowed"])
+def test_a_root_the_organisation_gave_as_pem_matches_although_the_server_never_sends_it(certdir, kind):
+    """Issue 23 item 3: an inspection proxy sends its leaf and intermediate, never its root, so probe mode
+    never sees the root's key (above: ``interception``). Given the root itself (host config ``banned[].pem``
+    or ``allow_roots_pem``), the host verifies the path up to it: ``banned`` (``!!``) or ``notice`` (``i``)
+    with the root's name, in real Chromium probe mode."""
+    from cryptography.hazmat.primitives import serialization
+
+    root = pki.private_root("Example Corp Proxy Root", org="Example Corp")
+    inter = pki.intermediate(root, "Example Corp Proxy Issuing CA")
+    server = serve(pki.server_identity(inter, chain_above=[inter]), certdir, "proxy", "Intranet")
+    pem = root.cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    config = ({"banned": [{"pem": pem, "reason": "retired proxy root"}]} if kind == "banned"
+              else {"allow_roots_pem": [pem]})
+    with server, Chromium(trust=[write_root(root, certdir, "proxy")], host_config=config) as cr:
+        tab = visit(cr, server.url("/"))
+        badge = cr.wait_badge(tab, settled)
+        popup = cr.popup(tab)
+        verdict = cr.tab_state(tab)["main"]["verdict"]
+    assert popup["evidence"] == EVIDENCE["probe"]
+    assert len(popup["chain"]) == 2  # leaf and intermediate: the root was not sent
+    assert verdict["anchor"]["sent"] is False and verdict["names"]["root"] == "Example Corp Proxy Root"
+    if kind == "banned":
+        assert (badge["text"], popup["verdictLevel"], verdict["reason"]) == (BADGE["banned"], "banned", "policy_banned")
+    else:
+        assert (badge["text"], popup["verdictLevel"], verdict["reason"]) == (BADGE["notice"], "notice", "allowlisted_root")
+        assert "Example Corp Proxy Root" in badge["title"]
 
 
 def test_enforce_mode_replaces_a_banned_page_after_its_verdict(certdir):

@@ -624,3 +624,22 @@ def test_browser_blocked_page_behind_an_explicit_proxy_is_probed_through_it(cert
             assert "mitmproxy" in popup["explanation"] and "Origin Own Root" not in popup["explanation"]
             assert popup["route"] == (f"Route: the helper's connection went through the proxy http://127.0.0.1:{mitm.port}, "
                                       "as the browser's does.")
+
+
+def test_the_first_reload_after_install_is_judged(certdir):
+    """Issue 24 item 10: the host is installed while Firefox runs (``rootsentinel install --browser firefox``)
+    after a page showed ``?`` for "host not found": the very next reload is judged, not held back by the
+    reconnect back-off (before: ``?`` for more than 16 s, until a second reload)."""
+    root = pki.private_root("Some Private Root")
+    server = serve(pki.server_identity(root), certdir, "private")
+    server.pages["/"] = ("text/html", PAGE.format(title="Shop", extra=""))
+    from browser import install_host
+
+    with server, Firefox(trust=[write_root(root, certdir, "private")], host=None) as ff:
+        for _ in range(2):  # two failed attempts: the back-off has grown past the time a reload takes
+            tab = visit(ff, server.url("/"))
+            assert ff.wait_badge(tab, settled)["text"] == BADGE["unknown"]
+        install_host("firefox", {**os.environ, "HOME": str(ff.home)})
+        tab = visit(ff, server.url("/"))
+        badge = ff.wait_badge(tab, settled)
+        assert badge["text"] == BADGE["interception"], badge

@@ -31,10 +31,12 @@ function hostByLeaf(levels) {
 }
 
 let nextRequest = 1;
-function respond(browser, { tabId = 7, url, type = "image", leaf, fromCache = false, requestId, si }) {
+/** One response; a main frame then commits (`commit: false`: a redirect hop, which does not). */
+function respond(browser, { tabId = 7, url, type = "image", leaf, fromCache = false, requestId, si, commit = true }) {
   const id = String(requestId ?? nextRequest++);
   browser.securityInfos.set(id, si ?? securityInfo(leaf));
   const [ret] = browser.webRequest.onHeadersReceived.fire({ requestId: id, tabId, url, type, fromCache, frameId: type === "main_frame" ? 0 : 3 });
+  if (type === "main_frame" && commit) browser.webNavigation.onCommitted.fire({ tabId, frameId: 0, url });
   return ret;
 }
 
@@ -96,6 +98,7 @@ test("the page shows the worst verdict of its requests and lists intercepted ori
 test("a plain-http main frame is never ok, and an intercepted subresource makes it interception", async () => {
   const { browser, sentinel } = await boot({ host: hostByLeaf({ [LEAF_B]: "interception" }) });
   browser.webRequest.onHeadersReceived.fire({ requestId: "h1", tabId: 7, url: "http://plain.test/", type: "main_frame", frameId: 0 });
+  browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "http://plain.test/" });
   await settle();
   assert.equal(browser.badges.get(7).text, "?");
   assert.equal(sentinel.tabs.get(7).main.reason, "insecure");
@@ -111,7 +114,7 @@ test("redirects: the final main-frame response wins even if the first hop's verd
   const host = (msg, port) => (msg.type === "check" && msg.url === "https://old.test/"
     ? firstHop.then(() => base(msg, port)) : base(msg, port));
   const { browser, sentinel } = await boot({ host });
-  respond(browser, { url: "https://old.test/", type: "main_frame", leaf: LEAF_C, requestId: "nav" });
+  respond(browser, { url: "https://old.test/", type: "main_frame", leaf: LEAF_C, requestId: "nav", commit: false });
   respond(browser, { url: "https://new.test/", type: "main_frame", leaf: LEAF_A, requestId: "nav" });
   await settle();
   releaseFirst();
@@ -349,4 +352,18 @@ test("managed allow_user_acknowledge: false sends no acknowledged roots", async 
     local: { acknowledged: [{ spki_sha256: "ab".repeat(32), name: "x", added: 1 }] } });
   const [first] = browser.native.sent.filter((m) => m.type === "hello");
   assert.equal("acknowledged_spki_sha256" in first, false);
+});
+
+test("mode enforce in the host's system config (hello reply settings) blocks the first banned page (issue 23 item 4)", async () => {
+  const levels = { [LEAF_C]: "banned" };
+  const host = (msg) => (msg.type === "hello" ? { ...hello(msg), settings: { mode: "enforce", probing: true, audit: false } }
+    : hostByLeaf(levels)(msg));
+  const browser = fakeBrowser({ host });
+  const sentinel = startBackground(browser, registerCapture);
+  // the very first page, before the hello reply is in: held until its verdict, then judged under the config
+  const held = respond(browser, { url: "https://bad.test/", type: "main_frame", leaf: LEAF_C, tabId: 9 });
+  assert.ok(held instanceof Promise);
+  assert.deepEqual(await held, { redirectUrl: "moz-extension://test-uuid/blocked/blocked.html?tab=9" });
+  assert.equal(sentinel.settings.mode, "enforce");
+  assert.ok(sentinel.settings.locked.includes("mode"));
 });

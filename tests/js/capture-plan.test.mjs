@@ -30,11 +30,13 @@ function host(levels, derWanted = () => false) {
 }
 
 let next = 1;
+/** One response; a main frame then commits (`commit: false`: one that does not). */
 function respond(browser, opts) {
-  const { tabId = 7, url, type = "image", leaf, si, fromCache = false } = opts;
+  const { tabId = 7, url, type = "image", leaf, si, fromCache = false, commit = true } = opts;
   const id = `p${next++}`;
   browser.securityInfos.set(id, "si" in opts ? si : securityInfo(leaf));
   browser.webRequest.onHeadersReceived.fire({ requestId: id, tabId, url, type, fromCache, frameId: type === "main_frame" ? 0 : 3 });
+  if (type === "main_frame" && commit) browser.webNavigation.onCommitted.fire({ tabId, frameId: 0, url });
   return id;
 }
 

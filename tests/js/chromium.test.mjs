@@ -42,12 +42,16 @@ function hostByName(levels = {}, { chainOf } = {}) {
 }
 
 let nextRequest = 1;
-/** One response as Chromium reports it: onHeadersReceived, then onResponseStarted with `ip` (null: none). */
+/**
+ * One response as Chromium reports it: onHeadersReceived, then onResponseStarted with `ip` (null: none);
+ * a main frame then commits (webNavigation.onCommitted).
+ */
 function respond(chrome, { tabId = 7, url, type = "main_frame", requestId, fromCache = false, ip = "192.0.2.7" }) {
   const id = String(requestId ?? nextRequest++);
   const details = { requestId: id, tabId, url, type, fromCache, frameId: type === "main_frame" ? 0 : 3 };
   const out = chrome.webRequest.onHeadersReceived.fire(details);
   chrome.webRequest.onResponseStarted.fire(ip === null ? details : { ...details, ip });
+  if (type === "main_frame") chrome.webNavigation.onCommitted.fire({ tabId, frameId: 0, url });
   return out;
 }
 

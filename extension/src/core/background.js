@@ -86,6 +86,8 @@ export function startBackground(browser, registerCapture, { client = "firefox", 
     });
   });
   browser.runtime.onMessage.addListener((msg) => {
+    // The popup, before it reads the tab state: what the coalescing delay still holds is written first.
+    if (msg?.type === "flush-tab-states") return tabs.ready().then(() => tabs.flush()).then(() => true);
     if (msg?.type === "retry-host") {
       host.connect({ force: true });
       return Promise.resolve(host.status());
@@ -98,6 +100,7 @@ export function startBackground(browser, registerCapture, { client = "firefox", 
   browser.runtime.onSuspend?.addListener(() => { tabs.flush(); });
 
   tabs.ready();
+  sentinel.policyKnown(); // the bounded wait for managed settings counts from the worker's start
   sentinel.loadSettings();
   host.connect();
   return sentinel;

@@ -42,6 +42,14 @@ const REPEAT = Symbol("repeat");
 /** Longest time an enforce-mode main frame waits for the host before it is let through (ms). */
 export const ENFORCE_WAIT_MS = 8000;
 
+/**
+ * How long a new page's badge waits for its navigation to commit before it is drawn anyway (ms). The
+ * browser resets the tab's badge when the document commits, so whatever is drawn between a main-frame
+ * response and its commit is drawn twice (issue 27); a response that never commits (a download, a 204)
+ * is drawn after this delay.
+ */
+export const COMMIT_WAIT_MS = 500;
+
 /** Probes make their own TLS connection, so they get longer than a check (ms). */
 export const PROBE_TIMEOUT_MS = 20000;
 
@@ -100,6 +108,7 @@ export class Sentinel {
     setTimer = (f, ms) => setTimeout(f, ms) }) {
     this.browser = browser;
     this.hostSettings = null; // the `settings` of the host's hello reply (system config), null before it
+    this.hostAnswered = false; // a hello reply arrived on some connection
     this.policyListeners = [];
     this.managedWaitMs = managedWaitMs;
     this.setTimer = setTimer;
@@ -117,6 +126,7 @@ export class Sentinel {
     this.seen = new PageSeen();
     this.origins = new PageOrigins();
     this.drawn = new Map(); // tabId -> {text, color, title} last set ({@link applyBadge})
+    this.held = new Map(); // tabId -> timer: a new page's badge waits for its commit ({@link holdBadge})
     this.committedGen = new Map(); // tabId -> the page generation its last committed navigation kept
     this.hostFailures = new Map(); // tabId -> {gen, n}: host failures on the tab's page ({@link hostFailed})
   }
@@ -137,9 +147,11 @@ export class Sentinel {
    */
   loadSettings() {
     const seq = (this.settingsSeq = (this.settingsSeq ?? 0) + 1);
+    this.settingsPending = true;
     this.settingsLoading = loadSettings(this.browser.storage, this.hostSettings).then((s) => {
       if (seq !== this.settingsSeq) return this.settingsLoading;
       this.settings = s;
+      this.settingsPending = false;
       return s;
     });
     return this.settingsLoading;
@@ -151,6 +163,7 @@ export class Sentinel {
    * @returns {Promise<object>|null} the reload, or null when nothing changed
    */
   applyHostSettings(settings) {
+    this.hostAnswered = true;
     const next = settings && typeof settings === "object" ? settings : null;
     if (JSON.stringify(next) === JSON.stringify(this.hostSettings)) return null;
     const before = this.settings;
@@ -166,7 +179,8 @@ export class Sentinel {
    * `managedWaitMs` is 0 (Firefox reads policies before extensions start) or managed storage already has
    * something; else when managed storage changes ({@link managedArrived}) or `managedWaitMs` after the
    * first call, whichever comes first. Chromium answers `storage.managed` only once its policy service
-   * is up, seconds after start: what is judged in that window would outlive the policy.
+   * is up, seconds after start: what is judged in that window would outlive the policy. The background
+   * calls it at start, so the bound counts from the worker's start, not from the first page.
    * @returns {Promise<void>}
    */
   policyKnown() {
@@ -208,12 +222,16 @@ export class Sentinel {
 
   /** Settings, loading them first if the event page just started. */
   async currentSettings() {
-    return this.settings ?? (await (this.settingsLoading ?? this.loadSettings()));
+    if (this.settings && !this.settingsPending) return this.settings;
+    return await (this.settingsLoading ?? this.loadSettings()); // a newer load (policy, host's hello) is on its way
   }
 
-  /** True when a main frame must be held until its verdict (enforce mode), or when not yet known. */
+  /**
+   * True when a main frame must be held until its verdict (enforce mode), or when that is not yet known:
+   * no settings yet, or the host's hello (which says the system config's `mode`) not answered on an open port.
+   */
   holdsMainFrames() {
-    return this.settings === null || this.settings.mode === "enforce";
+    return this.settings === null || this.settings.mode === "enforce" || (!this.hostAnswered && Boolean(this.host?.connected));
   }
 
   /** The `hello` request: client name and the managed policy (docs/protocol.md). */
@@ -298,6 +316,7 @@ export class Sentinel {
    * @returns {Promise<{gen: number, hostname: string, evidence: any}|null>}  null: nothing to record
    */
   async startObservation({ tabId, url, main, requestId }, evidencePromise, failed) {
+    if (main) this.holdBadge(tabId);
     let gen = main ? this.tabs.startPage(tabId, url, requestId) : this.tabs.genOf(tabId);
     let evidence;
     try { evidence = await evidencePromise; } catch { evidence = failed; }
@@ -382,6 +401,7 @@ export class Sentinel {
 
   /** A plain-http main frame: a new page whose own level is `unknown` (reason `insecure`). */
   insecureMainFrame({ tabId, url, requestId }) {
+    this.holdBadge(tabId);
     const gen = this.tabs.startPage(tabId, url, requestId);
     let hostname = null;
     try { hostname = new URL(url).hostname; } catch { /* keep null */ }
@@ -428,14 +448,15 @@ export class Sentinel {
    * the page is listed in web_accessible_resources so a web request may be redirected to it).
    */
   async blockingResponse(tabId, recordPromise) {
-    const settings = await this.currentSettings();
-    if (settings.mode !== "enforce") return {};
+    if ((await this.currentSettings()).mode !== "enforce" && this.hostAnswered) return {};
     let timer;
     const rec = await Promise.race([
       recordPromise.catch(() => null),
       new Promise((resolve) => { timer = setTimeout(() => resolve(null), ENFORCE_WAIT_MS); }),
     ]);
     clearTimeout(timer);
+    // the host's hello (the system config's mode) came before its verdict on the same port
+    if ((await this.currentSettings()).mode !== "enforce") return {};
     if (!rec || rec.level !== "banned") return {};
     await this.browser.storage.session.set({ [`blocked:${tabId}`]: { record: rec, at: Date.now() } });
     this.reportBlocked(rec);
@@ -496,6 +517,8 @@ export class Sentinel {
    * @param {{force?: boolean, cleared?: boolean}} [opts]
    */
   applyBadge(tabId, { force = false, cleared = false } = {}) {
+    if (cleared || force) this.releaseBadge(tabId);
+    else if (this.held.has(tabId)) return Promise.resolve(); // drawn once the document commits
     const action = this.browser.action;
     const state = this.tabs.get(tabId);
     const call = (fn, ...fallback) => {
@@ -540,6 +563,22 @@ export class Sentinel {
     return Promise.all(calls);
   }
 
+  /**
+   * A main-frame response started a new page in `tabId`: its badge is drawn when the navigation commits
+   * ({@link committed}, right after the browser reset it), or after {@link COMMIT_WAIT_MS}.
+   */
+  holdBadge(tabId) {
+    clearTimeout(this.held.get(tabId));
+    this.held.set(tabId, setTimeout(() => { this.held.delete(tabId); this.applyBadge(tabId); }, COMMIT_WAIT_MS));
+  }
+
+  /** Ends {@link holdBadge}'s wait without drawing. */
+  releaseBadge(tabId) {
+    if (!this.held.has(tabId)) return;
+    clearTimeout(this.held.get(tabId));
+    this.held.delete(tabId);
+  }
+
   /** A desktop notification for a banned verdict, once per page and origin, when enabled. */
   notifyBanned(tabId, gen, rec) {
     if (this.settings && this.settings.notifications === false) return;
@@ -559,6 +598,7 @@ export class Sentinel {
     this.seen.forget(tabId);
     this.origins.forget(tabId);
     this.drawn.delete(tabId);
+    this.releaseBadge(tabId);
     this.hostFailures.delete(tabId);
     this.committedGen.delete(tabId);
     this.tabs.remove(tabId);

@@ -5,12 +5,13 @@
  * Kept in `storage.session` so that an event-page or service-worker restart loses no verdict
  * (Firefox MV3 background pages unload when idle, Chromium stops an idle worker; MDN storage.session,
  * https://developer.mozilla.org/en-US/docs/Mozilla/Add-ons/WebExtensions/API/storage/session):
- * key `tab:<tabId>` holds `{state}`, key `hist:<tabId>` the tab's last {@link HISTORY} pages (for
- * back/forward). Writes are coalesced (issue 27): a change marks the tab dirty and one
- * `storage.session.set` after {@link PERSIST_DELAY_MS} carries every dirty tab's state, and its
- * history only when the history changed. A page load used to write the whole state plus history on
- * every change (11 writes, about 100 KB each, on the bench page). {@link TabStates#flush} writes at once
- * (the background flushes on `runtime.onSuspend`).
+ * key `tab:<tabId>` holds `{state}`, and each of the tab's last {@link HISTORY} pages (for back/forward)
+ * has its own key `hist:<tabId>:<gen>` holding `{state, at}`, written once when the page leaves the tab
+ * and removed when it drops out of the history. Writes are coalesced (issue 27): a change marks the
+ * tab dirty and one `storage.session.set` after {@link PERSIST_DELAY_MS} carries every dirty tab's
+ * state and the history pages added since. A page load used to write the whole state plus the whole
+ * history on every change (11 writes, about 100 KB each, on the bench page). {@link TabStates#flush}
+ * writes at once (the background flushes on `runtime.onSuspend`).
  *
  * A new main-frame response starts a new page state with a new generation number; results that
  * arrive for an older generation (a redirect hop, the previous page's subresources) are dropped, so
@@ -75,7 +76,9 @@ export class TabStates {
     this.gen = 0;
     this.loaded = null;
     this.dirtyStates = new Set(); // tabIds whose state is to be written (or removed)
-    this.dirtyHistories = new Set(); // tabIds whose history is to be written
+    this.historyPut = new Map(); // hist:<tabId>:<gen> -> {state, at} to be written
+    this.historyDrop = new Set(); // hist:<tabId>:<gen> keys to be removed
+    this.historyKeys = new Map(); // tabId -> Set of its hist:<tabId>:<gen> keys in storage (or to be)
     this.timer = null;
   }
 
@@ -86,10 +89,15 @@ export class TabStates {
         if (!this.session) return;
         let all = {};
         try { all = (await this.session.get(null)) ?? {}; } catch { all = {}; }
+        const saved = new Map(); // tabId -> [{state, at}]
         for (const [k, v] of Object.entries(all)) {
           if (!v || typeof v !== "object") continue;
-          if (k.startsWith(HISTORY_PREFIX) && Array.isArray(v)) {
-            this._restoreHistory(Number(k.slice(HISTORY_PREFIX.length)), v);
+          if (k.startsWith(HISTORY_PREFIX)) {
+            const tabId = Number(k.slice(HISTORY_PREFIX.length).split(":")[0]);
+            if (!Number.isInteger(tabId) || !v.state || typeof v.state !== "object") continue;
+            if (!saved.has(tabId)) saved.set(tabId, []);
+            saved.get(tabId).push(v);
+            this._keysOf(tabId).add(k);
             continue;
           }
           if (!k.startsWith(KEY_PREFIX) || !v.state || typeof v.state !== "object") continue;
@@ -98,6 +106,10 @@ export class TabStates {
           if (Array.isArray(v.history)) this._restoreHistory(tabId, v.history);
           if (!this.tabs.has(tabId)) this.tabs.set(tabId, v.state);
           this.gen = Math.max(this.gen, v.state.gen ?? 0);
+        }
+        for (const [tabId, entries] of saved) {
+          entries.sort((a, b) => (b.at ?? 0) - (a.at ?? 0) || (b.state.gen ?? 0) - (a.state.gen ?? 0));
+          this._restoreHistory(tabId, entries.map((e) => e.state));
         }
         for (const hist of this.history.values()) for (const h of hist) this.gen = Math.max(this.gen, h?.gen ?? 0);
       })();
@@ -204,20 +216,43 @@ export class TabStates {
 
   /** Forgets a closed tab (its saved state and history go at once; nothing of it is written later). */
   remove(tabId) {
+    const keys = [KEY_PREFIX + tabId, ...(this.historyKeys.get(tabId) ?? [])];
     this.tabs.delete(tabId);
     this.history.delete(tabId);
+    this.historyKeys.delete(tabId);
     this.dirtyStates.delete(tabId);
-    this.dirtyHistories.delete(tabId);
-    if (this.session) {
-      Promise.resolve(this.session.remove([KEY_PREFIX + tabId, HISTORY_PREFIX + tabId])).catch(() => {});
+    for (const k of keys) {
+      this.historyPut.delete(k);
+      this.historyDrop.delete(k);
     }
+    if (this.session) Promise.resolve(this.session.remove(keys)).catch(() => {});
+  }
+
+  /** The tab's history keys in storage (a live set). */
+  _keysOf(tabId) {
+    if (!this.historyKeys.has(tabId)) this.historyKeys.set(tabId, new Set());
+    return this.historyKeys.get(tabId);
   }
 
   _remember(tabId, state) {
-    const hist = (this.history.get(tabId) ?? []).filter((s) => pageKey(s.url) !== pageKey(state.url));
-    hist.unshift(state);
-    this.history.set(tabId, hist.slice(0, HISTORY));
-    this.dirtyHistories.add(tabId);
+    const before = this.history.get(tabId) ?? [];
+    const hist = [state, ...before.filter((s) => pageKey(s.url) !== pageKey(state.url))].slice(0, HISTORY);
+    this.history.set(tabId, hist);
+    if (!this.session) return;
+    const keys = this._keysOf(tabId);
+    const keep = new Set(hist.map((s) => `${HISTORY_PREFIX}${tabId}:${s.gen}`));
+    for (const k of keys) {
+      if (keep.has(k)) continue;
+      keys.delete(k);
+      this.historyPut.delete(k);
+      this.historyDrop.add(k);
+    }
+    const key = `${HISTORY_PREFIX}${tabId}:${state.gen}`;
+    if (!keys.has(key)) {
+      keys.add(key);
+      this.historyDrop.delete(key);
+      this.historyPut.set(key, { state, at: Date.now() });
+    }
   }
 
   _changed(tabId) {
@@ -230,21 +265,24 @@ export class TabStates {
 
   /**
    * Writes what changed since the last write: one `storage.session.set` with the state of every dirty
-   * tab (and the history of those whose history changed), one `remove` for tabs left without a state.
+   * tab and the history pages added since, one `remove` for tabs left without a state and pages that
+   * left the history.
    * @returns {Promise<void>} settles when the browser took the writes (errors are swallowed)
    */
   flush() {
-    if (!this.session || (this.dirtyStates.size === 0 && this.dirtyHistories.size === 0)) return Promise.resolve();
-    const put = {};
-    const drop = [];
+    if (!this.session || (this.dirtyStates.size === 0 && this.historyPut.size === 0 && this.historyDrop.size === 0)) {
+      return Promise.resolve();
+    }
+    const put = Object.fromEntries(this.historyPut);
+    const drop = [...this.historyDrop];
     for (const tabId of this.dirtyStates) {
       const state = this.tabs.get(tabId);
       if (state) put[KEY_PREFIX + tabId] = { state };
       else drop.push(KEY_PREFIX + tabId);
     }
-    for (const tabId of this.dirtyHistories) put[HISTORY_PREFIX + tabId] = this.history.get(tabId) ?? [];
     this.dirtyStates.clear();
-    this.dirtyHistories.clear();
+    this.historyPut.clear();
+    this.historyDrop.clear();
     const done = [];
     if (Object.keys(put).length) {
       done.push(Promise.resolve(this.session.set(put)).catch(() => {}));

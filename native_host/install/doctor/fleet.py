@@ -9,7 +9,8 @@ events were dropped), ``extension`` 6 (the extension is in none of the profiles 
 
 Sources: Chrome Enterprise policy list (``ExtensionInstallForcelist``: ``"<id>;<update url>"`` or a bare id);
 Chromium's profile layout (``<user data dir>/Default``, ``Profile N``; ``Extensions/<id>/`` holds a packed
-extension, ``Preferences`` ``extensions.settings.<id>`` names every installed one); Firefox's profile layout
+extension, ``Local Extension Settings/<id>/`` the storage of one that ran, ``Preferences``
+``extensions.settings.<id>`` names every installed one); Firefox's profile layout
 (``~/.mozilla/firefox/<profile>/extensions.json`` lists add-ons by ``id``; ``extensions/<id>.xpi``).
 """
 
@@ -117,7 +118,10 @@ def _chromium_profiles(browser: str, target_os: str, env: Environment, root: Pat
 
 
 def _chromium_has(profile: Path, ids: tuple[str, ...]) -> bool:
-    if any((profile / "Extensions" / i).is_dir() for i in ids):
+    # Extensions/<id>: a packed one; "Local Extension Settings/<id>": its storage, there from its first run
+    # (Preferences is written about 10 s after a change, so a browser just started may not list it yet)
+    folders = ("Extensions", "Local Extension Settings", "Managed Extension Settings")
+    if any((profile / f / i).is_dir() for f in folders for i in ids):
         return True
     for name in ("Secure Preferences", "Preferences"):
         try:
