@@ -15,6 +15,7 @@ import {
 import { DebuggerCapture } from "../../extension/src/chromium/debugger.js";
 import { PROBE_TTL_MS, TtlCache } from "../../extension/src/chromium/probecache.js";
 import { PERSIST_DELAY_MS } from "../../extension/src/core/tabstate.js";
+import { COMMIT_WAIT_MS } from "../../extension/src/core/sentinel.js";
 import { settle, verdict } from "./fake-browser.mjs";
 import { b64, fakeChrome, fakeDebugger } from "./fake-chrome.mjs";
 
@@ -475,7 +476,8 @@ test("a fresh Chromium: judging waits (bounded) for managed storage; a verdict g
   await sleep(50);
   assert.deepEqual(sent(r.chrome, "probe"), [], "no probe before the managed settings are known");
   r.chrome.setManaged(BAN);
-  await sleep(LEAF_PROBE_WAIT_MS + 50);
+  // the page's commit came while it waited for the policy, so its first badge waits at most COMMIT_WAIT_MS
+  await sleep(LEAF_PROBE_WAIT_MS + 50 + COMMIT_WAIT_MS);
   await settle(20);
   assert.equal(r.chrome.badges.get(9).text, "!!");
   assert.equal(r.chrome.updated.at(-1)?.tabId, 9, "enforce mode replaced the banned page");

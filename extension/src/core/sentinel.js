@@ -315,8 +315,9 @@ export class Sentinel {
    * at once (`pending` badge); then the evidence is awaited (`failed` if its promise rejects).
    * @returns {Promise<{gen: number, hostname: string, evidence: any}|null>}  null: nothing to record
    */
-  async startObservation({ tabId, url, main, requestId }, evidencePromise, failed) {
-    if (main) this.holdBadge(tabId);
+  async startObservation({ tabId, url, main, requestId, onScreen }, evidencePromise, failed) {
+    // onScreen: the page already shown is judged again (a new policy); no commit follows, so nothing waits for one
+    if (main && !onScreen) this.holdBadge(tabId);
     let gen = main ? this.tabs.startPage(tabId, url, requestId) : this.tabs.genOf(tabId);
     let evidence;
     try { evidence = await evidencePromise; } catch { evidence = failed; }
