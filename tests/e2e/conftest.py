@@ -27,7 +27,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "e2e" not in item.keywords:
             continue
-        missing = needs["chromium" if item.path.name.startswith("test_chromium") else "firefox"]
+        if item.path.name.startswith("test_rollout"):  # both browsers
+            missing = sorted(set(needs["chromium"] + needs["firefox"]))
+        else:
+            missing = needs["chromium" if item.path.name.startswith("test_chromium") else "firefox"]
         if not missing:
             continue
         if os.environ.get("ROOTSENTINEL_E2E") == "require":
