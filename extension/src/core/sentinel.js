@@ -315,8 +315,10 @@ export class Sentinel {
    * at once (`pending` badge); then the evidence is awaited (`failed` if its promise rejects).
    * @returns {Promise<{gen: number, hostname: string, evidence: any}|null>}  null: nothing to record
    */
-  async startObservation({ tabId, url, main, requestId }, evidencePromise, failed) {
-    if (main) this.holdBadge(tabId);
+  async startObservation({ tabId, url, main, requestId, commits = true }, evidencePromise, failed) {
+    // A main-frame response is followed by its commit, which resets the badge: draw after it. A page
+    // judged again without a navigation (`commits: false`) is drawn at once.
+    if (main && commits) this.holdBadge(tabId);
     let gen = main ? this.tabs.startPage(tabId, url, requestId) : this.tabs.genOf(tabId);
     let evidence;
     try { evidence = await evidencePromise; } catch { evidence = failed; }
@@ -373,7 +375,8 @@ export class Sentinel {
    * One https response whose evidence the browser adapter gathers itself (the Chromium family has
    * no getSecurityInfo: a chain read through chrome.debugger, a leaf from webRequest plus a probe,
    * or a probe alone). Like {@link observe}, a main frame starts a new page at once (`pending`).
-   * @param {object} req  {tabId, url, requestId, main: boolean, fromCache: boolean}
+   * @param {object} req  {tabId, url, requestId, main: boolean, fromCache: boolean, commits?: boolean}: `commits`
+   *   false when no navigation follows (a page judged again), so its badge is drawn at once
    * @param {Promise<object|null>} evidencePromise  resolves with
    *   `{source, key, ask, cache?}`: `source` names the evidence source for the popup
    *   ("debugger" | "security-info" | "probe"), `ask()` resolves with the host's verdict,
