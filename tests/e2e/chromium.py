@@ -263,7 +263,7 @@ class Chromium(BrowserSession):
             self.cdp.cmd("Target.closeTarget", {"targetId": target})
 
     def tab_state(self, tab_id: int) -> dict | None:
-        """The tab state the background keeps in storage.session (written at most 250 ms after a change:
+        """The tab state the background keeps in storage.session (written at most 1 s after a change:
         tabstate.js PERSIST_DELAY_MS; the worker's pending write is flushed first)."""
         return self.evaluate(f"rootSentinel.sentinel.tabs.flush().then(() => chrome.storage.session.get('tab:{tab_id}'))"
                              f".then(d => d['tab:{tab_id}']?.state ?? null)")

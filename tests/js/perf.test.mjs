@@ -316,3 +316,16 @@ test("the popup's flush-tab-states message writes a pending tab state at once", 
   assert.equal(await reply, true);
   assert.equal((await browser.storage.session.get("tab:7"))["tab:7"].state.level, "ok");
 });
+
+test("Firefox without a host: a navigation's retry of the missing host does not hold the main frame", async () => {
+  const browser = fakeBrowser({ host: null });
+  browser.webNavigation.onBeforeNavigate = new (await import("./fake-browser.mjs")).FakeEvent();
+  const sentinel = startBackground(browser, registerCapture);
+  await settle(5);
+  assert.match(sentinel.host.lastError ?? "", /No such native application/);
+  browser.webNavigation.onBeforeNavigate.fire({ tabId: 7, frameId: 0, url: "https://a.test/" });
+  assert.equal(sentinel.host.connected, true, "the retry's port is open until the browser fails it");
+  browser.securityInfos.set("n1", securityInfo(LEAF));
+  const [ret] = browser.webRequest.onHeadersReceived.fire({ requestId: "n1", tabId: 7, url: "https://a.test/", type: "main_frame", fromCache: false, frameId: 0 });
+  assert.equal(ret, undefined, "the main frame is not held");
+});

@@ -7,7 +7,7 @@
  */
 import { badgeStyle, rank } from "./levels.js";
 import { iconPath } from "./icon.js";
-import { HostError } from "./hostport.js";
+import { HOST_MISSING, HostError } from "./hostport.js";
 import { CapturePlan, KnownCertificates, PageOrigins, PageSeen, cacheKey, originKey } from "./cache.js";
 import { originOf } from "./tabstate.js";
 import { loadSettings, readManaged } from "./settings.js";
@@ -267,9 +267,12 @@ export class Sentinel {
   /**
    * True when a main frame must be held until its verdict (enforce mode), or when that is not yet known:
    * no settings yet, or the host's hello (which says the system config's `mode`) not answered on an open port.
+   * A port that retries a host last found missing (HostPort.navigated, at every navigation) holds nothing:
+   * without a host each page would wait for the browser to fail the port again (issue 27).
    */
   holdsMainFrames() {
-    return this.settings === null || this.settings.mode === "enforce" || (!this.hostAnswered && Boolean(this.host?.connected));
+    if (this.settings === null || this.settings.mode === "enforce") return true;
+    return !this.hostAnswered && Boolean(this.host?.connected) && !HOST_MISSING.test(this.host?.lastError ?? "");
   }
 
   /**
