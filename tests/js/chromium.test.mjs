@@ -239,18 +239,36 @@ test("securityInfo feature detection: a browser that throws, calls without it or
   }
 });
 
-test("combineLeafAndProbe: banned leaf wins; same leaf or known issuer -> the probe; unknown issuer -> the leaf", () => {
+test("combineLeafAndProbe: banned leaf wins; same leaf, or an issuer matched by key -> the probe; a name alone never (issue 22 item 7)", () => {
   const probe = { type: "verdict", level: "ok", evidence: "probe", probe: { host: "a" },
-    chain: [{ cert_sha256: "p1", subject: "CN=a", issuer: "CN=CA" }, { cert_sha256: "p2", subject: "CN=CA", issuer: "CN=Root" }] };
-  const leaf = (level, issuer = "CN=CA", sha = "b1") => ({ type: "verdict", level, evidence: "chain", chain: [{ cert_sha256: sha, subject: "CN=a", issuer }] });
+    chain: [{ cert_sha256: "p1", subject: "CN=a", issuer: "CN=CA", aki: "AA:01" }, { cert_sha256: "p2", subject: "CN=CA", issuer: "CN=Root", ski: "aa01", aki: "bb" }] };
+  const leaf = (level, issuer = "CN=CA", sha = "b1", aki = "aa01") => ({ type: "verdict", level, evidence: "chain",
+    chain: [{ cert_sha256: sha, subject: "CN=a", issuer, aki }] });
   assert.equal(combineLeafAndProbe(leaf("banned"), probe).level, "banned");
   assert.equal(combineLeafAndProbe(leaf("banned"), probe).probe.host, "a");
-  assert.equal(combineLeafAndProbe(leaf("interception", "CN=CA", "p1"), probe).leaf_matches_probe, true);
-  assert.equal(combineLeafAndProbe(leaf("interception", "CN=CA", "p1"), probe).level, "ok");
-  const rotated = combineLeafAndProbe(leaf("interception", "CN=CA", "b2"), probe);
-  assert.deepEqual([rotated.level, rotated.leaf_matches_probe], ["ok", false]);
+  assert.equal(combineLeafAndProbe(leaf("unknown", "CN=CA", "p1"), probe).leaf_matches_probe, true);
+  assert.equal(combineLeafAndProbe(leaf("unknown", "CN=CA", "p1"), probe).level, "ok");
+  // a rotated leaf from the probe's issuer, by key: the probe's verdict
+  const rotated = combineLeafAndProbe(leaf("unknown", "CN=CA", "b2"), probe);
+  assert.deepEqual([rotated.level, rotated.leaf_matches_probe, rotated.issuer_match], ["ok", false, "key"]);
+  // an interceptor naming its CA like the site's issuer, with its own key: interception, not the probe's ok
+  const imitation = combineLeafAndProbe(leaf("unknown", "CN=CA", "b4", "ee:ff"), probe);
+  assert.deepEqual([imitation.level, imitation.reason, imitation.issuer_match, imitation.evidence], ["interception", "imitated_issuer", "imitation", "chain"]);
+  // the name alone (no authority key id to compare) proves nothing: the leaf's own verdict
+  const named = combineLeafAndProbe(leaf("unknown", "CN=CA", "b5", null), probe);
+  assert.deepEqual([named.level, named.issuer_match], ["unknown", "name_only"]);
+  // the host judged the browser's leaf itself (e.g. an imitated public issuer): that verdict
+  assert.equal(combineLeafAndProbe(leaf("interception", "CN=CA", "b6"), probe).level, "interception");
+  assert.equal(combineLeafAndProbe(leaf("ok", "CN=Other", "b7"), probe).level, "ok");
   const elsewhere = combineLeafAndProbe(leaf("interception", "CN=Corp Proxy", "b3"), probe);
   assert.deepEqual([elsewhere.level, elsewhere.leaf_matches_probe, elsewhere.evidence], ["interception", false, "chain"]);
+  const unseen = combineLeafAndProbe(leaf("unknown", "CN=Corp Proxy", "b8"), probe);
+  assert.deepEqual([unseen.level, unseen.issuer_match], ["unknown", "none"]);
+  // the host's lone-leaf verdict whose issuer it did not have (its issuer taken as anchor) is no evidence
+  // by itself: a rotated leaf from the probe's issuer by key is the probe's, another key an imitation
+  const anchoredInIssuer = (aki) => ({ ...leaf("interception", "CN=CA", "b9", aki), reason: "non_public_anchor", path: { outcome: "unknown_issuer" } });
+  assert.deepEqual([combineLeafAndProbe(anchoredInIssuer("aa01"), probe).level, combineLeafAndProbe(anchoredInIssuer("aa01"), probe).issuer_match], ["ok", "key"]);
+  assert.equal(combineLeafAndProbe(anchoredInIssuer("0bad"), probe).reason, "imitated_issuer");
   const failed = { type: "verdict", level: "unknown", reason: "probe_failed", chain: [], probe: { error: "refused" } };
   assert.equal(combineLeafAndProbe(leaf("ok"), failed).level, "ok");
   assert.equal(combineLeafAndProbe(leaf("unknown"), failed).reason, "probe_failed");

@@ -221,36 +221,82 @@ export function endpointOf(url) {
   return { host: u.hostname.replace(/^\[|\]$/g, ""), port };
 }
 
+/** Path outcomes (docs/protocol.md `path.outcome`) of a lone leaf whose issuer the host did not have. */
+const ISSUER_UNKNOWN = new Set(["unknown_issuer", "missing_issuer", "incomplete_chain"]);
+
+/** Lowercase hex without separators, or null (key identifiers as the host sends them, docs/protocol.md). */
+function keyId(v) {
+  return typeof v === "string" && v.trim() ? v.replace(/[^0-9a-f]/gi, "").toLowerCase() || null : null;
+}
+
 /**
- * The verdict for a page whose browser gave only the leaf: the host's verdict on the leaf alone
- * and its probe of the origin, together.
+ * How the browser's leaf relates to the probe's chain by its issuer (issue 22 item 7): `key` when a
+ * probe certificate has the leaf's issuer name *and* a subject key identifier equal to the leaf's
+ * authority key identifier; `imitation` when it has the name and another key identifier (a CA named
+ * like the site's issuer with a key that is not the issuer's); `name_only` when a key identifier is
+ * missing on either side (a name alone proves nothing); `none` when no probe certificate has the name.
+ * @param {object|null} leafCert  the leaf's entry in the host's chain detail (`issuer`, `aki`)
+ * @param {object[]} probeChain  the probe verdict's `chain` (`subject`, `ski`)
+ * @returns {"key"|"imitation"|"name_only"|"none"}
+ */
+export function issuerMatch(leafCert, probeChain) {
+  const issuer = leafCert?.issuer;
+  const named = issuer ? probeChain.filter((c) => c?.subject === issuer) : [];
+  if (named.length === 0) return "none";
+  const aki = keyId(leafCert?.aki);
+  const skis = named.map((c) => keyId(c?.ski)).filter(Boolean);
+  if (!aki || skis.length === 0) return "name_only";
+  return skis.includes(aki) ? "key" : "imitation";
+}
+
+/**
+ * The verdict for a page whose browser gave only the leaf: the host's verdict on the leaf alone (the
+ * host verifies the leaf's signature where it knows the issuer: a public intermediate it carries,
+ * docs/design.md) and its probe of the origin, together.
  *
- * - The leaf alone matches a banned root by its issuer (name, key id): banned, whatever the probe saw.
+ * - The leaf alone is banned: banned, whatever the probe saw.
  * - The probe saw the same leaf as the browser: the probe's chain is this page's chain.
- * - The probe saw another leaf (servers rotate them) from an issuer that is in the probe's chain:
- *   the probe's verdict stands.
- * - The browser's leaf comes from an issuer the network did not show the probe: the leaf's own
- *   verdict (its issuer is the anchor; usually interception), since the browser's path differs.
- * - The probe failed: the leaf's verdict if that is `ok` or worse than unknown, else the failure.
+ * - The host judged the leaf alone by its issuer (a public intermediate it knows: `ok` verified by
+ *   signature, or an imitation; a banned or allow-listed root): that verdict.
+ * - The probe saw another leaf (servers rotate them) whose issuer the browser's leaf names, matched
+ *   by key ({@link issuerMatch} `key`: the leaf's authority key id is that certificate's subject key
+ *   id): the probe's verdict stands.
+ * - The same issuer name with another key (`imitation`): interception (`imitated_issuer`), never the
+ *   probe's clean verdict.
+ * - A name without key ids to compare, or an issuer the network did not show the probe: the leaf's
+ *   own verdict (its issuer as anchor: usually interception): the browser's path is not the probe's,
+ *   and a name proves nothing.
+ * - The probe failed: the leaf's verdict if that is not unknown, else the failure.
  * @param {object|null} leafVerdict  host verdict for `check` with `chain: [leaf]`
  * @param {object|null} probeVerdict  host verdict for `probe`
  * @param {string|null} leafSha256  lowercase hex, when the browser gave it
- * @returns {object|null}  a verdict with `leaf_matches_probe` (true/false/null)
+ * @returns {object|null}  a verdict with `leaf_matches_probe` (true/false/null) and, when the probe's
+ *   chain was compared, `issuer_match` ({@link issuerMatch})
  */
 export function combineLeafAndProbe(leafVerdict, probeVerdict, leafSha256 = null) {
   const probeDetail = probeVerdict?.probe ?? null;
-  if (leafVerdict?.level === "banned") return { ...leafVerdict, probe: probeDetail, leaf_matches_probe: null };
+  const withProbe = (v, matches, extra = {}) => ({ ...v, probe: probeDetail, leaf_matches_probe: matches, ...extra });
+  if (leafVerdict?.level === "banned") return withProbe(leafVerdict, null);
   const probed = probeVerdict && probeVerdict.level !== "unknown" && Array.isArray(probeVerdict.chain);
+  const sha = leafSha256 ?? leafVerdict?.chain?.[0]?.cert_sha256 ?? null;
+  if (probed && sha && probeVerdict.chain[0]?.cert_sha256 === sha) return { ...probeVerdict, leaf_matches_probe: true };
+  // The host judged the leaf by its issuer itself (a public intermediate it knows, a banned or allow-listed
+  // root, an imitation of a public issuer): that is evidence about the browser's own certificate.
+  const issuerUnknown = ISSUER_UNKNOWN.has(leafVerdict?.path?.outcome);
+  if (leafVerdict && leafVerdict.level !== "unknown" && !issuerUnknown) return withProbe(leafVerdict, probed ? false : null);
   if (probed) {
-    const sha = leafSha256 ?? leafVerdict?.chain?.[0]?.cert_sha256 ?? null;
-    if (sha && probeVerdict.chain[0]?.cert_sha256 === sha) return { ...probeVerdict, leaf_matches_probe: true };
-    const issuer = leafVerdict?.chain?.[0]?.issuer;
-    if (!leafVerdict || leafVerdict.level === "unknown" || (issuer && probeVerdict.chain.some((c) => c.subject === issuer))) {
-      return { ...probeVerdict, leaf_matches_probe: false };
+    if (!leafVerdict) return { ...probeVerdict, leaf_matches_probe: false };
+    const match = issuerMatch(leafVerdict.chain?.[0] ?? null, probeVerdict.chain);
+    if (match === "key") return { ...probeVerdict, leaf_matches_probe: false, issuer_match: match };
+    if (match === "imitation") {
+      return withProbe(leafVerdict, false, {
+        level: "interception", category: "unknown-interception", reason: "imitated_issuer", issuer_match: match,
+        explanation: "The browser's certificate names the site's issuer, but with another key than the issuer the site presents.",
+      });
     }
-    return { ...leafVerdict, probe: probeDetail, leaf_matches_probe: false };
+    return withProbe(leafVerdict, false, { issuer_match: match });
   }
-  if (leafVerdict && leafVerdict.level !== "unknown") return { ...leafVerdict, probe: probeDetail, leaf_matches_probe: null };
+  if (leafVerdict && leafVerdict.level !== "unknown") return withProbe(leafVerdict, null);
   return probeVerdict ?? leafVerdict ?? null;
 }
 
