@@ -397,3 +397,10 @@ def test_extension_presence_in_the_profiles_found(tmp_path, monkeypatch, capsys)
     (data / "Default" / "Preferences").write_text(json.dumps({"extensions": {"settings": {CHROMIUM_UNPACKED_ID: {}}}}))
     (line,) = [c for c in diagnose(["chromium"], "linux", ENV, root=tmp_path, timeout=10) if c.kind == "extension"]
     assert line.ok is True and "1 of 1 profile(s): Default" in line.message
+
+
+def test_no_manifest_with_a_forced_id_the_fix_names_that_id(tmp_path):
+    _chrome_policy(tmp_path, {"ExtensionInstallForcelist": [REAL_ID]})
+    fails = _fails(diagnose(["chrome"], "linux", ENV, root=tmp_path, timeout=10))
+    assert len(fails) == 1 and "no host manifest" in fails[0]
+    assert fails[0].endswith(f"fix: rootsentinel install --browser chrome --extension-id {REAL_ID}")

@@ -73,6 +73,12 @@ def test_bad_pem_is_refused_by_the_config_loader(tmp_path, text, message):
         assert where in config.error and expected in config.error, config.error
 
 
+def test_too_many_pem_roots_are_refused_before_any_is_parsed():
+    root, _ = make_root()
+    with pytest.raises(SchemaError, match="over the 1024"):
+        Policy.from_json({"allow_roots_pem": [_pem(root)] * 1000, "banned": [{"pem": "x"}] * 25})
+
+
 def test_good_pem_config_loads(tmp_path):
     root, _ = make_root("Corp Inspection Root")
     path = tmp_path / "config.json"

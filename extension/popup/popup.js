@@ -69,7 +69,7 @@ async function draw() {
   document.body.dataset.ready = "1";
 }
 
-// The background writes tab states at most 250 ms after they change (tabstate.js): have it write them now.
+// The background writes tab states at most a second after they change (tabstate.js PERSIST_DELAY_MS): have it write them now.
 await browser.runtime.sendMessage({ type: "flush-tab-states" }).catch(() => {});
 await draw();
 browser.storage.onChanged.addListener((changes, area) => {

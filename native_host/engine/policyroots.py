@@ -16,6 +16,10 @@ from native_host.errors import BadDER, SchemaError
 MAX_PEM_CHARS = 65536
 """Characters of one PEM setting at most (a root is 1-2 KB; the schemas say the same)."""
 
+MAX_ROOTS = 1024
+"""Root certificates given as PEM at most, ``allow_roots_pem`` and ``banned[].pem`` together (each is parsed
+when the settings are read; a fleet has a handful)."""
+
 
 def root_from_pem(text: str, what: str) -> CertFacts:
     """The facts of the one certificate in ``text``.

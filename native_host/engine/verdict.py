@@ -95,7 +95,8 @@ class Policy:
         """Build from the ``policy`` object of ``common.schema.json`` (already validated); None -> empty.
 
         Raises:
-            SchemaError: an ``allow_roots_pem`` item or a ``banned[].pem`` is not one readable certificate
+            SchemaError: more than :data:`native_host.engine.policyroots.MAX_ROOTS` of them, or an
+                ``allow_roots_pem`` item or a ``banned[].pem`` is not one readable certificate
                 (:func:`native_host.engine.policyroots.root_from_pem`; the message names the item).
         """
         if not obj:
@@ -104,8 +105,14 @@ class Policy:
         allow = {h.lower() for h in obj.get("allow_spki_sha256", ())}
         roots: list[CertFacts] = []
         pems = obj.get("allow_roots_pem") or ()
-        if pems or any(isinstance(i, dict) and i.get("pem") for i in obj.get("banned", ())):
-            from native_host.engine.policyroots import root_from_pem  # cryptography: only when roots are given
+        banned_pems = sum(1 for i in obj.get("banned", ()) if isinstance(i, dict) and i.get("pem"))
+        if pems or banned_pems:
+            from native_host.engine.policyroots import MAX_ROOTS, root_from_pem  # cryptography: only when given
+            from native_host.errors import SchemaError
+
+            if len(pems) + banned_pems > MAX_ROOTS:
+                raise SchemaError(f"{len(pems) + banned_pems} root certificates given as PEM (allow_roots_pem and "
+                                  f"banned[].pem), over the {MAX_ROOTS} the host reads")
         for n, text in enumerate(pems):
             facts = root_from_pem(text, f"allow_roots_pem[{n}]")
             allow.add(facts.spki_sha256)

@@ -253,7 +253,9 @@ class Chromium(BrowserSession):
         return target, session
 
     def popup(self, tab_id: int) -> dict:
-        """Opens the popup page for a tab and returns what it shows, as text."""
+        """Opens the popup page for a tab and returns what it shows, as text (the worker's pending
+        tab-state write flushed first, as in :meth:`tab_state`: the popup reads storage.session)."""
+        self.evaluate("rootSentinel.sentinel.tabs.flush().then(() => true)")
         target, session = self.open_page(f"popup/popup.html?tab={tab_id}")
         try:
             return json.loads(self.evaluate("JSON.stringify({" + POPUP_FIELDS + "})", session=session))
@@ -261,7 +263,7 @@ class Chromium(BrowserSession):
             self.cdp.cmd("Target.closeTarget", {"targetId": target})
 
     def tab_state(self, tab_id: int) -> dict | None:
-        """The tab state the background keeps in storage.session (written at most 250 ms after a change:
+        """The tab state the background keeps in storage.session (written at most 1 s after a change:
         tabstate.js PERSIST_DELAY_MS; the worker's pending write is flushed first)."""
         return self.evaluate(f"rootSentinel.sentinel.tabs.flush().then(() => chrome.storage.session.get('tab:{tab_id}'))"
                              f".then(d => d['tab:{tab_id}']?.state ?? null)")

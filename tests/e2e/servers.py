@@ -16,6 +16,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 (http.server naming)
         path = self.path.split("?", 1)[0]
+        self.server.hits.append(path)
         page = self.server.pages.get(path)
         if page is None:
             self.send_response(404)
@@ -88,8 +89,16 @@ class WebServer:
             self.httpd.later_context = later
         self.httpd.pages = {}
         self.pages = self.httpd.pages
+        self.httpd.hits = []
+        self.hits = self.httpd.hits  # paths requested, in order
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def present(self, chain_pem: Path, key_pem: Path) -> None:
+        """From now on new connections get this chain (an interceptor that starts now)."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(chain_pem, key_pem)
+        self.httpd.context = ctx
 
     def url(self, path: str = "/", host: str = "localhost") -> str:
         return f"{self.scheme}://{host}:{self.port}{path}"

@@ -31,7 +31,7 @@ function hostByLeaf(levels) {
 }
 
 let nextRequest = 1;
-/** One response; a main frame then commits (`commit: false`: a redirect hop, which does not). */
+/** One response; a main frame then commits (webNavigation.onCommitted), as a page does, unless `commit: false`. */
 function respond(browser, { tabId = 7, url, type = "image", leaf, fromCache = false, requestId, si, commit = true }) {
   const id = String(requestId ?? nextRequest++);
   browser.securityInfos.set(id, si ?? securityInfo(leaf));
@@ -193,9 +193,9 @@ test("enforce mode redirects a banned main frame to the explanation page; warn m
 
 test("the badge is re-applied when a navigation commits (Firefox clears it) and after an event-page restart", async () => {
   const first = await boot({ host: hostByLeaf({ [LEAF_B]: "interception" }) });
-  respond(first.browser, { url: "https://a.test/page", type: "main_frame", leaf: LEAF_B });
+  respond(first.browser, { url: "https://a.test/page", type: "main_frame", leaf: LEAF_B, commit: false });
   await settle();
-  first.browser.badges.delete(7); // ExtensionActions handleLocationChange
+  assert.equal(first.browser.badges.get(7), undefined, "a response that has not committed draws nothing");
   first.browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/page#top" });
   await settle();
   assert.equal(first.browser.badges.get(7).text, "!");
@@ -205,23 +205,25 @@ test("the badge is re-applied when a navigation commits (Firefox clears it) and 
   await sleep(PERSIST_DELAY_MS + 20);
   const session = await first.browser.storage.session.get(null);
   const second = await boot({ host: hostByLeaf({}), session });
-  second.browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/page" });
+  second.browser.tabs.onUpdated.fire(7, { status: "complete" }, { id: 7 });
   await settle();
   assert.equal(second.browser.badges.get(7).text, "!");
   assert.equal(checks(second.browser).length, 0);
 });
 
-test("back/forward from the bfcache restores the earlier page's verdict; an unseen https page is unknown", async () => {
-  const { browser, sentinel } = await boot({ host: hostByLeaf({ [LEAF_B]: "interception" }) });
-  respond(browser, { url: "https://a.test/one", type: "main_frame", leaf: LEAF_B });
-  await settle();
-  respond(browser, { url: "https://a.test/two", type: "main_frame", leaf: LEAF_A });
+test("a commit without a judged response is not checked: never the verdict the tab had for that URL (issue 22 item 3)", async () => {
+  const { browser, sentinel } = await boot({ host: hostByLeaf({ [LEAF_C]: "banned" }) });
+  respond(browser, { url: "https://a.test/one", type: "main_frame", leaf: LEAF_A });
   await settle();
   assert.equal(browser.badges.get(7).text, "");
+  respond(browser, { url: "https://evil.test/", type: "main_frame", leaf: LEAF_C });
+  await settle();
+  assert.equal(browser.badges.get(7).text, "!!");
+  // back to /one (bfcache), or /one served by a service worker: no response of its own was judged
   browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/one" });
   await settle();
-  assert.equal(browser.badges.get(7).text, "!");
-  assert.equal(sentinel.tabs.get(7).restored, true);
+  assert.equal(browser.badges.get(7).text, "?");
+  assert.equal(sentinel.tabs.get(7).main.error.code, "no_security_info");
   browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://sw.test/" });
   await settle();
   assert.equal(browser.badges.get(7).text, "?");

@@ -128,6 +128,7 @@ test("repeats of a judged leaf and host on the page are skipped; an intercepted 
   assert.equal(checks(browser).length, 2);
   // a new page judges again (from the verdict cache), and still shows the intercepted origin
   respond(browser, { url: "https://a.test/2", type: "main_frame", leaf: LEAF_A });
+  await settle();
   respond(browser, { url: "https://evil.test/i0.png", leaf: LEAF_B });
   await settle();
   assert.equal(sentinel.tabs.get(7).origins["https://evil.test"].level, "interception");
@@ -273,6 +274,9 @@ test("the badge is set only where it changes, and every part again after a commi
   await settle();
   assert.equal(sets.length, afterEvil);
   // Firefox clears per-tab badge data on navigation: the commit redraws all three parts
+  respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_B, commit: false });
+  await settle();
+  assert.equal(sets.length, afterEvil, "a response that has not committed draws nothing");
   browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/" });
   await settle();
   assert.deepEqual(sets.slice(afterEvil), ["setBadgeText", "setBadgeBackgroundColor", "setTitle"]);
@@ -284,6 +288,7 @@ test("the badge is set only where it changes, and every part again after a commi
 test("a cached first response does not claim its origin for the live responses", async () => {
   const { browser, sentinel } = await boot(host({ [LEAF_B]: "interception" }), { sample: 1 });
   respond(browser, { url: "https://a.test/", type: "main_frame", leaf: LEAF_A });
+  await settle();
   respond(browser, { url: "https://cdn.test/app.js", type: "script", leaf: LEAF_A, fromCache: true });
   const cachedAgain = respond(browser, { url: "https://cdn.test/lib.js", type: "script", leaf: LEAF_A, fromCache: true });
   await settle();
@@ -307,7 +312,7 @@ test("a main frame from the cache does not claim its origin for the live respons
 test("the same page committed again without a main-frame response captures its origins afresh", async () => {
   const { browser, sentinel } = await boot(host({ [LEAF_B]: "interception" }), { sample: 1 });
   respond(browser, { url: "https://mail.test/", type: "main_frame", leaf: LEAF_A });
-  browser.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://mail.test/" });
+  await settle();
   respond(browser, { url: "https://api.test/1", type: "xmlhttprequest", leaf: LEAF_A });
   await settle();
   // a reload served by a service worker (no main_frame response), now on an intercepting network

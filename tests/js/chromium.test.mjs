@@ -15,7 +15,6 @@ import {
 import { DebuggerCapture } from "../../extension/src/chromium/debugger.js";
 import { PROBE_TTL_MS, TtlCache } from "../../extension/src/chromium/probecache.js";
 import { PERSIST_DELAY_MS } from "../../extension/src/core/tabstate.js";
-import { COMMIT_WAIT_MS } from "../../extension/src/core/sentinel.js";
 import { settle, verdict } from "./fake-browser.mjs";
 import { b64, fakeChrome, fakeDebugger } from "./fake-chrome.mjs";
 
@@ -43,16 +42,13 @@ function hostByName(levels = {}, { chainOf } = {}) {
 }
 
 let nextRequest = 1;
-/**
- * One response as Chromium reports it: onHeadersReceived, then onResponseStarted with `ip` (null: none);
- * a main frame then commits (webNavigation.onCommitted).
- */
-function respond(chrome, { tabId = 7, url, type = "main_frame", requestId, fromCache = false, ip = "192.0.2.7" }) {
+/** One response as Chromium reports it: onHeadersReceived, then onResponseStarted with `ip` (null: none). */
+function respond(chrome, { tabId = 7, url, type = "main_frame", requestId, fromCache = false, ip = "192.0.2.7", commit = true }) {
   const id = String(requestId ?? nextRequest++);
   const details = { requestId: id, tabId, url, type, fromCache, frameId: type === "main_frame" ? 0 : 3 };
   const out = chrome.webRequest.onHeadersReceived.fire(details);
   chrome.webRequest.onResponseStarted.fire(ip === null ? details : { ...details, ip });
-  if (type === "main_frame") chrome.webNavigation.onCommitted.fire({ tabId, frameId: 0, url });
+  if (type === "main_frame" && commit) chrome.webNavigation.onCommitted.fire({ tabId, frameId: 0, url, frameType: "outermost_frame", documentLifecycle: "active" });
   return out;
 }
 
@@ -319,9 +315,6 @@ test("a service-worker restart restores the tab verdicts from storage.session an
   second.chrome.tabs.onUpdated.fire(7, { status: "complete" }, { id: 7 });
   await settle();
   assert.equal(second.chrome.badges.get(7).text, "!", "restored without asking the host");
-  second.chrome.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/page" });
-  await settle();
-  assert.equal(second.chrome.badges.get(7).text, "!");
   assert.equal(sent(second.chrome, "probe").length, 0);
   assert.equal(sent(second.chrome, "check").length, 0);
 });
@@ -476,8 +469,7 @@ test("a fresh Chromium: judging waits (bounded) for managed storage; a verdict g
   await sleep(50);
   assert.deepEqual(sent(r.chrome, "probe"), [], "no probe before the managed settings are known");
   r.chrome.setManaged(BAN);
-  // the page's commit came while it waited for the policy, so its first badge waits at most COMMIT_WAIT_MS
-  await sleep(LEAF_PROBE_WAIT_MS + 50 + COMMIT_WAIT_MS);
+  await sleep(LEAF_PROBE_WAIT_MS + 50);
   await settle(20);
   assert.equal(r.chrome.badges.get(9).text, "!!");
   assert.equal(r.chrome.updated.at(-1)?.tabId, 9, "enforce mode replaced the banned page");

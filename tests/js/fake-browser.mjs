@@ -164,6 +164,7 @@ export function fakeBrowser({ host, managed, local = {}, session = {}, lang = "e
     webRequest: {
       onHeadersReceived: new WebRequestEvent(),
       onErrorOccurred: new WebRequestEvent(),
+      onBeforeRequest: new WebRequestEvent(),
       calls: [],
       getSecurityInfo(requestId, options) {
         browser.webRequest.calls.push({ requestId, options });

@@ -36,7 +36,7 @@ function referencedKeys() {
 
 /** Non-message identifiers that look like keys (protocol codes, storage keys). */
 const NOT_MESSAGES = new Set([
-  "main_frame", "sub_frame", "allow_spki_sha256", "spki_sha256", "cert_sha256", "policy_banned", "host_unreachable",
+  "main_frame", "sub_frame", "outermost_frame", "allow_spki_sha256", "spki_sha256", "cert_sha256", "policy_banned", "host_unreachable",
   "no_security_info", "blocklist_spki", "blocklist_cert", "blocklist_issuer", "allowlisted_root", "non_public_anchor",
   "not_builtin_root", "kz_issuer", "public_anchor", "no_certificates", "probe_failed", "probing_disabled", "issuer_name", "issuer_aki",
   "browser_blocked", "extension_pages", "default_locale", "default_title", "default_popup", "default_icon",

@@ -400,7 +400,7 @@ export async function rejudgeOpenTabs(browser, sentinel, evidence, enforce) {
   for (const tab of tabs ?? []) {
     const url = typeof tab?.url === "string" ? tab.url : "";
     if (!url.startsWith("https://") || typeof tab.id !== "number" || tab.id < 0) continue;
-    const req = { tabId: tab.id, url, requestId: `rejudge:${Date.now()}`, main: true, onScreen: true, fromCache: false };
+    const req = { tabId: tab.id, url, requestId: `rejudge:${Date.now()}`, main: true, fromCache: false, onScreen: true };
     work.push(sentinel.observeEvidence(req, evidence(url)).then((rec) => enforce(tab.id, rec)).catch(() => {}));
   }
   await Promise.all(work);

@@ -15,6 +15,18 @@ import { Sentinel } from "./sentinel.js";
 import { translator, variantsFor } from "./i18n.js";
 import { onAreasChanged } from "./storagewatch.js";
 
+/**
+ * Whether a webNavigation event is about the document a tab shows: frameId 0, and (Chromium, which
+ * says so: chrome.webNavigation `documentLifecycle`, `frameType`) not a prerendered page or a fenced
+ * frame. A prerender commits in its own frame (frameId not 0) and becomes the tab's page only when
+ * activated (issue 22 item 2).
+ */
+export function isTopDocument(d) {
+  if (d?.frameId !== 0) return false;
+  if (d.documentLifecycle !== undefined && d.documentLifecycle !== "active") return false;
+  return d.frameType === undefined || d.frameType === "outermost_frame";
+}
+
 /** Native messaging host name (docs/protocol.md). */
 export const HOST_NAME = "io.rootsentinel.host";
 
@@ -52,7 +64,11 @@ export function startBackground(browser, registerCapture, { client = "firefox", 
   // The host may have been installed since the last attempt: a navigation retries at once (hostport.js navigated).
   browser.webNavigation.onBeforeNavigate?.addListener((d) => { if (d.frameId === 0) host.navigated(); });
   browser.webNavigation.onCommitted.addListener((d) => {
-    if (d.frameId === 0) sentinel.committed(d.tabId, d.url).catch(() => {});
+    if (isTopDocument(d)) sentinel.committed(d.tabId, d.url).catch(() => {});
+  });
+  // A tab opened by a page (window.open): its about:blank shows what the opener writes (issue 22 item 10).
+  browser.webNavigation.onCreatedNavigationTarget?.addListener((d) => {
+    sentinel.opened(d.tabId, d.sourceTabId, d.url).catch(() => {});
   });
   // A navigation that ends in an error page (a refused certificate: Chromium commits its error page
   // without webNavigation.onCommitted) clears the badge too.

@@ -7,11 +7,13 @@
  */
 import { badgeStyle, rank } from "./levels.js";
 import { iconPath } from "./icon.js";
-import { HostError } from "./hostport.js";
+import { HOST_MISSING, HostError } from "./hostport.js";
 import { CapturePlan, KnownCertificates, PageOrigins, PageSeen, cacheKey, originKey } from "./cache.js";
 import { originOf } from "./tabstate.js";
 import { loadSettings, readManaged } from "./settings.js";
 import { explainRecord, tooltip } from "./explain.js";
+import { WorkerResponses } from "./workers.js";
+import { SubresourceGate } from "./enforce.js";
 
 /** storage.session key: the managed settings were known once in this browser session. */
 const POLICY_KNOWN = "policyKnown";
@@ -41,14 +43,6 @@ const REPEAT = Symbol("repeat");
 
 /** Longest time an enforce-mode main frame waits for the host before it is let through (ms). */
 export const ENFORCE_WAIT_MS = 8000;
-
-/**
- * How long a new page's badge waits for its navigation to commit before it is drawn anyway (ms). The
- * browser resets the tab's badge when the document commits, so whatever is drawn between a main-frame
- * response and its commit is drawn twice (issue 27); a response that never commits (a download, a 204)
- * is drawn after this delay.
- */
-export const COMMIT_WAIT_MS = 500;
 
 /** Probes make their own TLS connection, so they get longer than a check (ms). */
 export const PROBE_TIMEOUT_MS = 20000;
@@ -94,6 +88,48 @@ export function failureRecord(url, code, message) {
   };
 }
 
+/** The origin of a page state's document (null for documents without one). */
+function pageOrigin(state) {
+  return state?.main?.origin ?? originOf(state?.url);
+}
+
+/** Schemes of documents that have no TLS of their own: their content comes from the page that made them. */
+const CREATED_BY_PAGE = /^(about:(blank|srcdoc)|blob:|data:|javascript:)/i;
+
+/**
+ * The state of a page that committed without a main-frame response we judged (tabstate.js commit):
+ * - http(s): `unknown` ("not checked", `no_security_info`; `insecure` for http), never a verdict
+ *   remembered for the URL (issue 22 item 3);
+ * - a document without TLS of its own (about:blank, about:srcdoc, blob:, data:): the records of its
+ *   creator (`creator`, the committed state of the page that navigated or opened it), marked
+ *   `inherited`, when the creator's origin may have written it (blob: of the same origin, about:blank,
+ *   about:srcdoc); else "not checked" (issue 22 item 10);
+ * - anything else (the browser's own pages, extension pages): null, no state.
+ * @param {string} url  the committed URL
+ * @param {object|null} creator  PageState of the document that made this one
+ * @returns {{main: object, origins: object, inheritedFrom?: string}|null}
+ */
+export function freshState(url, creator = null) {
+  if (/^https?:/i.test(url)) {
+    const rec = failureRecord(url, "no_security_info", "");
+    if (/^http:/i.test(url)) { rec.error = null; rec.reason = "insecure"; }
+    return { main: rec, origins: {} };
+  }
+  if (!CREATED_BY_PAGE.test(url)) return null;
+  let inherit = Boolean(creator?.main) && !/^(data|javascript):/i.test(url);
+  if (inherit && /^blob:/i.test(url)) inherit = originOf(url.slice(5)) === (creator.main.origin ?? originOf(creator.url));
+  if (inherit) {
+    return {
+      main: { ...creator.main, inherited: true },
+      origins: { ...(creator.origins ?? {}) },
+      inheritedFrom: creator.url,
+    };
+  }
+  const rec = failureRecord(url, "no_security_info", "");
+  rec.origin = null;
+  return { main: rec, origins: {} };
+}
+
 export class Sentinel {
   /**
    * @param {object} opts
@@ -126,8 +162,10 @@ export class Sentinel {
     this.seen = new PageSeen();
     this.origins = new PageOrigins();
     this.drawn = new Map(); // tabId -> {text, color, title} last set ({@link applyBadge})
-    this.held = new Map(); // tabId -> timer: a new page's badge waits for its commit ({@link holdBadge})
-    this.committedGen = new Map(); // tabId -> the page generation its last committed navigation kept
+    this.openers = new Map(); // tabId -> the tab that opened it (webNavigation.onCreatedNavigationTarget)
+    this.blockedUrls = new Map(); // tabId -> URL of the main frame enforce mode replaced
+    this.workers = new WorkerResponses();
+    this.gate = new SubresourceGate({ waitMs: ENFORCE_WAIT_MS }); // enforce mode for frames and subresources
     this.hostFailures = new Map(); // tabId -> {gen, n}: host failures on the tab's page ({@link hostFailed})
   }
 
@@ -229,9 +267,26 @@ export class Sentinel {
   /**
    * True when a main frame must be held until its verdict (enforce mode), or when that is not yet known:
    * no settings yet, or the host's hello (which says the system config's `mode`) not answered on an open port.
+   * A port that retries a host last found missing (HostPort.navigated, at every navigation) holds nothing:
+   * without a host each page would wait for the browser to fail the port again (issue 27).
    */
   holdsMainFrames() {
-    return this.settings === null || this.settings.mode === "enforce" || (!this.hostAnswered && Boolean(this.host?.connected));
+    if (this.settings === null || this.settings.mode === "enforce") return true;
+    return !this.hostAnswered && Boolean(this.host?.connected) && !HOST_MISSING.test(this.host?.lastError ?? "");
+  }
+
+  /**
+   * Enforce mode for a frame or subresource (Firefox, ./enforce.js): the blocking response once its
+   * Record is known, `{cancel: true}` when banned; `{}` at once outside enforce mode.
+   * @param {string} url
+   * @param {Promise<object|null>} recordPromise
+   */
+  async blockingSubresource(url, recordPromise) {
+    const settings = await this.currentSettings();
+    if (settings.mode !== "enforce") return {};
+    const res = await this.gate.hold(url, recordPromise);
+    if (res.cancel) recordPromise.then((rec) => { if (rec) this.reportBlocked(rec); }).catch(() => {});
+    return res;
   }
 
   /** The `hello` request: client name and the managed policy (docs/protocol.md). */
@@ -311,18 +366,22 @@ export class Sentinel {
   }
 
   /**
-   * The start shared by {@link observe} and {@link observeEvidence}: a main frame starts a new page
-   * at once (`pending` badge); then the evidence is awaited (`failed` if its promise rejects).
+   * The start shared by {@link observe} and {@link observeEvidence}: a main frame starts a pending
+   * page, which the badge shows once it commits ({@link committed}); any other response belongs to
+   * the page of its top-level document (`documentUrl`, where the browser says: a response can race
+   * its page's commit), else to the committed page. Then the evidence is awaited (`failed` if its
+   * promise rejects).
    * @returns {Promise<{gen: number, hostname: string, evidence: any}|null>}  null: nothing to record
    */
-  async startObservation({ tabId, url, main, requestId, onScreen }, evidencePromise, failed) {
-    // onScreen: the page already shown is judged again (a new policy); no commit follows, so nothing waits for one
-    if (main && !onScreen) this.holdBadge(tabId);
-    let gen = main ? this.tabs.startPage(tabId, url, requestId) : this.tabs.genOf(tabId);
+  async startObservation({ tabId, url, main, requestId, documentUrl, onScreen }, evidencePromise, failed) {
+    let gen;
+    if (!main) gen = this.tabs.genOf(tabId, documentUrl);
+    else if (onScreen) gen = this.tabs.startPage(tabId, url, requestId); // the page shown now, judged again
+    else gen = this.tabs.startResponse(tabId, url, requestId);
     let evidence;
     try { evidence = await evidencePromise; } catch { evidence = failed; }
     await this.tabs.ready();
-    if (gen === null) gen = this.tabs.genOf(tabId);
+    if (gen === null) gen = this.tabs.genOf(tabId, documentUrl);
     if (gen === null) return null;
     let hostname = null;
     try { hostname = new URL(url).hostname; } catch { return null; }
@@ -341,8 +400,56 @@ export class Sentinel {
     }
   }
 
+  /**
+   * One https response a worker fetched outside any tab (Firefox `tabId: -1`, ./workers.js): judged
+   * like any response, kept for the worker's origin, and added to every tab whose page has that
+   * origin; it is the page's own (main) record where that page committed without a response of its
+   * own (a navigation the worker served).
+   * @param {object} req  {url, requestId, fromCache, origin, worker, der}
+   * @param {Promise<object|undefined>} securityInfoPromise  from getSecurityInfo, already started
+   * @returns {Promise<object|null>} the Record, or null when nothing was judged
+   */
+  async observeWorker(req, securityInfoPromise) {
+    const { url, origin, worker } = req;
+    let si;
+    try { si = await securityInfoPromise; } catch { si = undefined; }
+    let hostname = null;
+    try { hostname = new URL(url).hostname; } catch { return null; }
+    if (si?.state !== "secure" || !Array.isArray(si.certificates) || si.certificates.length === 0) {
+      if (!req.der) this.plan.wantAgain(origin);
+      this.workers.release(worker, origin, req.fromCache);
+      return null;
+    }
+    const rec = await this.judge({ ...req, main: true }, hostname, this.cache, cacheKey(si, hostname),
+      () => this.askHost(url, si, req.fromCache));
+    if (rec.verdict?.der_wanted || rec.error) {
+      if (rec.verdict?.der_wanted) this.plan.wantAgain(origin);
+      this.workers.release(worker, origin, req.fromCache);
+      if (rec.verdict?.der_wanted) return null;
+    }
+    rec.source = "service-worker";
+    this.workers.put(worker, rec);
+    await this.tabs.ready();
+    for (const [tabId, state] of this.tabs.tabs) {
+      if (pageOrigin(state) === worker) this.addWorkerRecord(tabId, state, rec);
+    }
+    return rec;
+  }
+
+  /**
+   * Adds a worker's Record to a tab's committed page: as its main record where the page has none of
+   * its own and the record is a live response of the page's origin (not the HTTP cache's older
+   * handshake), else as an origin record.
+   */
+  addWorkerRecord(tabId, state, rec) {
+    const own = rec.origin === pageOrigin(state) && !rec.fromCache && state.requestId == null
+      && state.main?.error?.code === "no_security_info";
+    this.finishObservation(tabId, state.gen, { ...rec }, own);
+  }
+
   /** Adds a Record to the tab's page `gen` and notifies when it is banned; returns it. */
   finishObservation(tabId, gen, rec, main) {
+    this.gate.judged(rec.url, rec.level);
     this.tabs.record(tabId, gen, rec, { main });
     if (rec.level === "banned") this.notifyBanned(tabId, gen, rec);
     return rec;
@@ -374,7 +481,8 @@ export class Sentinel {
    * One https response whose evidence the browser adapter gathers itself (the Chromium family has
    * no getSecurityInfo: a chain read through chrome.debugger, a leaf from webRequest plus a probe,
    * or a probe alone). Like {@link observe}, a main frame starts a new page at once (`pending`).
-   * @param {object} req  {tabId, url, requestId, main: boolean, fromCache: boolean}
+   * @param {object} req  {tabId, url, requestId, main: boolean, fromCache: boolean, onScreen?: boolean}:
+   *   `onScreen` for the page the tab shows now, judged again (no commit follows)
    * @param {Promise<object|null>} evidencePromise  resolves with
    *   `{source, key, ask, cache?}`: `source` names the evidence source for the popup
    *   ("debugger" | "security-info" | "probe"), `ask()` resolves with the host's verdict,
@@ -400,10 +508,9 @@ export class Sentinel {
     return this.finishObservation(tabId, gen, rec, main);
   }
 
-  /** A plain-http main frame: a new page whose own level is `unknown` (reason `insecure`). */
+  /** A plain-http main frame: a new (pending) page whose own level is `unknown` (reason `insecure`). */
   insecureMainFrame({ tabId, url, requestId }) {
-    this.holdBadge(tabId);
-    const gen = this.tabs.startPage(tabId, url, requestId);
+    const gen = this.tabs.startResponse(tabId, url, requestId);
     let hostname = null;
     try { hostname = new URL(url).hostname; } catch { /* keep null */ }
     this.tabs.record(tabId, gen, recordFromVerdict({ level: "unknown", reason: "insecure" }, { url, hostname }), { main: true });
@@ -459,6 +566,7 @@ export class Sentinel {
     // the host's hello (the system config's mode) came before its verdict on the same port
     if ((await this.currentSettings()).mode !== "enforce") return {};
     if (!rec || rec.level !== "banned") return {};
+    this.blockedUrls.set(tabId, rec.url);
     await this.browser.storage.session.set({ [`blocked:${tabId}`]: { record: rec, at: Date.now() } });
     this.reportBlocked(rec);
     const page = this.browser.runtime.getURL(BLOCKED_PAGE);
@@ -478,30 +586,48 @@ export class Sentinel {
     this.host.request(msg).catch(() => {});
   }
 
-  /** webNavigation.onCommitted for frameId 0: keep, restore or reset the tab state, then redraw. */
+  /**
+   * webNavigation.onCommitted for frameId 0 (callers skip prerendered documents): the tab's state
+   * becomes the one of the response that committed; a page committed without one is "not checked"
+   * (`unknown`), and a document without TLS of its own (about:blank, blob:, data:) inherits the
+   * state of the document that made it (the page it replaces, or the tab that opened it) or is "not
+   * checked" ({@link freshState}). Then the badge is redrawn.
+   */
   async committed(tabId, url) {
-    await this.tabs.ready();
+    // At once when the saved states are in: a response of the new page may follow in the same turn.
+    if (!this.tabs.isLoaded) await this.tabs.ready();
+    // The browser reset the tab's badge, colour, title and icon when the document committed: the
+    // draw on the change below sets only what differs from those defaults (once).
+    this.drawn.set(tabId, CLEARED_BADGE);
     if (url.startsWith(this.browser.runtime.getURL(BLOCKED_PAGE))) {
-      this.applyBadge(tabId, { cleared: true }); // the blocked page keeps the banned state of the page it replaced
-      return;
+      // The blocked page keeps the banned state of the response it replaced (which never committed).
+      const blocked = this.blockedUrls.get(tabId);
+      this.blockedUrls.delete(tabId);
+      if (!blocked || !this.tabs.promote(tabId, blocked)) this.applyBadge(tabId, { cleared: true });
+    } else {
+      const creator = this.tabs.get(tabId) ?? this.tabs.get(this.openers.get(tabId));
+      const state = this.tabs.commit(tabId, url, (u) => freshState(u, creator));
+      // Committed without a response of its own: what a worker of its origin fetched is judged for it.
+      if (state && state.requestId == null) {
+        for (const rec of this.workers.recordsFor(pageOrigin(state))) this.addWorkerRecord(tabId, state, rec);
+      }
     }
-    const state = this.tabs.commit(tabId, url, (u) => {
-      if (!/^https?:/i.test(u)) return null;
-      // Committed without a response we saw (e.g. served by a service worker): not judged.
-      const rec = failureRecord(u, "no_security_info", "");
-      if (u.startsWith("http:")) { rec.error = null; rec.reason = "insecure"; }
-      return { main: rec, origins: {} };
-    });
-    if (state && this.committedGen.get(tabId) === state.gen) {
-      // The same page committed again without a main-frame response (a reload served by a service
-      // worker, perhaps on another network now): its origins are captured afresh.
-      this.origins.forget(tabId);
-      this.seen.forget(tabId);
+  }
+
+  /**
+   * A tab opened by another (webNavigation.onCreatedNavigationTarget): remembered as the creator of
+   * its documents without TLS. A tab opened at about:blank shows the opener's document from the
+   * start (the opener may write into it, and no commit may follow), so it inherits at once.
+   */
+  async opened(tabId, sourceTabId, url) {
+    if (!Number.isInteger(sourceTabId) || sourceTabId < 0) return;
+    this.openers.set(tabId, sourceTabId);
+    await this.tabs.ready();
+    if ((url ?? "") === "" || url === "about:blank") {
+      const now = this.tabs.get(tabId);
+      if (now && now.url !== "about:blank") return; // something else committed in it already
+      this.tabs.commit(tabId, "about:blank", (u) => freshState(u, this.tabs.get(sourceTabId))); // drawn on the change
     }
-    if (state) this.committedGen.set(tabId, state.gen);
-    else this.committedGen.delete(tabId);
-    // The browser reset the tab's badge, colour, title and icon when the document committed.
-    this.applyBadge(tabId, { cleared: true });
   }
 
   /**
@@ -518,8 +644,6 @@ export class Sentinel {
    * @param {{force?: boolean, cleared?: boolean}} [opts]
    */
   applyBadge(tabId, { force = false, cleared = false } = {}) {
-    if (cleared || force) this.releaseBadge(tabId);
-    else if (this.held.has(tabId)) return Promise.resolve(); // drawn once the document commits
     const action = this.browser.action;
     const state = this.tabs.get(tabId);
     const call = (fn, ...fallback) => {
@@ -564,22 +688,6 @@ export class Sentinel {
     return Promise.all(calls);
   }
 
-  /**
-   * A main-frame response started a new page in `tabId`: its badge is drawn when the navigation commits
-   * ({@link committed}, right after the browser reset it), or after {@link COMMIT_WAIT_MS}.
-   */
-  holdBadge(tabId) {
-    clearTimeout(this.held.get(tabId));
-    this.held.set(tabId, setTimeout(() => { this.held.delete(tabId); this.applyBadge(tabId); }, COMMIT_WAIT_MS));
-  }
-
-  /** Ends {@link holdBadge}'s wait without drawing. */
-  releaseBadge(tabId) {
-    if (!this.held.has(tabId)) return;
-    clearTimeout(this.held.get(tabId));
-    this.held.delete(tabId);
-  }
-
   /** A desktop notification for a banned verdict, once per page and origin, when enabled. */
   notifyBanned(tabId, gen, rec) {
     if (this.settings && this.settings.notifications === false) return;
@@ -599,9 +707,9 @@ export class Sentinel {
     this.seen.forget(tabId);
     this.origins.forget(tabId);
     this.drawn.delete(tabId);
-    this.releaseBadge(tabId);
+    this.openers.delete(tabId);
+    this.blockedUrls.delete(tabId);
     this.hostFailures.delete(tabId);
-    this.committedGen.delete(tabId);
     this.tabs.remove(tabId);
   }
 }

@@ -5,18 +5,20 @@
  * Kept in `storage.session` so that an event-page or service-worker restart loses no verdict
  * (Firefox MV3 background pages unload when idle, Chromium stops an idle worker; MDN storage.session,
  * https://developer.mozilla.org/en-US/docs/Mozilla/Add-ons/WebExtensions/API/storage/session):
- * key `tab:<tabId>` holds `{state}`, and each of the tab's last {@link HISTORY} pages (for back/forward)
- * has its own key `hist:<tabId>:<gen>` holding `{state, at}`, written once when the page leaves the tab
- * and removed when it drops out of the history. Writes are coalesced (issue 27): a change marks the
- * tab dirty and one `storage.session.set` after {@link PERSIST_DELAY_MS} carries every dirty tab's
- * state and the history pages added since. A page load used to write the whole state plus the whole
- * history on every change (11 writes, about 100 KB each, on the bench page). {@link TabStates#flush}
- * writes at once (the background flushes on `runtime.onSuspend`).
+ * key `tab:<tabId>` holds `{state}`. Writes are coalesced (issue 27): a change marks the tab dirty
+ * and one `storage.session.set` after {@link PERSIST_DELAY_MS} carries every dirty tab's state. A
+ * page load used to write the whole state plus a history on every change (11 writes, about 100 KB
+ * each, on the bench page). {@link TabStates#flush} writes at once
+ * (the background flushes on `runtime.onSuspend`).
  *
- * A new main-frame response starts a new page state with a new generation number; results that
- * arrive for an older generation (a redirect hop, the previous page's subresources) are dropped, so
- * the badge follows the final main-frame response (field-reports D.19: each redirect hop has its own
- * security info and the same requestId).
+ * A tab's verdict belongs to the document that committed (issue 22 item 2). A main-frame response
+ * starts a *pending* page state ({@link TabStates#startResponse}) with a new generation number; it
+ * becomes the tab's state only when webNavigation.onCommitted (frameId 0) commits its URL
+ * ({@link TabStates#commit}). A response that never commits (a 204, a download, a prerender that is
+ * not activated, a redirect hop: field-reports D.19) never touches the badge, and results that
+ * arrive for a generation that is neither the tab's nor pending are dropped. A commit without a
+ * pending response (served by a service worker, restored from the bfcache) gets a fresh state that
+ * says "not checked": never a verdict remembered for the URL (issue 22 item 3).
  *
  * Shapes:
  *   PageState = {tabId, gen, url, requestId, level, main: Record|null, origins: {[origin]: Record}, updated}
@@ -28,11 +30,16 @@
 import { worse, rank } from "./levels.js";
 
 const KEY_PREFIX = "tab:";
-const HISTORY_PREFIX = "hist:";
-const HISTORY = 3;
+/** Main-frame responses kept per tab while they wait for their commit (the newest win). */
+const PENDING = 4;
 
-/** How long a tab-state change waits before it is written to storage.session, with the changes after it (ms). */
-export const PERSIST_DELAY_MS = 250;
+/**
+ * How long a tab-state change waits before it is written to storage.session, with the changes after it
+ * (ms). A worker or event page is stopped only after about 30 s idle, and storage.session does not
+ * outlive the browser, so a second loses nothing; it makes one write per page load (250 ms made 1.6 on
+ * the bench page in a real Chromium). The popup asks for a write before it reads.
+ */
+export const PERSIST_DELAY_MS = 1000;
 
 /** `scheme://host[:port]` of a URL, or null. */
 export function originOf(url) {
@@ -72,13 +79,11 @@ export class TabStates {
     this.persistDelayMs = persistDelayMs;
     this.setTimer = setTimer;
     this.tabs = new Map();
-    this.history = new Map();
+    this.pending = new Map(); // tabId -> [PageState] not committed yet, newest first (memory only)
     this.gen = 0;
     this.loaded = null;
+    this.isLoaded = false; // the saved states are in (then {@link ready} need not be awaited)
     this.dirtyStates = new Set(); // tabIds whose state is to be written (or removed)
-    this.historyPut = new Map(); // hist:<tabId>:<gen> -> {state, at} to be written
-    this.historyDrop = new Set(); // hist:<tabId>:<gen> keys to be removed
-    this.historyKeys = new Map(); // tabId -> Set of its hist:<tabId>:<gen> keys in storage (or to be)
     this.timer = null;
   }
 
@@ -92,37 +97,14 @@ export class TabStates {
         const saved = new Map(); // tabId -> [{state, at}]
         for (const [k, v] of Object.entries(all)) {
           if (!v || typeof v !== "object") continue;
-          if (k.startsWith(HISTORY_PREFIX)) {
-            const tabId = Number(k.slice(HISTORY_PREFIX.length).split(":")[0]);
-            if (!Number.isInteger(tabId) || !v.state || typeof v.state !== "object") continue;
-            if (!saved.has(tabId)) saved.set(tabId, []);
-            saved.get(tabId).push(v);
-            this._keysOf(tabId).add(k);
-            continue;
-          }
           if (!k.startsWith(KEY_PREFIX) || !v.state || typeof v.state !== "object") continue;
           const tabId = Number(k.slice(KEY_PREFIX.length));
-          // `history` beside the state: the form written before issue 27.
-          if (Array.isArray(v.history)) this._restoreHistory(tabId, v.history);
           if (!this.tabs.has(tabId)) this.tabs.set(tabId, v.state);
           this.gen = Math.max(this.gen, v.state.gen ?? 0);
         }
-        for (const [tabId, entries] of saved) {
-          entries.sort((a, b) => (b.at ?? 0) - (a.at ?? 0) || (b.state.gen ?? 0) - (a.state.gen ?? 0));
-          this._restoreHistory(tabId, entries.map((e) => e.state));
-        }
-        for (const hist of this.history.values()) for (const h of hist) this.gen = Math.max(this.gen, h?.gen ?? 0);
-      })();
+      })().finally(() => { this.isLoaded = true; });
     }
     return this.loaded;
-  }
-
-  /** Saved pages of a tab behind the ones this instance remembered since it started (newest first). */
-  _restoreHistory(tabId, saved) {
-    const mine = this.history.get(tabId) ?? [];
-    const keys = new Set(mine.map((s) => pageKey(s.url)));
-    const merged = [...mine, ...saved.filter((s) => s && typeof s === "object" && !keys.has(pageKey(s.url)))];
-    this.history.set(tabId, merged.slice(0, HISTORY));
   }
 
   /** The state of a tab's current page, or null. */
@@ -131,23 +113,55 @@ export class TabStates {
   }
 
   /**
-   * Starts the state of a new page in `tabId` (a main-frame response arrived).
+   * Starts the state of a new page in `tabId` that is the tab's page at once, without waiting for a
+   * commit: the browser refused the main frame's certificate (its error page is what the tab shows),
+   * or the page on screen is judged again (Chromium, a new policy). A commit of its URL keeps it.
    * @returns {number} the generation to pass to {@link record}
    */
   startPage(tabId, url, requestId) {
-    const old = this.tabs.get(tabId);
-    if (old && pageKey(old.url) !== pageKey(url)) this._remember(tabId, old);
-    // The main frame is `pending` until judged, so a judged subresource can never make the page look ok.
-    const main = { origin: originOf(url), url, level: "pending" };
-    const state = { tabId, gen: ++this.gen, url, requestId, level: "pending", main, origins: {}, updated: Date.now() };
+    const state = { ...this._newState(tabId, url, requestId), onScreen: true };
     this.tabs.set(tabId, state);
     this._changed(tabId);
     return state.gen;
   }
 
-  /** Current generation of a tab, or null. */
-  genOf(tabId) {
-    return this.tabs.get(tabId)?.gen ?? null;
+  /**
+   * A main-frame response arrived: starts a pending page state that becomes the tab's state only
+   * when its URL commits ({@link commit}); until then the tab keeps the document it shows.
+   * @returns {number} the generation to pass to {@link record}
+   */
+  startResponse(tabId, url, requestId) {
+    const state = this._newState(tabId, url, requestId);
+    const list = (this.pending.get(tabId) ?? []).filter((s) => s.requestId !== requestId || requestId == null);
+    list.unshift(state);
+    this.pending.set(tabId, list.slice(0, PENDING));
+    return state.gen;
+  }
+
+  _newState(tabId, url, requestId) {
+    // The main frame is `pending` until judged, so a judged subresource can never make the page look ok.
+    const main = { origin: originOf(url), url, level: "pending" };
+    return { tabId, gen: ++this.gen, url, requestId, level: "pending", main, origins: {}, updated: Date.now() };
+  }
+
+  /**
+   * Generation of the page a response belongs to: the tab's committed page, or, when
+   * `documentUrl` (the URL of the top-level document that made the request, where the browser says)
+   * is a pending page's and not the committed one's, that pending page (its subresources can race
+   * its commit). Null without either.
+   */
+  genOf(tabId, documentUrl = null) {
+    const state = this.tabs.get(tabId);
+    if (documentUrl && (!state || pageKey(state.url) !== pageKey(documentUrl))) {
+      const p = this.pending.get(tabId)?.find((s) => pageKey(s.url) === pageKey(documentUrl));
+      if (p) return p.gen;
+    }
+    return state?.gen ?? null;
+  }
+
+  /** The pending (not committed) page state of generation `gen` in a tab, or null. */
+  pendingOf(tabId, gen) {
+    return this.pending.get(tabId)?.find((s) => s.gen === gen) ?? null;
   }
 
   /**
@@ -159,8 +173,13 @@ export class TabStates {
    * @returns {boolean} whether the state changed (false for a stale generation or no news)
    */
   record(tabId, gen, rec, { main = false } = {}) {
-    const state = this.tabs.get(tabId);
-    if (!state || state.gen !== gen) return false;
+    let state = this.tabs.get(tabId);
+    let committed = true;
+    if (!state || state.gen !== gen) {
+      state = this.pendingOf(tabId, gen);
+      committed = false;
+      if (!state) return false;
+    }
     let changed = false;
     if (main) {
       state.main = rec;
@@ -179,31 +198,36 @@ export class TabStates {
     if (!changed) return false;
     state.level = pageLevel(state);
     state.updated = Date.now();
-    this._changed(tabId);
+    if (committed) this._changed(tabId); // a pending page is drawn and saved when it commits
     return true;
   }
 
   /**
-   * A top-level navigation committed (webNavigation.onCommitted, frameId 0). When it commits the
-   * page whose response we saw, the state stays. A back/forward from the bfcache commits without a
-   * new response (browser-apis.md 1.5): restore the state we had for that URL. Otherwise the page
-   * has no verdict: `unknown` for http(s) pages, no state for other schemes (about:, moz-extension:).
+   * A top-level navigation committed (webNavigation.onCommitted, frameId 0). The newest pending
+   * response for that URL becomes the tab's state; the other pending ones are dropped (they never
+   * committed). A commit without a pending response (served by a service worker, a back/forward
+   * from the bfcache: browser-apis.md 1.5) gets the state `fresh(url)` builds, "not checked" for
+   * http(s): a verdict the tab had for that URL before is never put back (issue 22 item 3); no
+   * state when `fresh` gives null (about:, moz-extension:).
    * @param {(url: string) => object|null} [fresh]  builds the state for a page without a response
    * @returns {object|null} the state now in effect
    */
   commit(tabId, url, fresh) {
+    let next = this.promote(tabId, url);
+    if (next) return next;
     const state = this.tabs.get(tabId);
-    if (state && pageKey(state.url) === pageKey(url)) return state;
-    const hist = this.history.get(tabId) ?? [];
-    const i = hist.findIndex((s) => pageKey(s.url) === pageKey(url));
-    if (state) this._remember(tabId, state);
-    let next = null;
-    if (i !== -1) {
-      next = { ...hist[i], gen: ++this.gen, restored: true };
-    } else if (fresh) {
+    if (state?.onScreen && pageKey(state.url) === pageKey(url)) {
+      // The document a state was started for at once ({@link startPage}) committing: the error page.
+      delete state.onScreen;
+      this.pending.delete(tabId);
+      this._changed(tabId);
+      return state;
+    }
+    if (fresh) {
       const f = fresh(url);
       if (f) next = { tabId, gen: ++this.gen, url, requestId: null, main: null, origins: {}, updated: Date.now(), ...f };
     }
+    this.pending.delete(tabId);
     if (next) {
       next.level = pageLevel(next);
       this.tabs.set(tabId, next);
@@ -214,44 +238,27 @@ export class TabStates {
     return next;
   }
 
-  /** Forgets a closed tab (its saved state and history go at once; nothing of it is written later). */
+  /**
+   * Makes the newest pending response for `url` the tab's state (its commit, or the enforce-mode
+   * page that replaced it); the other pending ones are dropped.
+   * @returns {object|null} the state now in effect, or null when no pending response has that URL
+   */
+  promote(tabId, url) {
+    const found = this.pending.get(tabId)?.find((s) => pageKey(s.url) === pageKey(url)) ?? null;
+    if (!found) return null;
+    this.pending.delete(tabId);
+    this.tabs.set(tabId, found);
+    this._changed(tabId);
+    return found;
+  }
+
+  /** Forgets a closed tab (its saved state goes at once; nothing of it is written later). */
   remove(tabId) {
-    const keys = [KEY_PREFIX + tabId, ...(this.historyKeys.get(tabId) ?? [])];
     this.tabs.delete(tabId);
-    this.history.delete(tabId);
-    this.historyKeys.delete(tabId);
+    this.pending.delete(tabId);
     this.dirtyStates.delete(tabId);
-    for (const k of keys) {
-      this.historyPut.delete(k);
-      this.historyDrop.delete(k);
-    }
-    if (this.session) Promise.resolve(this.session.remove(keys)).catch(() => {});
-  }
-
-  /** The tab's history keys in storage (a live set). */
-  _keysOf(tabId) {
-    if (!this.historyKeys.has(tabId)) this.historyKeys.set(tabId, new Set());
-    return this.historyKeys.get(tabId);
-  }
-
-  _remember(tabId, state) {
-    const before = this.history.get(tabId) ?? [];
-    const hist = [state, ...before.filter((s) => pageKey(s.url) !== pageKey(state.url))].slice(0, HISTORY);
-    this.history.set(tabId, hist);
-    if (!this.session) return;
-    const keys = this._keysOf(tabId);
-    const keep = new Set(hist.map((s) => `${HISTORY_PREFIX}${tabId}:${s.gen}`));
-    for (const k of keys) {
-      if (keep.has(k)) continue;
-      keys.delete(k);
-      this.historyPut.delete(k);
-      this.historyDrop.add(k);
-    }
-    const key = `${HISTORY_PREFIX}${tabId}:${state.gen}`;
-    if (!keys.has(key)) {
-      keys.add(key);
-      this.historyDrop.delete(key);
-      this.historyPut.set(key, { state, at: Date.now() });
+    if (this.session) {
+      Promise.resolve(this.session.remove(KEY_PREFIX + tabId)).catch(() => {});
     }
   }
 
@@ -265,24 +272,19 @@ export class TabStates {
 
   /**
    * Writes what changed since the last write: one `storage.session.set` with the state of every dirty
-   * tab and the history pages added since, one `remove` for tabs left without a state and pages that
-   * left the history.
+   * tab, one `remove` for tabs left without a state.
    * @returns {Promise<void>} settles when the browser took the writes (errors are swallowed)
    */
   flush() {
-    if (!this.session || (this.dirtyStates.size === 0 && this.historyPut.size === 0 && this.historyDrop.size === 0)) {
-      return Promise.resolve();
-    }
-    const put = Object.fromEntries(this.historyPut);
-    const drop = [...this.historyDrop];
+    if (!this.session || this.dirtyStates.size === 0) return Promise.resolve();
+    const put = {};
+    const drop = [];
     for (const tabId of this.dirtyStates) {
       const state = this.tabs.get(tabId);
       if (state) put[KEY_PREFIX + tabId] = { state };
       else drop.push(KEY_PREFIX + tabId);
     }
     this.dirtyStates.clear();
-    this.historyPut.clear();
-    this.historyDrop.clear();
     const done = [];
     if (Object.keys(put).length) {
       done.push(Promise.resolve(this.session.set(put)).catch(() => {}));

@@ -125,7 +125,8 @@ def diagnose(
                                                f"rootsentinel doctor --browser {browser} checks it anyway"))
             continue
         looked_at.append((browser, required_chromium))
-        found = _find_manifest(browser, target_os, env, browser_scopes, root, use_winreg, checks)
+        found = _find_manifest(browser, target_os, env, browser_scopes, root, use_winreg, checks,
+                               required_chromium if family(browser) == "chromium" else ())
         if found is None:
             continue
         fix = install_fix(browser, found.loc.scope, required_chromium if family(browser) == "chromium" else ())

@@ -26,8 +26,10 @@ from native_host.install.model import (
 
 _WINDOWS_RUNNABLE = (".exe", ".bat", ".cmd", ".com")
 
-def _install_fix(browser: str, scope: str | None) -> str:
-    return f"rootsentinel install --browser {browser}" + (f" --scope {scope}" if scope == "system" else "")
+def _install_fix(browser: str, scope: str | None, ids: tuple[str, ...] = ()) -> str:
+    from native_host.install.doctor.fleet import install_fix
+
+    return install_fix(browser, scope, ids)
 
 
 @dataclass
@@ -38,7 +40,7 @@ class _Found:
 
 
 def _find_manifest(browser: str, target_os: str, env: Environment, scopes, root: Path | None,
-                   use_winreg: bool, checks: list[Check]) -> _Found | None:
+                   use_winreg: bool, checks: list[Check], fix_ids: tuple[str, ...] = ()) -> _Found | None:
     looked: list[str] = []
     for loc in locations.lookup_order(browser, target_os, env):
         if loc.scope not in scopes:
@@ -56,13 +58,13 @@ def _find_manifest(browser: str, target_os: str, env: Environment, scopes, root:
                         entries = registry.parse_reg(reg_dest.read_bytes())
                     except (ValueError, UnicodeDecodeError) as exc:
                         checks.append(Check(False, browser, f"{reg_dest} is not a valid .reg file: {exc}",
-                                            _install_fix(browser, loc.scope)))
+                                            _install_fix(browser, loc.scope, fix_ids)))
                         return None
                     match = [e for e in entries if e.key.lower() == loc.registry_key.lower()]
                     if not match:
                         keys = ", ".join(e.key for e in entries) or "none"
                         checks.append(Check(False, browser, f"{reg_dest} sets {keys}, not {loc.registry_key}",
-                                            _install_fix(browser, loc.scope)))
+                                            _install_fix(browser, loc.scope, fix_ids)))
                         return None
                     value = match[0].value
             looked.append(where)
@@ -72,12 +74,12 @@ def _find_manifest(browser: str, target_os: str, env: Environment, scopes, root:
             path = PureWindowsPath(value)
             if not path.is_absolute():
                 checks.append(Check(False, browser, f"the registry value {value!r} is not an absolute path",
-                                    _install_fix(browser, loc.scope)))
+                                    _install_fix(browser, loc.scope, fix_ids)))
                 return None
             dest = Path(value) if use_winreg else under_root(root, path)
             if not dest.is_file():
                 checks.append(Check(False, browser, f"the registry key names {value}, which does not exist",
-                                    _install_fix(browser, loc.scope)))
+                                    _install_fix(browser, loc.scope, fix_ids)))
                 return None
             return _Found(loc, path, dest)
         for path in loc.lookup_paths:
@@ -86,7 +88,7 @@ def _find_manifest(browser: str, target_os: str, env: Environment, scopes, root:
             if dest.is_file():
                 return _Found(loc, path, dest)
     checks.append(Check(False, browser, f"no host manifest for {HOST_NAME} (looked in: {'; '.join(looked)})",
-                        _install_fix(browser, scopes[0] if len(scopes) == 1 else "user")))
+                        _install_fix(browser, scopes[0] if len(scopes) == 1 else "user", fix_ids)))
     return None
 
 
