@@ -57,3 +57,32 @@ def host_bundle(tmp_path_factory) -> Path:
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     print(f"\nbundle: built in {time.monotonic() - started:.1f} s, {size / 1e6:.1f} MB in {folder.name}/")
     return folder
+
+
+@pytest.fixture(scope="session")
+def signed_deb(host_bundle, tmp_path_factory) -> dict:
+    """One Debian package per test session (build/package_linux.py, gzip for speed) whose host manifests allow
+    the id of a CRX signing key made here: ``{"deb": Path, "key": Path (PEM), "id": str, "out": Path}``. Shared
+    by tests/test_package_linux.py and tests/e2e/test_rollout_e2e.py."""
+    import base64
+    import subprocess
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from native_host.install.extension_ids import chromium_extension_id
+
+    repo = Path(__file__).parent.parent
+    sys.path.insert(0, str(repo / "build"))
+    import package_linux
+
+    out = tmp_path_factory.mktemp("signed-deb")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (out / "crx.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
+    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ext_id = chromium_extension_id(base64.b64encode(spki).decode())
+    subprocess.run([sys.executable, str(repo / "build" / "cli_docs.py"), "--out", str(out / "docs")], check=True,
+                   capture_output=True, cwd=repo)
+    deb = package_linux.make_deb(host_bundle, out, [ext_id], docs=out / "docs", compression="gzip")
+    return {"deb": deb, "key": out / "crx.pem", "id": ext_id, "out": out}

@@ -23,20 +23,15 @@ REPO = Path(__file__).parent.parent
 sys.path.insert(0, str(REPO / "build"))
 import package_linux  # noqa: E402
 
-CRX_ID = "gbadifihkfbfddainphegpodpdfklnac"
 WATCHED = "/etc /opt /usr/lib/mozilla /usr/lib/systemd/system /usr/bin /var/lib/rootsentinel /var/log/rootsentinel"
 
 
 @pytest.fixture(scope="module")
-def packages(host_bundle, tmp_path_factory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("packages")
-    subprocess.run([sys.executable, str(REPO / "build" / "cli_docs.py"), "--out", str(out / "docs")], check=True,
-                   capture_output=True, cwd=REPO)
-    tarball = package_linux.make_tarball(host_bundle, out)
-    deb = package_linux.make_deb(host_bundle, out, [CRX_ID], docs=out / "docs")
-    for p in (tarball, deb):
-        print(f"\n{p.name}: {p.stat().st_size / 1e6:.1f} MB")
-    return {"tarball": tarball, "deb": deb}
+def packages(host_bundle, signed_deb, tmp_path_factory) -> dict[str, Path]:
+    """The tarball (made here) and the session's Debian package (tests/conftest.py ``signed_deb``)."""
+    tarball = package_linux.make_tarball(host_bundle, tmp_path_factory.mktemp("tarball"))
+    print(f"\n{tarball.name}: {tarball.stat().st_size / 1e6:.1f} MB")
+    return {"tarball": tarball, "deb": signed_deb["deb"], "id": signed_deb["id"]}
 
 
 def test_tarball_unpacks_to_the_documented_path(packages, tmp_path):
@@ -108,10 +103,11 @@ true
 
 
 def test_deb_manifests_allow_the_crx_id(packages, tmp_path):
+    crx_id = packages["id"]
     subprocess.run(["dpkg-deb", "-x", str(packages["deb"]), str(tmp_path)], check=True)
     for rel in ("etc/opt/chrome", "etc/chromium", "etc/opt/edge"):
         doc = json.loads((tmp_path / rel / "native-messaging-hosts" / "io.rootsentinel.host.json").read_text())
-        assert f"chrome-extension://{CRX_ID}/" in doc["allowed_origins"]
+        assert f"chrome-extension://{crx_id}/" in doc["allowed_origins"]
         assert doc["path"] == "/opt/rootsentinel/rootsentinel-host/rootsentinel-host"
     ff = json.loads((tmp_path / "usr/lib/mozilla/native-messaging-hosts/io.rootsentinel.host.json").read_text())
     assert ff["allowed_extensions"] == ["rootsentinel@rootsentinel.io"]

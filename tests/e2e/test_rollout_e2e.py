@@ -16,7 +16,6 @@ Neither server sends its root, as an inspection proxy does not: the settings giv
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 import sys
@@ -24,38 +23,29 @@ from pathlib import Path
 
 import pytest
 from badges import BADGE
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "build"))
 import nskit  # noqa: E402
-import package_linux  # noqa: E402
 
-from native_host.install.extension_ids import chromium_extension_id  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def artefacts(host_bundle, tmp_path_factory) -> dict:
+def artefacts(signed_deb) -> dict:
+    """The session's Debian package and CRX key (tests/conftest.py ``signed_deb``) and an xpi built here."""
     why = nskit.available()
     if why:
         pytest.skip(why)
-    out = tmp_path_factory.mktemp("rollout-artefacts")
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    (out / "crx.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
-    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    ext_id = chromium_extension_id(base64.b64encode(spki).decode())
-    deb = package_linux.make_deb(host_bundle, out, [ext_id])
+    out = signed_deb["out"]
     subprocess.run(["node", str(REPO / "build" / "build_extension.mjs"), "firefox", "--out", str(out / "firefox")],
                    check=True, capture_output=True, cwd=REPO)
     subprocess.run(["npx", "--no-install", "web-ext", "build", "--source-dir", str(out / "firefox"), "--artifacts-dir",
                     str(out), "--overwrite-dest", "--filename", "rootsentinel-firefox.xpi"],
                    check=True, capture_output=True, cwd=REPO)
-    return {"deb": deb, "xpi": out / "rootsentinel-firefox.xpi", "key": out / "crx.pem", "id": ext_id}
+    return {"deb": signed_deb["deb"], "xpi": out / "rootsentinel-firefox.xpi", "key": signed_deb["key"],
+            "id": signed_deb["id"]}
 
 
 def test_linux_rollout_end_to_end(artefacts, tmp_path):
@@ -72,7 +62,7 @@ def test_linux_rollout_end_to_end(artefacts, tmp_path):
     print(f"\nfirst badge after browser start: Chromium {r['chromium'].get('first_badge_s')} s (first page blocked: "
           f"{r['chromium'].get('first_page_blocked')}; storage.managed after {r['chromium'].get('managed_after_s')} s), "
           f"Firefox ESR {r['firefox'].get('first_badge_s')} s (first page blocked: {r['firefox'].get('first_page_blocked')})"
-          "; sizes: "
+          "; sizes (this deb gzip-compressed, make dist's xz): "
           + ", ".join(f"{name} {size / 1e6:.2f} MB" for name, size in r["sizes"].items()))
 
     assert r["dpkg_install"]["rc"] == 0, r["dpkg_install"]
