@@ -253,7 +253,9 @@ class Chromium(BrowserSession):
         return target, session
 
     def popup(self, tab_id: int) -> dict:
-        """Opens the popup page for a tab and returns what it shows, as text."""
+        """Opens the popup page for a tab and returns what it shows, as text (the worker's pending tab-state
+        write is flushed first, as :meth:`tab_state` does: the popup reads storage.session)."""
+        self.evaluate("rootSentinel.sentinel.tabs.flush().then(() => true)")
         target, session = self.open_page(f"popup/popup.html?tab={tab_id}")
         try:
             return json.loads(self.evaluate("JSON.stringify({" + POPUP_FIELDS + "})", session=session))
