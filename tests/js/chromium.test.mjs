@@ -517,3 +517,16 @@ test("the bounded wait ends without a policy, and a restarted worker of the same
   assert.equal(sent(r.chrome, "probe").length, 1);
   assert.equal((await r.chrome.storage.session.get("policyKnown")).policyKnown, true);
 });
+
+test("a managed-storage event that changes nothing judges nothing again (Chromium fires one when its policy service starts)", async () => {
+  const r = await boot({ host: hostByName(), managed: {}, tabs: [{ id: 9, url: "https://a.test/" }] });
+  respond(r.chrome, { url: "https://a.test/", tabId: 9 });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle(10);
+  const probes = sent(r.chrome, "probe").length;
+  r.chrome.setManaged({});
+  await sleep(50);
+  await settle(10);
+  assert.equal(sent(r.chrome, "probe").length, probes);
+  assert.equal(r.chrome.badges.get(9).text, "");
+});

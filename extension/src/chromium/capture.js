@@ -422,7 +422,18 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
   sentinel.currentSettings().then(applyMode);
 
   // The policy arrived or changed: no probe verdict judged under the old one may stand; judge open tabs again.
-  const rejudge = () => rejudgeOpenTabs(browser, sentinel, async (url) => probeEvidence(url, await routeOf(url, null)), enforce);
+  const rejudge = () => rejudgeOpenTabs(browser, sentinel, async (url, tabId) => {
+    // the best evidence a fresh visit would have: the chain the browser verified (debugger mode), else a probe
+    const settings = await sentinel.currentSettings();
+    if (settings.capture === "debugger" && dbg.isAttached(tabId)) {
+      const chain = await dbg.chain(tabId, originOf(url)).catch(() => []);
+      if (chain.length) {
+        return { source: "debugger", key: `chain|${new URL(url).hostname}|${chain[0]}`,
+          ask: () => sentinel.host.request({ type: "check", url, chain }) };
+      }
+    }
+    return probeEvidence(url, await routeOf(url, null));
+  }, enforce);
   sentinel.onPolicyChange(() => { probes.clear(); rejudge().catch(() => {}); });
 
   return {
@@ -436,7 +447,7 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
  * and applies enforce mode to the result.
  * @param {object} browser  the extension API (`tabs.query`)
  * @param {Sentinel} sentinel
- * @param {(url: string) => Promise<object>} evidence  the probe evidence for a URL
+ * @param {(url: string, tabId: number) => Promise<object>} evidence  the evidence for the tab's page
  * @param {(tabId: number, rec: object) => Promise<void>} enforce
  * @returns {Promise<number>} how many tabs were judged again
  */
@@ -447,7 +458,7 @@ export async function rejudgeOpenTabs(browser, sentinel, evidence, enforce) {
     const url = typeof tab?.url === "string" ? tab.url : "";
     if (!url.startsWith("https://") || typeof tab.id !== "number" || tab.id < 0) continue;
     const req = { tabId: tab.id, url, requestId: `rejudge:${Date.now()}`, main: true, fromCache: false, onScreen: true };
-    work.push(sentinel.observeEvidence(req, evidence(url)).then((rec) => enforce(tab.id, rec)).catch(() => {}));
+    work.push(sentinel.observeEvidence(req, evidence(url, tab.id)).then((rec) => enforce(tab.id, rec)).catch(() => {}));
   }
   await Promise.all(work);
   return work.length;

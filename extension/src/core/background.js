@@ -93,7 +93,10 @@ export function startBackground(browser, registerCapture, { client = "firefox", 
       const resend = sent(s) !== before;
       // Nothing judged before the policy was known may outlive it (issue 23 item 5): forget verdicts,
       // and let the adapter drop its probe cache and judge open tabs again.
-      if (resend || (area === "managed" && judged(s) !== beforeJudged)) sentinel.policyChanged();
+      // (Nothing to forget when no settings were in force yet: nothing was judged under them.)
+      if (beforeJudged !== judged(null) && (resend || (area === "managed" && judged(s) !== beforeJudged))) {
+        sentinel.policyChanged();
+      }
       if (resend) {
         // A new policy applies per connection (docs/protocol.md "hello"): reconnect.
         host.disconnect("policy changed");
