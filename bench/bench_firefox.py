@@ -151,7 +151,8 @@ def main() -> None:
              chromium=(int, 1, "1 (default): also the page in headless Chromium, extension (probe mode) vs none"),
              baseline_ref=(str, "", "a git ref (e.g. the commit before a change): its extension is also loaded in "
                                     "Chromium and counted (bench/counts.mjs) beside this build's"),
-             counts=(int, 1, "1 (default): count per-load calls (bench/counts.mjs; a real Chromium with a counting build)"))
+             counts=(int, 1, "1 (default): count per-load calls (bench/counts.mjs; a real Chromium with a counting build)"),
+             firefox=(int, 1, "1 (default): the Firefox browsers; 0: Chromium only (fewer browsers at once, less noise)"))
     quick = a.quick or bool(os.environ.get("BENCH_QUICK"))
     loads = int(os.environ.get("BENCH_LOADS") or (4 if quick else a.loads))
     rep = Report("7. Page-load overhead in headless Firefox (and Chromium)")
@@ -193,7 +194,7 @@ def main() -> None:
     unknown = [v for v in chosen if v not in VARIANTS]
     if unknown:
         raise SystemExit(f"bench_firefox: unknown variant(s) {unknown}; known: {sorted(VARIANTS)}")
-    names = ["with", "without", "nohost", *(chosen if a.diagnose else ())]
+    names = ["with", "without", "nohost", *(chosen if a.diagnose else ())] if a.firefox else []
     base_tree = baseline_tree(a.baseline_ref) if a.baseline_ref else None
     cr_names = ["cr_with", "cr_floor", "cr_without", *(["cr_base"] if base_tree else [])] if cr_mod else []
     samples = {k: [] for k in [*names, *cr_names]}
@@ -234,7 +235,7 @@ def main() -> None:
                     procs[name] = cr.proc
                     sess = chromium_page(cr)
                     loaders[name] = (lambda n, cr=cr, sess=sess: chromium_load(cr, sess, servers, n))
-            ff_with = browsers["with"]
+            ff_with = browsers.get("with")
             n = 0
             for _ in range(3):  # warm-up: connections, host start, caches of both
                 for fn in loaders.values():
@@ -263,6 +264,8 @@ def main() -> None:
                     real_counts[a.baseline_ref] = chromium_counts(cr_mod, chromium_builder(cr_mod, tree=base_tree, counting=True),
                                                                   root_pem, servers, count_loads, n + 200)
             try:
+                if ff_with is None:
+                    raise RuntimeError("no Firefox in this run")
                 tab = ff_with.tab_id(servers[0].url("/page"))
                 badge = ff_with.wait_badge(tab, lambda b: b["text"] not in ("", "\u2026"), timeout=10)
             except Exception as exc:  # noqa: BLE001
@@ -287,10 +290,12 @@ def main() -> None:
         return [label, f"{v['median'] * 1e3:.1f} ms", f"{v['p99'] * 1e3:.1f} ms", f"{over * 100:+.1f}%",
                 goal(med < 0.05, pair + " vs +5%") if is_goal else pair]
 
-    wo = summary(samples["without"])
-    rows = [["Firefox without the extension", f"{wo['median'] * 1e3:.1f} ms", f"{wo['p99'] * 1e3:.1f} ms", "", ""],
-            row("Firefox, RootSentinel + host, as built", "with", "without", is_goal=True),
-            row("Firefox, RootSentinel, no host installed (the extension's own cost)", "nohost", "without")]
+    rows = []
+    if a.firefox:
+        wo = summary(samples["without"])
+        rows = [["Firefox without the extension", f"{wo['median'] * 1e3:.1f} ms", f"{wo['p99'] * 1e3:.1f} ms", "", ""],
+                row("Firefox, RootSentinel + host, as built", "with", "without", is_goal=True),
+                row("Firefox, RootSentinel, no host installed (the extension's own cost)", "nohost", "without")]
     for name, (label, _) in VARIANTS.items():
         if name in samples:
             rows.append(row(f"Firefox, with host, diagnosis: {label}", name, "without"))
@@ -304,6 +309,7 @@ def main() -> None:
             rows.append(row(f"Chromium, RootSentinel + host, probe mode, as built at {a.baseline_ref}", "cr_base", "cr_without"))
     rep.table(["browser", "load median", "load p99", "overhead of the medians",
                "paired overhead: median of the per-round ratios (quartiles)"], rows)
+
     def gap(name: str, floor: str, base: str) -> float:
         return paired(samples[name], samples[base])[0] - paired(samples[floor], samples[base])[0]
 
@@ -312,10 +318,11 @@ def main() -> None:
         rep.line(f"Firefox as built vs the listener alone (blocking), paired medians: {g * 100:+.1f} points "
                  f"({goal(g <= 0.02, 'goal: within 2 points')}).")
         rep.line()
-    g = gap("nohost", "with", "without")
-    rep.line(f"Firefox with no host vs as built, paired medians: {g * 100:+.1f} points "
-             f"({goal(g <= 0.02, 'goal: within 2 points')}).")
-    rep.line()
+    if a.firefox:
+        g = gap("nohost", "with", "without")
+        rep.line(f"Firefox with no host vs as built, paired medians: {g * 100:+.1f} points "
+                 f"({goal(g <= 0.02, 'goal: within 2 points')}).")
+        rep.line()
     if cr_mod:
         g = gap("cr_with", "cr_floor", "cr_without")
         rep.line(f"Chromium as built vs the one-listener floor, paired medians: {g * 100:+.1f} points "
