@@ -3,6 +3,7 @@ site packages), so a package someone installed into the system Python can never 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -38,16 +39,22 @@ def test_python_targets_depend_on_setup():
     assert re.search(r"^run: (.*)$", makefile, re.M).group(1).split() == ["setup-run"]
 
 
+def _plain_env() -> dict[str, str]:
+    """The environment without the variables of a calling make (CI runs the tests from `make test`:
+    MAKEFLAGS and MAKELEVEL would make the inner make print "Entering directory" lines)."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+
+
 def test_make_run_installs_the_package_alone():
     """Issue 24 item 9: on a fresh machine `make run` installs python3-venv and the package, nothing for the tests."""
-    plan = subprocess.run(["make", "-n", "-W", "pyproject.toml", "run"], cwd=REPO, capture_output=True, text=True,
-                          check=True).stdout
+    plan = subprocess.run(["make", "--no-print-directory", "-n", "-W", "pyproject.toml", "run"], cwd=REPO,
+                          capture_output=True, text=True, check=True, env=_plain_env()).stdout
     assert "pip install -q --disable-pip-version-check -e .\n" in plan
     for not_needed in ("[test]", "npm", "mitmproxy", "firefox", "chromium", "rsyslog"):
         assert not_needed not in plan, not_needed
     assert plan.rstrip().endswith(".venv/bin/python build/demo.py")
-    full = subprocess.run(["make", "-n", "-W", "pyproject.toml", "test-fast"], cwd=REPO, capture_output=True, text=True,
-                          check=True).stdout
+    full = subprocess.run(["make", "--no-print-directory", "-n", "-W", "pyproject.toml", "test-fast"], cwd=REPO,
+                          capture_output=True, text=True, check=True, env=_plain_env()).stdout
     for needed in ("'.[test]'", "npm ci", "mitmproxy==", "chromium"):
         assert needed in full, needed
 

@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from browser import POPUP_FIELDS, REPO, BrowserSession, WebSocketClient, install_host, trust_roots
+from browser import POPUP_FIELDS, REPO, BrowserSession, WebSocketClient, install_host, poll, trust_roots
 from browser import build_extension as _build
 
 sys.path.insert(0, str(REPO))
@@ -181,6 +181,11 @@ class Chromium(BrowserSession):
     def restart_worker(self) -> None:
         """Stops the service worker (as Chrome does when it idles: ServiceWorker.stopAllWorkers from
         an extension page) and attaches to the new one, which the next extension event starts."""
+        # Chrome stops a worker after 30 s idle; by then its coalesced tab-state write (at most
+        # PERSIST_DELAY_MS after a change) has landed, on its own timer (no flush here)
+        poll(lambda: self.evaluate("rootSentinel.sentinel.tabs.timer === null"
+                                   " && rootSentinel.sentinel.tabs.dirtyStates.size === 0"), bool, 10, 0.1)
+        self.evaluate("chrome.storage.session.get(null).then(() => true)")
         old = self._worker_target()
         target, session = self.open_page("options/options.html")
         self.cdp.cmd("ServiceWorker.enable", session=session)
