@@ -67,7 +67,6 @@ def test_a_response_that_never_commits_does_not_reset_the_badge(superfish, respo
     prefs = {"browser.download.folderList": 2, "browser.download.useDownloadDir": True,
              "browser.download.always_ask_before_handling_new_types": False}
     with server, clean, Firefox(trust=[sf_root], prefs=prefs) as ff:
-        prefs_dir = ff.tmp / "downloads"
         ff.navigate(server.url("/"))
         tab = ff.tab_id(server.url("/"))
         assert ff.wait_badge(tab, settled)["text"] == BADGE["banned"]
@@ -78,7 +77,6 @@ def test_a_response_that_never_commits_does_not_reset_the_badge(superfish, respo
         badge = stays(ff, tab, BADGE["banned"])
         assert badge["text"] == BADGE["banned"], badge
         assert "Superfish" in badge["title"]
-        del prefs_dir
 
 
 SERVICE_WORKER = ("self.addEventListener('install', (e) => self.skipWaiting());\n"
@@ -113,47 +111,6 @@ def test_a_page_a_service_worker_fetched_is_judged_not_remembered(certdir):
         ff.navigate(site.url("/"))
         assert page_script(ff, "navigator.serviceWorker.controller !== null") is True, "the worker served the page"
         badge = ff.wait_badge(tab, lambda b: b["text"] == BADGE["banned"])
-        assert badge["text"] == BADGE["banned"], badge
-        assert "Superfish" in badge["title"]
-        del prefs_dir
-
-
-SERVICE_WORKER = ("self.addEventListener('install', (e) => self.skipWaiting());\n"
-                  "self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));\n"
-                  "self.addEventListener('fetch', (e) => e.respondWith(fetch(e.request)));\n")
-
-
-def test_a_page_a_service_worker_fetched_is_judged_not_remembered(certdir):
-    """Issue 22 item 3: a site first seen under the organisation's approved root (`i`) registers a
-    pass-through service worker; the network then intercepts it with the Superfish root. The next
-    visit is fetched by the worker (Firefox: tabId -1, no main-frame response for the tab), so the
-    page must show the worker's verdict (`!!`), never the `i` the tab saw for that URL before."""
-    corp = pki.private_root("Example Corp Proxy Root", org="Example Corp")
-    sf = pki.leaked_root("superfish")
-    inter = pki.intermediate(sf, "Superfish Test Intermediate")
-    later = pki.server_identity(inter, chain_above=[inter]).write(certdir, "sf")
-    site = serve(pki.server_identity(corp), certdir, "corp")
-    site.pages["/"] = ("text/html", PAGE.format(title="Mail", extra="<script>navigator.serviceWorker.register('/sw.js')</script>"))
-    site.pages["/sw.js"] = ("text/javascript", SERVICE_WORKER)
-    other = WebServer()
-    other.pages["/"] = ("text/html", PAGE.format(title="Other", extra=""))
-    managed = {"allow_spki_sha256": [pki.spki_sha256(corp.cert)]}
-    with site, other, Firefox(trust=[write_root(corp, certdir, "corp"), write_root(sf, certdir, "sf")], managed=managed) as ff:
-        ff.navigate(site.url("/"))
-        tab = ff.tab_id(site.url("/"))
-        assert ff.wait_badge(tab, settled)["text"] == BADGE["notice"]
-        assert page_script(ff, "navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller"
-                               " ? true : new Promise((r) => navigator.serviceWorker.oncontrollerchange = () => r(true)))") is True
-        ff.navigate(other.url("/"))
-        assert ff.wait_badge(tab, settled)["text"] == BADGE["unknown"]
-        site.present(*later)  # the network intercepts from now on
-        ff.navigate(site.url("/"))
-        assert page_script(ff, "navigator.serviceWorker.controller !== null") is True, "the worker served the page"
-        badge = ff.wait_badge(tab, lambda b: b["text"] == BADGE["banned"])
-        ff.open_extension_page("options/options.html")
-        print(ff.evaluate("browser.runtime.getBackgroundPage().then(bg => JSON.stringify(bg.RSDBG))"))
-        print(ff.evaluate(f"browser.storage.session.get('tab:{tab}').then(s => JSON.stringify(s['tab:{tab}'].state.main))")[:600])
-        print(ff.evaluate(f"browser.storage.session.get('tab:{tab}').then(s => JSON.stringify(Object.values(s['tab:{tab}'].state.origins).map(r => [r.url, r.level, r.source])))")[:600])
         assert badge["text"] == BADGE["banned"], badge
         assert "Superfish" in badge["title"]
 
