@@ -1,4 +1,4 @@
-"""Which chain a Chromium verdict belongs to, in real headless Chromium (issue 22 items 2 and 7).
+"""Which chain a Chromium verdict belongs to, in real headless Chromium (issue 22 items 2, 3 and 7).
 
 Chromium gives the extension no chain of its own (docs/reference/browser-apis.md 2.1): with its
 `WebRequestSecurityInfo` feature it gives the page's leaf, and the helper probes the origin for the
@@ -99,3 +99,45 @@ def test_a_response_that_never_commits_does_not_reset_the_badge(certdir, respons
         assert page_eval(cr, server.url("/"), "document.getElementById('secret') !== null") is True, "the banned page stays"
         badge = poll(lambda: cr.badge(tab), lambda b: b["text"] != BADGE["banned"], 3)
         assert badge["text"] == BADGE["banned"], (badge, json.dumps(cr.tab_state(tab))[:700], cr.evaluate(f"chrome.tabs.get({tab}).then(t => t.url)"))
+
+
+SERVICE_WORKER = ("self.addEventListener('install', (e) => self.skipWaiting());\n"
+                  "self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));\n"
+                  "self.addEventListener('fetch', (e) => e.respondWith(fetch(e.request)));\n")
+
+
+def test_a_page_a_service_worker_fetched_is_judged_not_remembered(certdir):
+    """Issue 22 item 3 in Chromium: a site first seen under the organisation's approved root (`i`)
+    registers a pass-through service worker; the network then presents a chain under a root the
+    organisation banned. The next visit is fetched by the worker (tabId -1 in webRequest), so the tab
+    has no main-frame response of its own: the page is judged by the probe of its origin (`!!`), never
+    shown the `i` seen before for that URL (on main: `?`, no evidence)."""
+    corp = pki.private_root("Example Corp Proxy Root", org="Example Corp")
+    retired = pki.private_root("Retired Proxy Root", org="Example Corp")
+    later = pki.server_identity(retired, chain_above=[retired]).write(certdir, "retired")
+    chain, key = pki.server_identity(corp, chain_above=[corp]).write(certdir, "corp")
+    site = WebServer(chain, key)
+    site.pages["/"] = ("text/html", PAGE.format(title="Mail", extra="<script>navigator.serviceWorker.register('/sw.js')</script>"))
+    site.pages["/sw.js"] = ("text/javascript", SERVICE_WORKER)
+    other = WebServer()
+    other.pages["/"] = ("text/html", PAGE.format(title="Other", extra=""))
+    config = {"allow_spki_sha256": [pki.spki_sha256(corp.cert)],
+              "banned": [{"spki_sha256": pki.spki_sha256(retired.cert), "reason": "retired proxy root"}]}
+    trust = [write_root(corp, certdir, "corp"), write_root(retired, certdir, "retired")]
+    with site, other, Chromium(trust=trust, host_config=config) as cr:
+        tab = cr.new_tab()
+        cr.navigate(tab, site.url("/"))
+        assert cr.wait_badge(tab, settled)["text"] == BADGE["notice"]
+        ready = ("navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller ? true"
+                 " : new Promise((r) => navigator.serviceWorker.oncontrollerchange = () => r(true)))")
+        assert page_eval(cr, site.url("/"), ready) is True
+        cr.navigate(tab, other.url("/"))
+        assert cr.wait_badge(tab, settled)["text"] == BADGE["unknown"]
+        site.present(*later)  # the network intercepts from now on
+        cr.navigate(tab, site.url("/"))
+        assert page_eval(cr, site.url("/"), "navigator.serviceWorker.controller !== null") is True, "the worker served the page"
+        # judged by the probe of the page's origin, which the network now intercepts with the banned root
+        badge = cr.wait_badge(tab, lambda b: b["text"] == BADGE["banned"])
+        assert badge["text"] == BADGE["banned"], (badge, json.dumps(cr.tab_state(tab))[:700])
+        main = cr.tab_state(tab)["main"]
+        assert (main["source"], main["verdict"]["reason"]) == ("probe", "policy_banned")

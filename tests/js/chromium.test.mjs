@@ -129,11 +129,46 @@ test("no host: an https page is unknown with the Chromium install hint, never ok
   assert.equal(sentinel.tabs.get(7).main.error.code, "host_unreachable");
   const t = translator(chrome.i18n, { help_host_unreachable: "help_host_unreachable_chromium" });
   assert.match(explainMore(t, sentinel.tabs.get(7).main).join(" "), /install --browser chrome/);
-  // a page committed without any response we saw (no evidence at all)
+  // a page committed without any response we saw (a service worker fetched it): its probe cannot be asked
   chrome.webNavigation.onCommitted.fire({ tabId: 8, frameId: 0, url: "https://sw.test/" });
   await settle();
   assert.equal(chrome.badges.get(8).text, "?");
-  assert.match(chrome.badges.get(8).title, /no evidence about its certificate arrived/);
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle(10);
+  assert.equal(chrome.badges.get(8).text, "?");
+  assert.equal(sentinel.tabs.get(8).main.error.code, "host_unreachable");
+});
+
+test("a page committed without a response of its own (a service worker fetched it) is judged by its origin's probe (issue 22 item 3)", async () => {
+  const { chrome, sentinel } = await boot({ host: hostByName({ "sw.test": "banned" }) });
+  respond(chrome, { tabId: 8, url: "https://ok.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  assert.equal(sentinel.tabs.get(8).level, "ok");
+  // the worker's own fetch is reported with tabId -1 and is not the tab's; the tab only commits
+  respond(chrome, { tabId: -1, url: "https://sw.test/", type: "xmlhttprequest" });
+  chrome.webNavigation.onCommitted.fire({ tabId: 8, frameId: 0, url: "https://sw.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle();
+  const state = sentinel.tabs.get(8);
+  assert.equal(state.url, "https://sw.test/");
+  assert.equal(state.level, "banned");
+  assert.equal(state.main.source, "probe");
+  assert.equal(chrome.badges.get(8).text, "!!");
+  assert.deepEqual(sent(chrome, "probe").map((m) => m.host), ["ok.test", "sw.test"]);
+  // a page the tab left before its probe answered keeps nothing of it
+  const slow = hostByName({ "late.test": "banned" });
+  let release;
+  chrome.native.host = (msg) => (msg.type === "probe" && msg.host === "late.test"
+    ? new Promise((r) => { release = () => r(slow(msg)); }) : slow(msg));
+  chrome.webNavigation.onCommitted.fire({ tabId: 8, frameId: 0, url: "https://late.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS);
+  respond(chrome, { tabId: 8, url: "https://ok.test/next" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  release?.();
+  await sleep(LEAF_PROBE_WAIT_MS);
+  await settle();
+  assert.equal(sentinel.tabs.get(8).url, "https://ok.test/next");
+  assert.equal(sentinel.tabs.get(8).level, "ok");
 });
 
 test("debugger mode: attaches to new tabs with Network enabled and judges the chain the browser verified", async () => {

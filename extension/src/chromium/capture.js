@@ -396,6 +396,13 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
     (main ? work.then((rec) => enforce(details.tabId, rec)) : work).catch(() => {});
   }, filter);
 
+  // A page that committed without a main-frame response of its own (a service worker fetched it, with
+  // tabId -1; the back/forward cache restored it) is judged by the probe of its origin, as every page
+  // without the browser's leaf is, never by what the tab showed before (issue 22 item 3).
+  sentinel.judgeCommitted = (tabId, state) =>
+    sentinel.judgeUnseenPage(tabId, state, evidenceFor({ tabId, url: state.url }))
+      .then((rec) => enforce(tabId, rec));
+
   // Plain-http main frames start a new page too (their own level is unknown: not judged).
   webRequest.onHeadersReceived.addListener((details) => {
     if (details.tabId >= 0) sentinel.insecureMainFrame({ tabId: details.tabId, url: details.url, requestId: details.requestId });

@@ -167,6 +167,8 @@ export class Sentinel {
     this.workers = new WorkerResponses();
     this.gate = new SubresourceGate({ waitMs: ENFORCE_WAIT_MS }); // enforce mode for frames and subresources
     this.hostFailures = new Map(); // tabId -> {gen, n}: host failures on the tab's page ({@link hostFailed})
+    /** Set by an adapter that can judge a page committed without a response: (tabId, state) => Promise. */
+    this.judgeCommitted = null;
   }
 
   /**
@@ -607,11 +609,40 @@ export class Sentinel {
     } else {
       const creator = this.tabs.get(tabId) ?? this.tabs.get(this.openers.get(tabId));
       const state = this.tabs.commit(tabId, url, (u) => freshState(u, creator));
-      // Committed without a response of its own: what a worker of its origin fetched is judged for it.
+      // Committed without a response of its own: what a worker of its origin fetched is judged for it,
+      // and an adapter that can judge an origin without a response (Chromium's probe) judges it.
       if (state && state.requestId == null) {
         for (const rec of this.workers.recordsFor(pageOrigin(state))) this.addWorkerRecord(tabId, state, rec);
+        if (typeof this.judgeCommitted === "function" && /^https:/i.test(state.url)
+          && state.main?.error?.code === "no_security_info") {
+          Promise.resolve().then(() => this.judgeCommitted(tabId, state)).catch(() => {});
+        }
       }
     }
+  }
+
+  /**
+   * Judges a committed page that had no main-frame response of its own (a service worker fetched it:
+   * Chromium's webRequest gives that fetch tabId -1; or the back/forward cache restored it) from
+   * evidence the adapter gathers without a response (Chromium: the probe of the page's origin). The
+   * Record becomes the page's main record only while that page is still the tab's (same generation)
+   * and has none of its own; otherwise nothing is recorded.
+   * @param {number} tabId
+   * @param {{gen: number, url: string}} state  the committed page state
+   * @param {Promise<{ask: Function, key?: string, cache?: object, source?: string}|null>} evidencePromise
+   * @returns {Promise<object|null>} the Record, or null when nothing was judged or the tab moved on
+   */
+  async judgeUnseenPage(tabId, state, evidencePromise) {
+    let hostname;
+    try { hostname = new URL(state.url).hostname; } catch { return null; }
+    const ev = await evidencePromise;
+    if (!ev || typeof ev.ask !== "function") return null;
+    const rec = await this.judge({ url: state.url, fromCache: false, main: true }, hostname,
+      ev.cache ?? this.cache, ev.key ?? null, ev.ask);
+    rec.source = ev.source ?? null;
+    const now = this.tabs.get(tabId);
+    if (!now || now.gen !== state.gen || now.main?.error?.code !== "no_security_info") return null;
+    return this.finishObservation(tabId, state.gen, rec, true);
   }
 
   /**
