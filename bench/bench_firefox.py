@@ -73,18 +73,18 @@ PERSIST = "if (this.session) {\n      this.dirtyStates.add(tabId);"
 # stops the run (the variant would silently measure the extension as built).
 VARIANTS = {
     "noop": ("a blocking onHeadersReceived listener that returns at once (the cost of the listener alone)",
-             [("if (details.tabId < 0) return undefined;", "return undefined;")]),
+             [("if (details.tabId < 0) return observeWorker(details);", "return undefined;")]),
     "nonblocking": ("the same listener registered without \"blocking\", returning at once (what observing every "
                     "response costs when the browser does not wait for the extension)",
-                    [("if (details.tabId < 0) return undefined;", "return undefined;"),
+                    [("if (details.tabId < 0) return observeWorker(details);", "return undefined;"),
                      ('["blocking"],', "[],")]),
     "everyresponse": ("getSecurityInfo for every response, not only an origin's first on the page and a 1-in-16 "
                       "sample (the capture before PageOrigins)",
-                      [("if (!main && !sentinel.wantsResponse(details.tabId, origin, details.fromCache)) return undefined;", "")]),
+                      [("if (!main && !frame && !sentinel.wantsResponse(details.tabId, origin, details.fromCache)) {", "if (false) {")]),
     "mainonly": ("main frames captured as built, every other response returned at once (the page's own verdict "
                  "on top of the listener alone)",
-                 [("if (!main && !sentinel.wantsResponse(details.tabId, origin, details.fromCache)) return undefined;",
-                   "if (!main) return undefined;")]),
+                 [("if (!main && !frame && !sentinel.wantsResponse(details.tabId, origin, details.fromCache)) {",
+                   "if (!main) {")]),
     "nosample": ("as built, but no sample: getSecurityInfo only for an origin's first response on the page",
                  [("resample = 1 / 16,", "resample = 0,", "cache.js")]),
     "lean": ("as built, but no sample, no storage.session writes of tab states and no badge redraw on a tab-state "
