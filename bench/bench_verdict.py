@@ -46,11 +46,11 @@ def floor(ders: list[bytes]) -> None:
 def clear_caches() -> None:
     """Every cache on the verdict path: certificate facts, decoded Names, display names, OID texts, parsed
     certificates and signature results of the path builder."""
-    from native_host.engine import der, verdict, verify
+    from native_host.engine import der, naming, verify
 
     verify.clear_caches()
     for fn in (getattr(certfacts, "_cert_facts_cached", None), getattr(certfacts, "_name_text_and_key_cached", None),
-               getattr(verdict, "_display_name_cached", None), getattr(der, "_decode_oid", None)):
+               getattr(naming, "_display_name_cached", None), getattr(der, "_decode_oid", None)):
         if fn is not None and hasattr(fn, "cache_clear"):
             fn.cache_clear()
 

@@ -38,10 +38,9 @@ The engine never asks which OS or browser it runs on, reads no files and keeps o
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from native_host.engine import der as _der
+from native_host.engine.naming import cut_text, display_name, name_interceptor
 
 if TYPE_CHECKING:  # keep this module light: the host imports it before its first check
     from native_host.engine.blocklist import Blocklist, BlocklistEntry
@@ -171,41 +170,6 @@ def worst(levels: list[str]) -> str:
     return max(known, key=LEVELS.index) if known else "unknown"
 
 
-NAME_CAP = 200
-"""Characters of a root's name kept in explanations and ``names`` (the chain rows keep the full text)."""
-
-
-def display_name(name_der: bytes, fallback: str = "") -> str:
-    """A short human name for a DER Name: its CN, else O, else OU, else the whole RFC 4514 string; cut at
-    :data:`NAME_CAP` characters with an ellipsis (an attacker's 500 KB CN stays out of every sentence)."""
-    if type(name_der) is bytes and type(fallback) is str and len(name_der) <= 1024 and len(fallback) <= 2048:
-        return _display_name_cached(name_der, fallback)  # small names only: the cache stays under ~3 MB
-    return _display_name(name_der, fallback)
-
-
-@lru_cache(maxsize=1024)
-def _display_name_cached(name_der: bytes, fallback: str) -> str:
-    # The anchor's name is decoded for every verdict; the same few roots recur.
-    return _display_name(name_der, fallback)
-
-
-def _display_name(name_der: bytes, fallback: str) -> str:
-    name = _pick_name(name_der, fallback)
-    return name if len(name) <= NAME_CAP else name[:NAME_CAP] + "\u2026"
-
-
-def _pick_name(name_der: bytes, fallback: str) -> str:
-    try:
-        attrs = _der.name_attributes(name_der)
-    except Exception:  # noqa: BLE001 - an undecodable name still needs a label
-        return fallback
-    for wanted in ("CN", "O", "OU"):
-        for key, value in reversed(attrs):
-            if key == wanted and value.strip():
-                return value.strip()
-    return fallback or ",".join(f"{k}={v}" for k, v in attrs)
-
-
 def _host_of(chain: Chain) -> str | None:
     if chain.host:
         return chain.host
@@ -237,16 +201,10 @@ def _row(i: int, facts: CertFacts, n: int, public: PublicRoots, now: str) -> dic
     }
 
 
-def _cut(text: Any, cap: int = NAME_CAP) -> Any:
-    """A string cut at ``cap`` characters with an ellipsis, like root names (anything else unchanged):
-    a signed list's entry text is bounded by its schema, but a verdict never relies on that."""
-    return text[:cap] + "\u2026" if isinstance(text, str) and len(text) > cap else text
-
-
 def _entry_view(entry: BlocklistEntry) -> dict[str, Any]:
     return {
-        "name": _cut(entry["name"]), "category": entry["category"], "country": _cut(entry.get("country")),
-        "list": entry.get("chromium_list") or "rootsentinel", "source": _cut(entry["source"], 2048),
+        "name": cut_text(entry["name"]), "category": entry["category"], "country": cut_text(entry.get("country")),
+        "list": entry.get("chromium_list") or "rootsentinel", "source": cut_text(entry["source"], 2048),
         "verified_from_pem": entry.get("verified_from_pem", False),
         "spki_sha256": entry.get("spki_sha256"), "cert_sha256": entry.get("cert_sha256"),
     }
@@ -378,7 +336,7 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
                        anchor={"index": i, "public": False, "sent": sent}, explanation=explanation)
         verdict["names"].update(root=root_name, entry=entry_view["name"])
         if category != "policy":
-            _name_interceptor(verdict, name_der, spki, catalogue, whom, banned=verdict["matched"])
+            name_interceptor(verdict, name_der, spki, catalogue, whom, banned=verdict["matched"])
         return verdict
 
     # 1. enterprise bans, anywhere in what was sent
@@ -517,59 +475,6 @@ def judge(chain: Chain, blocklist: Blocklist, public: PublicRoots, policy: Polic
                        f"this network can read {whom}.")
     verdict.update(level="interception", category="unknown-interception", reason=reason, explanation=explanation)
     # a C=KZ anchor stays a government-interception warning, whatever product it calls itself
-    _name_interceptor(verdict, anchor_der, anchor.spki_sha256 if (anchor is not None and path.anchor_sent) else None,
+    name_interceptor(verdict, anchor_der, anchor.spki_sha256 if (anchor is not None and path.anchor_sent) else None,
                       catalogue, whom, state_only=reason == "kz_issuer")
     return verdict
-
-_KIND_TEXT = {
-    "antivirus": "{product}\u2019s HTTPS scanning",
-    "corporate-proxy": "{product}\u2019s TLS inspection (a corporate proxy or secure web gateway)",
-    "dev-tool": "the development tool {product}",
-    "parental-control": "{product}\u2019s parental-control filtering",
-    "adware": "the adware {product}",
-    "state": "{product}, a root of {owner}",
-    "vendor": "{product}, whose private key {owner} let out",
-    "compromised-ca": "{product}, a compromised certificate authority ({owner})",
-    "distrusted-ca": "{product}, a distrusted certificate authority ({owner})",
-}
-
-
-def _name_interceptor(verdict: dict[str, Any], anchor_der: bytes | None, anchor_spki: str | None,
-                      catalogue: Catalogue | None, whom: str, *, banned: dict[str, Any] | None = None,
-                      state_only: bool = False) -> None:
-    """Name who a non-public (or banned) anchor belongs to, from the catalogue; changes no level.
-
-    On a match: ``names.product`` and ``names.vendor`` are set and ``interceptor`` gets the catalogue's view
-    (:func:`native_host.engine.catalogue.name_root`: ``{product, vendor, kind, advice, by, catalogue}`` and
-    ``owner`` for a banned root's owner). A banned verdict (``banned``: its ``matched``) keeps its category and
-    explanation; it names the owner of the blocklist group first. An interception verdict takes the entry's kind
-    as its category (a banned-root owner's name on a root no ban matched: the blocklist category of that kind)
-    and the explanation says who the root looks like and that this is only what its name claims.
-
-    Args:
-        verdict: the verdict being built (changed in place).
-        anchor_der: the DER Name of the anchor: the root's subject, or the top certificate's issuer when the
-            root was not sent; None when only the key is known.
-        anchor_spki: the root's ``spki_sha256`` when the root itself was sent, else None.
-        catalogue: the catalogue, or None for the bundled one.
-        whom: who can be read, for the explanation (:func:`_whom`).
-        banned: the blocklist match of a banned verdict, else None.
-        state_only: name only a government's root (an anchor registered in Kazakhstan keeps its warning).
-    """
-    from native_host.engine.catalogue import BANNED_KIND_CATEGORY, name_root
-
-    view = name_root(anchor_der, anchor_spki, banned=banned, state_only=state_only, catalogue=catalogue)
-    if view is None:
-        return
-    verdict["names"].update(product=view["product"], vendor=view["vendor"])
-    verdict["interceptor"] = view
-    if banned is not None or state_only:
-        return
-    kind = view["kind"]
-    what = _KIND_TEXT[kind].format(product=view["product"], owner=view.get("owner", view["vendor"]))
-    claim = ("by the key its root carries (the key the product ships)" if view["by"] == "spki_sha256"
-             else "by the name its root carries; a name is only a claim, since anyone can give a root any name")
-    verdict.update(category=BANNED_KIND_CATEGORY.get(kind, kind), explanation=(
-        f"This connection is anchored in \u201c{verdict['names']['root']}\u201d, a root that is not publicly "
-        f"trusted. It looks like {what}, {claim}. Whoever holds this root\u2019s key can read "
-        f"{whom}."))
