@@ -177,3 +177,42 @@ def test_rootsentinel_check_reads_the_pem_roots_from_the_system_config(tmp_path)
                                  capture_output=True, text=True, timeout=60, env=env)
             v = json.loads(out.stdout)
             assert (out.returncode, v["level"], v["reason"]) == (2, "banned", "policy_banned"), target
+
+
+def test_policy_command_takes_roots_as_pem_files(tmp_path, capsys):
+    """`rootsentinel policy --allow-root-pem FILE --ban-root-pem FILE=REASON`: the managed settings carry the
+    certificates, and the verdicts they give on a probe whose root was never sent are notice and banned."""
+    import argparse
+
+    from certkit import issue_leaf
+    from native_host.install import cli as install_cli
+
+    allowed, allowed_key = make_root("Example Corp TLS Inspection Root")
+    retired, retired_key = make_root("Retired Proxy Root")
+    other, _ = make_root("Another Retired Root")
+    (tmp_path / "corp.pem").write_text("corporate root, exported from the proxy\n" + _pem(allowed))
+    (tmp_path / "retired.pem").write_text(_pem(retired) + _pem(other))  # a bundle: both are banned
+    (tmp_path / "empty.pem").write_text("nothing here\n")
+
+    def run(*argv: str) -> int:
+        parser = argparse.ArgumentParser()
+        install_cli.add_parsers(parser.add_subparsers(dest="cmd"))
+        args = parser.parse_args(["policy", "--browser", "chromium", "--extension-id", "a" * 32, *argv])
+        return args.func(args)
+
+    assert run("--allow-root-pem", str(tmp_path / "corp.pem"), "--ban-root-pem", f"{tmp_path / 'retired.pem'}=retired proxy") == 0
+    settings = json.loads(capsys.readouterr().out)["3rdparty"]["extensions"]["a" * 32]
+    jsonschema.Draft7Validator(MANAGED_SCHEMA).validate(settings)
+    policy = Policy.from_json(settings)
+    assert [r["reason"] for r in settings["banned"]] == ["retired proxy", "retired proxy"]
+    assert {r.spki_sha256 for r in policy.roots} == {_spki(allowed), _spki(retired), _spki(other)}
+    corp_leaf, _ = issue_leaf(allowed, allowed_key, "localhost")
+    retired_leaf, _ = issue_leaf(retired, retired_key, "localhost")
+    assert _judge_leaf(corp_leaf, policy)["level"] == "notice"
+    assert (_judge_leaf(retired_leaf, policy)["level"], _judge_leaf(retired_leaf, policy)["reason"]) == ("banned", "policy_banned")
+
+    for argv, message in ((["--allow-root-pem", str(tmp_path / "empty.pem")], "no '-----BEGIN CERTIFICATE-----' block"),
+                          (["--ban-root-pem", str(tmp_path / "missing.pem")], "cannot read")):
+        assert run(*argv) == 3
+        err = capsys.readouterr().err
+        assert err.startswith("rootsentinel: error: ") and message in err and err.count("\n") == 1

@@ -18,6 +18,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import base64
 import getpass
 import json
 import os
@@ -181,6 +182,40 @@ def _ban(kind: str):
     return parse
 
 
+def _root_pems(path: str) -> list[str]:
+    """The PEM text of each certificate in the file ``path`` (a bundle gives several), for the managed
+    settings' ``allow_roots_pem`` / ``banned[].pem``.
+
+    Raises:
+        InstallError: unreadable, or no ``CERTIFICATE`` block in it (one line, naming the file).
+    """
+    from native_host.engine.certfacts import pem_blocks
+    from native_host.errors import BadDER
+
+    try:
+        data = Path(path).read_bytes()[: 1 << 20]
+    except OSError as exc:
+        raise InstallError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        ders = [der for label, der in pem_blocks(data) if label == "CERTIFICATE"]
+    except BadDER as exc:
+        raise InstallError(f"{path}: {exc}") from None
+    if not ders:
+        raise InstallError(f"{path}: no '-----BEGIN CERTIFICATE-----' block (give the root certificate as PEM)")
+    out = []
+    for der in ders:
+        b64 = base64.b64encode(der).decode("ascii")
+        lines = "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))
+        out.append(f"-----BEGIN CERTIFICATE-----\n{lines}\n-----END CERTIFICATE-----\n")
+    return out
+
+
+def _ban_pems(value: str) -> list[dict]:
+    """``FILE[=REASON]`` -> one banned entry per certificate in FILE (raises InstallError like :func:`_root_pems`)."""
+    path, _, reason = value.partition("=")
+    return [{"pem": pem, "reason": reason or "banned by policy"} for pem in _root_pems(path)]
+
+
 def cmd_policy(args: argparse.Namespace) -> int:
     """``rootsentinel policy``: print a ready policy document (JSON) on stdout."""
     if args.decommission:
@@ -196,7 +231,9 @@ def cmd_policy(args: argparse.Namespace) -> int:
         settings = managed_settings(
             mode=args.mode,
             allow_spki_sha256=args.allow_spki_sha256 or (),
-            banned=(args.ban_spki_sha256 or []) + (args.ban_cert_sha256 or []),
+            allow_roots_pem=[pem for path in args.allow_root_pem or () for pem in _root_pems(path)],
+            banned=(args.ban_spki_sha256 or []) + (args.ban_cert_sha256 or [])
+            + [entry for value in args.ban_root_pem or () for entry in _ban_pems(value)],
             notifications=not args.no_notifications,
             probing=not args.no_probing,
             audit=not args.no_audit,
@@ -318,6 +355,12 @@ def add_parsers(subparsers) -> None:
                    help="also treat the root with this SPKI SHA-256 as banned, with an optional reason (repeatable)")
     p.add_argument("--ban-cert-sha256", action="append", type=_ban("cert_sha256"), metavar="HEX[=REASON]",
                    help="also treat the certificate with this SHA-256 as banned, with an optional reason (repeatable)")
+    p.add_argument("--allow-root-pem", action="append", metavar="FILE",
+                   help="a company inspection root as a certificate (PEM file; every certificate in it): its chains are a "
+                        "notice even though the proxy never sends its root (repeatable)")
+    p.add_argument("--ban-root-pem", action="append", metavar="FILE[=REASON]",
+                   help="also treat the root certificate(s) in this PEM file as banned, sent or not, with an optional "
+                        "reason (repeatable)")
     p.add_argument("--no-notifications", action="store_true", help="no desktop notification for a banned chain")
     p.add_argument("--no-probing", action="store_true",
                    help="the host never opens its own TLS connection to a site (no probe evidence)")

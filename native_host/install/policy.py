@@ -90,6 +90,7 @@ def managed_settings(
     *,
     mode: str = "warn",
     allow_spki_sha256: list[str] | tuple[str, ...] = (),
+    allow_roots_pem: list[str] | tuple[str, ...] = (),
     banned: list[dict] | tuple[dict, ...] = (),
     notifications: bool = True,
     probing: bool = True,
@@ -101,24 +102,38 @@ def managed_settings(
     Args:
         mode: ``warn`` or ``enforce``.
         allow_spki_sha256: SPKI SHA-256 of company inspection roots (colons allowed, any case).
-        banned: ``[{"spki_sha256" or "cert_sha256": hex, "reason": str}]``.
+        allow_roots_pem: company inspection roots as certificates (PEM text, one root each): an inspection
+            proxy does not send its root, so only the certificate lets a probe's path reach it.
+        banned: ``[{"spki_sha256" or "cert_sha256": hex, or "pem": PEM text, "reason": str}]``.
         capture: the Chromium family's evidence source, ``probe`` or ``debugger`` (None: not set, the
             extension's default ``probe``).
 
     Raises:
-        InstallError: bad mode or capture, malformed fingerprint, or a banned entry without exactly one of
-            ``spki_sha256`` / ``cert_sha256``.
+        InstallError: bad mode or capture, malformed fingerprint, a PEM that is not exactly one readable
+            certificate, or a banned entry without exactly one of ``spki_sha256`` / ``cert_sha256`` / ``pem``.
     """
+    from native_host.engine.policyroots import root_from_pem
+    from native_host.errors import SchemaError
+
     if mode not in ("warn", "enforce"):
         raise InstallError(f"mode must be warn or enforce, not {mode!r}")
     if capture is not None and capture not in CAPTURE_MODES:
         raise InstallError(f"capture must be probe or debugger, not {capture!r}")
+    def one_root(text: str, what: str) -> str:
+        try:
+            root_from_pem(text, what)
+        except SchemaError as exc:
+            raise InstallError(str(exc)) from None
+        return text.strip() + "\n"
+
     bans = []
-    for entry in banned:
-        keys = [k for k in ("spki_sha256", "cert_sha256") if entry.get(k)]
+    for i, entry in enumerate(banned):
+        keys = [k for k in ("spki_sha256", "cert_sha256", "pem") if entry.get(k)]
         if len(keys) != 1:
-            raise InstallError("each banned entry needs exactly one of spki_sha256 or cert_sha256")
-        bans.append({keys[0]: _hex64(entry[keys[0]], keys[0]), "reason": str(entry.get("reason") or "banned by policy")})
+            raise InstallError("each banned entry needs exactly one of spki_sha256, cert_sha256 or pem")
+        value = (one_root(entry["pem"], f"banned[{i}].pem") if keys[0] == "pem"
+                 else _hex64(entry[keys[0]], keys[0]))
+        bans.append({keys[0]: value, "reason": str(entry.get("reason") or "banned by policy")})
     settings = {
         "mode": mode,
         "allow_spki_sha256": [_hex64(v, "allow_spki_sha256") for v in allow_spki_sha256],
@@ -127,6 +142,8 @@ def managed_settings(
         "probing": bool(probing),
         "audit": bool(audit),
     }
+    if allow_roots_pem:
+        settings["allow_roots_pem"] = [one_root(text, f"allow_roots_pem[{i}]") for i, text in enumerate(allow_roots_pem)]
     if capture is not None:
         settings["capture"] = capture
     validate_managed(settings)
