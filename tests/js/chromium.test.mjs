@@ -136,7 +136,7 @@ test("no host: an https page is unknown with the Chromium install hint, never ok
   await sleep(LEAF_PROBE_WAIT_MS + 30);
   await settle(10);
   assert.equal(chrome.badges.get(8).text, "?");
-  assert.equal(sentinel.tabs.get(8).main.error.code, "host_unreachable");
+  assert.match(chrome.badges.get(8).title, /no evidence about its certificate arrived/);
 });
 
 test("a page committed without a response of its own (a service worker fetched it) is judged by its origin's probe (issue 22 item 3)", async () => {
@@ -169,6 +169,42 @@ test("a page committed without a response of its own (a service worker fetched i
   await settle();
   assert.equal(sentinel.tabs.get(8).url, "https://ok.test/next");
   assert.equal(sentinel.tabs.get(8).level, "ok");
+});
+
+test("a page committed without its own response is never made to look better by the probe's separate connection", async () => {
+  // a back/forward restore of a page its own connection showed banned, while the probe's connection is clean
+  const levels = { "a.test": "banned" };
+  const host = hostByName(levels);
+  const { chrome, sentinel } = await boot({ host: (msg) => host(msg) });
+  respond(chrome, { url: "https://a.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  assert.equal(chrome.badges.get(7).text, "!!");
+  respond(chrome, { url: "https://b.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  levels["a.test"] = "ok";
+  chrome.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://a.test/", transitionQualifiers: ["forward_back"] });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle();
+  assert.equal(sentinel.tabs.get(7).url, "https://a.test/");
+  assert.equal(sentinel.tabs.get(7).level, "unknown", "not checked: neither the old verdict nor the probe's ok");
+  assert.equal(chrome.badges.get(7).text, "?");
+  assert.equal(sentinel.tabs.get(7).main.error.code, "no_security_info");
+});
+
+test("a site whose access is withheld from the extension is never probed for a page without its own response", async () => {
+  const { chrome, sentinel } = await boot({ host: hostByName({ "private.test": "banned" }) });
+  chrome.withheld.add("https://private.test");
+  chrome.webNavigation.onCommitted.fire({ tabId: 9, frameId: 0, url: "https://private.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle();
+  assert.deepEqual(sent(chrome, "probe").map((m) => m.host), []);
+  assert.equal(chrome.badges.get(9).text, "?");
+  chrome.withheld.clear();
+  chrome.webNavigation.onCommitted.fire({ tabId: 9, frameId: 0, url: "https://private.test/" });
+  await sleep(LEAF_PROBE_WAIT_MS + 30);
+  await settle();
+  assert.deepEqual(sent(chrome, "probe").map((m) => m.host), ["private.test"]);
+  assert.equal(chrome.badges.get(9).text, "!!");
 });
 
 test("debugger mode: attaches to new tabs with Network enabled and judges the chain the browser verified", async () => {

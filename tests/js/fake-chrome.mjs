@@ -124,7 +124,12 @@ export function fakeChrome({ securityInfo = "without", debugger: dbg, tabs = [],
     },
   };
   chrome.proxySettings = { set(value) { proxyValue = structuredClone(value); onChange.fire({ value }); } };
-  chrome.permissions = { onAdded: new FakeEvent(), onRemoved: new FakeEvent() };
+  // Site access: every origin granted but those in `chrome.withheld` (Chromium's "withheld" host permissions)
+  chrome.withheld = new Set();
+  chrome.permissions = {
+    onAdded: new FakeEvent(), onRemoved: new FakeEvent(),
+    async contains({ origins = [] } = {}) { return origins.every((o) => !chrome.withheld.has(o.replace(/\/\*$/, ""))); },
+  };
   if (dbg) chrome.debugger = dbg;
   return chrome;
 }

@@ -397,11 +397,18 @@ export function registerCapture(browser, sentinel, { debuggerCapture, probeCache
   }, filter);
 
   // A page that committed without a main-frame response of its own (a service worker fetched it, with
-  // tabId -1; the back/forward cache restored it) is judged by the probe of its origin, as every page
-  // without the browser's leaf is, never by what the tab showed before (issue 22 item 3).
-  sentinel.judgeCommitted = (tabId, state) =>
-    sentinel.judgeUnseenPage(tabId, state, evidenceFor({ tabId, url: state.url }))
-      .then((rec) => enforce(tabId, rec));
+  // tabId -1; the back/forward cache restored it): the probe of its origin can show that the network
+  // intercepts it (never that it is fine: Sentinel.judgeUnseenPage), never what the tab showed before
+  // (issue 22 item 3). Not for a site whose access the person or the administrator withheld from the
+  // extension (webRequest hides its responses, webNavigation does not): the helper connects to no such site.
+  sentinel.judgeCommitted = async (tabId, state) => {
+    if (typeof browser.permissions?.contains === "function") {
+      const allowed = await browser.permissions.contains({ origins: [`${originOf(state.url)}/*`] }).catch(() => false);
+      if (!allowed) return;
+    }
+    const rec = await sentinel.judgeUnseenPage(tabId, state, evidenceFor({ tabId, url: state.url }));
+    await enforce(tabId, rec);
+  };
 
   // Plain-http main frames start a new page too (their own level is unknown: not judged).
   webRequest.onHeadersReceived.addListener((details) => {

@@ -130,6 +130,10 @@ export function freshState(url, creator = null) {
   return { main: rec, origins: {} };
 }
 
+/** Levels a separate connection's verdict may give a page committed without a response of its own
+ * ({@link Sentinel#judgeUnseenPage}): only findings, never a clean bill. */
+const UNSEEN_PAGE_LEVELS = new Set(["interception", "banned", "browser-blocked"]);
+
 export class Sentinel {
   /**
    * @param {object} opts
@@ -625,8 +629,11 @@ export class Sentinel {
    * Judges a committed page that had no main-frame response of its own (a service worker fetched it:
    * Chromium's webRequest gives that fetch tabId -1; or the back/forward cache restored it) from
    * evidence the adapter gathers without a response (Chromium: the probe of the page's origin). The
-   * Record becomes the page's main record only while that page is still the tab's (same generation)
-   * and has none of its own; otherwise nothing is recorded.
+   * probe is a separate connection, not the one that brought the document (a restored page came over
+   * an earlier one, and an interceptor may pick its victims), so it can only make the page look worse:
+   * its Record becomes the page's main record when it is `interception`, `banned` or `browser-blocked`,
+   * and only while that page is still the tab's (same generation) and has none of its own; a better
+   * (or failed) probe leaves the page "not checked".
    * @param {number} tabId
    * @param {{gen: number, url: string}} state  the committed page state
    * @param {Promise<{ask: Function, key?: string, cache?: object, source?: string}|null>} evidencePromise
@@ -640,6 +647,7 @@ export class Sentinel {
     const rec = await this.judge({ url: state.url, fromCache: false, main: true }, hostname,
       ev.cache ?? this.cache, ev.key ?? null, ev.ask);
     rec.source = ev.source ?? null;
+    if (!UNSEEN_PAGE_LEVELS.has(rec.level)) return null;
     const now = this.tabs.get(tabId);
     if (!now || now.gen !== state.gen || now.main?.error?.code !== "no_security_info") return null;
     return this.finishObservation(tabId, state.gen, rec, true);
