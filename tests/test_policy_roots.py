@@ -5,6 +5,7 @@ one readable certificate, else a clear error and the safe defaults."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -216,3 +217,51 @@ def test_policy_command_takes_roots_as_pem_files(tmp_path, capsys):
         assert run(*argv) == 3
         err = capsys.readouterr().err
         assert err.startswith("rootsentinel: error: ") and message in err and err.count("\n") == 1
+
+
+def test_policy_command_refuses_odd_pem_files_in_one_line(tmp_path, capsys):
+    """Special files, oversize files, too many roots: one error line and exit 3, nothing read past the cap.
+    A non-CA certificate and public roots in a ban are warned about; a file name may hold '='."""
+    import argparse
+    import os
+
+    from native_host.install import cli as install_cli
+
+    def run(*argv: str) -> int:
+        parser = argparse.ArgumentParser()
+        install_cli.add_parsers(parser.add_subparsers(dest="cmd"))
+        args = parser.parse_args(["policy", "--browser", "chrome", "--extension-id", "a" * 32, *argv])
+        return args.func(args)
+
+    root, key = make_root("Retired Proxy Root")
+    fifo = tmp_path / "fifo.pem"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.pem"
+    big.write_text("x" * (1 << 20) + _pem(root))
+    many = tmp_path / "many.pem"
+    many.write_text("".join(_pem(make_root(f"Root {i}")[0]) for i in range(257)))
+    for argv, message in ((["--allow-root-pem", "/dev/zero"], "not a regular file"),
+                          (["--allow-root-pem", str(fifo)], "not a regular file"),
+                          (["--allow-root-pem", str(big)], "over 1024 KiB"),
+                          (["--allow-root-pem", str(many)], "257 inspection roots given as PEM"),
+                          (["--ban-root-pem", "=reason"], "no file given"),
+                          (["--allow-root-pem", str(tmp_path / "a\nb.pem")], "a\\x0ab.pem: cannot read")):
+        assert run(*argv) == 3, argv
+        err = capsys.readouterr().err
+        assert err.startswith("rootsentinel: error: ") and message in err and err.count("\n") == 1, (argv, err)
+
+    from certkit import issue_leaf
+
+    leaf, _ = issue_leaf(root, key, "localhost")
+    odd = tmp_path / "we=ird.pem"
+    odd.write_text(_pem(leaf) + _pem(root) + _pem(root))  # a leaf, and the root twice
+    assert run("--ban-root-pem", f"{odd}=retired=proxy") == 0
+    out = capsys.readouterr()
+    bans = json.loads(out.out)["3rdparty"]["extensions"]["a" * 32]["banned"]
+    assert len(bans) == 2 and {b["reason"] for b in bans} == {"retired=proxy"}
+    assert "certificate 1: not a CA" in out.err and "public roots" not in out.err
+    # a real public root (ISRG Root X1, tests/fixtures/letsencrypt) in a ban: allowed, but said
+    isrg = Path(__file__).parent / "fixtures" / "letsencrypt" / "isrg-root-x1.pem"
+    assert run("--ban-root-pem", f"{isrg}=distrusted here") == 0
+    out = capsys.readouterr()
+    assert "1 of the banned certificates are public roots" in out.err and "ISRG Root X1" in out.err

@@ -18,7 +18,6 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import base64
 import getpass
 import json
 import os
@@ -39,6 +38,8 @@ from native_host.install.policy import (
     update_url_warning,
 )
 from native_host.install.extension_ids import CHROMIUM_STORE_ID_PLACEHOLDER
+from native_host.install.rootfiles import ban_pems, public_root_warning, root_pems
+from native_host.textsafe import escape
 
 EXIT_OK = 0
 EXIT_ERROR = 3
@@ -182,40 +183,6 @@ def _ban(kind: str):
     return parse
 
 
-def _root_pems(path: str) -> list[str]:
-    """The PEM text of each certificate in the file ``path`` (a bundle gives several), for the managed
-    settings' ``allow_roots_pem`` / ``banned[].pem``.
-
-    Raises:
-        InstallError: unreadable, or no ``CERTIFICATE`` block in it (one line, naming the file).
-    """
-    from native_host.engine.certfacts import pem_blocks
-    from native_host.errors import BadDER
-
-    try:
-        data = Path(path).read_bytes()[: 1 << 20]
-    except OSError as exc:
-        raise InstallError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        ders = [der for label, der in pem_blocks(data) if label == "CERTIFICATE"]
-    except BadDER as exc:
-        raise InstallError(f"{path}: {exc}") from None
-    if not ders:
-        raise InstallError(f"{path}: no '-----BEGIN CERTIFICATE-----' block (give the root certificate as PEM)")
-    out = []
-    for der in ders:
-        b64 = base64.b64encode(der).decode("ascii")
-        lines = "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))
-        out.append(f"-----BEGIN CERTIFICATE-----\n{lines}\n-----END CERTIFICATE-----\n")
-    return out
-
-
-def _ban_pems(value: str) -> list[dict]:
-    """``FILE[=REASON]`` -> one banned entry per certificate in FILE (raises InstallError like :func:`_root_pems`)."""
-    path, _, reason = value.partition("=")
-    return [{"pem": pem, "reason": reason or "banned by policy"} for pem in _root_pems(path)]
-
-
 def cmd_policy(args: argparse.Namespace) -> int:
     """``rootsentinel policy``: print a ready policy document (JSON) on stdout."""
     if args.decommission:
@@ -231,9 +198,9 @@ def cmd_policy(args: argparse.Namespace) -> int:
         settings = managed_settings(
             mode=args.mode,
             allow_spki_sha256=args.allow_spki_sha256 or (),
-            allow_roots_pem=[pem for path in args.allow_root_pem or () for pem in _root_pems(path)],
+            allow_roots_pem=[pem for path in args.allow_root_pem or () for pem in root_pems(path)],
             banned=(args.ban_spki_sha256 or []) + (args.ban_cert_sha256 or [])
-            + [entry for value in args.ban_root_pem or () for entry in _ban_pems(value)],
+            + [entry for value in args.ban_root_pem or () for entry in ban_pems(value)],
             notifications=not args.no_notifications,
             probing=not args.no_probing,
             audit=not args.no_audit,
@@ -246,6 +213,8 @@ def cmd_policy(args: argparse.Namespace) -> int:
     warning = update_url_warning(args.update_url) if args.browser != "firefox" else None
     if warning:
         print(f"rootsentinel: warning: {warning}", file=sys.stderr)
+    if args.ban_root_pem and (warning := public_root_warning(settings)):
+        print(f"rootsentinel: warning: {escape(warning)}", file=sys.stderr)
     if args.browser == "firefox" and not args.xpi_url:
         print(f"rootsentinel: note: install_url is the placeholder {XPI_URL_PLACEHOLDER}; pass --xpi-url", file=sys.stderr)
     if args.browser != "firefox" and not args.extension_id:

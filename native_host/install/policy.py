@@ -79,6 +79,10 @@ CAPTURE_MODES = ("probe", "debugger")
 """The Chromium family's ``capture`` managed setting (``extension/managed_schema.json``)."""
 
 
+MAX_ALLOW_ROOTS_PEM: int = managed_validation_schema()["properties"]["allow_roots_pem"]["maxItems"]
+"""``allow_roots_pem`` items at most (its ``maxItems`` in ``native_host/schemas/settings.schema.json``)."""
+
+
 def _hex64(value: str, what: str) -> str:
     v = value.strip().lower().replace(":", "")
     if not re.fullmatch(r"[0-9a-f]{64}", v):
@@ -112,7 +116,7 @@ def managed_settings(
         InstallError: bad mode or capture, malformed fingerprint, a PEM that is not exactly one readable
             certificate, or a banned entry without exactly one of ``spki_sha256`` / ``cert_sha256`` / ``pem``.
     """
-    from native_host.engine.policyroots import root_from_pem
+    from native_host.engine.policyroots import MAX_ROOTS, root_from_pem
     from native_host.errors import SchemaError
 
     if mode not in ("warn", "enforce"):
@@ -143,7 +147,14 @@ def managed_settings(
         "audit": bool(audit),
     }
     if allow_roots_pem:
+        if len(allow_roots_pem) > MAX_ALLOW_ROOTS_PEM:
+            raise InstallError(f"{len(allow_roots_pem)} inspection roots given as PEM; the managed schema takes at most "
+                               f"{MAX_ALLOW_ROOTS_PEM}")
         settings["allow_roots_pem"] = [one_root(text, f"allow_roots_pem[{i}]") for i, text in enumerate(allow_roots_pem)]
+    pems = len(settings.get("allow_roots_pem", ())) + sum(1 for b in bans if "pem" in b)
+    if pems > MAX_ROOTS:
+        raise InstallError(f"{pems} root certificates given as PEM (allow and ban together); the host reads at most "
+                           f"{MAX_ROOTS}: ban the others by spki_sha256")
     if capture is not None:
         settings["capture"] = capture
     validate_managed(settings)
@@ -162,7 +173,8 @@ def validate_managed(settings: dict) -> None:
     validator = jsonschema.Draft202012Validator(managed_validation_schema())
     for error in sorted(validator.iter_errors(settings), key=lambda e: list(e.absolute_path)):
         where = "/".join(str(p) for p in error.absolute_path) or "settings"
-        raise InstallError(f"managed settings: {where}: {error.message}")
+        message = error.message if len(error.message) <= 300 else error.message[:300] + "\u2026"
+        raise InstallError(f"managed settings: {where}: {' '.join(message.split())}")
 
 
 ESR_UNSIGNED_PREFERENCES = {"xpinstall.signatures.required": {"Value": False, "Status": "locked"}}
