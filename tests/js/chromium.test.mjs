@@ -191,29 +191,6 @@ test("a page committed without its own response is never made to look better by 
   assert.equal(sentinel.tabs.get(7).main.error.code, "no_security_info");
 });
 
-test("a response that never committed is not taken by a later commit of its URL (a new navigation drops it)", async () => {
-  const levels = { "bank.test": "banned", "ok.test": "ok" };
-  const host = hostByName(levels);
-  const { chrome, sentinel } = await boot({ host: (msg) => host(msg) });
-  const nav = (url) => chrome.webNavigation.onBeforeNavigate.fire({ tabId: 7, frameId: 0, url, frameType: "outermost_frame", documentLifecycle: "active" });
-  nav("https://bank.test/");
-  respond(chrome, { url: "https://bank.test/" });
-  await sleep(LEAF_PROBE_WAIT_MS + 30);
-  assert.equal(chrome.badges.get(7).text, "!!");
-  nav("https://ok.test/x");
-  respond(chrome, { url: "https://ok.test/x", commit: false }); // a 204: judged ok, never committed
-  await sleep(LEAF_PROBE_WAIT_MS + 30);
-  assert.equal(chrome.badges.get(7).text, "!!", "the banned page stays on screen");
-  levels["ok.test"] = "banned"; // the network now intercepts ok.test
-  nav("https://ok.test/x");
-  chrome.webNavigation.onCommitted.fire({ tabId: 7, frameId: 0, url: "https://ok.test/x", transitionQualifiers: ["forward_back"] });
-  await sleep(LEAF_PROBE_WAIT_MS + 30);
-  await settle();
-  assert.equal(sentinel.tabs.get(7).url, "https://ok.test/x");
-  assert.notEqual(sentinel.tabs.get(7).level, "ok", "never the stale ok of the response that did not commit");
-  assert.equal(chrome.badges.get(7).text, "!!");
-});
-
 test("a site whose access is withheld from the extension is never probed for a page without its own response", async () => {
   const { chrome, sentinel } = await boot({ host: hostByName({ "private.test": "banned" }) });
   chrome.withheld.add("https://private.test");

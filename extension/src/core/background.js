@@ -62,13 +62,7 @@ export function startBackground(browser, registerCapture, { client = "firefox", 
   // All listeners synchronously, at top level of the event page.
   registerCapture(browser, sentinel);
   // The host may have been installed since the last attempt: a navigation retries at once (hostport.js navigated).
-  browser.webNavigation.onBeforeNavigate?.addListener((d) => {
-    if (d.frameId !== 0) return;
-    host.navigated();
-    // A new top-level navigation: responses still pending in the tab belong to navigations that never
-    // committed (a 204, a download); a later commit of the same URL without a response must not take them.
-    if (isTopDocument(d)) sentinel.navigationStarted(d.tabId, d.url);
-  });
+  browser.webNavigation.onBeforeNavigate?.addListener((d) => { if (d.frameId === 0) host.navigated(); });
   browser.webNavigation.onCommitted.addListener((d) => {
     if (isTopDocument(d)) sentinel.committed(d.tabId, d.url).catch(() => {});
   });

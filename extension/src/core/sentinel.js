@@ -654,16 +654,6 @@ export class Sentinel {
   }
 
   /**
-   * webNavigation.onBeforeNavigate of a tab's top document (not a prerender): what the tab still holds as
-   * pending responses never committed and now never will ({@link TabStates#dropPending}); the navigation to
-   * the enforce-mode page keeps them (it shows the banned response it replaced).
-   */
-  navigationStarted(tabId, url) {
-    if (typeof url === "string" && url.startsWith(this.browser.runtime.getURL(BLOCKED_PAGE))) return;
-    this.tabs.dropPending(tabId);
-  }
-
-  /**
    * A tab opened by another (webNavigation.onCreatedNavigationTarget): remembered as the creator of
    * its documents without TLS. A tab opened at about:blank shows the opener's document from the
    * start (the opener may write into it, and no commit may follow), so it inherits at once.

@@ -252,11 +252,6 @@ export class TabStates {
     return found;
   }
 
-  /** Drops the tab's pending (never committed) responses: a new navigation started in it. */
-  dropPending(tabId) {
-    this.pending.delete(tabId);
-  }
-
   /** Forgets a closed tab (its saved state goes at once; nothing of it is written later). */
   remove(tabId) {
     this.tabs.delete(tabId);
