@@ -194,13 +194,14 @@ def cmd_policy(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.esr and args.browser != "firefox":
         return _fail("--esr is for --browser firefox (the signature preference of Firefox ESR)")
+    pem_warnings: list[str] = []  # install/rootfiles.py says, the command shows
     try:
         settings = managed_settings(
             mode=args.mode,
             allow_spki_sha256=args.allow_spki_sha256 or (),
-            allow_roots_pem=[pem for path in args.allow_root_pem or () for pem in root_pems(path)],
+            allow_roots_pem=[pem for path in args.allow_root_pem or () for pem in root_pems(path, pem_warnings)],
             banned=(args.ban_spki_sha256 or []) + (args.ban_cert_sha256 or [])
-            + [entry for value in args.ban_root_pem or () for entry in ban_pems(value)],
+            + [entry for value in args.ban_root_pem or () for entry in ban_pems(value, pem_warnings)],
             notifications=not args.no_notifications,
             probing=not args.no_probing,
             audit=not args.no_audit,
@@ -213,6 +214,8 @@ def cmd_policy(args: argparse.Namespace) -> int:
     warning = update_url_warning(args.update_url) if args.browser != "firefox" else None
     if warning:
         print(f"rootsentinel: warning: {warning}", file=sys.stderr)
+    for line in pem_warnings:
+        print(f"rootsentinel: warning: {line}", file=sys.stderr)
     if args.ban_root_pem and (warning := public_root_warning(settings)):
         print(f"rootsentinel: warning: {escape(warning)}", file=sys.stderr)
     if args.browser == "firefox" and not args.xpi_url:

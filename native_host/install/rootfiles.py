@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import os
-import sys
 
 from native_host.install.model import InstallError
 from native_host.textsafe import escape
@@ -19,10 +18,10 @@ MAX_PEM_FILE_BYTES = 1 << 20
 """Bytes of one ``--allow-root-pem`` / ``--ban-root-pem`` file at most (a root is 1-2 KB)."""
 
 
-def root_pems(path: str) -> list[str]:
+def root_pems(path: str, warnings: list[str] | None = None) -> list[str]:
     """The PEM text of each distinct certificate in the file ``path`` (a bundle gives several), for the managed
     settings' ``allow_roots_pem`` / ``banned[].pem``; a certificate that says it is not a CA
-    (basicConstraints CA:FALSE: it can anchor no chain) is warned about on stderr.
+    (basicConstraints CA:FALSE: it can anchor no chain) adds a line to ``warnings`` (the caller shows them).
 
     Raises:
         InstallError: no path, not a regular file, unreadable, over :data:`MAX_PEM_FILE_BYTES`, no
@@ -67,9 +66,8 @@ def root_pems(path: str) -> list[str]:
             root_from_pem(text, f"{shown}, certificate {n}")
         except SchemaError as exc:
             raise InstallError(str(exc)) from None
-        if says_not_a_ca(der):
-            print(f"rootsentinel: warning: {shown}, certificate {n}: not a CA (basicConstraints CA:FALSE): "
-                  "it can anchor no chain", file=sys.stderr)
+        if says_not_a_ca(der) and warnings is not None:
+            warnings.append(f"{shown}, certificate {n}: not a CA (basicConstraints CA:FALSE): it can anchor no chain")
         out.append(text)
     return out
 
@@ -89,7 +87,7 @@ def says_not_a_ca(der: bytes) -> bool:
             return False
 
 
-def ban_pems(value: str) -> list[dict]:
+def ban_pems(value: str, warnings: list[str] | None = None) -> list[dict]:
     """``FILE[=REASON]`` -> one banned entry per certificate in FILE (raises InstallError like :func:`root_pems`).
     A file name may hold ``=``: the first split whose left part is an existing file wins."""
     path, _, reason = value.partition("=")
@@ -100,7 +98,7 @@ def ban_pems(value: str) -> list[dict]:
     else:
         if os.path.isfile(value):
             path, reason = value, ""
-    return [{"pem": pem, "reason": reason or "banned by policy"} for pem in root_pems(path)]
+    return [{"pem": pem, "reason": reason or "banned by policy"} for pem in root_pems(path, warnings)]
 
 
 def public_root_warning(settings: dict) -> str | None:
