@@ -116,27 +116,19 @@ def managed_settings(
         InstallError: bad mode or capture, malformed fingerprint, a PEM that is not exactly one readable
             certificate, or a banned entry without exactly one of ``spki_sha256`` / ``cert_sha256`` / ``pem``.
     """
-    from native_host.engine.policyroots import MAX_ROOTS, root_from_pem
+    from native_host.engine.verdict import Policy
     from native_host.errors import SchemaError
 
     if mode not in ("warn", "enforce"):
         raise InstallError(f"mode must be warn or enforce, not {mode!r}")
     if capture is not None and capture not in CAPTURE_MODES:
         raise InstallError(f"capture must be probe or debugger, not {capture!r}")
-    def one_root(text: str, what: str) -> str:
-        try:
-            root_from_pem(text, what)
-        except SchemaError as exc:
-            raise InstallError(str(exc)) from None
-        return text.strip() + "\n"
-
     bans = []
-    for i, entry in enumerate(banned):
+    for entry in banned:
         keys = [k for k in ("spki_sha256", "cert_sha256", "pem") if entry.get(k)]
         if len(keys) != 1:
             raise InstallError("each banned entry needs exactly one of spki_sha256, cert_sha256 or pem")
-        value = (one_root(entry["pem"], f"banned[{i}].pem") if keys[0] == "pem"
-                 else _hex64(entry[keys[0]], keys[0]))
+        value = entry["pem"] if keys[0] == "pem" else _hex64(entry[keys[0]], keys[0])
         bans.append({keys[0]: value, "reason": str(entry.get("reason") or "banned by policy")})
     settings = {
         "mode": mode,
@@ -150,14 +142,14 @@ def managed_settings(
         if len(allow_roots_pem) > MAX_ALLOW_ROOTS_PEM:
             raise InstallError(f"{len(allow_roots_pem)} inspection roots given as PEM; the managed schema takes at most "
                                f"{MAX_ALLOW_ROOTS_PEM}")
-        settings["allow_roots_pem"] = [one_root(text, f"allow_roots_pem[{i}]") for i, text in enumerate(allow_roots_pem)]
-    pems = len(settings.get("allow_roots_pem", ())) + sum(1 for b in bans if "pem" in b)
-    if pems > MAX_ROOTS:
-        raise InstallError(f"{pems} root certificates given as PEM (allow and ban together); the host reads at most "
-                           f"{MAX_ROOTS}: ban the others by spki_sha256")
+        settings["allow_roots_pem"] = list(allow_roots_pem)
     if capture is not None:
         settings["capture"] = capture
     validate_managed(settings)
+    try:
+        Policy.from_json(settings)  # the host's own reading: each PEM one readable certificate, at most MAX_ROOTS
+    except SchemaError as exc:
+        raise InstallError(str(exc)) from None
     return settings
 
 
