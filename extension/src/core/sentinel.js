@@ -132,7 +132,7 @@ export function freshState(url, creator = null) {
 
 /** Levels a separate connection's verdict may give a page committed without a response of its own
  * ({@link Sentinel#judgeUnseenPage}): only findings, never a clean bill. */
-const UNSEEN_PAGE_LEVELS = new Set(["interception", "banned", "browser-blocked"]);
+const UNSEEN_PAGE_LEVELS = new Set(["interception", "banned"]);
 
 export class Sentinel {
   /**
@@ -631,7 +631,7 @@ export class Sentinel {
    * evidence the adapter gathers without a response (Chromium: the probe of the page's origin). The
    * probe is a separate connection, not the one that brought the document (a restored page came over
    * an earlier one, and an interceptor may pick its victims), so it can only make the page look worse:
-   * its Record becomes the page's main record when it is `interception`, `banned` or `browser-blocked`,
+   * its Record becomes the page's main record when it is `interception` or `banned`,
    * and only while that page is still the tab's (same generation) and has none of its own; a better
    * (or failed) probe leaves the page "not checked".
    * @param {number} tabId
